@@ -1,0 +1,56 @@
+"""xobj-prototype: the Pydantic v2 base of the xstack packages.
+
+- :class:`XObjPrototype`, the base class of every abstraction and generated model;
+- :class:`NamespaceIndex` / :class:`MemoryNamespace`, dot-path namespaces with indexed glob lookup;
+- :func:`load_settings`, typed settings on Dynaconf;
+- :class:`XError` and its first children, the root of every package's errors;
+- :func:`redact`, the one place that masks secrets.
+"""
+
+from xobj_prototype.__about__ import __version__
+from xobj_prototype.base import FuzzyField, ModelMeta, SecretField, XObjPrototype
+from xobj_prototype.errors import (
+    XConfigurationError,
+    XConflictError,
+    XError,
+    XNotFoundError,
+    XValidationError,
+)
+from xobj_prototype.namespace import (
+    FuzzyMatch,
+    MemoryNamespace,
+    NamespaceBackend,
+    NamespaceIndex,
+    compile_glob,
+    validate_path,
+    validate_pattern,
+)
+from xobj_prototype.redaction import MASK, is_secret_key, redact, redact_text, redact_url
+from xobj_prototype.settings import load_settings, read_settings
+
+__all__ = [
+    "MASK",
+    "FuzzyField",
+    "FuzzyMatch",
+    "MemoryNamespace",
+    "ModelMeta",
+    "NamespaceBackend",
+    "NamespaceIndex",
+    "SecretField",
+    "XConfigurationError",
+    "XConflictError",
+    "XError",
+    "XNotFoundError",
+    "XObjPrototype",
+    "XValidationError",
+    "__version__",
+    "compile_glob",
+    "is_secret_key",
+    "load_settings",
+    "read_settings",
+    "redact",
+    "redact_text",
+    "redact_url",
+    "validate_path",
+    "validate_pattern",
+]

@@ -1,0 +1,18 @@
+"""Namespaces: dot paths to objects, with exact, glob, prefix, indirect and fuzzy lookup."""
+
+from xobj_prototype.namespace.backend import MemoryNamespace, NamespaceBackend
+from xobj_prototype.namespace.glob import compile_glob
+from xobj_prototype.namespace.index import FuzzyMatch, NamespaceIndex, fuzzy_score
+from xobj_prototype.namespace.path import is_glob, validate_path, validate_pattern
+
+__all__ = [
+    "FuzzyMatch",
+    "MemoryNamespace",
+    "NamespaceBackend",
+    "NamespaceIndex",
+    "compile_glob",
+    "fuzzy_score",
+    "is_glob",
+    "validate_path",
+    "validate_pattern",
+]

@@ -1,0 +1,109 @@
+"""xresource: typed async resources — files, databases, REST APIs and event streams.
+
+Every resource is an :class:`XResource`: a validated Pydantic model of its parameters that manages
+its own pool or session. Create one by type or URL::
+
+    from xresource import ResourceFactory
+
+    async with ResourceFactory.from_url("sqlite:///app.db") as db:
+        rows = await db.fetch_all("SELECT * FROM users WHERE age > ?", [30])
+
+Driver-backed classes are imported on first access, so ``import xresource`` needs no driver.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from xresource.__about__ import __version__
+from xresource.base import ResourceMetadata, XResource
+from xresource.databases.base import DatabaseResource, PoolStats, SQLDatabaseResource, SQLExecutor
+from xresource.databases.dialect import MYSQL, POSTGRESQL, SQLITE, SQLDialect
+from xresource.errors import (
+    XResourceAuthenticationError,
+    XResourceConfigurationError,
+    XResourceConnectionError,
+    XResourceError,
+    XResourceIntegrityError,
+    XResourceNotFoundError,
+    XResourcePoolExhaustedError,
+    XResourceQueryError,
+    XResourceTimeoutError,
+    XResourceValidationError,
+)
+from xresource.factory import ResourceFactory
+from xresource.url import ParsedURL, parse_url
+
+if TYPE_CHECKING:
+    from xresource.databases.mongodb import MongoDBResource
+    from xresource.databases.mysql import MySQLResource
+    from xresource.databases.postgres import PostgreSQLResource
+    from xresource.databases.sqlite import SQLiteResource
+    from xresource.files.base import FileResource
+    from xresource.files.csv import CSVResource
+    from xresource.files.excel import ExcelResource
+    from xresource.files.json import JSONResource
+    from xresource.files.yaml import YAMLResource
+    from xresource.network.rest import RESTResource
+
+# Public names that live in modules importing optional drivers: loaded on first attribute access.
+_LAZY = {
+    "FileResource": "xresource.files.base",
+    "CSVResource": "xresource.files.csv",
+    "ExcelResource": "xresource.files.excel",
+    "JSONResource": "xresource.files.json",
+    "YAMLResource": "xresource.files.yaml",
+    "SQLiteResource": "xresource.databases.sqlite",
+    "PostgreSQLResource": "xresource.databases.postgres",
+    "MySQLResource": "xresource.databases.mysql",
+    "MongoDBResource": "xresource.databases.mongodb",
+    "RESTResource": "xresource.network.rest",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xresource' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "MYSQL",
+    "POSTGRESQL",
+    "SQLITE",
+    "CSVResource",
+    "DatabaseResource",
+    "ExcelResource",
+    "FileResource",
+    "JSONResource",
+    "MongoDBResource",
+    "MySQLResource",
+    "ParsedURL",
+    "PoolStats",
+    "PostgreSQLResource",
+    "RESTResource",
+    "ResourceFactory",
+    "ResourceMetadata",
+    "SQLDatabaseResource",
+    "SQLDialect",
+    "SQLExecutor",
+    "SQLiteResource",
+    "XResource",
+    "XResourceAuthenticationError",
+    "XResourceConfigurationError",
+    "XResourceConnectionError",
+    "XResourceError",
+    "XResourceIntegrityError",
+    "XResourceNotFoundError",
+    "XResourcePoolExhaustedError",
+    "XResourceQueryError",
+    "XResourceTimeoutError",
+    "XResourceValidationError",
+    "YAMLResource",
+    "__version__",
+    "parse_url",
+]
