@@ -3,7 +3,7 @@
     nox -l                      list the sessions
     nox -t suite                the whole test suite: lint, typecheck, unit tests, integration
     nox -s demo                 run the project on its embedded default
-    nox -s tests-xresource      one package's unit tests, alone in its own environment
+    nox -s "tests(xresource)"   one package's unit tests, alone in its own environment
 
 Each package's unit tests run in an environment holding only that package and what its own
 ``pyproject.toml`` declares, so that independent versions stay real. Siblings are installed from

@@ -1,8 +1,9 @@
 """The error root shared by every xstack package.
 
-Every package derives its own hierarchy from :class:`XError`, so a caller can catch everything the
-stack raises with one ``except XError``. Errors carry structured ``details`` that are redacted on the
-way in: a password or token handed to an error never reaches a log line or a traceback.
+Every package derives its own hierarchy from :class:`XError`, so a caller can catch everything
+the stack raises with one ``except XError``. The message and the structured ``details`` are
+redacted on the way in: a password or token handed to an error never reaches a log line or a
+traceback.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from xobj_prototype.redaction import redact
+from xobj_prototype.redaction import redact, redact_text
 
 __all__ = [
     "XConfigurationError",
@@ -26,6 +27,7 @@ class XError(Exception):
 
     Args:
         message: what went wrong, naming the object, the operation and what to do about it.
+            URL passwords, ``password=...``-style pairs and bearer tokens in it are masked.
         details: structured context (names, counts, paths); values under secret-looking keys and
             passwords inside URLs are masked before they are stored.
 
@@ -36,6 +38,7 @@ class XError(Exception):
     """
 
     def __init__(self, message: str, *, details: Mapping[str, Any] | None = None) -> None:
+        message = redact_text(str(message))
         super().__init__(message)
         self.message = message
         self.details: dict[str, Any] = redact(dict(details or {}))
@@ -45,6 +48,18 @@ class XError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild without calling __init__: subclasses in other packages take other arguments,
+        # and pickling must keep the (already redacted) details.
+        return (_rebuild, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild(cls: type[XError], args: tuple[Any, ...], state: dict[str, Any]) -> XError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
 
 
 class XValidationError(XError, ValueError):
@@ -61,7 +76,7 @@ class XValidationError(XError, ValueError):
         details: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message, details=details)
-        self.errors: list[dict[str, Any]] = errors or []
+        self.errors: list[dict[str, Any]] = redact(list(errors or []))
 
     @classmethod
     def from_pydantic(cls, exc: Any, *, subject: str) -> XValidationError:

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from xobj_prototype.namespace.index import FuzzyMatch, NamespaceIndex
+from xobj_prototype.namespace.path import validate_path
 
 __all__ = ["MemoryNamespace", "NamespaceBackend"]
 
@@ -48,8 +49,9 @@ class NamespaceBackend(ABC):
         """The path registered for ``key``; ``XNotFoundError`` when none is."""
 
     @abstractmethod
-    async def fuzzy_search(self, term: str, pattern: str = "*", *, limit: int = 10,
-                           cutoff: float = 0.6) -> list[FuzzyMatch]:
+    async def fuzzy_search(
+        self, term: str, pattern: str = "*", *, limit: int = 10, cutoff: float = 0.6
+    ) -> list[FuzzyMatch]:
         """Entries resembling ``term``, best first."""
 
     async def get_by_key(self, key: str) -> Any:
@@ -72,7 +74,9 @@ class MemoryNamespace(NamespaceBackend):
     async def get(self, path: str, default: Any = _MISSING) -> Any:
         if default is _MISSING:
             return self.index.get(path)
-        return self.index.lookup(path, default)
+        # A default covers a missing entry, not a malformed path: that stays an error, as it is
+        # for every backend (a Redis key must be well-formed too).
+        return self.index.lookup(validate_path(path), default)
 
     async def unregister(self, path: str) -> None:
         self.index.unregister(path)
@@ -89,6 +93,7 @@ class MemoryNamespace(NamespaceBackend):
     async def resolve(self, key: str) -> str:
         return self.index.resolve(key)
 
-    async def fuzzy_search(self, term: str, pattern: str = "*", *, limit: int = 10,
-                           cutoff: float = 0.6) -> list[FuzzyMatch]:
+    async def fuzzy_search(
+        self, term: str, pattern: str = "*", *, limit: int = 10, cutoff: float = 0.6
+    ) -> list[FuzzyMatch]:
         return self.index.fuzzy_search(term, pattern, limit=limit, cutoff=cutoff)

@@ -32,16 +32,19 @@ def validate_path(path: object) -> str:
         raise XValidationError("namespace path is empty")
     if len(path) > MAX_PATH_LENGTH:
         raise XValidationError(
-            f"namespace path is {len(path)} characters long; the limit is {MAX_PATH_LENGTH}")
+            f"namespace path is {len(path)} characters long; the limit is {MAX_PATH_LENGTH}"
+        )
     for i, segment in enumerate(path.split(".")):
         if not segment:
             raise XValidationError(
                 f"namespace path {path!r} has an empty segment at position {i} "
-                "(leading, trailing or doubled dot)")
+                "(leading, trailing or doubled dot)"
+            )
         if not _SEGMENT.fullmatch(segment):
             raise XValidationError(
                 f"namespace path {path!r}: segment {segment!r} may hold only letters, digits, "
-                "'_' and '-' (not first)")
+                "'_' and '-' (not first)"
+            )
     return path
 
 
@@ -53,8 +56,10 @@ def validate_pattern(pattern: object) -> str:
         raise XValidationError("namespace pattern is empty")
     if len(pattern) > MAX_PATH_LENGTH:
         raise XValidationError(
-            f"namespace pattern is {len(pattern)} characters long; the limit is {MAX_PATH_LENGTH}")
+            f"namespace pattern is {len(pattern)} characters long; the limit is {MAX_PATH_LENGTH}"
+        )
     if any(c.isspace() or not c.isprintable() for c in pattern):
-        raise XValidationError(f"namespace pattern {pattern!r} contains whitespace or control "
-                               "characters")
+        raise XValidationError(
+            f"namespace pattern {pattern!r} contains whitespace or control characters"
+        )
     return pattern
