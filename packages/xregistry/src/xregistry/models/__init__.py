@@ -1,0 +1,31 @@
+"""The model registry: registration, UI schemas, versions and external schemas."""
+
+from xregistry.models.external import model_from_json_schema
+from xregistry.models.registry import ModelMetadata, ModelRegistry, ModelSource, RegisteredModel
+from xregistry.models.ui_schema import detect_widget, generate_ui_schema
+from xregistry.models.versioning import (
+    MigrationRegistry,
+    ModelEvolution,
+    ModelVersion,
+    bump_version,
+    diff_fields,
+    model_fields_schema,
+    next_version,
+)
+
+__all__ = [
+    "MigrationRegistry",
+    "ModelEvolution",
+    "ModelMetadata",
+    "ModelRegistry",
+    "ModelSource",
+    "ModelVersion",
+    "RegisteredModel",
+    "bump_version",
+    "detect_widget",
+    "diff_fields",
+    "generate_ui_schema",
+    "model_fields_schema",
+    "model_from_json_schema",
+    "next_version",
+]
