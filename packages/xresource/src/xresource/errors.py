@@ -42,9 +42,13 @@ class XResourceError(XError):
         operation: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        prefix = " ".join(p for p in (resource and f"[{resource}]", operation and f"{operation}:") if p)
-        super().__init__(f"{prefix} {message}" if prefix else message,
-                         details={**(details or {}), "resource": resource, "operation": operation})
+        prefix = " ".join(
+            p for p in (resource and f"[{resource}]", operation and f"{operation}:") if p
+        )
+        super().__init__(
+            f"{prefix} {message}" if prefix else message,
+            details={**(details or {}), "resource": resource, "operation": operation},
+        )
         self.resource = resource
         self.operation = operation
 

@@ -14,8 +14,8 @@ from pathlib import PurePath
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
-from xobj_prototype import XValidationError
 
+from xobj_prototype import XValidationError
 from xresource.base import XResource
 from xresource.errors import XResourceConfigurationError
 from xresource.settings import ResourceSettingsStore
@@ -43,26 +43,60 @@ _BUILTIN: dict[str, str] = {
     "mqtt": "xresource.streams.mqtt:MQTTResource",
 }
 _ALIASES = {
-    "postgres": "postgresql", "pg": "postgresql", "mariadb": "mysql", "mongo": "mongodb",
-    "api": "rest", "http": "rest", "xlsx": "excel", "yml": "yaml", "jsonl": "json",
-    "ndjson": "json", "ws": "websocket", "amqp": "rabbitmq", "redis_pubsub": "redis",
+    "postgres": "postgresql",
+    "pg": "postgresql",
+    "mariadb": "mysql",
+    "mongo": "mongodb",
+    "api": "rest",
+    "rest_api": "rest",
+    "http": "rest",
+    "xlsx": "excel",
+    "yml": "yaml",
+    "jsonl": "json",
+    "ndjson": "json",
+    "ws": "websocket",
+    "amqp": "rabbitmq",
+    "redis_pubsub": "redis",
 }
 _SCHEMES = {
-    "postgresql": "postgresql", "postgres": "postgresql", "postgresql+asyncpg": "postgresql",
-    "mysql": "mysql", "mariadb": "mysql", "mysql+aiomysql": "mysql",
-    "mongodb": "mongodb", "mongodb+srv": "mongodb",
-    "sqlite": "sqlite", "sqlite+aiosqlite": "sqlite",
-    "http": "rest", "https": "rest",
-    "sse+http": "sse", "sse+https": "sse",
-    "ws": "websocket", "wss": "websocket",
-    "redis": "redis", "rediss": "redis",
-    "kafka": "kafka", "amqp": "rabbitmq", "amqps": "rabbitmq",
-    "mqtt": "mqtt", "mqtts": "mqtt",
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "postgresql+asyncpg": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "mysql+aiomysql": "mysql",
+    "mongodb": "mongodb",
+    "mongodb+srv": "mongodb",
+    "sqlite": "sqlite",
+    "sqlite+aiosqlite": "sqlite",
+    "http": "rest",
+    "https": "rest",
+    "sse+http": "sse",
+    "sse+https": "sse",
+    "ws": "websocket",
+    "wss": "websocket",
+    "redis": "redis",
+    "rediss": "redis",
+    "kafka": "kafka",
+    "amqp": "rabbitmq",
+    "amqps": "rabbitmq",
+    "mqtt": "mqtt",
+    "mqtts": "mqtt",
 }
 _FILE_SUFFIXES = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "excel", ".xlsm": "excel",
-    ".json": "json", ".jsonl": "json", ".ndjson": "json", ".yaml": "yaml", ".yml": "yaml",
-    ".db": "sqlite", ".sqlite": "sqlite", ".sqlite3": "sqlite",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".db": "sqlite",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
 }
 
 
@@ -80,22 +114,26 @@ class ResourceFactory:
     settings: ClassVar[ResourceSettingsStore] = ResourceSettingsStore()
 
     @classmethod
-    def register(cls, resource_type: str, resource_class: type[XResource], *,
-                 override: bool = False) -> None:
+    def register(
+        cls, resource_type: str, resource_class: type[XResource], *, override: bool = False
+    ) -> None:
         """Register ``resource_class`` under ``resource_type``; a taken name needs ``override``."""
         if not isinstance(resource_type, str) or not resource_type.isidentifier():
             raise XResourceConfigurationError(
                 f"resource type name must be an identifier, got {resource_type!r}",
-                operation="register")
+                operation="register",
+            )
         if not (isinstance(resource_class, type) and issubclass(resource_class, XResource)):
             raise XResourceConfigurationError(
-                f"{resource_class!r} is not an XResource subclass", operation="register")
+                f"{resource_class!r} is not an XResource subclass", operation="register"
+            )
         key = resource_type.lower()
         existing = cls._registry.get(key)
         if existing is not None and existing is not resource_class and not override:
             raise XResourceConfigurationError(
                 f"resource type {key!r} is already registered; pass override=True to replace it",
-                operation="register")
+                operation="register",
+            )
         cls._registry[key] = resource_class
 
     @classmethod
@@ -114,17 +152,26 @@ class ResourceFactory:
         if target is None:
             raise XResourceConfigurationError(
                 f"unknown resource type {resource_type!r}; known types: "
-                f"{', '.join(cls.known_types())}", operation="create")
+                f"{', '.join(cls.known_types())}",
+                operation="create",
+            )
         if isinstance(target, str):
             module_name, _, attr = target.partition(":")
             try:
                 target = getattr(importlib.import_module(module_name), attr)
             except ImportError as exc:
-                extra = {"postgresql": "postgres", "mongodb": "mongodb", "mysql": "mysql",
-                         "excel": "excel", "yaml": "yaml", "rest": "rest"}.get(key, key)
+                extra = {
+                    "postgresql": "postgres",
+                    "mongodb": "mongodb",
+                    "mysql": "mysql",
+                    "excel": "excel",
+                    "yaml": "yaml",
+                    "rest": "rest",
+                }.get(key, key)
                 raise XResourceConfigurationError(
                     f"resource type {key!r} needs a driver that is not installed ({exc.name}); "
-                    f"install it with: pip install 'xresource[{extra}]'", operation="create",
+                    f"install it with: pip install 'xresource[{extra}]'",
+                    operation="create",
                 ) from exc
             cls._registry[key] = target
         assert isinstance(target, type)
@@ -153,8 +200,8 @@ class ResourceFactory:
             raise
         except (ValueError, TypeError) as exc:
             raise XResourceConfigurationError(
-                f"cannot read {parsed.redacted!r} as a {type_name} URL: {exc}",
-                operation="from_url") from None
+                f"cannot read {parsed.redacted!r} as a {type_name} URL: {exc}", operation="from_url"
+            ) from None
         return cls._build(resource_class, {**defaults, **params, **kwargs})
 
     # -- internals ----------------------------------------------------------------------------
@@ -164,14 +211,17 @@ class ResourceFactory:
             suffix = PurePath(parsed.path).suffix.lower()
             if suffix not in _FILE_SUFFIXES:
                 raise XResourceConfigurationError(
-                    f"cannot tell the file type of {parsed.path!r} from its suffix; known suffixes: "
-                    f"{', '.join(sorted(_FILE_SUFFIXES))}; pass resource_type=...",
-                    operation="from_url")
+                    f"cannot tell the file type of {parsed.path!r} from its suffix; known "
+                    f"suffixes: {', '.join(sorted(_FILE_SUFFIXES))}; pass resource_type=...",
+                    operation="from_url",
+                )
             return _FILE_SUFFIXES[suffix]
         if parsed.scheme not in _SCHEMES:
             raise XResourceConfigurationError(
                 f"unknown URL scheme {parsed.scheme!r} in {parsed.redacted!r}; known schemes: "
-                f"{', '.join(sorted(_SCHEMES))}, file", operation="from_url")
+                f"{', '.join(sorted(_SCHEMES))}, file",
+                operation="from_url",
+            )
         return _SCHEMES[parsed.scheme]
 
     @classmethod
@@ -179,10 +229,12 @@ class ResourceFactory:
         try:
             return resource_class(**params)
         except ValidationError as exc:
-            err = XValidationError.from_pydantic(exc, subject=f"{resource_class.resource_type} "
-                                                 "resource parameters")
-            raise XResourceConfigurationError(err.message, operation="create",
-                                              details={"errors": err.errors}) from None
+            err = XValidationError.from_pydantic(
+                exc, subject=f"{resource_class.resource_type} resource parameters"
+            )
+            raise XResourceConfigurationError(
+                err.message, operation="create", details={"errors": err.errors}
+            ) from None
 
     @classmethod
     def _load_entry_points(cls) -> None:

@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xobj_prototype import read_settings
-
 from xresource.errors import XResourceConfigurationError
 
 if TYPE_CHECKING:
@@ -49,8 +48,9 @@ class ResourceSettingsStore:
         if settings is not None:
             self._data = {str(k).lower(): v for k, v in settings.items()}
         else:
-            self._data = read_settings(ENV_PREFIX, settings_files=settings_files, root=root,
-                                       environment=environment)
+            self._data = read_settings(
+                ENV_PREFIX, settings_files=settings_files, root=root, environment=environment
+            )
 
     def reset(self) -> None:
         """Forget loaded settings: the next use reads the files again."""
@@ -82,5 +82,6 @@ class ResourceSettingsStore:
             raise XResourceConfigurationError(
                 f"settings [resources.{resource_class.resource_type}] has unknown keys "
                 f"{', '.join(sorted(unknown))}; valid keys: {', '.join(sorted(fields))}",
-                operation="configure")
+                operation="configure",
+            )
         return out

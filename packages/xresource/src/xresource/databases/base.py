@@ -31,8 +31,9 @@ class PoolStats(BaseModel):
     size: int = Field(description="Connections open now.")
     in_use: int = Field(description="Connections lent out now.")
     idle: int = Field(description="Connections open and free.")
-    waiting: int | None = Field(default=None, description="Callers waiting for a connection, "
-                                "where the driver tells.")
+    waiting: int | None = Field(
+        default=None, description="Callers waiting for a connection, where the driver tells."
+    )
 
 
 class DatabaseResource(XResource, ABC):
@@ -41,11 +42,15 @@ class DatabaseResource(XResource, ABC):
     pool_min_size: int = Field(default=1, ge=0, description="Connections kept open when idle.")
     pool_max_size: int = Field(default=10, ge=1, description="Most connections open at once.")
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to open a connection.")
-    acquire_timeout: float = Field(default=10.0, gt=0,
-                                   description="Seconds to wait for a free pooled connection "
-                                   "before XResourcePoolExhaustedError.")
-    command_timeout: float | None = Field(default=60.0, gt=0,
-                                          description="Seconds a single statement may run.")
+    acquire_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds to wait for a free pooled connection "
+        "before XResourcePoolExhaustedError.",
+    )
+    command_timeout: float | None = Field(
+        default=60.0, gt=0, description="Seconds a single statement may run."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -59,8 +64,9 @@ class DatabaseResource(XResource, ABC):
     @model_validator(mode="after")
     def _check_pool_bounds(self) -> DatabaseResource:
         if self.pool_min_size > self.pool_max_size:
-            raise ValueError(f"pool_min_size ({self.pool_min_size}) exceeds pool_max_size "
-                             f"({self.pool_max_size})")
+            raise ValueError(
+                f"pool_min_size ({self.pool_min_size}) exceeds pool_max_size ({self.pool_max_size})"
+            )
         return self
 
     @abstractmethod
@@ -84,8 +90,9 @@ class SQLExecutor(ABC):
         """The first column of the first row, or ``None``."""
 
     @abstractmethod
-    def stream(self, sql: str, params: Sequence[Any] = (), *,
-               batch_size: int = 1000) -> AsyncIterator[list[Row]]:
+    def stream(
+        self, sql: str, params: Sequence[Any] = (), *, batch_size: int = 1000
+    ) -> AsyncIterator[list[Row]]:
         """Rows in batches of at most ``batch_size`` from a server-side cursor."""
 
     @abstractmethod
@@ -111,15 +118,22 @@ class SQLDatabaseResource(DatabaseResource, SQLExecutor, ABC):
     database: str | None = None
     user: str | None = None
     password: SecretStr | None = None
-    options: dict[str, str] = Field(default_factory=dict,
-                                    description="Driver options from the URL's query string.")
+    options: dict[str, str] = Field(
+        default_factory=dict, description="Driver options from the URL's query string."
+    )
 
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[SQLExecutor]:
         """One connection, one transaction: committed when the block ends, rolled back on error."""
 
-    async def copy_records(self, table: str, columns: Sequence[str],
-                           records: Iterable[Sequence[Any]], *, schema: str | None = None) -> int:
+    async def copy_records(
+        self,
+        table: str,
+        columns: Sequence[str],
+        records: Iterable[Sequence[Any]],
+        *,
+        schema: str | None = None,
+    ) -> int:
         """Insert many rows as fast as the driver allows (``COPY`` where there is one).
 
         The default is a batched ``INSERT`` inside one transaction: all rows or none.
@@ -127,6 +141,6 @@ class SQLDatabaseResource(DatabaseResource, SQLExecutor, ABC):
         d = self.dialect
         cols = ", ".join(d.quote(c) for c in columns)
         marks = ", ".join(d.param(i + 1) for i in range(len(columns)))
-        sql = f"INSERT INTO {d.qualified(schema, table)} ({cols}) VALUES ({marks})"
+        sql = f"INSERT INTO {d.qualified(schema, table)} ({cols}) VALUES ({marks})"  # noqa: S608
         async with self.transaction() as tx:
             return await tx.execute_many(sql, records)

@@ -40,15 +40,19 @@ class SQLDialect:
         if not isinstance(identifier, str) or not identifier:
             raise XResourceValidationError(
                 f"SQL identifier must be a non-empty string, got {identifier!r}",
-                operation="quote identifier")
+                operation="quote identifier",
+            )
         if len(identifier) > self.max_identifier_length:
             raise XResourceValidationError(
                 f"SQL identifier {identifier[:20]!r}... is longer than {self.max_identifier_length}"
-                f" characters ({self.name})", operation="quote identifier")
+                f" characters ({self.name})",
+                operation="quote identifier",
+            )
         if any(ord(c) < 32 or ord(c) == 127 for c in identifier):
             raise XResourceValidationError(
                 f"SQL identifier {identifier!r} contains control characters",
-                operation="quote identifier")
+                operation="quote identifier",
+            )
         q = self.quote_char
         return f"{q}{identifier.replace(q, q + q)}{q}"
 
