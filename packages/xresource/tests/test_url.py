@@ -97,3 +97,10 @@ def test_malformed_url_error_hides_the_password() -> None:
         parse_url("postgresql://app:hunter2@db:notaport/x")
     assert "hunter2" not in str(info.value)
     assert "hunter2" not in repr(info.value)
+
+
+def test_bare_path_takes_query_options_like_a_file_url() -> None:
+    parsed = parse_url("data/orders.csv?delimiter=;&encoding=latin-1")
+    assert parsed.scheme == "file"
+    assert parsed.path == "data/orders.csv"
+    assert parsed.query == {"delimiter": ";", "encoding": "latin-1"}

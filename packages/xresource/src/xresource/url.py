@@ -87,7 +87,14 @@ def parse_url(url: str) -> ParsedURL:
                 f"malformed resource URL {redact_url(text)!r}: expected scheme://...",
                 operation="parse url",
             )
-        return ParsedURL(scheme="file", path=text, raw=text)
+        # A bare path takes options like a file: URL does (data.csv?delimiter=;).
+        path, _, query = text.partition("?")
+        return ParsedURL(
+            scheme="file",
+            path=path,
+            query=dict(parse_qsl(query, keep_blank_values=True)),
+            raw=text,
+        )
     try:
         parts = urlsplit(text)
         hostport = parts.netloc.rpartition("@")[2]
