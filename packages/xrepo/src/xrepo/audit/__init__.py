@@ -1,0 +1,42 @@
+"""Audit logging for repositories: :class:`AuditEntry`, the :class:`AuditLogger` and its sinks.
+
+Sinks: :class:`MemoryAuditSink` (bounded), :class:`JSONLinesAuditSink` (append-only file),
+:class:`SQLAuditSink` (a table in any xresource SQL database, can join a transaction),
+:class:`MongoAuditSink` (a MongoDB collection, optional session). Every sink answers
+``get_audit_log(filters)``.
+"""
+
+from xrepo.audit.errors import XRepoAuditError
+from xrepo.audit.jsonl import FsyncPolicy, JSONLinesAuditSink
+from xrepo.audit.logger import AuditLogger, AuditLoggerStats, FailurePolicy
+from xrepo.audit.memory import MemoryAuditSink
+from xrepo.audit.models import (
+    AuditAction,
+    AuditEntry,
+    AuditFilter,
+    AuditOutcome,
+    diff_changes,
+    parse_filter,
+)
+from xrepo.audit.mongo import MongoAuditSink
+from xrepo.audit.sink import AuditSink
+from xrepo.audit.sql import SQLAuditSink
+
+__all__ = [
+    "AuditAction",
+    "AuditEntry",
+    "AuditFilter",
+    "AuditLogger",
+    "AuditLoggerStats",
+    "AuditOutcome",
+    "AuditSink",
+    "FailurePolicy",
+    "FsyncPolicy",
+    "JSONLinesAuditSink",
+    "MemoryAuditSink",
+    "MongoAuditSink",
+    "SQLAuditSink",
+    "XRepoAuditError",
+    "diff_changes",
+    "parse_filter",
+]
