@@ -1,29 +1,25 @@
-"""``nox -s demo``: the project's main job on its embedded default.
+"""``nox -s demo``: the project's main job, ``xregistry serve``, on its embedded default.
 
-Until ``xregistry serve`` exists (issue 9) this prints what the installed stack offers: each
-package with its version and public API, and the resource types the factory knows.
+With no arguments it serves the sample (a SQLite shop and a CSV of reviews, generated on first
+run into ~/.local/share/xregistry/sample) on http://127.0.0.1:8000/ and prints a link with a
+token for the local admin. Arguments pass through: ``nox -s demo -- --port 0``,
+``nox -s demo -- --resource sqlite:///my.db``, ``nox -s demo -- token``.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 
-PACKAGES = ["xobj_prototype", "xresource", "xinspector", "xrepo", "xregistry"]
+COMMANDS = {"serve", "token", "sample", "-h", "--help"}
 
 
-def main() -> int:
-    print("xstack: one typed async way to reach any data, and to know what is in it\n")
-    for name in PACKAGES:
-        module = importlib.import_module(name)
-        public = getattr(module, "__all__", [])
-        print(f"{name} {module.__version__}: {len(public)} public names")
-        shown = [n for n in public if not n.startswith("_")]
-        print("    " + ", ".join(shown) if shown else "    (no public API yet)")
-    from xresource import ResourceFactory
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in COMMANDS:
+        args = ["serve", *args]
+    from xregistry.cli import main as xregistry
 
-    print("\nresource types:", ", ".join(ResourceFactory.known_types()))
-    return 0
+    return xregistry(args)
 
 
 if __name__ == "__main__":

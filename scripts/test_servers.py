@@ -272,6 +272,48 @@ def running(python: str = sys.executable) -> Iterator[dict[str, str]]:
             stop_recorded(name)
 
 
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    """The path of a Chromium/Chrome binary (``XTEST_CHROMIUM`` first), or None."""
+    explicit = os.environ.get("XTEST_CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).is_file() else None
+    for name in CHROMIUM_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def ensure_chromium() -> str:
+    """The Chromium binary for the browser tests; installs Debian's ``chromium`` package with
+    apt-get when it is missing and this runs as root.
+
+    Raises:
+        ServerError: no Chromium and no way to install it (the message says what to run).
+    """
+    found = find_chromium()
+    if found:
+        return found
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+            if done.returncode != 0:
+                raise ServerError(
+                    f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-500:]}"
+                )
+        found = find_chromium()
+        if found:
+            return found
+    raise ServerError(
+        "Chromium is missing: install it (Debian: `apt-get update && apt-get install -y "
+        "chromium`) or set XTEST_CHROMIUM to a Chrome/Chromium binary"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["start", "stop", "check"])

@@ -1,0 +1,216 @@
+"""The model-detail endpoint against a bare FastAPI endpoint returning the same JSON.
+
+Both are served by uvicorn in their own subprocess with the same settings; this script is the
+client process, on loopback, with ``--connections`` keep-alive connections. Ours is
+``GET /api/registry/models/orders`` of ``xregistry serve`` on the embedded sample (bearer-token
+authentication, permission check, audit record, serialization); the bare one is a FastAPI route
+returning the same JSON document as a dict. Rounds alternate between the two; the median
+requests per second of each is compared.
+
+    python benchmarks/bench_api.py               # print the table
+    python benchmarks/bench_api.py --write-docs  # and update docs/benchmarks.md
+
+The target of the issue: ours sustains at least 0.8x the requests per second of the bare endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import aiohttp
+
+try:
+    from _report import write_docs_block
+except ImportError:  # run as `python -m benchmarks.bench_api`
+    from benchmarks._report import write_docs_block
+
+NAME = "api"
+TARGET_RATIO = 0.8
+
+BARE_APP = textwrap.dedent(
+    """
+    import json, sys
+    import uvicorn
+    from fastapi import FastAPI
+
+    with open(sys.argv[1], encoding="utf-8") as fh:
+        DOCUMENT = json.load(fh)
+    app = FastAPI()
+
+    @app.get("/model")
+    async def model():
+        return DOCUMENT
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
+                access_log=False, server_header=False)
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_ours(data_dir: str) -> tuple[subprocess.Popen[str], str, str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "xregistry.cli",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            data_dir,
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    url = token = None
+    for line in process.stdout:
+        if m := re.match(r"URL: (http://\S+)/$", line.strip()):
+            url = m.group(1)
+        if m := re.match(r"Token \(local admin, this run only\): (\S+)$", line.strip()):
+            token = m.group(1)
+        if line.startswith("Press Ctrl+C"):
+            break
+    if not (url and token):
+        process.kill()
+        raise SystemExit("xregistry serve did not start")
+    return process, url, token
+
+
+def start_bare(document: Path) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", BARE_APP, str(document), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process, f"http://127.0.0.1:{port}/model"
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the bare FastAPI app did not start")
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+async def load(url: str, headers: dict[str, str], requests: int, connections: int) -> float:
+    """Requests per second of ``requests`` GETs over ``connections`` keep-alive connections."""
+    remaining = iter(range(requests))
+    errors = 0
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        for _ in remaining:
+            async with session.get(url, headers=headers) as resp:
+                await resp.read()
+                errors += resp.status != 200
+
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(connections)))
+        elapsed = time.perf_counter() - started
+    if errors:
+        raise SystemExit(f"{errors} requests to {url} failed")
+    return requests / elapsed
+
+
+async def measure(args: argparse.Namespace) -> tuple[float, float, int]:
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+        ours, base, token = start_ours(str(Path(tmp) / "sample"))
+        bare = None
+        try:
+            ours_url = f"{base}/api/registry/models/orders"
+            auth = {"Authorization": f"Bearer {token}"}
+            async with aiohttp.ClientSession() as session, session.get(ours_url, headers=auth) as r:
+                body = await r.read()
+            document = Path(tmp) / "model.json"
+            document.write_bytes(body)
+            bare, bare_url = start_bare(document)
+            async with aiohttp.ClientSession() as session, session.get(bare_url) as r:
+                assert json.loads(await r.read()) == json.loads(body), "not the same JSON"
+            for url, headers in ((ours_url, auth), (bare_url, {})):  # warm-up
+                await load(url, headers, args.requests // 5, args.connections)
+            ours_rps: list[float] = []
+            bare_rps: list[float] = []
+            for _ in range(args.rounds):
+                bare_rps.append(await load(bare_url, {}, args.requests, args.connections))
+                ours_rps.append(await load(ours_url, auth, args.requests, args.connections))
+        finally:
+            stop(ours)
+            if bare is not None:
+                stop(bare)
+    return statistics.median(ours_rps), statistics.median(bare_rps), len(body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000, help="requests per round")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args(argv)
+    ours, bare, size = asyncio.run(measure(args))
+    ratio = ours / bare
+    verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
+    table = "\n".join(
+        [
+            f"`GET /api/registry/models/orders` of `xregistry serve` (sample, {size:,} bytes of "
+            f"JSON) vs. a bare FastAPI route returning the same JSON; uvicorn subprocesses, "
+            f"{args.connections} keep-alive connections from a client process on loopback, "
+            f"median of {args.rounds} rounds of {args.requests:,} requests "
+            f"({platform.python_implementation()} {platform.python_version()}, "
+            f"{os.cpu_count()} CPUs).",
+            "",
+            "| endpoint | requests/s | ratio |",
+            "| --- | ---: | ---: |",
+            f"| bare FastAPI, same JSON | {bare:,.0f} | 1.00 |",
+            f"| xregistry model detail (auth, permission, audit) | {ours:,.0f} | {ratio:.2f} |",
+            "",
+            f"Target: at least {TARGET_RATIO}x: {verdict}.",
+        ]
+    )
+    print(table)
+    if args.write_docs:
+        write_docs_block(NAME, table)
+    return 0 if ratio >= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

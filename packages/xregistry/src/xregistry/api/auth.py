@@ -1,0 +1,124 @@
+"""Bearer-token authentication: tokens are kept only as hashes and compared in constant time.
+
+A token maps to a :class:`~xregistry.permissions.Principal` whose roles come from the server's
+configuration; nothing a caller sends can add a role.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from xregistry.api.config import TokenConfig
+from xregistry.permissions import Principal
+
+__all__ = ["TokenAuthenticator", "generate_token", "hash_token", "verify_token_hash"]
+
+_SCRYPT_DEFAULT = (2**14, 8, 1)
+_MAX_TOKEN = 512
+
+
+def generate_token() -> str:
+    """A fresh random token (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str, scheme: str = "sha256") -> str:
+    """The hash to store for ``token``: ``sha256:<hex>`` (tokens from :func:`generate_token` are
+    random enough for a plain digest) or ``scrypt:...`` (for tokens a person chose).
+
+    Example:
+        >>> hash_token("abc")[:14]
+        'sha256:ba7816'
+    """
+    if not isinstance(token, str) or not token:
+        raise ValueError("a token must be a non-empty string")
+    if scheme == "sha256":
+        return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+    if scheme == "scrypt":
+        n, r, p = _SCRYPT_DEFAULT
+        salt = secrets.token_bytes(16)
+        digest = hashlib.scrypt(token.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+        return f"scrypt:{n}:{r}:{p}:{salt.hex()}:{digest.hex()}"
+    raise ValueError(f"unknown token hash scheme {scheme!r}; use 'sha256' or 'scrypt'")
+
+
+def verify_token_hash(token: str, token_hash: str) -> bool:
+    """Whether ``token`` matches ``token_hash`` (constant-time comparison)."""
+    scheme, _, rest = token_hash.partition(":")
+    if scheme == "sha256":
+        return hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), rest)
+    if scheme == "scrypt":
+        try:
+            n, r, p, salt_hex, expected = rest.split(":")
+            derived = hashlib.scrypt(
+                token.encode(), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r), p=int(p), dklen=32
+            )
+        except ValueError:
+            return False
+        return hmac.compare_digest(derived.hex(), expected)
+    return False
+
+
+@dataclass(frozen=True)
+class _Entry:
+    token_hash: str
+    principal: Principal
+
+
+class TokenAuthenticator:
+    """Maps presented tokens to principals.
+
+    Example:
+        >>> auth = TokenAuthenticator()
+        >>> auth.add(hash_token("s3cret"), Principal(id="ada", roles=frozenset({"admin"})))
+        >>> auth.authenticate("s3cret").id, auth.authenticate("wrong")
+        ('ada', None)
+    """
+
+    def __init__(self, tokens: Iterable[TokenConfig] = ()) -> None:
+        self._sha256: list[tuple[str, Principal]] = []
+        self._scrypt: list[_Entry] = []
+        # sha256 of a token already verified against an scrypt hash: scrypt is deliberately slow,
+        # so it runs once per token and process, not once per request.
+        self._verified: dict[str, Principal] = {}
+        for entry in tokens:
+            self.add(entry.token_hash, Principal(id=entry.id, roles=frozenset(entry.roles)))
+
+    def add(self, token_hash: str, principal: Principal) -> None:
+        """Accept the token whose hash is ``token_hash`` as ``principal``."""
+        scheme, _, rest = token_hash.partition(":")
+        if scheme == "sha256" and len(rest) == 64:
+            self._sha256.append((rest.lower(), principal))
+        elif scheme == "scrypt":
+            self._scrypt.append(_Entry(token_hash, principal))
+        else:
+            raise ValueError("token_hash must be 'sha256:<64 hex>' or 'scrypt:...'")
+
+    def __len__(self) -> int:
+        return len(self._sha256) + len(self._scrypt)
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal of ``token``, or None when no configured token matches."""
+        if not token or len(token) > _MAX_TOKEN:
+            return None
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        found: Principal | None = None
+        # Compare against every entry without stopping early, so timing says nothing about
+        # which entry (if any) matched.
+        for stored, principal in self._sha256:
+            if hmac.compare_digest(stored, digest):
+                found = principal
+        if found is not None:
+            return found
+        cached = self._verified.get(digest)
+        if cached is not None:
+            return cached
+        for entry in self._scrypt:
+            if verify_token_hash(token, entry.token_hash):
+                self._verified[digest] = entry.principal
+                return entry.principal
+        return None
