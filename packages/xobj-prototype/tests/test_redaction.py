@@ -198,3 +198,16 @@ def test_redact_text_is_linear_on_long_input() -> None:
     # A megabyte of base64-like text with no secret: returns unchanged (and does return).
     blob = "QUJD" * 250_000
     assert redact_text(blob) == blob
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///tmp/x.db", "sqlite:///tmp/x.db"),
+        ("file:///data/orders.csv?token=abc", "file:///data/orders.csv?token=**********"),
+        ("sqlite:////abs/x.db?password=pw", "sqlite:////abs/x.db?password=**********"),
+        ("mongodb://u:pw@h1:1,h2:2/db", "mongodb://u:**********@h1:1,h2:2/db"),
+    ],
+)
+def test_redact_url_keeps_empty_authority_and_multi_host(url: str, expected: str) -> None:
+    assert redact_url(url) == expected

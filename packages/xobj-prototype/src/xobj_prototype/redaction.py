@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import Secret, SecretBytes, SecretStr
 
@@ -87,7 +87,13 @@ def redact_url(url: str) -> str:
             netloc = f"{user}:{MASK}@{hostport}"
     query = _KV.sub(_mask_kv, parts.query)
     fragment = _KV.sub(_mask_kv, parts.fragment)
-    return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, query, fragment))
+    if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
+        return url  # nothing secret: keep the caller's spelling exactly
+    # Rebuilt by hand: urlunsplit drops the empty authority of sqlite:///path and file:///path.
+    head = f"{parts.scheme}:" if parts.scheme else ""
+    if netloc or url[len(head) :].startswith("//"):
+        head += "//" + netloc
+    return head + parts.path + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
 
 
 def redact_text(text: str) -> str:
