@@ -25,7 +25,9 @@ def workspace(tmp_path: Path) -> Path:
         shutil.copy(src / "pyproject.toml", dst / "pyproject.toml")
         about = f"src/{package.replace('-', '_')}/__about__.py"
         (dst / about).write_text('"""v"""\n\n__version__ = "0.1.0"\n')
-        (dst / "CHANGELOG.md").write_text(f"# Changelog of {package}\n\n## Unreleased\n\n- A change.\n")
+        (dst / "CHANGELOG.md").write_text(
+            f"# Changelog of {package}\n\n## Unreleased\n\n- A change.\n"
+        )
     return tmp_path
 
 
@@ -40,8 +42,13 @@ def _git_calls() -> tuple[list[tuple[Any, ...]], Any]:
 
 def test_coordinated_minor_release_raises_sibling_ranges_and_tags(workspace: Path) -> None:
     calls, run = _git_calls()
-    bumps = release.release(workspace, ["xobj-prototype=minor", "xresource=minor"],
-                            today=date(2026, 11, 21), dry_run=False, run=run)
+    bumps = release.release(
+        workspace,
+        ["xobj-prototype=minor", "xresource=minor"],
+        today=date(2026, 11, 21),
+        dry_run=False,
+        run=run,
+    )
     assert [b.version for b in bumps] == ["0.2.0", "0.2.0"]
     about = workspace / "packages/xobj-prototype/src/xobj_prototype/__about__.py"
     assert '__version__ = "0.2.0"' in about.read_text()
@@ -59,9 +66,13 @@ def test_coordinated_minor_release_raises_sibling_ranges_and_tags(workspace: Pat
 
 def test_patch_release_keeps_ranges_that_still_admit_it(workspace: Path) -> None:
     _calls, run = _git_calls()
-    release.release(workspace, ["xobj-prototype=patch"], today=date(2026, 1, 1),
-                    dry_run=False, run=run)
-    assert '"xobj-prototype>=0.1,<0.2"' in (workspace / "packages/xresource/pyproject.toml").read_text()
+    release.release(
+        workspace, ["xobj-prototype=patch"], today=date(2026, 1, 1), dry_run=False, run=run
+    )
+    assert (
+        '"xobj-prototype>=0.1,<0.2"'
+        in (workspace / "packages/xresource/pyproject.toml").read_text()
+    )
 
 
 def test_dry_run_writes_nothing(workspace: Path) -> None:

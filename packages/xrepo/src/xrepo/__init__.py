@@ -1,5 +1,86 @@
-"""xrepo: Async repositories over any xresource: CRUD, Mongo-style queries pushed down, ACL, audit, caching, views."""
+"""xrepo: async repositories over any xresource.
+
+CRUD, Mongo-style filters and pipelines compiled to each backend natively (SQL for PostgreSQL,
+MariaDB/MySQL and SQLite, native queries for MongoDB, compiled predicates in memory), soft
+deletes, timestamps and optimistic concurrency::
+
+    from xrepo import XRepoFactory
+
+    repo = await XRepoFactory.create(resource=db, model_class=User, collection="users")
+    adults = await repo.list({"age__gte": 18}, sort=[("name", 1)], limit=20)
+    by_city = await repo.aggregate([{"$group": {"_id": "$city", "n": {"$sum": 1}}}])
+
+Driver-backed repositories are imported on first access, so ``import xrepo`` needs no driver.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from xrepo.__about__ import __version__
+from xrepo.errors import (
+    XRepoConfigurationError,
+    XRepoConflictError,
+    XRepoConnectionError,
+    XRepoError,
+    XRepoNotFoundError,
+    XRepoPermissionError,
+    XRepoQueryError,
+    XRepoValidationError,
+)
+from xrepo.factory import RepoCreationStrategy, XRepoFactory, model_from_data, model_from_schema
+from xrepo.query.filters import FilterLimits, parse_filter
+from xrepo.query.pipeline import parse_pipeline
+from xrepo.repos.base import Permission, RepoContext, RepoMetadata, XRepo
+from xrepo.repos.connected import ConnectedRepo
+from xrepo.repos.materialized import MaterializedRepo
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from xrepo.repos.connected_file import ConnectedFileRepo
+    from xrepo.repos.connected_mongo import ConnectedMongoRepo
+    from xrepo.repos.connected_sql import ConnectedSQLRepo
+
+_LAZY = {
+    "ConnectedSQLRepo": "xrepo.repos.connected_sql",
+    "ConnectedMongoRepo": "xrepo.repos.connected_mongo",
+    "ConnectedFileRepo": "xrepo.repos.connected_file",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xrepo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "ConnectedFileRepo",
+    "ConnectedMongoRepo",
+    "ConnectedRepo",
+    "ConnectedSQLRepo",
+    "FilterLimits",
+    "MaterializedRepo",
+    "Permission",
+    "RepoContext",
+    "RepoCreationStrategy",
+    "RepoMetadata",
+    "XRepo",
+    "XRepoConfigurationError",
+    "XRepoConflictError",
+    "XRepoConnectionError",
+    "XRepoError",
+    "XRepoFactory",
+    "XRepoNotFoundError",
+    "XRepoPermissionError",
+    "XRepoQueryError",
+    "XRepoValidationError",
+    "__version__",
+    "model_from_data",
+    "model_from_schema",
+    "parse_filter",
+    "parse_pipeline",
+]

@@ -1,0 +1,1 @@
+"""Compilers of the query language: Python predicates, SQL per dialect, MongoDB queries."""

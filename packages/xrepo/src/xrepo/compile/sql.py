@@ -1,0 +1,939 @@
+# ruff: noqa: S608 - this module builds SQL text: identifiers are quoted, values bound.
+"""Compile filters, sorts and pipelines to SQL text with bound parameters, per SQL dialect.
+
+Nothing a caller supplies becomes SQL text: values are bound parameters, identifiers go through
+:meth:`SQLDialect.quote` (validated and quoted), and the only literals written into the text are
+numbers this module produced or type-checked itself (limits, offsets, ``$sum`` constants).
+
+While compiling, every parameter is written as a private marker (``\\x00<n>\\x00``) and the
+markers are renumbered in text order at the end, so fragments can be nested in any order and
+still come out right for positional styles (``?``, ``%s``) as for numbered ones (``$1``).
+
+Semantics follow MongoDB (and the in-memory engine): a missing value is SQL ``NULL``; ``$ne`` and
+``$nin`` match ``NULL``; ``NULL`` sorts first; negations are two-valued (``NOT COALESCE(..)``);
+``$group`` with ``_id: null`` over no rows and ``$count`` of nothing yield no row.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import json
+import math
+import re
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from xrepo.errors import XRepoValidationError
+from xrepo.query.filters import And, Condition, Node, Nor, Not, Or
+from xrepo.query.pipeline import (
+    Count,
+    Group,
+    Limit,
+    Literal,
+    Lookup,
+    Match,
+    Project,
+    Skip,
+    Sort,
+    SortKey,
+    Stage,
+    Unwind,
+)
+from xresource.databases.dialect import SQLDialect
+
+__all__ = ["CompiledPipeline", "SQLCompiler", "adapt_value", "finalize"]
+
+_MARK = re.compile("\x00(\\d+)\x00")
+_JSON_SEGMENT = re.compile(r"[A-Za-z0-9_\- ]+")
+
+
+def finalize(dialect: SQLDialect, text: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """Replace parameter markers by the dialect's placeholders, in text order."""
+    params: list[Any] = []
+
+    def repl(m: re.Match[str]) -> str:
+        params.append(values[int(m.group(1))])
+        return dialect.param(len(params))
+
+    return _MARK.sub(repl, text), params
+
+
+def adapt_value(dialect: SQLDialect, value: Any) -> Any:
+    """A Python value as the driver of ``dialect`` binds it (JSON for dicts and lists)."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, default=str, separators=(",", ":"))
+    if dialect.name == "postgresql":
+        return value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if dialect.name == "sqlite":
+        if isinstance(value, _dt.datetime | _dt.date | _dt.time):
+            return value.isoformat()
+        if isinstance(value, Decimal):
+            return float(value)
+    return value
+
+
+def _pg_cast(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "bigint"
+    if isinstance(value, float):
+        return "double precision"
+    if isinstance(value, Decimal):
+        return "numeric"
+    if isinstance(value, _dt.datetime):
+        return "timestamptz"
+    if isinstance(value, _dt.date):
+        return "date"
+    return "text"
+
+
+def _number(value: Any) -> str:
+    """A type-checked number as SQL text (never user text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise XRepoValidationError(f"expected a number, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise XRepoValidationError(f"expected a finite number, got {value!r}")
+    return repr(int(value)) if isinstance(value, int) else repr(float(value))
+
+
+@dataclass
+class CompiledPipeline:
+    """SQL of a pipeline plus what turning its rows into documents needs."""
+
+    sql: str
+    params: list[Any]
+    json_columns: set[str] = field(default_factory=set)
+    numeric_columns: set[str] = field(default_factory=set)
+    nested_columns: set[str] = field(default_factory=set)
+    optional_prefixes: set[str] = field(default_factory=set)
+
+    def documents(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Decode JSON columns, normalize numbers and rebuild nested fields."""
+        out: list[dict[str, Any]] = []
+        for row in rows:
+            doc: dict[str, Any] = {}
+            for key, value in row.items():
+                if key.startswith("__"):
+                    continue
+                if key in self.json_columns and isinstance(value, str | bytes):
+                    value = json.loads(value)
+                if key in self.numeric_columns and isinstance(value, Decimal):
+                    value = int(value) if value == value.to_integral_value() else float(value)
+                if key in self.nested_columns:
+                    head, _, rest = key.partition(".")
+                    target = doc.setdefault(head, {})
+                    if isinstance(target, dict):
+                        _set_nested(target, rest, value)
+                    continue
+                doc[key] = value
+            for prefix in self.optional_prefixes:
+                sub = doc.get(prefix)
+                if isinstance(sub, dict) and all(v is None for v in sub.values()):
+                    del doc[prefix]
+            out.append(doc)
+        return out
+
+
+def _set_nested(doc: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    for seg in parts[:-1]:
+        doc = doc.setdefault(seg, {})
+    doc[parts[-1]] = value
+
+
+@dataclass
+class _Block:
+    source: str
+    alias: str | None
+    fields: list[str] | None
+    nested: set[str] = field(default_factory=set)
+    json_cols: set[str] = field(default_factory=set)
+    numeric: set[str] = field(default_factory=set)
+    optional: set[str] = field(default_factory=set)
+    where: list[str] = field(default_factory=list)
+    select: list[tuple[str, str]] | None = None
+    group_by: list[str] | None = None
+    having: list[str] = field(default_factory=list)
+    order: list[SortKey] = field(default_factory=list)
+    limit: int | None = None
+    offset: int = 0
+
+
+class SQLCompiler:
+    """Compiles the query language for one table of one SQL dialect.
+
+    Args:
+        dialect: placeholder style and quoting.
+        columns: the table's columns (the model's fields); paths outside them are rejected.
+        array_columns: columns holding JSON arrays (equality means "contains").
+        id_field: the primary key (the default order for ``$first``/``$last``).
+        foreign_columns: columns of other tables ``$lookup`` may read.
+        regexp: whether the connection has a ``REGEXP`` operator (SQLite needs a function).
+    """
+
+    def __init__(
+        self,
+        dialect: SQLDialect,
+        *,
+        columns: Collection[str] | None,
+        array_columns: Collection[str] = (),
+        id_field: str = "id",
+        foreign_columns: Mapping[str, Sequence[str]] | None = None,
+        regexp: bool = True,
+        element_types: Mapping[str, Any] | None = None,
+        repo: str | None = None,
+    ) -> None:
+        self.d = dialect
+        self.columns = list(columns) if columns is not None else None
+        self.array_columns = set(array_columns)
+        self.id_field = id_field
+        self.foreign_columns = dict(foreign_columns or {})
+        self.regexp = regexp
+        self.element_types = dict(element_types or {})
+        self.repo = repo
+        self.values: list[Any] = []
+        self.n = 0
+
+    # -- basics ---------------------------------------------------------------------------------
+    def error(self, message: str, operation: str = "query") -> XRepoValidationError:
+        return XRepoValidationError(message, repo=self.repo, operation=operation)
+
+    def q(self, ident: str) -> str:
+        try:
+            return self.d.quote(ident)
+        except Exception as exc:  # XResourceValidationError: keep our hierarchy
+            raise self.error(str(exc)) from None
+
+    def p(self, value: Any) -> str:
+        """A bound parameter for ``value`` (adapted for the driver)."""
+        return self.p_raw(adapt_value(self.d, value))
+
+    def p_raw(self, value: Any) -> str:
+        """A bound parameter passed to the driver as is (a PostgreSQL text[] path, say)."""
+        self.values.append(value)
+        return f"\x00{len(self.values) - 1}\x00"
+
+    def finish(self, text: str) -> tuple[str, list[Any]]:
+        sql, params = finalize(self.d, text, self.values)
+        self.values = []
+        return sql, params
+
+    def alias(self, prefix: str = "s") -> str:
+        self.n += 1
+        return f"{prefix}{self.n}"
+
+    @property
+    def pg(self) -> bool:
+        return self.d.name == "postgresql"
+
+    # -- column expressions ---------------------------------------------------------------------
+    def json_path(self, segments: Sequence[str]) -> str:
+        for seg in segments:
+            if not _JSON_SEGMENT.fullmatch(seg):
+                raise self.error(
+                    f"nested field name {seg!r} is not supported in SQL JSON paths "
+                    "(letters, digits, '_', '-', space)"
+                )
+        return "$" + "".join(f'."{seg}"' for seg in segments)
+
+    def expr(
+        self,
+        path: str,
+        fields: Sequence[str] | None,
+        *,
+        filtering: Any = None,
+        for_output: bool = False,
+    ) -> tuple[str, bool]:
+        """SQL for the value at ``path``; the flag says it is JSON text to decode on output."""
+        if fields is None or path in fields:
+            return self.q(path), False
+        head, _, rest = path.partition(".")
+        if not rest or head not in fields:
+            raise self.error(f"unknown field {path!r}; fields: {', '.join(fields)}")
+        segs = rest.split(".")
+        col = self.q(head)
+        if self.d.name == "sqlite":
+            return f"json_extract({col}, {self.p(self.json_path(segs))})", False
+        if self.pg:
+            self.json_path(segs)
+            if for_output:
+                return f"({col}::jsonb #> {self.p_raw(list(segs))}::text[])", True
+            text = f"({col}::jsonb #>> {self.p_raw(list(segs))}::text[])"
+            if filtering is not None and not isinstance(filtering, str):
+                return f"({text})::{_pg_cast(filtering)}", False
+            return text, False
+        if for_output:
+            return f"JSON_EXTRACT({col}, {self.p(self.json_path(segs))})", True
+        return f"JSON_VALUE({col}, {self.p(self.json_path(segs))})", False
+
+    # -- filters --------------------------------------------------------------------------------
+    def where(self, node: Node, fields: Sequence[str] | None) -> str:
+        """A boolean SQL expression for ``node``."""
+        if isinstance(node, And):
+            if not node.children:
+                return "1=1"
+            return "(" + " AND ".join(self.where(c, fields) for c in node.children) + ")"
+        if isinstance(node, Or):
+            return "(" + " OR ".join(self.where(c, fields) for c in node.children) + ")"
+        if isinstance(node, Nor):
+            inner = " OR ".join(self.where(c, fields) for c in node.children)
+            return f"(NOT COALESCE(({inner}), {self.false}))"
+        if isinstance(node, Not):
+            return f"(NOT COALESCE(({self.where(node.child, fields)}), {self.false}))"
+        return self.condition(node, fields)
+
+    @property
+    def false(self) -> str:
+        return "FALSE" if self.pg else "0"
+
+    def condition(self, c: Condition, fields: Sequence[str] | None) -> str:
+        op, value = c.op, c.value
+        sample = value[0] if op in ("in", "nin") and value else value
+        if isinstance(sample, dict | list):
+            raise self.error(
+                f"field {c.path!r}: comparing with a document or list is not "
+                f"supported on {self.d.name}"
+            )
+        e, _ = self.expr(
+            c.path,
+            fields,
+            filtering=sample
+            if op
+            not in (
+                "contains",
+                "icontains",
+                "startswith",
+                "istartswith",
+                "endswith",
+                "iendswith",
+                "regex",
+                "exists",
+            )
+            else "",
+        )
+        is_array = c.path in self.array_columns
+        if op in ("eq", "ne"):
+            if value is None:
+                return f"{e} IS NULL" if op == "eq" else f"{e} IS NOT NULL"
+            test = self.array_contains(e, value) if is_array else f"{e} = {self.p(value)}"
+            if op == "eq":
+                return test
+            return f"(NOT COALESCE({test}, {self.false}))"
+        if op in ("gt", "gte", "lt", "lte"):
+            if value is None:
+                return "1=0" if op in ("gt", "lt") else f"{e} IS NULL"
+            symbol = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+            return f"{e} {symbol} {self.p(value)}"
+        if op in ("in", "nin"):
+            present = [v for v in value if v is not None]
+            has_null = len(present) != len(value)
+            if is_array:
+                parts = [self.array_contains(e, v) for v in present]
+                if has_null:
+                    parts.append(f"{e} IS NULL")
+                test = "(" + " OR ".join(parts) + ")" if parts else "1=0"
+            else:
+                parts = []
+                if present:
+                    parts.append(f"{e} IN ({', '.join(self.p(v) for v in present)})")
+                if has_null:
+                    parts.append(f"{e} IS NULL")
+                test = "(" + " OR ".join(parts) + ")" if parts else "1=0"
+            if op == "in":
+                return test
+            return f"(NOT COALESCE({test}, {self.false}))"
+        if op == "exists":
+            return f"{e} IS NOT NULL" if value else f"{e} IS NULL"
+        if op == "regex":
+            return self.regex(e, *value)
+        return self.like(e, op, value)
+
+    def array_contains(self, e: str, value: Any) -> str:
+        if self.pg:
+            return (
+                f"COALESCE({e}::jsonb @> jsonb_build_array({self.p(value)}::"
+                f"{_pg_cast(value)}), FALSE)"
+            )
+        if self.d.name == "sqlite":
+            return f"EXISTS (SELECT 1 FROM json_each({e}) AS je WHERE je.value = {self.p(value)})"
+        return f"COALESCE(JSON_CONTAINS({e}, JSON_ARRAY({self.p(value)})), 0)"
+
+    def like(self, e: str, op: str, value: str) -> str:
+        insensitive = op.startswith("i")
+        kind = op[1:] if insensitive else op
+        if not insensitive and self.d.name == "sqlite":
+            # SQLite's LIKE ignores ASCII case; instr/substr compare exactly.
+            v = self.p(value)
+            if kind == "contains":
+                return f"(instr({e}, {v}) > 0)"
+            if kind == "startswith":
+                return f"(substr({e}, 1, length({v})) = {v})"
+            return f"(length({e}) >= length({v}) AND substr({e}, -length({v})) = {v})"
+        escaped = value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        pattern = {
+            "contains": f"%{escaped}%",
+            "startswith": f"{escaped}%",
+            "endswith": f"%{escaped}",
+        }[kind]
+        if insensitive:
+            return f"(LOWER({e}) LIKE LOWER({self.p(pattern)}) ESCAPE '!')"
+        if self.d.name == "mysql":
+            return f"({e} LIKE BINARY {self.p(pattern)} ESCAPE '!')"
+        return f"({e} LIKE {self.p(pattern)} ESCAPE '!')"
+
+    def regex(self, e: str, pattern: str, flags: str) -> str:
+        unsupported = set(flags) - {"i"}
+        if unsupported:
+            raise self.error(
+                f"regex option(s) {''.join(sorted(unsupported))!r} are not "
+                f"supported on {self.d.name}; only 'i' is"
+            )
+        if self.pg:
+            return f"({e} {'~*' if 'i' in flags else '~'} {self.p(pattern)})"
+        if self.d.name == "mysql":
+            prefix = "(?i)" if "i" in flags else "(?-i)"
+            return f"({e} REGEXP {self.p(prefix + pattern)})"
+        if not self.regexp:
+            raise self.error(
+                "$regex needs a REGEXP function on this SQLite connection; use "
+                "__contains/__startswith or register one"
+            )
+        return f"({e} REGEXP {self.p(('(?i)' if 'i' in flags else '') + pattern)})"
+
+    def order_by(self, keys: Sequence[SortKey], fields: Sequence[str] | None) -> str:
+        parts = []
+        for path, direction in keys:
+            e, _ = self.expr(path, fields, for_output=True)
+            if self.pg and path != self.id_field:
+                # NULLS FIRST would stop PostgreSQL from walking the primary key's index; the
+                # id is never null, so it needs none.
+                parts.append(f"{e} ASC NULLS FIRST" if direction > 0 else f"{e} DESC NULLS LAST")
+            else:
+                parts.append(f"{e} {'ASC' if direction > 0 else 'DESC'}")
+        return ", ".join(parts)
+
+    def limit_clause(self, skip: int, limit: int | None) -> str:
+        if limit is None and not skip:
+            return ""
+        if limit is None:
+            if self.pg:
+                return f" OFFSET {_number(skip)}"
+            return (
+                f" LIMIT {'-1' if self.d.name == 'sqlite' else '18446744073709551615'} "
+                f"OFFSET {_number(skip)}"
+            )
+        return f" LIMIT {_number(limit)}" + (f" OFFSET {_number(skip)}" if skip else "")
+
+    # -- statements -----------------------------------------------------------------------------
+    def select(
+        self,
+        table: str,
+        node: Node,
+        sort: Sequence[SortKey] = (),
+        skip: int = 0,
+        limit: int | None = None,
+    ) -> tuple[str, list[Any]]:
+        cols = ", ".join(self.q(c) for c in self.columns) if self.columns else "*"
+        text = f"SELECT {cols} FROM {table} WHERE {self.where(node, self.columns)}"
+        if sort:
+            text += f" ORDER BY {self.order_by(sort, self.columns)}"
+        text += self.limit_clause(skip, limit)
+        return self.finish(text)
+
+    def count(self, table: str, node: Node) -> tuple[str, list[Any]]:
+        return self.finish(f"SELECT COUNT(*) FROM {table} WHERE {self.where(node, self.columns)}")
+
+    def distinct(self, table: str, path: str, node: Node) -> tuple[str, list[Any]]:
+        e, _ = self.expr(path, self.columns)
+        where = self.where(node, self.columns)
+        return self.finish(
+            f"SELECT DISTINCT {e} AS {self.q('value')} FROM {table} "
+            f"WHERE {where} AND {e} IS NOT NULL"
+        )
+
+    def update(
+        self, table: str, node: Node, changes: Mapping[str, Any], increment: Collection[str] = ()
+    ) -> tuple[str, list[Any]]:
+        sets = [f"{self.q(k)} = {self.p(v)}" for k, v in changes.items() if k not in increment]
+        sets += [f"{self.q(k)} = COALESCE({self.q(k)}, 0) + 1" for k in increment]
+        return self.finish(
+            f"UPDATE {table} SET {', '.join(sets)} WHERE {self.where(node, self.columns)}"
+        )
+
+    def delete(self, table: str, node: Node) -> tuple[str, list[Any]]:
+        return self.finish(f"DELETE FROM {table} WHERE {self.where(node, self.columns)}")
+
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        returning: bool,
+    ) -> tuple[str, list[Any]]:
+        cols = ", ".join(self.q(c) for c in columns)
+        tuples = ", ".join("(" + ", ".join(self.p(r.get(c)) for c in columns) + ")" for r in rows)
+        text = f"INSERT INTO {table} ({cols}) VALUES {tuples}"
+        if returning:
+            all_cols = ", ".join(self.q(c) for c in (self.columns or columns))
+            text += f" RETURNING {all_cols}"
+        return self.finish(text)
+
+    # -- pipelines ------------------------------------------------------------------------------
+    def render(self, b: _Block) -> str:
+        if b.select is None:
+            cols = ", ".join(self.q(f) for f in b.fields) if b.fields else "*"
+        else:
+            cols = ", ".join(f"{e} AS {self.q(a)}" for e, a in b.select)
+        text = f"SELECT {cols} FROM {b.source}"
+        if b.where:
+            text += " WHERE " + " AND ".join(b.where)
+        if b.group_by:
+            text += " GROUP BY " + ", ".join(b.group_by)
+        if b.having:
+            text += " HAVING " + " AND ".join(b.having)
+        if b.order:
+            text += " ORDER BY " + self.order_by(
+                b.order, b.fields if b.select is None or b.group_by is None else self.out(b)
+            )
+        text += self.limit_clause(b.offset, b.limit)
+        return text
+
+    def out(self, b: _Block) -> list[str] | None:
+        if b.select is None:
+            return b.fields
+        return [a for _, a in b.select]
+
+    def wrap(self, b: _Block) -> _Block:
+        alias = self.alias()
+        inner = self.render(b)
+        fields = self.out(b)
+        order = (
+            [k for k in b.order if fields is None or k[0] in fields]
+            if b.limit is None and not b.offset
+            else []
+        )
+        return _Block(
+            source=f"({inner}) AS {self.q(alias)}",
+            alias=alias,
+            fields=fields,
+            nested=set(b.nested),
+            json_cols=set(b.json_cols),
+            numeric=set(b.numeric),
+            optional=set(b.optional),
+            order=order,
+        )
+
+    def pipeline(self, table: str, stages: Sequence[Stage]) -> CompiledPipeline:
+        """Compile a validated pipeline over ``table`` into one SQL statement."""
+        b = _Block(source=table, alias=None, fields=self.columns)
+        i = 0
+        while i < len(stages):
+            stage = stages[i]
+            if isinstance(stage, Match):
+                if (
+                    b.select is not None
+                    or b.group_by is not None
+                    or b.limit is not None
+                    or b.offset
+                ):
+                    b = self.wrap(b)
+                b.where.append(self.where(stage.node, b.fields))
+            elif isinstance(stage, Sort):
+                if b.select is not None or b.limit is not None or b.offset:
+                    b = self.wrap(b)
+                # Validate the names now; parameters of this dry run are never referenced.
+                self.order_by(stage.keys, b.fields)
+                b.order = list(stage.keys)
+            elif isinstance(stage, Skip):
+                b.offset += stage.n
+                if b.limit is not None:
+                    b.limit = max(0, b.limit - stage.n)
+            elif isinstance(stage, Limit):
+                b.limit = stage.n if b.limit is None else min(b.limit, stage.n)
+            elif isinstance(stage, Project):
+                if b.select is not None or b.group_by is not None:
+                    b = self.wrap(b)
+                b = self.project(b, stage)
+            elif isinstance(stage, Group):
+                if (
+                    b.select is not None
+                    or b.group_by is not None
+                    or b.limit is not None
+                    or b.offset
+                ):
+                    b = self.wrap(b)
+                b = self.group(b, stage)
+            elif isinstance(stage, Count):
+                b = self.wrap(b)
+                b.select = [("COUNT(*)", stage.name)]
+                b.having = ["COUNT(*) > 0"]
+                b.order = []
+                b.numeric = {stage.name}
+                b.nested, b.json_cols, b.optional = set(), set(), set()
+                b = self.wrap(b)
+            elif isinstance(stage, Lookup):
+                nxt = stages[i + 1] if i + 1 < len(stages) else None
+                if isinstance(nxt, Unwind) and nxt.path == stage.as_:
+                    b = self.join(b, stage, nxt.preserve_null_and_empty)
+                    i += 1
+                else:
+                    b = self.lookup_array(b, stage)
+            elif isinstance(stage, Unwind):
+                b = self.unwind(b, stage)
+            i += 1
+        sql, params = self.finish(self.render(b))
+        return CompiledPipeline(
+            sql,
+            params,
+            json_columns=b.json_cols,
+            numeric_columns=b.numeric,
+            nested_columns=b.nested,
+            optional_prefixes=b.optional,
+        )
+
+    def project(self, b: _Block, stage: Project) -> _Block:
+        fields = b.fields
+        select: list[tuple[str, str]] = []
+        nested: set[str] = set()
+        json_cols: set[str] = set()
+        if stage.include is None:
+            if fields is None:
+                raise self.error("an exclusion $project needs the table's columns", "aggregate")
+            for path in stage.exclude:
+                if "." in path and path not in fields:
+                    raise self.error(
+                        f"excluding the nested field {path!r} is not supported on {self.d.name}",
+                        "aggregate",
+                    )
+            removed = set(stage.exclude)
+            for f in fields:
+                if f not in removed:
+                    select.append((self.q(f), f))
+                    if f in b.nested:
+                        nested.add(f)
+                    if f in b.json_cols:
+                        json_cols.add(f)
+        else:
+            if (
+                fields is not None
+                and "_id" in fields
+                and not stage.drop_id
+                and "_id" not in stage.include
+            ):
+                select.append((self.q("_id"), "_id"))
+            for name, source in stage.include.items():
+                if isinstance(source, Literal):
+                    value = source.value
+                    if value is None:
+                        select.append(("NULL", name))
+                    elif self.pg:
+                        select.append((f"CAST({self.p(value)} AS {_pg_cast(value)})", name))
+                    else:
+                        select.append((self.p(value), name))
+                    continue
+                e, is_json = self.expr(source, fields, for_output=True)
+                select.append((e, name))
+                if "." in name:
+                    nested.add(name)
+                if is_json or source in b.json_cols:
+                    json_cols.add(name)
+            # nested columns produced earlier keep their flag when projected as-is
+            for name, source in stage.include.items():
+                if isinstance(source, str) and source in b.nested and name == source:
+                    nested.add(name)
+        b.select = select
+        b.nested = nested | {n for n in b.nested if any(a == n for _, a in select)}
+        b.json_cols = json_cols
+        b.numeric = {n for n in b.numeric if any(a == n for _, a in select)}
+        return b
+
+    def group(self, b: _Block, stage: Group) -> _Block:
+        needs_order = any(a.op in ("first", "last") for a in stage.accumulators.values())
+        key_paths: list[tuple[str, str]] = []
+        if isinstance(stage.key, str):
+            key_paths = [(stage.key, "_id")]
+        elif isinstance(stage.key, dict):
+            key_paths = [(p, f"_id.{k}") for k, p in stage.key.items()]
+        order = b.order or ([(self.id_field, 1)] if b.fields and self.id_field in b.fields else [])
+        if needs_order:
+            keys_sql = ", ".join(self.expr(p, b.fields)[0] for p, _ in key_paths)
+            partition = f"PARTITION BY {keys_sql} " if keys_sql else ""
+            fwd = self.order_by(order, b.fields) if order else ""
+            rev = self.order_by([(p, -d) for p, d in order], b.fields) if order else ""
+            base = [(self.q(f), f) for f in (b.fields or [])]
+            b.select = [
+                *base,
+                (f"ROW_NUMBER() OVER ({partition}{'ORDER BY ' + fwd if fwd else ''})", "__rn_f"),
+                (f"ROW_NUMBER() OVER ({partition}{'ORDER BY ' + rev if rev else ''})", "__rn_l"),
+            ]
+            b = self.wrap(b)
+            b.fields = [f for f in (b.fields or []) if not f.startswith("__rn_")]
+            fields_for_expr: list[str] | None = [*(b.fields or []), "__rn_f", "__rn_l"]
+        else:
+            fields_for_expr = b.fields
+        select: list[tuple[str, str]] = []
+        group_by: list[str] = []
+        nested: set[str] = set()
+        json_cols: set[str] = set()
+        for path, alias in key_paths:
+            e, is_json = self.expr(path, fields_for_expr, for_output=True)
+            select.append((e, alias))
+            # By position: a repeated expression would bind its JSON-path parameter twice,
+            # and PostgreSQL would not see the two as the same expression.
+            group_by.append(str(len(select)))
+            if "." in alias:
+                nested.add(alias)
+            if is_json or path in b.json_cols:
+                json_cols.add(alias)
+        if stage.key is None:
+            select.append(("NULL", "_id"))
+        numeric: set[str] = set()
+        for name, acc in stage.accumulators.items():
+            select.append((self.accumulator(acc, fields_for_expr, order), name))
+            if acc.op in ("push", "addToSet"):
+                json_cols.add(name)
+            else:
+                numeric.add(name)
+            if acc.op in ("first", "last", "min", "max") and acc.path in b.json_cols:
+                json_cols.add(name)
+        out = _Block(
+            source=b.source,
+            alias=b.alias,
+            fields=b.fields,
+            where=b.where,
+            select=select,
+            group_by=group_by or None,
+            nested=nested,
+            json_cols=json_cols,
+            numeric=numeric,
+        )
+        if not group_by:
+            out.having = ["COUNT(*) > 0"]
+            out.group_by = None
+        return self.wrap(out)
+
+    def accumulator(self, acc: Any, fields: Sequence[str] | None, order: Sequence[SortKey]) -> str:
+        if acc.op == "count":
+            return "COUNT(*)"
+        if acc.op == "sum" and acc.path is None:
+            return f"COUNT(*) * {_number(acc.constant)}"
+        e, _ = self.expr(acc.path, fields)
+        if acc.op == "sum":
+            return f"COALESCE(SUM({e}), 0)"
+        if acc.op == "avg":
+            return f"AVG({e})"
+        if acc.op in ("min", "max"):
+            return f"{acc.op.upper()}({e})"
+        if acc.op == "first":
+            return f"MAX(CASE WHEN {self.q('__rn_f')} = 1 THEN {e} END)"
+        if acc.op == "last":
+            return f"MAX(CASE WHEN {self.q('__rn_l')} = 1 THEN {e} END)"
+        distinct = "DISTINCT " if acc.op == "addToSet" else ""
+        ordered = ""
+        if not distinct and order and self.d.name != "sqlite":
+            ordered = " ORDER BY " + self.order_by(order, fields)
+        if self.pg:
+            return f"COALESCE(json_agg({distinct}{e}{ordered}), '[]'::json)"
+        if self.d.name == "sqlite":
+            return f"json_group_array({distinct}{e})"
+        return f"COALESCE(JSON_ARRAYAGG({distinct}{e}{ordered}), JSON_ARRAY())"
+
+    def _foreign(self, lookup: Lookup) -> list[str]:
+        cols = self.foreign_columns.get(lookup.source)
+        if not cols:
+            raise self.error(f"$lookup: unknown table {lookup.source!r}", "aggregate")
+        if lookup.foreign not in cols:
+            raise self.error(
+                f"$lookup: table {lookup.source!r} has no column {lookup.foreign!r}", "aggregate"
+            )
+        return list(cols)
+
+    def join(self, b: _Block, lookup: Lookup, preserve: bool) -> _Block:
+        cols = self._foreign(lookup)
+        if b.fields is None or lookup.local not in b.fields:
+            raise self.error(f"$lookup.localField {lookup.local!r} must be a column", "aggregate")
+        if (
+            b.select is not None
+            or b.group_by is not None
+            or b.limit is not None
+            or b.offset
+            or b.alias is None
+            or b.where
+        ):
+            b = self.wrap(b)
+        left = b.alias or ""
+        right = self.alias("f")
+        kind = "LEFT JOIN" if preserve else "JOIN"
+        source = (
+            f"{b.source} {kind} {self.foreign_source(lookup, cols)} AS {self.q(right)} ON "
+            f"{self.q(left)}.{self.q(lookup.local)} = "
+            f"{self.q(right)}.{self.q(lookup.foreign)}"
+        )
+        select = [(f"{self.q(left)}.{self.q(f)}", f) for f in b.fields or [] if f != lookup.as_]
+        select += [(f"{self.q(right)}.{self.q(c)}", f"{lookup.as_}.{c}") for c in cols]
+        nested = {n for n in b.nested if n != lookup.as_} | {f"{lookup.as_}.{c}" for c in cols}
+        order = [(f"{self.q(left)}.{self.q(p)}", d) for p, d in b.order]
+        joined = _Block(
+            source=source,
+            alias=None,
+            fields=None,
+            select=select,
+            nested=nested,
+            json_cols=set(b.json_cols),
+            numeric=set(b.numeric),
+            optional=({lookup.as_} if preserve else set()) | b.optional,
+        )
+        return self.wrap_join(joined, order)
+
+    def wrap_join(self, b: _Block, order: list[tuple[str, int]]) -> _Block:
+        alias = self.alias()
+        cols = ", ".join(f"{e} AS {self.q(a)}" for e, a in b.select or [])
+        text = f"SELECT {cols} FROM {b.source}"
+        if order:
+            text += " ORDER BY " + ", ".join(f"{e} {'ASC' if d > 0 else 'DESC'}" for e, d in order)
+        fields = [a for _, a in b.select or []]
+        return _Block(
+            source=f"({text}) AS {self.q(alias)}",
+            alias=alias,
+            fields=fields,
+            nested=b.nested,
+            json_cols=b.json_cols,
+            numeric=b.numeric,
+            optional=b.optional,
+        )
+
+    def unwind(self, b: _Block, stage: Unwind) -> _Block:
+        """``$unwind`` of a JSON array column: a lateral join with the array's elements."""
+        path = stage.path
+        if (
+            b.fields is None
+            or path not in b.fields
+            or path in b.nested
+            or path not in self.array_columns
+        ):
+            raise self.error(
+                f"$unwind on {self.d.name} needs a top-level JSON array column; {path!r} is not "
+                "one (after a $lookup, $unwind its result directly)",
+                "aggregate",
+            )
+        if (
+            b.select is not None
+            or b.group_by is not None
+            or b.limit is not None
+            or b.offset
+            or b.alias is None
+            or b.where
+        ):
+            b = self.wrap(b)
+        left, u = b.alias or "", self.alias("u")
+        col = f"{self.q(left)}.{self.q(path)}"
+        kind = self.element_types.get(path)
+        preserve = stage.preserve_null_and_empty
+        decode = False
+        if self.pg:
+            fn = "jsonb_array_elements" if kind is None else "jsonb_array_elements_text"
+            join = "LEFT JOIN LATERAL" if preserve else "CROSS JOIN LATERAL"
+            source = (
+                f"{b.source} {join} {fn}({col}::jsonb) WITH ORDINALITY AS {self.q(u)}(elem, n)"
+                + (" ON TRUE" if preserve else "")
+            )
+            elem = f"{self.q(u)}.elem"
+            if kind is None:
+                decode = True
+            elif kind is not str:
+                elem = f"({elem})::{_pg_cast(kind())}"
+            ordinal = f"{self.q(u)}.n"
+        elif self.d.name == "sqlite":
+            join = "LEFT JOIN" if preserve else "JOIN"
+            source = f"{b.source} {join} json_each({col}) AS {self.q(u)} ON 1=1"
+            elem, ordinal = f"{self.q(u)}.value", f"{self.q(u)}.key"
+        else:
+            types_: dict[Any, str] = {str: "VARCHAR(4096)", int: "BIGINT", float: "DOUBLE"}
+            sql_type = types_.get(kind, "JSON")
+            decode = sql_type == "JSON"
+            join = "LEFT JOIN" if preserve else "CROSS JOIN"
+            source = (
+                f"{b.source} {join} JSON_TABLE({col}, '$[*]' COLUMNS (n FOR ORDINALITY, "
+                f"elem {sql_type} PATH '$')) AS {self.q(u)}" + (" ON 1=1" if preserve else "")
+            )
+            elem, ordinal = f"{self.q(u)}.elem", f"{self.q(u)}.n"
+        select = [(f"{self.q(left)}.{self.q(f)}", f) for f in b.fields or [] if f != path]
+        select.append((elem, path))
+        order = [(f"{self.q(left)}.{self.q(p)}", d) for p, d in b.order]
+        if order:
+            order.append((ordinal, 1))
+        self.array_columns.discard(path)  # from here on the field holds single elements
+        json_cols = set(b.json_cols) - {path}
+        if decode:
+            json_cols.add(path)
+        unwound = _Block(
+            source=source,
+            alias=None,
+            fields=None,
+            select=select,
+            nested=set(b.nested),
+            json_cols=json_cols,
+            numeric=set(b.numeric),
+            optional=set(b.optional),
+        )
+        return self.wrap_join(unwound, order)
+
+    def foreign_source(self, lookup: Lookup, cols: Sequence[str]) -> str:
+        """The foreign table of a ``$lookup``, restricted by its ``where`` when it has one."""
+        if lookup.where is None:
+            return self.q(lookup.source)
+        listed = ", ".join(self.q(c) for c in cols)
+        return (
+            f"(SELECT {listed} FROM {self.q(lookup.source)} WHERE {self.where(lookup.where, cols)})"
+        )
+
+    def lookup_array(self, b: _Block, lookup: Lookup) -> _Block:
+        cols = self._foreign(lookup)
+        if b.fields is None or lookup.local not in b.fields:
+            raise self.error(f"$lookup.localField {lookup.local!r} must be a column", "aggregate")
+        if (
+            b.select is not None
+            or b.group_by is not None
+            or b.limit is not None
+            or b.offset
+            or b.alias is None
+        ):
+            b = self.wrap(b)
+        left = b.alias or ""
+        right = self.alias("f")
+        on = f"{self.q(right)}.{self.q(lookup.foreign)} = {self.q(left)}.{self.q(lookup.local)}"
+        if self.pg:
+            sub = (
+                f"(SELECT COALESCE(json_agg(row_to_json({self.q(right)})), '[]'::json) "
+                f"FROM {self.foreign_source(lookup, cols)} AS {self.q(right)} WHERE {on})"
+            )
+        else:
+            pairs = ", ".join(f"{self.p(c)}, {self.q(right)}.{self.q(c)}" for c in cols)
+            if self.d.name == "sqlite":
+                sub = (
+                    f"(SELECT json_group_array(json_object({pairs})) FROM "
+                    f"{self.foreign_source(lookup, cols)} AS {self.q(right)} WHERE {on})"
+                )
+            else:
+                sub = (
+                    f"(SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT({pairs})), JSON_ARRAY()) "
+                    f"FROM {self.foreign_source(lookup, cols)} AS {self.q(right)} WHERE {on})"
+                )
+        b.select = [(f"{self.q(left)}.{self.q(f)}", f) for f in b.fields or [] if f != lookup.as_]
+        b.select.append((sub, lookup.as_))
+        b.json_cols = {c for c in b.json_cols if c != lookup.as_} | {lookup.as_}
+        order = b.order
+        b.order = []
+        out = self.wrap(b)
+        out.order = [k for k in order if k[0] in (out.fields or [])]
+        return out

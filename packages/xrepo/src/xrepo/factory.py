@@ -1,0 +1,313 @@
+"""``XRepoFactory``: one ``create(**inputs)`` that picks the right repository.
+
+The smart defaults of the specification, implemented as pluggable strategies tried by priority:
+
+- ``data=[...]``                                   -> :class:`MaterializedRepo`
+- a REST, WebSocket or event-stream resource        -> :class:`MaterializedRepo` (a snapshot)
+- a database (SQL, MongoDB) or a file resource      -> a connected repository
+- ``materialized=True``/``False``                   -> overrides the default
+
+A model class is used when given; otherwise one is generated: from the data (field types
+inferred from the values) or, for a resource, by XInspector (``create_from_resource``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from xrepo.errors import XRepoConfigurationError
+from xrepo.repos.base import RepoMetadata, XRepo
+from xrepo.repos.inferred import model_from_data, model_from_schema
+from xrepo.repos.materialized import MaterializedRepo
+from xresource.base import XResource
+
+__all__ = [
+    "RepoCreationStrategy",
+    "XRepoFactory",
+    "model_from_data",
+    "model_from_schema",
+    "resource_kind",
+]
+
+_REST_TYPES = frozenset({"rest", "rest_api", "api", "http"})
+_STREAM_TYPES = frozenset(
+    {"websocket", "sse", "event_stream", "redis", "kafka", "rabbitmq", "mqtt"}
+)
+_SQL_TYPES = frozenset({"postgresql", "mysql", "sqlite"})
+_FILE_TYPES = frozenset({"csv", "json", "yaml", "excel"})
+
+
+def resource_kind(resource: Any) -> str:
+    """``"sql"``, ``"mongodb"``, ``"file"``, ``"rest"``, ``"stream"`` or ``"unknown"``."""
+    rtype = getattr(resource, "resource_type", None) or getattr(resource, "connection_type", "")
+    rtype = str(rtype).lower()
+    if rtype in _SQL_TYPES or (hasattr(resource, "dialect") and hasattr(resource, "transaction")):
+        return "sql"
+    if rtype in ("mongodb", "mongo"):
+        return "mongodb"
+    if rtype in _FILE_TYPES or (
+        hasattr(resource, "read") and hasattr(resource, "write") and hasattr(resource, "path")
+    ):
+        return "file"
+    if rtype in _REST_TYPES:
+        return "rest"
+    if rtype in _STREAM_TYPES:
+        return "stream"
+    return "unknown"
+
+
+class RepoCreationStrategy(ABC):
+    """A way to build a repository from ``create(**inputs)``; higher priority is tried first."""
+
+    @abstractmethod
+    def can_handle(self, **inputs: Any) -> bool:
+        """Whether this strategy builds a repository for these inputs."""
+
+    @abstractmethod
+    async def create_repo(self, **inputs: Any) -> XRepo[Any]:
+        """Build the repository."""
+
+    @property
+    @abstractmethod
+    def priority(self) -> int:
+        """Higher is tried first."""
+
+
+def _metadata(inputs: Mapping[str, Any], model: type[Any]) -> RepoMetadata | None:
+    metadata = inputs.get("metadata")
+    if metadata is not None:
+        if isinstance(metadata, Mapping):
+            return RepoMetadata.model_validate(metadata)
+        if not isinstance(metadata, RepoMetadata):
+            raise XRepoConfigurationError(
+                f"metadata must be a RepoMetadata or a dict, got {type(metadata).__name__}"
+            )
+        return metadata
+    name = (
+        inputs.get("name")
+        or inputs.get("collection")
+        or inputs.get("table")
+        or model.__name__.lower()
+    )
+    return RepoMetadata(
+        name=name,
+        model_name=model.__name__,
+        collection=inputs.get("collection") or inputs.get("table"),
+        **{k: inputs[k] for k in ("soft_delete", "auto_timestamps", "id_field") if k in inputs},
+    )
+
+
+class DataStrategy(RepoCreationStrategy):
+    """``data=[...]`` (or ``materialized=True`` without a resource): an in-memory repository."""
+
+    priority = 100
+
+    def can_handle(self, **inputs: Any) -> bool:
+        return inputs.get("data") is not None and inputs.get("materialized") is not False
+
+    async def create_repo(self, **inputs: Any) -> XRepo[Any]:
+        data = list(inputs["data"])
+        model = inputs.get("model_class")
+        if model is None and inputs.get("schema"):
+            model = model_from_schema(inputs["schema"], inputs.get("name"))
+        if model is None:
+            model = model_from_data(
+                str(inputs.get("name") or "Record").title().replace("_", ""),
+                data,
+                id_field=inputs.get("id_field", "id"),
+            )
+        return MaterializedRepo(
+            model_class=model,
+            data=data,
+            metadata=_metadata(inputs, model),
+            indexes=inputs.get("indexes", ()),
+            related=inputs.get("related"),
+            schema=inputs.get("schema"),
+        )
+
+
+class ResourceStrategy(RepoCreationStrategy):
+    """A resource: connected for databases and files, materialized for REST and streams."""
+
+    priority = 50
+
+    def can_handle(self, **inputs: Any) -> bool:
+        return inputs.get("resource") is not None
+
+    async def create_repo(self, **inputs: Any) -> XRepo[Any]:
+        resource = inputs["resource"]
+        kind = resource_kind(resource)
+        materialized = inputs.get("materialized")
+        if materialized is None:
+            materialized = kind in ("rest", "stream")
+        data: list[Any] | None = None
+        if materialized and kind == "rest":
+            data = await _rest_snapshot(resource, inputs)
+        elif materialized and kind == "stream":
+            data = list(inputs.get("data") or [])
+        model = inputs.get("model_class")
+        if model is None and inputs.get("schema"):
+            model = model_from_schema(inputs["schema"], inputs.get("name"))
+        if model is None and data:
+            model = model_from_data(
+                str(inputs.get("name") or "Record").title().replace("_", ""),
+                data,
+                id_field=inputs.get("id_field", "id"),
+            )
+        if model is None:
+            raise XRepoConfigurationError(
+                "a model_class is needed for a resource; generate one with XInspector or use "
+                "XRepoFactory.create_from_resource(), which does"
+            )
+        if not materialized:
+            return XRepoFactory.connected(resource, model, inputs)
+        if data is None:
+            # A snapshot of a database table or file, through its own repository.
+            data = await XRepoFactory.connected(resource, model, inputs).aggregate([])
+        return MaterializedRepo(
+            model_class=model,
+            data=data,
+            metadata=_metadata(inputs, model),
+            indexes=inputs.get("indexes", ()),
+            related=inputs.get("related"),
+            schema=inputs.get("schema"),
+        )
+
+
+async def _rest_snapshot(resource: Any, inputs: Mapping[str, Any]) -> list[Any]:
+    """The records of a REST endpoint: ``GET path`` (``path=`` or ``collection=``), a list of
+    objects or an object holding one (``data_key=`` names it when there are several)."""
+    path = inputs.get("path") or inputs.get("collection") or ""
+    body = await resource.get(path)
+    key = inputs.get("data_key")
+    if isinstance(body, Mapping):
+        if key is not None:
+            body = body.get(key)
+        else:
+            lists = [v for v in body.values() if isinstance(v, list)]
+            body = lists[0] if len(lists) == 1 else body
+    if not isinstance(body, list) or not all(isinstance(r, Mapping) for r in body):
+        raise XRepoConfigurationError(
+            f"GET {path!r} did not return a list of objects; pass data_key= to pick the list"
+        )
+    return list(body)
+
+
+class XRepoFactory:
+    """Creates repositories from whatever the caller has (see the module docs)."""
+
+    _strategies: ClassVar[list[RepoCreationStrategy]] = [DataStrategy(), ResourceStrategy()]
+
+    @classmethod
+    def register_strategy(cls, strategy: RepoCreationStrategy) -> None:
+        """Add a strategy; strategies are tried by descending priority."""
+        if not isinstance(strategy, RepoCreationStrategy):
+            raise XRepoConfigurationError(f"{strategy!r} is not a RepoCreationStrategy")
+        cls._strategies.append(strategy)
+        cls._strategies.sort(key=lambda s: s.priority, reverse=True)
+
+    @classmethod
+    def unregister_strategy(cls, strategy: RepoCreationStrategy) -> None:
+        """Remove a strategy added with :meth:`register_strategy`."""
+        cls._strategies.remove(strategy)
+
+    @classmethod
+    async def create(cls, **inputs: Any) -> XRepo[Any]:
+        """Build a repository from ``model_class``, ``resource``, ``data``, ``collection``,
+        ``materialized`` (override) and the repository options (``metadata``, ``indexes``...).
+        """
+        for strategy in cls._strategies:
+            if strategy.can_handle(**inputs):
+                return await strategy.create_repo(**inputs)
+        raise XRepoConfigurationError(
+            f"no strategy can build a repository from {sorted(inputs)}; give data=[...] or a "
+            "resource (with model_class)"
+        )
+
+    @staticmethod
+    def connected(resource: XResource, model: type[Any], inputs: Mapping[str, Any]) -> XRepo[Any]:
+        """The connected repository for ``resource`` (SQL, MongoDB or file)."""
+        kind = resource_kind(resource)
+        metadata = _metadata(inputs, model)
+        common: dict[str, Any] = {
+            "model_class": model,
+            "metadata": metadata,
+            "schema": inputs.get("schema"),
+        }
+        if kind == "sql":
+            from xrepo.repos.connected_sql import ConnectedSQLRepo
+
+            return ConnectedSQLRepo(
+                resource=resource,  # type: ignore[arg-type]
+                table=inputs.get("table") or inputs.get("collection"),
+                db_schema=inputs.get("db_schema"),
+                **common,
+            )
+        if kind == "mongodb":
+            from xrepo.repos.connected_mongo import ConnectedMongoRepo
+
+            return ConnectedMongoRepo(
+                resource=resource,  # type: ignore[arg-type]
+                collection=inputs.get("collection"),
+                **common,
+            )
+        if kind == "file":
+            from xrepo.repos.connected_file import ConnectedFileRepo
+
+            return ConnectedFileRepo(
+                resource=resource,
+                collection=inputs.get("collection"),
+                indexes=inputs.get("indexes", ()),
+                **common,
+            )
+        raise XRepoConfigurationError(
+            f"no connected repository for {type(resource).__name__}; pass materialized=True "
+            "with data=[...]"
+        )
+
+    @classmethod
+    async def create_from_resource(
+        cls,
+        resource: XResource,
+        model_class: type[Any] | None = None,
+        collection: str | None = None,
+        materialized: bool | None = None,
+        **kwargs: Any,
+    ) -> XRepo[Any]:
+        """A repository for ``collection`` of ``resource``; without ``model_class`` (and
+        ``schema``) XInspector discovers the schema and generates the model."""
+        await resource.ensure_connected()
+        schema = kwargs.pop("schema", None)
+        if model_class is None or schema is None:
+            try:
+                module = importlib.import_module("xinspector")
+                inspector_cls = module.XInspector
+            except (ImportError, AttributeError):
+                if model_class is None:
+                    raise XRepoConfigurationError(
+                        "model_class is missing and xinspector's XInspector is not available "
+                        "to generate one"
+                    ) from None
+                inspector_cls = None
+            if inspector_cls is not None:
+                inspector = inspector_cls(resource)
+                if schema is None:
+                    schema = await inspector.discover_schema(collection)
+                if model_class is None:
+                    model_class = await inspector.generate_model(collection)
+        primary = schema.get("primary_key") if isinstance(schema, Mapping) else None
+        if "id_field" not in kwargs and isinstance(primary, list) and len(primary) == 1:
+            key = "id" if primary[0] == "_id" else primary[0]
+            if model_class is not None and key in model_class.model_fields:
+                kwargs["id_field"] = key
+        return await cls.create(
+            resource=resource,
+            model_class=model_class,
+            collection=collection,
+            materialized=materialized,
+            schema=schema,
+            **kwargs,
+        )

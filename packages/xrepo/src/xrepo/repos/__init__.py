@@ -1,0 +1,1 @@
+"""Repository implementations: the :class:`XRepo` contract, connected and materialized repos."""

@@ -1,0 +1,1054 @@
+"""``XRepo``: the repository contract, the caller's context, metadata, and the shared data path.
+
+Every public operation is written once, here: it validates input against the model, applies the
+metadata rules (soft delete, ``created_at``/``updated_at``, optimistic ``version``), and calls a
+handful of primitives that each backend implements natively (``_insert``, ``_select``,
+``_count``, ``_distinct``, ``_update_where``, ``_delete_where``, ``_aggregate``...). A backend
+therefore never sees an unvalidated filter or value.
+
+Each operation receives the caller (``user_id=`` or ``context=RepoContext(...)``) and passes it
+to three seams that access control, auditing and statistics plug into:
+:meth:`XRepo._check_permission`, :meth:`XRepo._scope_filter` and :meth:`XRepo._audit_operation` /
+:meth:`XRepo._update_stats`. They do nothing in this base class.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import datetime as _dt
+import enum
+import json
+import operator
+import time
+import types
+import typing
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
+
+from xobj_prototype import XObjPrototype
+from xrepo.errors import (
+    XRepoConfigurationError,
+    XRepoConflictError,
+    XRepoValidationError,
+)
+from xrepo.query.filters import (
+    DEFAULT_LIMITS,
+    And,
+    Condition,
+    FilterLimits,
+    Node,
+    Not,
+    check_path,
+    parse_filter,
+)
+from xrepo.query.pipeline import Match, SortKey, Stage, parse_pipeline, parse_sort
+
+__all__ = [
+    "INCREMENT",
+    "Permission",
+    "RepoContext",
+    "RepoMetadata",
+    "Row",
+    "UpdateItem",
+    "VersionConflict",
+    "XRepo",
+]
+
+T = TypeVar("T", bound=BaseModel)
+Row = dict[str, Any]
+#: ``(filter, changes, conflict filter or None)``: one item of an update batch.
+UpdateItem = tuple[Node, Row, Node | None]
+
+
+class Permission(enum.StrEnum):
+    """Operations a caller may be allowed (checked by :meth:`XRepo._check_permission`)."""
+
+    CREATE = "create"
+    READ = "read"
+    UPDATE = "update"
+    DELETE = "delete"
+    LIST = "list"
+    ADMIN = "admin"
+
+
+class RepoContext(BaseModel):
+    """Who is calling: passed to every operation and to the permission/audit seams."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str | None = None
+    roles: tuple[str, ...] = ()
+    request_id: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class RepoMetadata(BaseModel):
+    """Configuration of one repository (the spec's ``RepoMetadata``, data-path part).
+
+    ``soft_delete`` and ``auto_timestamps`` take effect for the fields the model declares:
+    soft deletes need ``deleted_at_field``, timestamps ``created_at_field``/``updated_at_field``,
+    optimistic concurrency ``version_field``.
+    """
+
+    name: str
+    description: str | None = None
+    resource_name: str = "memory"
+    model_name: str = ""
+    collection: str | None = Field(default=None, description="Table or collection name.")
+    id_field: str = "id"
+    indexes: list[list[str]] = Field(default_factory=list)
+    constraints: list[dict[str, Any]] = Field(default_factory=list)
+    soft_delete: bool = True
+    auto_timestamps: bool = True
+    deleted_at_field: str = "deleted_at"
+    created_at_field: str = "created_at"
+    updated_at_field: str = "updated_at"
+    version_field: str = "version"
+    max_limit: int | None = Field(
+        default=None, ge=1, description="Largest page list() hands out; None: no cap."
+    )
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+_SCALAR_TYPES = (str, int, float, bool, _dt.datetime, _dt.date, _dt.time, bytes)
+
+
+def _is_structured(annotation: Any) -> bool:
+    """Whether a field holds a dict, list or model (stored as JSON by SQL backends)."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_is_structured(a) for a in typing.get_args(annotation) if a is not type(None))
+    if origin is typing.Annotated:
+        return _is_structured(typing.get_args(annotation)[0])
+    if origin in (list, dict, tuple, set, frozenset, Sequence, Mapping):
+        return True
+    if isinstance(annotation, type):
+        return issubclass(annotation, BaseModel | list | dict | tuple | set)
+    return False
+
+
+def _is_plain(annotation: Any) -> bool:
+    """Whether values of this type dump to themselves (no models, enums, secrets inside)."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return all(_is_plain(a) for a in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _is_plain(typing.get_args(annotation)[0])
+    return annotation in (
+        str,
+        int,
+        float,
+        bool,
+        type(None),
+        _dt.datetime,
+        _dt.date,
+        _dt.time,
+        bytes,
+    )
+
+
+def _element_type(annotation: Any) -> type | None:
+    """``str`` for ``list[str] | None`` and the like: the scalar type of a list's items."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        found = {_element_type(a) for a in typing.get_args(annotation) if a is not type(None)}
+        return found.pop() if len(found) == 1 else None
+    if origin is typing.Annotated:
+        return _element_type(typing.get_args(annotation)[0])
+    args = typing.get_args(annotation)
+    if origin in (list, tuple, set, frozenset, Sequence) and args:
+        item = args[0]
+        return item if item in (str, int, float) else None
+    return None
+
+
+def _is_listish(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_is_listish(a) for a in typing.get_args(annotation) if a is not type(None))
+    if origin is typing.Annotated:
+        return _is_listish(typing.get_args(annotation)[0])
+    return origin in (list, tuple, set, frozenset, Sequence) or annotation in (list, tuple, set)
+
+
+class XRepo(XObjPrototype, Generic[T], ABC):
+    """Abstract repository over one model: CRUD, queries, bulk operations, aggregation.
+
+    Subclasses implement the primitives; everything public is shared. Models come back as
+    instances of ``model_class``.
+
+    Example:
+        >>> repo = MaterializedRepo(model_class=User, data=[{"id": 1, "name": "Ada"}])
+        >>> await repo.list({"name__startswith": "A"}, sort=[("id", 1)])
+        [User(id=1, name='Ada')]
+    """
+
+    metadata: RepoMetadata
+    schema_: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="schema",
+        description="Schema dict (XInspector's format), if known.",
+    )
+
+    #: Backend name for errors and docs ("memory", "postgresql"...).
+    backend: ClassVar[str] = "abstract"
+
+    _model_class: type[T] = PrivateAttr()
+    _fields: frozenset[str] = PrivateAttr(default=frozenset())
+    _json_fields: frozenset[str] = PrivateAttr(default=frozenset())
+    _array_fields: frozenset[str] = PrivateAttr(default=frozenset())
+    _adapters: dict[str, TypeAdapter[Any]] = PrivateAttr(default_factory=dict)
+    _limits: FilterLimits = PrivateAttr(default=DEFAULT_LIMITS)
+    _plain_dump: bool = PrivateAttr(default=False)
+    _numeric_fields: frozenset[str] = PrivateAttr(default=frozenset())
+    _element_types: dict[str, type] = PrivateAttr(default_factory=dict)
+
+    def __init__(
+        self,
+        *,
+        model_class: type[T],
+        metadata: RepoMetadata | None = None,
+        schema: Mapping[str, Any] | None = None,
+        limits: FilterLimits | None = None,
+        **data: Any,
+    ) -> None:
+        if not (isinstance(model_class, type) and issubclass(model_class, BaseModel)):
+            raise XRepoConfigurationError(
+                f"model_class must be a pydantic model class, got {model_class!r}"
+            )
+        if metadata is None:
+            name = data.pop("name", None) or model_class.__name__.lower()
+            metadata = RepoMetadata(
+                name=name, model_name=model_class.__name__, collection=data.pop("collection", None)
+            )
+        super().__init__(metadata=metadata, schema=dict(schema or {}), **data)
+        self._model_class = model_class
+        fields = model_class.model_fields
+        # XObjPrototype's `ns` is the object's namespace, not stored data.
+        skip_ns = issubclass(model_class, XObjPrototype)
+        self._fields = frozenset(n for n in fields if not (skip_ns and n == "ns"))
+        if metadata.id_field not in self._fields:
+            raise XRepoConfigurationError(
+                f"model {model_class.__name__} has no id field {metadata.id_field!r}; add one or "
+                "set RepoMetadata.id_field",
+                repo=metadata.name,
+            )
+        self._json_fields = frozenset(
+            n for n in self._fields if _is_structured(fields[n].annotation)
+        )
+        self._array_fields = frozenset(n for n in self._fields if _is_listish(fields[n].annotation))
+        self._limits = limits or DEFAULT_LIMITS
+        secret = model_class.secret_fields() if issubclass(model_class, XObjPrototype) else ()
+        self._numeric_fields = frozenset(
+            n for n in self._fields if fields[n].annotation in (int, float)
+        )
+        self._element_types = {
+            n: t for n in self._array_fields if (t := _element_type(fields[n].annotation))
+        }
+        self._plain_dump = (
+            not self._json_fields
+            and not secret
+            and all(_is_plain(fields[n].annotation) for n in self._fields)
+        )
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def model_class(self) -> type[T]:
+        """The model this repository returns."""
+        return self._model_class
+
+    @property
+    def name(self) -> str:
+        """The repository's name (``metadata.name``)."""
+        return self.metadata.name
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The model's field names: what filters, sorts and updates may name."""
+        return self._fields
+
+    @property
+    def id_field(self) -> str:
+        """The primary-key field."""
+        return self.metadata.id_field
+
+    def get_ns(self) -> str:
+        """``repos.<name>``, the repository's place in the namespace."""
+        return self.ns or f"repos.{self.metadata.name}"
+
+    @property
+    def soft_deletes(self) -> bool:
+        """Whether deletes set ``deleted_at`` instead of removing (the model must declare it)."""
+        return self.metadata.soft_delete and self.metadata.deleted_at_field in self._fields
+
+    def _has(self, name: str) -> bool:
+        return name in self._fields
+
+    @property
+    def _version(self) -> str | None:
+        v = self.metadata.version_field
+        return v if v in self._fields else None
+
+    # -- seams for access control, audit and statistics (no-ops here) -------------------------
+    async def _check_permission(
+        self, permission: Permission, context: RepoContext, data: Mapping[str, Any] | None = None
+    ) -> None:
+        """Raise ``XRepoPermissionError`` when ``context`` may not do ``permission``."""
+        return
+
+    def _scope_filter(self, permission: Permission, context: RepoContext) -> Node | None:
+        """Row-level restriction for ``context`` (ANDed into every query), or ``None``."""
+        return None
+
+    async def _audit_operation(
+        self,
+        operation: str,
+        context: RepoContext,
+        entity_id: Any = None,
+        changes: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record that ``context`` did ``operation`` (audit log)."""
+        return
+
+    async def _update_stats(self, operation: str, duration_ms: float) -> None:
+        """Record the duration of an operation (statistics)."""
+        return
+
+    # -- helpers ------------------------------------------------------------------------------
+    @staticmethod
+    def _context(user_id: str | None, context: RepoContext | None) -> RepoContext:
+        if context is not None:
+            if not isinstance(context, RepoContext):
+                raise XRepoValidationError(
+                    f"context must be a RepoContext, got {type(context).__name__}"
+                )
+            return context
+        if user_id is not None and not isinstance(user_id, str):
+            raise XRepoValidationError(f"user_id must be a string, got {type(user_id).__name__}")
+        return RepoContext(user_id=user_id)
+
+    def _error(
+        self,
+        message: str,
+        operation: str,
+        *,
+        item: int | None = None,
+        kind: type[Exception] = XRepoValidationError,
+    ) -> Exception:
+        return kind(message, repo=self.name, operation=operation, item=item)  # type: ignore[call-arg]
+
+    def _filter(
+        self,
+        filters: Mapping[str, Any] | None,
+        operation: str,
+        permission: Permission,
+        context: RepoContext,
+        *,
+        include_deleted: bool = False,
+    ) -> Node:
+        node = parse_filter(
+            filters, fields=self._fields, limits=self._limits, operation=operation, repo=self.name
+        )
+        return self._restrict(node, permission, context, include_deleted=include_deleted)
+
+    def _restrict(
+        self,
+        node: Node,
+        permission: Permission,
+        context: RepoContext,
+        *,
+        include_deleted: bool = False,
+    ) -> Node:
+        parts: list[Node] = [node] if not (isinstance(node, And) and not node.children) else []
+        if self.soft_deletes and not include_deleted:
+            parts.append(Condition(self.metadata.deleted_at_field, "eq", None))
+        scope = self._scope_filter(permission, context)
+        if scope is not None:
+            parts.append(scope)
+        if len(parts) == 1:
+            return parts[0]
+        return And(tuple(parts))
+
+    def _id_node(self, id: Any, operation: str) -> Condition:
+        return Condition(self.id_field, "eq", self._check_id(id, operation))
+
+    def _check_id(self, id: Any, operation: str, item: int | None = None) -> Any:
+        if id is None or isinstance(id, Mapping | list | tuple | set):
+            raise self._error(f"invalid id {id!r}: ids are scalar values", operation, item=item)
+        adapter = self._adapter(self.id_field)
+        try:
+            value = adapter.validate_python(id)
+        except ValidationError:
+            raise self._error(
+                f"invalid id {id!r} for field {self.id_field!r}", operation, item=item
+            ) from None
+        if value is None:
+            raise self._error("id must not be None", operation, item=item)
+        return value
+
+    def _adapter(self, name: str) -> TypeAdapter[Any]:
+        adapter = self._adapters.get(name)
+        if adapter is None:
+            info = self._model_class.model_fields[name]
+            annotation: Any = info.annotation
+            if info.metadata:
+                annotation = typing.Annotated[annotation, *info.metadata]
+            adapter = TypeAdapter(annotation)
+            self._adapters[name] = adapter
+        return adapter
+
+    def _sort(self, sort: Any, operation: str) -> tuple[SortKey, ...]:
+        keys = parse_sort(sort, fields=set(self._fields), repo=self.name, operation=operation)
+        if not any(p == self.id_field for p, _ in keys):
+            # A total order, so that every backend pages the same way.
+            keys = (*keys, (self.id_field, 1))
+        return keys
+
+    def _page(self, skip: Any, limit: Any, operation: str) -> tuple[int, int | None]:
+        if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+            raise self._error(f"skip must be a non-negative integer, got {skip!r}", operation)
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise self._error(
+                f"limit must be a non-negative integer or None, got {limit!r}", operation
+            )
+        cap = self.metadata.max_limit
+        if cap is not None and (limit is None or limit > cap):
+            limit = cap
+        return skip, limit
+
+    def _dump(self, model: BaseModel) -> Row:
+        if isinstance(model, XObjPrototype):
+            row = model.model_dump_revealed()
+        else:
+            row = model.model_dump()
+        row.pop("ns", None) if "ns" not in self._fields else None
+        return row
+
+    def _new_rows(
+        self, data: Sequence[Any], operation: str, now: _dt.datetime
+    ) -> tuple[builtins.list[Row], builtins.list[T | None]]:
+        """:meth:`_new_row` for many inputs, with the per-repo lookups hoisted (hot path).
+
+        Returns the storable rows and the validated models (``None`` where the slow path ran),
+        so that a backend that stores the rows as given needs no second validation.
+        """
+        model = self._model_class
+        fields = self._fields
+        m = self.metadata
+        stamps = [
+            f for f in (m.created_at_field, m.updated_at_field) if m.auto_timestamps and f in fields
+        ]
+        version = self._version
+        deleted = m.deleted_at_field if self.soft_deletes else None
+        plain = self._plain_dump
+        revealed = issubclass(model, XObjPrototype)
+        out: builtins.list[Row] = []
+        models: builtins.list[T | None] = []
+        for i, d in enumerate(data):
+            if not isinstance(d, Mapping) or not fields.issuperset(d):
+                out.append(self._new_row(d, operation, i, now))  # slow path names the problem
+                models.append(None)
+                continue
+            raw = d
+            if stamps or version or deleted:
+                raw = dict(d)  # the caller's dict is never changed
+                for f in stamps:
+                    if raw.get(f) is None:
+                        raw[f] = now
+                if version and raw.get(version) is None:
+                    raw[version] = 1
+                if deleted:
+                    raw.setdefault(deleted, None)
+            try:
+                obj = model.model_validate(raw)
+            except ValidationError as exc:
+                raise self._validation(exc, operation, i) from None
+            if plain:
+                # Scalar fields only: the validated values are already what a dump returns.
+                row = dict(obj.__dict__)
+            elif revealed:
+                row = obj.model_dump_revealed()  # type: ignore[attr-defined]
+            else:
+                row = obj.model_dump()
+            row.pop("ns", None)
+            out.append(row)
+            models.append(obj)
+        return out, models
+
+    def _stored_models(
+        self, stored: Sequence[Row], rows: Sequence[Row], models: Sequence[T | None]
+    ) -> builtins.list[T]:
+        """Models for stored rows, reusing the validated ones where the row came back as is."""
+        id_field = self.id_field
+        out: builtins.list[T] = []
+        for s, r, m in zip(stored, rows, models, strict=True):
+            if m is not None and s is r and getattr(m, id_field) == s.get(id_field):
+                out.append(m)
+            else:
+                out.append(self._to_model(s))
+        return out
+
+    def _new_row(self, data: Any, operation: str, item: int | None, now: _dt.datetime) -> Row:
+        """Validate one input (model or dict) into a storable row with metadata fields set."""
+        if isinstance(data, self._model_class):
+            raw: dict[str, Any] = self._dump(data)
+        elif isinstance(data, Mapping):
+            raw = dict(data)
+            unknown = [k for k in raw if k not in self._fields]
+            if unknown:
+                names = ", ".join(repr(u) for u in sorted(map(str, unknown)))
+                raise self._error(
+                    f"unknown field(s) {names}; known: {', '.join(sorted(self._fields))}",
+                    operation,
+                    item=item,
+                )
+        else:
+            raise self._error(
+                f"expected a {self._model_class.__name__} or a dict, got {type(data).__name__}",
+                operation,
+                item=item,
+            )
+        m = self.metadata
+        if m.auto_timestamps:
+            for f in (m.created_at_field, m.updated_at_field):
+                if self._has(f) and raw.get(f) is None:
+                    raw[f] = now
+        if self._version and raw.get(self._version) is None:
+            raw[self._version] = 1
+        if self.soft_deletes:
+            raw.setdefault(m.deleted_at_field, None)
+        try:
+            model = self._model_class.model_validate(raw)
+        except ValidationError as exc:
+            raise self._validation(exc, operation, item) from None
+        return self._dump(model)
+
+    def _validation(
+        self, exc: ValidationError, operation: str, item: int | None
+    ) -> XRepoValidationError:
+        errors = [
+            {"loc": ".".join(str(p) for p in e.get("loc", ())) or "(root)", "msg": e["msg"]}
+            for e in exc.errors(include_input=False, include_url=False)
+        ]
+        listed = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors)
+        where = f" (item {item})" if item is not None else ""
+        return XRepoValidationError(
+            f"invalid {self._model_class.__name__}{where}: {listed}",
+            repo=self.name,
+            operation=operation,
+            item=item,
+            errors=errors,
+        )
+
+    def _changes(
+        self, data: Any, operation: str, item: int | None, now: _dt.datetime
+    ) -> tuple[Row, int | None]:
+        """Validate a partial update: known fields, right types; returns (changes, version)."""
+        if isinstance(data, BaseModel):
+            data = data.model_dump(exclude_unset=True)
+        if not isinstance(data, Mapping):
+            raise self._error(
+                f"update data must be a dict, got {type(data).__name__}", operation, item=item
+            )
+        changes: Row = {}
+        expected: int | None = None
+        for key, value in data.items():
+            if not isinstance(key, str) or key not in self._fields:
+                raise self._error(
+                    f"unknown field {key!r}; known: {', '.join(sorted(self._fields))}",
+                    operation,
+                    item=item,
+                )
+            if key == self.id_field:
+                raise self._error(f"the id field {key!r} cannot be updated", operation, item=item)
+            if key == self._version:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise self._error(
+                        f"{key!r} must be the integer version you read", operation, item=item
+                    )
+                expected = value
+                continue
+            try:
+                validated = self._adapter(key).validate_python(value)
+            except ValidationError as exc:
+                msgs = "; ".join(
+                    e["msg"] for e in exc.errors(include_input=False, include_url=False)
+                )
+                raise self._error(
+                    f"invalid value for field {key!r}: {msgs}", operation, item=item
+                ) from None
+            changes[key] = self._adapter(key).dump_python(validated)
+        if not changes and expected is None:
+            raise self._error("nothing to update", operation, item=item)
+        if self.metadata.auto_timestamps and self._has(self.metadata.updated_at_field):
+            changes.setdefault(self.metadata.updated_at_field, now)
+        return changes, expected
+
+    def _to_models(self, rows: Sequence[Mapping[str, Any]]) -> builtins.list[T]:
+        """Many rows as models; attribute lookups hoisted out of the loop (hot path)."""
+        if self._json_fields:
+            return [self._to_model(r) for r in rows]
+        validate = self._model_class.model_validate
+        try:
+            return [validate(r) for r in rows]
+        except ValidationError:
+            return [self._to_model(r) for r in rows]  # names the failing record
+
+    def _to_model(self, row: Mapping[str, Any]) -> T:
+        data = dict(row)
+        for name in self._json_fields:
+            value = data.get(name)
+            if isinstance(value, str | bytes):
+                with contextlib.suppress(ValueError):
+                    data[name] = json.loads(value)
+        try:
+            return self._model_class.model_validate(data)
+        except ValidationError as exc:
+            raise XRepoValidationError(
+                f"stored record {data.get(self.id_field)!r} does not fit "
+                f"{self._model_class.__name__}: "
+                + "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                    for e in exc.errors(include_input=False, include_url=False)
+                ),
+                repo=self.name,
+                operation="read",
+            ) from None
+
+    # -- primitives each backend implements ----------------------------------------------------
+    @abstractmethod
+    async def _insert(self, rows: list[Row]) -> list[Row]:
+        """Store ``rows`` atomically (all or none); return them as stored (ids filled in)."""
+
+    @abstractmethod
+    async def _select(
+        self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
+    ) -> list[Row]:
+        """Rows matching ``node``, sorted, paged."""
+
+    @abstractmethod
+    async def _count(self, node: Node) -> int:
+        """How many rows match ``node``."""
+
+    @abstractmethod
+    async def _distinct(self, path: str, node: Node) -> list[Any]:
+        """Distinct non-null values at ``path`` among rows matching ``node``."""
+
+    @abstractmethod
+    async def _update_where(self, batch: list[UpdateItem]) -> list[int]:
+        """Apply each ``(node, changes, conflict)`` in one transaction; rows changed per item.
+
+        A change value of :data:`INCREMENT` adds one to the field (the version counter). When an
+        item changes no row but its ``conflict`` node (the record without the version test)
+        matches one, raise :class:`VersionConflict` for that item so the transaction rolls
+        back.
+        """
+
+    @abstractmethod
+    async def _delete_where(self, node: Node) -> int:
+        """Remove rows matching ``node`` for good; how many."""
+
+    @abstractmethod
+    async def _aggregate(self, stages: list[Stage]) -> list[Row]:
+        """Run a validated pipeline natively."""
+
+    # -- public API ---------------------------------------------------------------------------
+    async def create(
+        self,
+        data: T | Mapping[str, Any],
+        user_id: str | None = None,
+        *,
+        context: RepoContext | None = None,
+    ) -> T:
+        """Validate and store one record; returns it as stored (generated id, timestamps)."""
+        ctx = self._context(user_id, context)
+        started = time.perf_counter()
+        row = self._new_row(data, "create", None, _now())
+        await self._check_permission(Permission.CREATE, ctx, row)
+        (stored,) = await self._insert([row])
+        await self._audit_operation("create", ctx, stored.get(self.id_field), stored)
+        await self._update_stats("create", (time.perf_counter() - started) * 1000)
+        return self._to_model(stored)
+
+    async def bulk_create(
+        self,
+        data: Sequence[T | Mapping[str, Any]],
+        user_id: str | None = None,
+        *,
+        context: RepoContext | None = None,
+    ) -> list[T]:
+        """Store many records atomically: on any failure nothing is written and the error
+        names the failing item (``error.item``)."""
+        ctx = self._context(user_id, context)
+        if isinstance(data, Mapping | str | bytes) or not isinstance(data, Sequence):
+            raise self._error("bulk_create needs a list of records", "bulk_create")
+        started = time.perf_counter()
+        now = _now()
+        rows, models = self._new_rows(data, "bulk_create", now)
+        if not rows:
+            return []
+        id_field = self.id_field
+        ids = [k for k in map(operator.itemgetter(id_field), rows) if k is not None]
+        if len(set(ids)) != len(ids):
+            seen: set[Any] = set()
+            for i, r in enumerate(rows):
+                key = r.get(id_field)
+                if key is not None and key in seen:
+                    raise self._error(
+                        f"duplicate id {key!r} in the batch",
+                        "bulk_create",
+                        item=i,
+                        kind=XRepoConflictError,
+                    )
+                seen.add(key)
+        await self._check_permission(Permission.CREATE, ctx, {"count": len(rows)})
+        stored = await self._insert(rows)
+        await self._audit_operation("bulk_create", ctx, None, {"count": len(stored)})
+        await self._update_stats("bulk_create", (time.perf_counter() - started) * 1000)
+        return self._stored_models(stored, rows, models)
+
+    async def read(
+        self,
+        id: Any,
+        user_id: str | None = None,
+        *,
+        context: RepoContext | None = None,
+        include_deleted: bool = False,
+    ) -> T | None:
+        """The record with this id, or ``None`` (soft-deleted ones only with include_deleted)."""
+        ctx = self._context(user_id, context)
+        await self._check_permission(Permission.READ, ctx)
+        node = self._restrict(
+            self._id_node(id, "read"), Permission.READ, ctx, include_deleted=include_deleted
+        )
+        rows = await self._select(node, (), 0, 1)
+        return self._to_model(rows[0]) if rows else None
+
+    async def exists(
+        self, id: Any, user_id: str | None = None, *, context: RepoContext | None = None
+    ) -> bool:
+        """Whether a (not soft-deleted) record with this id exists."""
+        ctx = self._context(user_id, context)
+        await self._check_permission(Permission.READ, ctx)
+        node = self._restrict(self._id_node(id, "exists"), Permission.READ, ctx)
+        return await self._count(node) > 0
+
+    async def list(
+        self,
+        filters: Mapping[str, Any] | None = None,
+        skip: int = 0,
+        limit: int | None = 100,
+        sort: Any = None,
+        user_id: str | None = None,
+        *,
+        context: RepoContext | None = None,
+        include_deleted: bool = False,
+    ) -> list[T]:
+        """Records matching ``filters`` sorted by ``sort`` (then by id), paged by skip/limit."""
+        ctx = self._context(user_id, context)
+        await self._check_permission(Permission.LIST, ctx)
+        started = time.perf_counter()
+        node = self._filter(filters, "list", Permission.LIST, ctx, include_deleted=include_deleted)
+        keys = self._sort(sort, "list")
+        skip, limit = self._page(skip, limit, "list")
+        if limit == 0:
+            return []
+        rows = await self._select(node, keys, skip, limit)
+        out = self._to_models(rows)
+        await self._update_stats("list", (time.perf_counter() - started) * 1000)
+        return out
+
+    async def find_one(
+        self,
+        filters: Mapping[str, Any],
+        user_id: str | None = None,
+        *,
+        sort: Any = None,
+        context: RepoContext | None = None,
+        include_deleted: bool = False,
+    ) -> T | None:
+        """The first record matching ``filters`` (by ``sort``, then id), or ``None``."""
+        ctx = self._context(user_id, context)
+        await self._check_permission(Permission.READ, ctx)
+        node = self._filter(
+            filters, "find_one", Permission.READ, ctx, include_deleted=include_deleted
+        )
+        rows = await self._select(node, self._sort(sort, "find_one"), 0, 1)
+        return self._to_model(rows[0]) if rows else None
+
+    async def count(
+        self,
+        filters: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        *,
+        context: RepoContext | None = None,
+        include_deleted: bool = False,
+    ) -> int:
+        """How many records match ``filters``."""
+        ctx = self._context(user_id, context)
+        await self._check_permission(Permission.LIST, ctx)
+        node = self._filter(filters, "count", Permission.LIST, ctx, include_deleted=include_deleted)
+        return await self._count(node)
+
+    async def distinct(
+        self,
+        field: str,
+        filters: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        *,
+        context: RepoContext | None = None,
+        include_deleted: bool = False,
+    ) -> builtins.list[Any]:
+        """Distinct non-null values of ``field`` among matching records, in sort order."""
+        from xrepo.compile.python import sort_key
+
+        ctx = self._context(user_id, context)
+        await self._check_permission(Permission.LIST, ctx)
+        check_path(field, error=lambda m: self._error(m, "distinct"))
+        if field.split(".", 1)[0] not in self._fields:
+            raise self._error(
+                f"unknown field {field!r}; known: {', '.join(sorted(self._fields))}", "distinct"
+            )
+        node = self._filter(
+            filters, "distinct", Permission.LIST, ctx, include_deleted=include_deleted
+        )
+        values = await self._distinct(field, node)
+        if field in self._json_fields:
+            values = [json.loads(v) if isinstance(v, str) else v for v in values]
+        return sorted(values, key=sort_key)
+
+    async def update(
+        self,
+        id: Any,
+        data: Mapping[str, Any],
+        user_id: str | None = None,
+        *,
+        context: RepoContext | None = None,
+    ) -> T | None:
+        """Change fields of one record; ``None`` when it does not exist.
+
+        With a ``version`` field, pass the version you read in ``data``: a stale one raises
+        :class:`XRepoConflictError` and changes nothing. The version is incremented on every
+        update.
+        """
+        ctx = self._context(user_id, context)
+        changes, expected = self._changes(data, "update", None, _now())
+        await self._check_permission(Permission.UPDATE, ctx, changes)
+        node = self._restrict(self._id_node(id, "update"), Permission.UPDATE, ctx)
+        item = (
+            self._versioned(node, expected),
+            self._bump(changes),
+            node if expected is not None else None,
+        )
+        try:
+            (n,) = await self._update_where([item])
+        except VersionConflict:
+            raise self._error(
+                f"record {id!r} was changed by someone else (version "
+                f"{expected} is stale); read it again and retry",
+                "update",
+                kind=XRepoConflictError,
+            ) from None
+        if n == 0:
+            return None
+        rows = await self._select(node, (), 0, 1)
+        await self._audit_operation("update", ctx, id, changes)
+        return self._to_model(rows[0]) if rows else None
+
+    def _versioned(self, node: Node, expected: int | None) -> Node:
+        if expected is None or self._version is None:
+            return node
+        return And((node, Condition(self._version, "eq", expected)))
+
+    def _bump(self, changes: Row) -> Row:
+        if self._version is None:
+            return changes
+        return {**changes, self._version: INCREMENT}
+
+    async def bulk_update(
+        self,
+        updates: Sequence[tuple[Any, Mapping[str, Any]]],
+        user_id: str | None = None,
+        *,
+        context: RepoContext | None = None,
+    ) -> int:
+        """Apply ``(id, changes)`` pairs atomically; returns how many records changed.
+
+        Missing ids are skipped (not counted); a stale version raises
+        :class:`XRepoConflictError` naming the item, and nothing is written.
+        """
+        ctx = self._context(user_id, context)
+        if isinstance(updates, Mapping | str) or not isinstance(updates, Sequence):
+            raise self._error("bulk_update needs a list of (id, changes) pairs", "bulk_update")
+        now = _now()
+        batch: builtins.list[UpdateItem] = []
+        for i, pair in enumerate(updates):
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                raise self._error(
+                    "each update must be an (id, changes) pair", "bulk_update", item=i
+                )
+            id_, data = pair
+            changes, expected = self._changes(data, "bulk_update", i, now)
+            node = self._restrict(
+                self._id_node(self._check_id(id_, "bulk_update", i), "bulk_update"),
+                Permission.UPDATE,
+                ctx,
+            )
+            batch.append(
+                (
+                    self._versioned(node, expected),
+                    self._bump(changes),
+                    node if expected is not None else None,
+                )
+            )
+        if not batch:
+            return 0
+        await self._check_permission(Permission.UPDATE, ctx, {"count": len(batch)})
+        try:
+            counts = await self._update_where(batch)
+        except VersionConflict as conflict:
+            raise self._error(
+                f"item {conflict.item}: record was changed by someone else (stale version); "
+                "nothing was written",
+                "bulk_update",
+                item=conflict.item,
+                kind=XRepoConflictError,
+            ) from None
+        await self._audit_operation("bulk_update", ctx, None, {"count": sum(counts)})
+        return sum(counts)
+
+    async def delete(
+        self,
+        id: Any,
+        soft: bool | None = None,
+        user_id: str | None = None,
+        *,
+        context: RepoContext | None = None,
+    ) -> bool:
+        """Delete one record: soft (sets ``deleted_at``) when the repo soft-deletes and ``soft``
+        is not ``False``, else for good. Returns whether a record was deleted."""
+        return (
+            await self.bulk_delete(
+                [id], soft=soft, user_id=user_id, context=context, _operation="delete"
+            )
+            == 1
+        )
+
+    async def bulk_delete(
+        self,
+        ids: Sequence[Any],
+        soft: bool | None = None,
+        user_id: str | None = None,
+        *,
+        context: RepoContext | None = None,
+        _operation: str = "bulk_delete",
+    ) -> int:
+        """Delete many records in one atomic statement; returns how many were deleted."""
+        ctx = self._context(user_id, context)
+        if isinstance(ids, str | bytes | Mapping) or not isinstance(ids, Sequence):
+            raise self._error("bulk_delete needs a list of ids", _operation)
+        checked = [self._check_id(x, _operation, i) for i, x in enumerate(ids)]
+        if not checked:
+            return 0
+        use_soft = self.soft_deletes if soft is None else soft
+        if use_soft and not self.soft_deletes:
+            raise self._error(
+                f"soft delete needs a {self.metadata.deleted_at_field!r} field on "
+                f"{self._model_class.__name__} (and metadata.soft_delete); pass soft=False to "
+                "delete for good",
+                _operation,
+                kind=XRepoConfigurationError,
+            )
+        await self._check_permission(Permission.DELETE, ctx, {"ids": checked})
+        node = self._restrict(
+            Condition(self.id_field, "in", tuple(checked)),
+            Permission.DELETE,
+            ctx,
+            include_deleted=not use_soft,
+        )
+        if use_soft:
+            now = _now()
+            changes: Row = {self.metadata.deleted_at_field: now}
+            if self.metadata.auto_timestamps and self._has(self.metadata.updated_at_field):
+                changes[self.metadata.updated_at_field] = now
+            (n,) = await self._update_where([(node, self._bump(changes), None)])
+        else:
+            n = await self._delete_where(node)
+        await self._audit_operation(
+            _operation,
+            ctx,
+            checked[0] if len(checked) == 1 else None,
+            {"ids": checked, "soft": use_soft},
+        )
+        return n
+
+    async def restore(
+        self, id: Any, user_id: str | None = None, *, context: RepoContext | None = None
+    ) -> T | None:
+        """Undo a soft delete; ``None`` when there is no soft-deleted record with this id."""
+        ctx = self._context(user_id, context)
+        if not self.soft_deletes:
+            raise self._error(
+                "this repository does not soft-delete", "restore", kind=XRepoConfigurationError
+            )
+        await self._check_permission(Permission.UPDATE, ctx)
+        id_node = self._id_node(id, "restore")
+        deleted = Not(Condition(self.metadata.deleted_at_field, "eq", None))
+        node = self._restrict(And((id_node, deleted)), Permission.UPDATE, ctx, include_deleted=True)
+        changes: Row = {self.metadata.deleted_at_field: None}
+        if self.metadata.auto_timestamps and self._has(self.metadata.updated_at_field):
+            changes[self.metadata.updated_at_field] = _now()
+        (n,) = await self._update_where([(node, self._bump(changes), None)])
+        if not n:
+            return None
+        await self._audit_operation("restore", ctx, id, changes)
+        return await self.read(id, context=ctx)
+
+    async def aggregate(
+        self,
+        pipeline: Sequence[Mapping[str, Any]],
+        user_id: str | None = None,
+        *,
+        context: RepoContext | None = None,
+        include_deleted: bool = False,
+    ) -> builtins.list[dict[str, Any]]:
+        """Run a MongoDB-style pipeline natively on the backend; returns plain dicts."""
+        ctx = self._context(user_id, context)
+        await self._check_permission(Permission.LIST, ctx)
+        stages = parse_pipeline(
+            pipeline, fields=set(self._fields), limits=self._limits, repo=self.name
+        )
+        scope = self._restrict(And(()), Permission.LIST, ctx, include_deleted=include_deleted)
+        if not (isinstance(scope, And) and not scope.children):
+            stages = [Match(scope), *stages]
+        started = time.perf_counter()
+        out = await self._aggregate(stages)
+        await self._update_stats("aggregate", (time.perf_counter() - started) * 1000)
+        return out
+
+
+class _Increment:
+    """Marker value: add one to the field (optimistic-concurrency version counter)."""
+
+    def __repr__(self) -> str:
+        return "INCREMENT"
+
+
+INCREMENT: Any = _Increment()
+
+
+class VersionConflict(Exception):
+    """Raised by a backend inside its transaction: item ``item`` hit a stale version."""
+
+    def __init__(self, item: int) -> None:
+        super().__init__(item)
+        self.item = item

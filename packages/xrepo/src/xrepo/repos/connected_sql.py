@@ -1,0 +1,324 @@
+"""``ConnectedSQLRepo``: a repository over one table of PostgreSQL, MariaDB/MySQL or SQLite.
+
+Every query is compiled to one SQL statement (:mod:`xrepo.compile.sql`) and runs on the server:
+filters, sorting, paging, counting, distinct values and whole pipelines (``GROUP BY``, window
+functions for ``$first``/``$last``, joins for ``$lookup``). Writes that touch several rows run in
+one transaction: a bulk operation either completes or leaves the table as it was, and its error
+names the failing item.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import PrivateAttr
+
+from xrepo.compile.sql import SQLCompiler, adapt_value
+from xrepo.errors import XRepoConfigurationError
+from xrepo.query.filters import Node
+from xrepo.query.pipeline import Lookup, SortKey, Stage
+from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
+from xrepo.repos.connected import ConnectedRepo
+from xrepo.repos.errors_map import repo_errors, translate
+from xresource.databases.base import SQLDatabaseResource
+from xresource.errors import XResourceError
+
+__all__ = ["ConnectedSQLRepo"]
+
+#: Rows per multi-row INSERT statement (bounded by the drivers' parameter limits).
+INSERT_CHUNK = 500
+#: From this many rows with known ids, PostgreSQL inserts go through COPY.
+COPY_THRESHOLD = 1000
+
+
+_PLAIN = frozenset({int, float, str, bool, type(None)})
+
+
+class _Rollback(Exception):
+    """Raised inside a transaction to roll it back on purpose."""
+
+
+class ConnectedSQLRepo(XRepo[T]):
+    """A repository over a SQL table, queried natively.
+
+    Args:
+        resource: a :class:`~xresource.SQLDatabaseResource` (SQLite, PostgreSQL, MySQL...).
+        model_class: the model of the rows; its fields are the table's columns.
+        table: the table name (default: ``metadata.collection``, the model's ``Meta.collection``,
+            then the repository name).
+        db_schema: the schema holding the table, when not the connection's default.
+    """
+
+    backend = "sql"
+
+    _resource: SQLDatabaseResource = PrivateAttr()
+    _table: str = PrivateAttr()
+    _db_schema: str | None = PrivateAttr(default=None)
+    _columns_cache: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+
+    def __init__(
+        self,
+        *,
+        resource: SQLDatabaseResource,
+        model_class: type[T],
+        table: str | None = None,
+        db_schema: str | None = None,
+        metadata: RepoMetadata | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(resource, SQLDatabaseResource):
+            raise XRepoConfigurationError(
+                f"ConnectedSQLRepo needs a SQL database resource, got {type(resource).__name__}"
+            )
+        super().__init__(model_class=model_class, metadata=metadata, **kwargs)
+        self._resource = resource
+        meta_collection = getattr(model_class, "meta", None)
+        name = (
+            table
+            or self.metadata.collection
+            or (meta_collection().collection if callable(meta_collection) else None)
+            or self.metadata.name
+        )
+        resource.dialect.quote(name)  # validates the name early
+        self._table = name
+        self._db_schema = db_schema
+        self.metadata.collection = name
+        self.metadata.resource_name = resource.name
+
+    @property
+    def resource(self) -> SQLDatabaseResource:
+        """The database resource."""
+        return self._resource
+
+    @property
+    def table(self) -> str:
+        """The table name."""
+        return self._table
+
+    @property
+    def _qualified(self) -> str:
+        return self._resource.dialect.qualified(self._db_schema, self._table)
+
+    def _compiler(self, foreign: Mapping[str, Sequence[str]] | None = None) -> SQLCompiler:
+        return SQLCompiler(
+            self._resource.dialect,
+            columns=sorted(self.fields),
+            array_columns=self._array_fields,
+            id_field=self.id_field,
+            foreign_columns=foreign,
+            regexp=self._resource.dialect.name != "sqlite" or self._sqlite_regexp,
+            repo=self.name,
+            element_types=self._element_types,
+        )
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def _select(
+        self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
+    ) -> list[Row]:
+        sql, params = self._compiler().select(self._qualified, node, sort, skip, limit)
+        async with repo_errors(self.name, "list"):
+            return await self._fetch_all(sql, params)
+
+    async def _count(self, node: Node) -> int:
+        sql, params = self._compiler().count(self._qualified, node)
+        async with repo_errors(self.name, "count"):
+            rows = await self._fetch_all(sql, params)
+            return int(next(iter(rows[0].values())) or 0) if rows else 0
+
+    async def _distinct(self, path: str, node: Node) -> list[Any]:
+        sql, params = self._compiler().distinct(self._qualified, path, node)
+        async with repo_errors(self.name, "distinct"):
+            rows = await self._fetch_all(sql, params)
+        return [r["value"] for r in rows]
+
+    async def table_columns(self, table: str) -> list[str]:
+        """Column names of ``table`` in this database (cached), in table order."""
+        cached = self._columns_cache.get(table)
+        if cached is not None:
+            return cached
+        d = self._resource.dialect
+        if d.name == "sqlite":
+            sql = f"SELECT name AS name FROM pragma_table_info({d.param(1)})"  # noqa: S608
+        elif d.name == "postgresql":
+            sql = (
+                "SELECT column_name AS name FROM information_schema.columns WHERE "
+                "table_name = $1 AND table_schema = COALESCE($2, current_schema()) "
+                "ORDER BY ordinal_position"
+            )
+        else:
+            sql = (
+                "SELECT COLUMN_NAME AS name FROM information_schema.columns WHERE "
+                "TABLE_NAME = %s AND TABLE_SCHEMA = DATABASE() ORDER BY ORDINAL_POSITION"
+            )
+        async with repo_errors(self.name, "aggregate"):
+            params = [table, self._db_schema] if d.name == "postgresql" else [table]
+            rows = await self._resource.fetch_all(sql, params)
+        cols = [r["name"] for r in rows]
+        self._columns_cache[table] = cols
+        return cols
+
+    async def _aggregate(self, stages: list[Stage]) -> list[Row]:
+        foreign: dict[str, list[str]] = {}
+        for stage in stages:
+            if isinstance(stage, Lookup):
+                foreign[stage.source] = await self.table_columns(stage.source)
+        compiled = self._compiler(foreign).pipeline(self._qualified, stages)
+        async with repo_errors(self.name, "aggregate"):
+            rows = await self._fetch_all(compiled.sql, compiled.params)
+        return compiled.documents(rows)
+
+    # -- writes ---------------------------------------------------------------------------------
+    async def _insert(self, rows: list[Row]) -> list[Row]:
+        columns = sorted(self.fields)
+        with_ids = [r for r in rows if r.get(self.id_field) is not None]
+        d = self._resource.dialect
+        try:
+            if len(with_ids) == len(rows):
+                if d.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+                    getter = operator.itemgetter(*columns)
+                    records: list[Any] = list(map(getter, rows))
+                    if len(columns) == 1:
+                        records = [(v,) for v in records]
+                    if not self._plain_dump:  # a value may need adapting (JSON, enums...)
+                        records = [
+                            tuple(v if v.__class__ in _PLAIN else adapt_value(d, v) for v in rec)
+                            for rec in records
+                        ]
+                    await self._resource.copy_records(
+                        self._table, columns, records, schema=self._db_schema
+                    )
+                    return rows
+                async with self._resource.transaction() as tx:
+                    for start in range(0, len(rows), INSERT_CHUNK):
+                        chunk = rows[start : start + INSERT_CHUNK]
+                        sql, params = self._compiler().insert(
+                            self._qualified, columns, chunk, returning=False
+                        )
+                        await tx.execute(sql, params)
+                return rows
+            stored: list[Row] = []
+            async with self._resource.transaction() as tx:
+                for row in rows:
+                    cols = [
+                        c
+                        for c in columns
+                        if c != self.id_field or row.get(self.id_field) is not None
+                    ]
+                    sql, params = self._compiler().insert(
+                        self._qualified, cols, [row], returning=True
+                    )
+                    back = await tx.fetch_one(sql, params)
+                    stored.append(dict(back) if back is not None else row)
+            return stored
+        except XResourceError as exc:
+            item = await self._failing_item(rows, columns) if len(rows) > 1 else 0
+            raise translate(
+                exc, self.name, "create" if len(rows) == 1 else "bulk_create", item
+            ) from exc
+
+    async def _failing_item(self, rows: list[Row], columns: list[str]) -> int | None:
+        """Find which row of a failed batch the database rejects (rolled back afterwards)."""
+        found: int | None = None
+        try:
+            async with self._resource.transaction() as tx:
+                for i, row in enumerate(rows):
+                    cols = [
+                        c
+                        for c in columns
+                        if c != self.id_field or row.get(self.id_field) is not None
+                    ]
+                    sql, params = self._compiler().insert(
+                        self._qualified, cols, [row], returning=False
+                    )
+                    try:
+                        await tx.execute(sql, params)
+                    except XResourceError:
+                        found = i
+                        break
+                raise _Rollback
+        except (_Rollback, XResourceError):
+            pass
+        return found
+
+    async def _update_where(self, batch: list[UpdateItem]) -> list[int]:
+        counts: list[int] = []
+        mysql = self._resource.dialect.name == "mysql"
+        try:
+            async with self._resource.transaction() as tx:
+                await self._prepare(tx)
+                for i, (node, changes, conflict) in enumerate(batch):
+                    increment = [k for k, v in changes.items() if v is INCREMENT]
+                    sql, params = self._compiler().update(self._qualified, node, changes, increment)
+                    n = await tx.execute(sql, params)
+                    if n == 0 and (conflict is not None or mysql):
+                        # MySQL reports changed rows, not matched ones: ask.
+                        probe = conflict if conflict is not None else node
+                        csql, cparams = self._compiler().count(self._qualified, probe)
+                        found = int(await tx.fetch_value(csql, cparams) or 0)
+                        if conflict is not None and found:
+                            raise VersionConflict(i)
+                        if mysql and conflict is None:
+                            n = found
+                    counts.append(n)
+        except XResourceError as exc:
+            raise translate(
+                exc, self.name, "update", len(counts) if len(batch) > 1 else None
+            ) from exc
+        return counts
+
+    async def _delete_where(self, node: Node) -> int:
+        sql, params = self._compiler().delete(self._qualified, node)
+        async with repo_errors(self.name, "delete"):
+            if not self._sqlite_regexp:
+                return await self._resource.execute(sql, params)
+            async with self._resource.lease() as executor:  # type: ignore[attr-defined]
+                await self._prepare(executor)
+                return int(await executor.execute(sql, params))
+
+    # -- SQLite's REGEXP ----------------------------------------------------------------------
+    @property
+    def _sqlite_regexp(self) -> bool:
+        """Whether this is SQLite with per-connection functions (``lease()`` and ``raw``)."""
+        return self._resource.dialect.name == "sqlite" and hasattr(self._resource, "lease")
+
+    async def _prepare(self, executor: Any) -> None:
+        """Give an SQLite connection the ``REGEXP`` operator (once per connection)."""
+        if not self._sqlite_regexp:
+            return
+        raw = getattr(executor, "raw", None)
+        if raw is None or raw in _REGEXP_READY:
+            return
+        # SQLite calls regexp(pattern, value) for `value REGEXP pattern`; it runs inside
+        # SQLite's own scan, like any SQL function.
+        await raw.create_function("regexp", 2, _regexp, deterministic=True)
+        _REGEXP_READY.add(raw)
+
+    async def _fetch_all(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        if not self._sqlite_regexp:
+            return await self._resource.fetch_all(sql, params)
+        async with self._resource.lease() as executor:  # type: ignore[attr-defined]
+            await self._prepare(executor)
+            rows: list[Row] = await executor.fetch_all(sql, params)
+            return rows
+
+
+_REGEXP_READY: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: Any, value: Any) -> bool:
+    if not isinstance(value, str) or not isinstance(pattern, str):
+        return False
+    return _pattern(pattern).search(value) is not None
+
+
+ConnectedRepo.register(ConnectedSQLRepo)

@@ -1,0 +1,53 @@
+"""Translate resource errors into repository errors, keeping the message and the cause."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from xrepo.errors import (
+    XRepoConflictError,
+    XRepoConnectionError,
+    XRepoError,
+    XRepoNotFoundError,
+    XRepoQueryError,
+    XRepoValidationError,
+)
+from xresource.errors import (
+    XResourceConnectionError,
+    XResourceError,
+    XResourceIntegrityError,
+    XResourceNotFoundError,
+    XResourceTimeoutError,
+    XResourceValidationError,
+)
+
+__all__ = ["repo_errors", "translate"]
+
+
+def translate(
+    exc: XResourceError, repo: str, operation: str, item: int | None = None
+) -> XRepoError:
+    """The repository error for a resource error (conflict, connection, not found...)."""
+    kind: type[XRepoError]
+    if isinstance(exc, XResourceIntegrityError):
+        kind = XRepoConflictError
+    elif isinstance(exc, XResourceConnectionError | XResourceTimeoutError):
+        kind = XRepoConnectionError
+    elif isinstance(exc, XResourceNotFoundError):
+        kind = XRepoNotFoundError
+    elif isinstance(exc, XResourceValidationError):
+        kind = XRepoValidationError
+    else:
+        kind = XRepoQueryError
+    where = f"item {item}: " if item is not None else ""
+    return kind(f"{where}{exc.message}", repo=repo, operation=operation, item=item)
+
+
+@asynccontextmanager
+async def repo_errors(repo: str, operation: str) -> AsyncIterator[None]:
+    """Turn ``XResourceError`` raised in the block into the matching ``XRepoError``."""
+    try:
+        yield
+    except XResourceError as exc:
+        raise translate(exc, repo, operation) from exc
