@@ -1,0 +1,437 @@
+"""Event streams: our resources against the raw clients, same broker, same messages, same run.
+
+For Redis (redis.asyncio), Kafka (aiokafka), RabbitMQ (aio-pika) and MQTT (aiomqtt), publishes N
+JSON messages (``{"i": n, "payload": "..."}``) and consumes all N on a subscriber that runs at the
+same time, once through the xresource stream resource (``publish()`` + ``consume()``) and once
+through the raw client doing the same work (``json.dumps`` before sending, ``json.loads`` after
+receiving, the same acknowledgement mode). Each side is timed from the first publish to the last
+message received; the table reports messages per second and the ratio ours/raw (target >= 0.9).
+
+Settings, the same on both sides: Redis ``PUBLISH`` awaited one by one; Kafka batched sends
+(``wait=False`` / ``send()``) then ``flush()``; RabbitMQ persistent messages with publisher
+confirms, manual acks, prefetch 100; MQTT QoS 0.
+
+    python benchmarks/bench_streams.py                # print the table
+    python benchmarks/bench_streams.py --write-docs   # and update docs/benchmarks.md
+    python benchmarks/bench_streams.py -n 10000       # fewer messages per broker
+
+Addresses come from XTEST_REDIS_URL, XTEST_AMQP_URL, XTEST_MQTT_URL and XTEST_KAFKA_BOOTSTRAP
+(or .xstack/servers/kafka.json) with the loopback defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_docs_block
+
+from xresource import ResourceFactory
+from xresource.streams.base import EventStreamResource
+from xresource.url import parse_url
+
+NAME = "streams"
+TARGET = 0.9
+ROOT = Path(__file__).resolve().parent.parent
+# Messages per broker in the default run, sized for a 2-core machine (a few minutes in all);
+# RabbitMQ with publisher confirms is the slowest broker here.
+DEFAULT_N = {"redis": 10_000, "kafka": 30_000, "rabbitmq": 5_000, "mqtt": 10_000}
+PAYLOAD = "x" * 64
+# Both Kafka consumers: a send loop that rarely yields must not get the member evicted from its
+# group (a rebalance in the middle of a run measures the broker, not the client).
+KAFKA_CONSUMER = {"session_timeout_ms": 30000, "heartbeat_interval_ms": 3000}
+
+
+def _kafka_bootstrap() -> str:
+    if os.environ.get("XTEST_KAFKA_BOOTSTRAP"):
+        return os.environ["XTEST_KAFKA_BOOTSTRAP"]
+    state = ROOT / ".xstack" / "servers" / "kafka.json"
+    if state.exists():
+        return str(json.loads(state.read_text())["bootstrap"])
+    return "127.0.0.1:9092"
+
+
+REDIS_URL = os.environ.get("XTEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+AMQP_URL = os.environ.get("XTEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+MQTT_URL = os.environ.get("XTEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+
+
+def _message(i: int) -> dict[str, Any]:
+    return {"i": i, "payload": PAYLOAD}
+
+
+async def _warm_up(publish_warmup: Callable[[], Awaitable[None]], seen: asyncio.Event) -> None:
+    """Publish the warm-up message (i = -1) until the consumer saw one: subscriptions are live,
+    consumer groups joined and topics created before the clock starts."""
+    for _ in range(120):
+        await publish_warmup()
+        try:
+            await asyncio.wait_for(seen.wait(), 0.5)
+            return
+        except TimeoutError:
+            continue
+    raise RuntimeError("the consumer never received the warm-up message")
+
+
+async def _ours(
+    stream: EventStreamResource,
+    topic: str,
+    n: int,
+    publish: Callable[[int], Awaitable[None]],
+    after_publish: Callable[[], Awaitable[None]] | None = None,
+) -> float:
+    """Seconds for N messages: ``consume()`` in a task while ``publish()`` runs."""
+    warm = asyncio.Event()
+    done = asyncio.Event()
+    last = -1
+
+    async def consume() -> None:
+        nonlocal last
+        count = 0
+        async for message in stream.consume(topic):
+            i = message.value["i"]
+            if i < 0:
+                warm.set()
+                continue
+            count += 1
+            last = i
+            if count == n:
+                done.set()
+                return
+
+    task = asyncio.create_task(consume())
+    await _warm_up(
+        lambda: (
+            stream.publish(topic, {"i": -1}, key="k")
+            if stream.resource_type == "kafka"
+            else stream.publish(topic, {"i": -1})
+        ),
+        warm,
+    )
+    start = time.perf_counter()
+    for i in range(n):
+        await publish(i)
+    if after_publish is not None:
+        await after_publish()
+    await asyncio.wait_for(done.wait(), 600)
+    elapsed = time.perf_counter() - start
+    await task
+    if last != n - 1:
+        raise RuntimeError(f"messages out of order or lost: last={last}")
+    return elapsed
+
+
+# -- Redis ----------------------------------------------------------------------------------------
+async def redis_ours(n: int) -> float:
+    topic = f"bench.{uuid.uuid4().hex[:8]}"
+    stream = ResourceFactory.from_url(REDIS_URL, buffer_size=1000)
+    assert isinstance(stream, EventStreamResource)
+    async with stream:
+        return await _ours(stream, topic, n, lambda i: stream.publish(topic, _message(i)))
+
+
+async def redis_raw(n: int) -> float:
+    import redis.asyncio as redis
+
+    topic = f"bench.{uuid.uuid4().hex[:8]}"
+    pub = redis.from_url(REDIS_URL)
+    sub = redis.from_url(REDIS_URL)
+    pubsub = sub.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(topic)
+    done, warm = asyncio.Event(), asyncio.Event()
+
+    async def consume() -> None:
+        count = 0
+        async for item in pubsub.listen():
+            if item["type"] == "message":
+                if json.loads(item["data"])["i"] < 0:
+                    warm.set()
+                    continue
+                count += 1
+                if count == n:
+                    done.set()
+                    return
+
+    task = asyncio.create_task(consume())
+    await _warm_up(lambda: pub.publish(topic, b'{"i": -1}'), warm)
+    start = time.perf_counter()
+    for i in range(n):
+        await pub.publish(topic, json.dumps(_message(i)).encode())
+    await asyncio.wait_for(done.wait(), 600)
+    elapsed = time.perf_counter() - start
+    await task
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    await pub.aclose()
+    await sub.aclose()
+    return elapsed
+
+
+# -- Kafka ----------------------------------------------------------------------------------------
+async def kafka_ours(n: int) -> float:
+    from xresource.streams.kafka import KafkaResource
+
+    topic = f"bench.{uuid.uuid4().hex[:8]}"
+    stream = KafkaResource(
+        bootstrap_servers=_kafka_bootstrap(),
+        auto_offset_reset="earliest",
+        group_id=f"bench-ours-{topic}",
+        consumer_config=KAFKA_CONSUMER,
+    )
+    async with stream:
+        return await _ours(
+            stream,
+            topic,
+            n,
+            lambda i: stream.publish(topic, _message(i), key="k", wait=False),
+            after_publish=stream.flush,
+        )
+
+
+async def kafka_raw(n: int) -> float:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    topic = f"bench.{uuid.uuid4().hex[:8]}"
+    bootstrap = _kafka_bootstrap()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1)
+    await producer.start()
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-raw-{topic}",
+        auto_offset_reset="earliest",
+        **KAFKA_CONSUMER,
+    )
+    await consumer.start()
+    done, warm = asyncio.Event(), asyncio.Event()
+
+    async def consume() -> None:
+        count = 0
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=500)
+            for records in batches.values():
+                for record in records:
+                    if json.loads(record.value)["i"] >= 0:
+                        count += 1
+                    else:
+                        warm.set()
+            if count == n:
+                done.set()
+                return
+
+    task = asyncio.create_task(consume())
+    await _warm_up(lambda: producer.send_and_wait(topic, b'{"i": -1}', key=b"k"), warm)
+    start = time.perf_counter()
+    for i in range(n):
+        await producer.send(topic, json.dumps(_message(i)).encode(), key=b"k")
+    await producer.flush()
+    await asyncio.wait_for(done.wait(), 600)
+    elapsed = time.perf_counter() - start
+    await task
+    await consumer.stop()
+    await producer.stop()
+    return elapsed
+
+
+# -- RabbitMQ -------------------------------------------------------------------------------------
+async def rabbitmq_ours(n: int) -> float:
+    topic = f"bench.{uuid.uuid4().hex[:8]}"
+    stream = ResourceFactory.from_url(AMQP_URL, prefetch=100)
+    assert isinstance(stream, EventStreamResource)
+    async with stream:
+        return await _ours(stream, topic, n, lambda i: stream.publish(topic, _message(i)))
+
+
+async def rabbitmq_raw(n: int) -> float:
+    import aio_pika
+
+    topic = f"bench.{uuid.uuid4().hex[:8]}"
+    connection = await aio_pika.connect(AMQP_URL)
+    channel = await connection.channel(publisher_confirms=True)
+    await channel.set_qos(prefetch_count=100)
+    exchange = await channel.declare_exchange(
+        "amq.topic", aio_pika.ExchangeType.TOPIC, durable=True, passive=True
+    )
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    await queue.bind(exchange, routing_key=topic)
+    done, warm = asyncio.Event(), asyncio.Event()
+
+    async def consume() -> None:
+        count = 0
+        async with queue.iterator() as iterator:
+            async for message in iterator:
+                value = json.loads(message.body)
+                await message.ack()
+                if value["i"] < 0:
+                    warm.set()
+                    continue
+                count += 1
+                if count == n:
+                    done.set()
+                    return
+
+    task = asyncio.create_task(consume())
+    await _warm_up(
+        lambda: exchange.publish(aio_pika.Message(b'{"i": -1}'), routing_key=topic), warm
+    )
+    start = time.perf_counter()
+    for i in range(n):
+        await exchange.publish(
+            aio_pika.Message(
+                json.dumps(_message(i)).encode(),
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                content_type="application/json",
+            ),
+            routing_key=topic,
+        )
+    await asyncio.wait_for(done.wait(), 600)
+    elapsed = time.perf_counter() - start
+    await task
+    await connection.close()
+    return elapsed
+
+
+# -- MQTT -----------------------------------------------------------------------------------------
+async def mqtt_ours(n: int) -> float:
+    topic = f"bench/{uuid.uuid4().hex[:8]}"
+    stream = ResourceFactory.from_url(MQTT_URL)
+    assert isinstance(stream, EventStreamResource)
+    async with stream:
+        return await _ours(stream, topic, n, lambda i: stream.publish(topic, _message(i)))
+
+
+async def mqtt_raw(n: int) -> float:
+    import aiomqtt
+
+    topic = f"bench/{uuid.uuid4().hex[:8]}"
+    url = parse_url(MQTT_URL)
+    async with aiomqtt.Client(url.host or "127.0.0.1", url.port or 1883) as client:
+        await client.subscribe(topic)
+        done, warm = asyncio.Event(), asyncio.Event()
+
+        async def consume() -> None:
+            count = 0
+            async for message in client.messages:
+                assert isinstance(message.payload, bytes)
+                if json.loads(message.payload)["i"] < 0:
+                    warm.set()
+                    continue
+                count += 1
+                if count == n:
+                    done.set()
+                    return
+
+        task = asyncio.create_task(consume())
+        await _warm_up(lambda: client.publish(topic, b'{"i": -1}'), warm)
+        start = time.perf_counter()
+        for i in range(n):
+            await client.publish(topic, json.dumps(_message(i)).encode(), qos=0)
+        await asyncio.wait_for(done.wait(), 600)
+        elapsed = time.perf_counter() - start
+        await task
+    return elapsed
+
+
+CASES: dict[
+    str, tuple[Callable[[int], Awaitable[float]], Callable[[int], Awaitable[float]], str]
+] = {
+    "redis": (redis_ours, redis_raw, "redis.asyncio"),
+    "kafka": (kafka_ours, kafka_raw, "aiokafka"),
+    "rabbitmq": (rabbitmq_ours, rabbitmq_raw, "aio-pika"),
+    "mqtt": (mqtt_ours, mqtt_raw, "aiomqtt"),
+}
+
+
+@dataclass
+class Row:
+    broker: str
+    raw_client: str
+    n: int
+    ours: float
+    raw: float
+
+    @property
+    def ratio(self) -> float:
+        return self.raw / self.ours  # throughput ratio ours/raw = time raw / time ours
+
+
+async def run(brokers: list[str], n: int | None, repeat: int) -> list[Row]:
+    rows = []
+    for broker in brokers:
+        ours_fn, raw_fn, raw_name = CASES[broker]
+        count = n or DEFAULT_N[broker]
+        ours_times, raw_times = [], []
+        for r in range(repeat):
+            # alternate the order so that neither side always runs on a warmer broker
+            if r % 2 == 0:
+                raw_times.append(await raw_fn(count))
+                ours_times.append(await ours_fn(count))
+            else:
+                ours_times.append(await ours_fn(count))
+                raw_times.append(await raw_fn(count))
+        row = Row(
+            broker, raw_name, count, statistics.median(ours_times), statistics.median(raw_times)
+        )
+        print(
+            f"  {broker}: ours {count / row.ours:,.0f} msg/s, raw {count / row.raw:,.0f} "
+            f"msg/s, ratio {row.ratio:.2f}",
+            file=sys.stderr,
+        )
+        rows.append(row)
+    return rows
+
+
+def table(rows: list[Row], repeat: int) -> str:
+    lines = [
+        f"Publish + consume N JSON messages per broker, median of {repeat} run(s), "
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} CPU(s). Throughput from the first publish to the last message "
+        f"received; target ours/raw >= {TARGET}.",
+        "",
+        "| broker | raw client | messages | xresource msg/s | raw msg/s | ours/raw |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        mark = "" if row.ratio >= TARGET else " (below target)"
+        lines.append(
+            f"| {row.broker} | {row.raw_client} | {row.n:,} | {row.n / row.ours:,.0f} "
+            f"| {row.n / row.raw:,.0f} | {row.ratio:.2f}{mark} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=None, help="messages per broker")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per side (median)")
+    parser.add_argument(
+        "--brokers", default=",".join(CASES), help=f"comma-separated subset of {', '.join(CASES)}"
+    )
+    parser.add_argument(
+        "--write-docs", action="store_true", help="write the table into docs/benchmarks.md"
+    )
+    args = parser.parse_args()
+    brokers = [b.strip() for b in args.brokers.split(",") if b.strip()]
+    unknown = set(brokers) - set(CASES)
+    if unknown:
+        parser.error(f"unknown broker(s): {', '.join(sorted(unknown))}")
+    rows = asyncio.run(run(brokers, args.n, args.repeat))
+    markdown = table(rows, args.repeat)
+    print(markdown)
+    if args.write_docs:
+        print(f"written to {write_docs_block(NAME, markdown)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

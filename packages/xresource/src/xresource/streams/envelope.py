@@ -1,0 +1,118 @@
+"""``StreamMessage``: the typed envelope of every message a stream resource delivers.
+
+Every broker's message becomes the same Pydantic model: ``topic``, ``key``, ``value`` (JSON decoded
+when it is JSON, else text, else bytes), ``headers``, ``timestamp`` and the broker's own coordinates
+where it has them (Kafka ``partition``/``offset``, AMQP ``delivery_tag``, MQTT ``qos``/``retained``,
+SSE ``message_id``). Brokers with acknowledgements attach ``ack()``/``nack()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+__all__ = ["StreamMessage"]
+
+AckCallback = Callable[[], Awaitable[None]]
+NackCallback = Callable[[bool], Awaitable[None]]
+
+
+class StreamMessage(BaseModel):
+    """One received message.
+
+    Example:
+        >>> m = StreamMessage(topic="user_events", value={"type": "login"}, raw=b"...")
+        >>> m.topic, m.value["type"]
+        ('user_events', 'login')
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=False)
+
+    topic: str = Field(description="Topic, channel, routing key, SSE event type or endpoint.")
+    value: Any = Field(default=None, description="Decoded payload (JSON, text or bytes).")
+    raw: bytes = Field(default=b"", repr=False, description="The payload bytes as received.")
+    key: str | bytes | None = Field(default=None, description="Message key (Kafka).")
+    headers: dict[str, Any] = Field(default_factory=dict)
+    timestamp: datetime | None = None
+    partition: int | None = Field(default=None, description="Kafka partition.")
+    offset: int | None = Field(default=None, description="Kafka offset.")
+    delivery_tag: int | None = Field(default=None, description="AMQP delivery tag.")
+    redelivered: bool | None = Field(default=None, description="AMQP: delivered before.")
+    message_id: str | None = Field(default=None, description="SSE event id / AMQP message id.")
+    qos: int | None = Field(default=None, description="MQTT quality of service.")
+    retained: bool | None = Field(default=None, description="MQTT retained message.")
+    subscription: str | None = Field(
+        default=None, description="The subscription (pattern) that matched."
+    )
+    source: str = Field(default="", description="Display name of the resource that received it.")
+
+    _ack: AckCallback | None = PrivateAttr(default=None)
+    _nack: NackCallback | None = PrivateAttr(default=None)
+    _settled: bool = PrivateAttr(default=False)
+
+    @classmethod
+    def received(cls, **values: Any) -> StreamMessage:
+        """Build a message from already-typed broker data without validation (the hot path).
+
+        ``model_construct`` walks every field's default for each message; this fills the
+        defaults from a table computed once. Values must have the declared types.
+        """
+        message = cls.__new__(cls)
+        data: dict[str, Any] = {"topic": values["topic"]}  # keeps the declared field order
+        data.update(_DEFAULTS)
+        data["headers"] = {}
+        data.update(values)
+        object.__setattr__(message, "__dict__", data)
+        object.__setattr__(message, "__pydantic_fields_set__", set(values))
+        object.__setattr__(message, "__pydantic_extra__", None)
+        object.__setattr__(
+            message, "__pydantic_private__", {"_ack": None, "_nack": None, "_settled": False}
+        )
+        return message
+
+    def bind_ack(self, ack: AckCallback | None, nack: NackCallback | None = None) -> None:
+        """Attach the broker's acknowledgement callbacks (used by the resources)."""
+        self._ack, self._nack = ack, nack
+
+    @property
+    def needs_ack(self) -> bool:
+        """Whether this message waits for ``ack()``/``nack()`` (manual acknowledgement)."""
+        # Read the private storage directly: this runs for every message, and pydantic resolves
+        # private attributes through __getattr__.
+        private = self.__pydantic_private__
+        assert private is not None
+        return private["_ack"] is not None and not private["_settled"]
+
+    @property
+    def settled(self) -> bool:
+        """Whether ``ack()`` or ``nack()`` was called."""
+        return self._settled
+
+    async def ack(self) -> None:
+        """Acknowledge: AMQP ``basic.ack``, Kafka commit of this offset; a no-op elsewhere.
+
+        Calling it twice does nothing the second time.
+        """
+        if self._settled:
+            return
+        self._settled = True
+        if self._ack is not None:
+            await self._ack()
+
+    async def nack(self, *, requeue: bool = True) -> None:
+        """Reject: AMQP ``basic.nack`` (back to the queue when ``requeue``); a no-op elsewhere."""
+        if self._settled:
+            return
+        self._settled = True
+        if self._nack is not None:
+            await self._nack(requeue)
+
+
+_DEFAULTS: dict[str, Any] = {
+    name: field.get_default(call_default_factory=True)
+    for name, field in StreamMessage.model_fields.items()
+    if not field.is_required()
+}

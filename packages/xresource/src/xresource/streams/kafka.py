@@ -1,0 +1,387 @@
+"""``KafkaResource``: Apache Kafka through ``aiokafka``.
+
+What Kafka guarantees is exposed, not hidden:
+
+- order within a partition: messages with the same ``key`` go to the same partition and are
+  consumed in order; across partitions there is no order;
+- consumer groups: with ``group_id`` the partitions of a topic are shared between the group's
+  consumers and the group's position (committed offset) survives restarts;
+- commits: ``auto_commit=True`` (default) commits positions periodically (at-most-once for what
+  is still buffered); with ``auto_commit=False`` call ``await resource.commit()`` after
+  processing (at-least-once): it commits exactly what was handed to the application (yielded by
+  ``consume()`` or handled by a subscription), never what is still buffered.
+  ``await message.ack()`` commits up to that one message.
+
+``publish(..., wait=False)`` returns once the message is batched (call ``flush()`` later); the
+default waits for the broker's acknowledgement (``acks``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
+
+from xresource.errors import (
+    XResourceConfigurationError,
+    XResourceConnectionError,
+    XResourceValidationError,
+)
+from xresource.streams.base import EventStreamResource
+from xresource.streams.envelope import StreamMessage
+from xresource.url import ParsedURL
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+__all__ = ["KafkaResource"]
+
+_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+class KafkaResource(EventStreamResource):
+    """A Kafka producer plus (on first subscription) a consumer, optionally in a group.
+
+    Example:
+        >>> KafkaResource(bootstrap_servers="localhost:9092", consumer_group="svc").group_id
+        'svc'
+    """
+
+    resource_type: ClassVar[str] = "kafka"
+    url_schemes: ClassVar[tuple[str, ...]] = ("kafka",)
+    # Kafka commits are cumulative offsets: handlers are not acknowledged one by one, commit()
+    # (or auto_commit) covers everything processed.
+    settle_after_handler: ClassVar[bool] = False
+
+    bootstrap_servers: str = Field(description="host:port[,host2:port2...]")
+    group_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("group_id", "consumer_group")
+    )
+    client_id: str | None = None
+    auto_commit: bool = True
+    auto_offset_reset: Literal["earliest", "latest"] = "latest"
+    acks: Literal[0, 1, "all"] = 1
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    max_batch: int = Field(default=500, ge=1, description="Records fetched per poll.")
+    producer_config: dict[str, Any] = Field(default_factory=dict)
+    consumer_config: dict[str, Any] = Field(default_factory=dict)
+
+    _producer: AIOKafkaProducer | None = PrivateAttr(default=None)
+    _consumer: AIOKafkaConsumer | None = PrivateAttr(default=None)
+    _delivered: dict[tuple[str, int], int] = PrivateAttr(default_factory=dict)
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _check_servers(cls, value: str) -> str:
+        hosts = [h.strip() for h in value.split(",") if h.strip()]
+        if not hosts:
+            raise ValueError("bootstrap_servers needs at least one host:port")
+        return ",".join(hosts)
+
+    @classmethod
+    def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
+        """``kafka://host:port[,host2:port2]/?group_id=svc&auto_offset_reset=earliest``."""
+        netloc = url.raw.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+        params: dict[str, Any] = {}
+        if "@" in netloc:
+            netloc = netloc.rsplit("@", 1)[1]
+            params["security_protocol"] = "SASL_PLAINTEXT"
+            params["sasl_mechanism"] = "PLAIN"
+            if url.username:
+                params["sasl_username"] = url.username
+            if url.password is not None:
+                params["sasl_password"] = url.password
+        params["bootstrap_servers"] = netloc or "127.0.0.1:9092"
+        for name in (
+            "group_id",
+            "client_id",
+            "auto_offset_reset",
+            "auto_commit",
+            "acks",
+            "security_protocol",
+            "sasl_mechanism",
+        ):
+            if name in url.query:
+                params[name] = url.query[name]
+        return params
+
+    @classmethod
+    def validate_topic(cls, topic: str, *, publish: bool = False) -> str:
+        """Kafka topic names: 1-249 characters of ``A-Z a-z 0-9 . _ -``, not ``.`` or ``..``."""
+        super().validate_topic(topic, publish=publish)
+        if not _TOPIC.fullmatch(topic) or topic in (".", ".."):
+            raise XResourceValidationError(
+                f"invalid Kafka topic {topic[:60]!r}: use 1-249 characters of letters, digits, "
+                "'.', '_' and '-' (not '.' or '..')",
+                resource=cls.resource_type,
+                operation="publish" if publish else "subscribe",
+            )
+        return topic
+
+    def _common(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+            "request_timeout_ms": int(self.connect_timeout * 1000) + 30000,
+        }
+        if self.client_id:
+            config["client_id"] = self.client_id
+        if self.sasl_mechanism:
+            config["sasl_mechanism"] = self.sasl_mechanism
+            config["sasl_plain_username"] = self.sasl_username
+            config["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        return config
+
+    # -- transport -------------------------------------------------------------------------------
+    async def _open(self) -> None:
+        self._require("aiokafka", "kafka")
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(**self._common(), acks=self.acks, **self.producer_config)
+        try:
+            await producer.start()
+        except Exception as exc:
+            await _quiet_stop(producer)
+            raise self._connection_error("connect", exc) from None
+        self._producer = producer
+
+    async def _close(self) -> None:
+        consumer, producer = self._consumer, self._producer
+        self._consumer = self._producer = None
+        if consumer is not None:
+            # Nothing is committed here: after an exception the last message handed out may
+            # not be processed. Only commit() and message.ack() commit (at-least-once).
+            await _quiet_stop(consumer)
+        if producer is not None:
+            await _quiet_stop(producer)
+
+    async def _transport_subscribe(self, topics: list[str]) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                **self._common(),
+                group_id=self.group_id,
+                enable_auto_commit=self.auto_commit and self.group_id is not None,
+                auto_offset_reset=self.auto_offset_reset,
+                **self.consumer_config,
+            )
+            try:
+                await consumer.start()
+            except Exception as exc:
+                await _quiet_stop(consumer)
+                raise self._connection_error("subscribe", exc) from None
+            self._consumer = consumer
+        wanted = sorted(set(self._topic_refs) | set(topics))
+        self._consumer.subscribe(topics=wanted)
+
+    async def _transport_unsubscribe(self, topics: list[str]) -> None:
+        if self._consumer is None:
+            return
+        remaining = sorted(set(self._topic_refs) - set(topics))
+        if remaining:
+            self._consumer.subscribe(topics=remaining)
+        else:
+            # Nothing left: leave the group cleanly (an unsubscribed member that stays would have
+            # its automatic commits refused); the next subscription starts a new consumer.
+            consumer, self._consumer = self._consumer, None
+            await _quiet_stop(consumer)
+
+    async def _receive(self) -> AsyncGenerator[StreamMessage, None]:
+        consumer = self._consumer
+        if consumer is None:
+            raise XResourceConnectionError(
+                "no consumer", resource=self.display_name, operation="receive"
+            )
+        loads = self.serializer.loads
+        source = self.display_name
+        construct = StreamMessage.received
+        manual = self.group_id is not None and not self.auto_commit
+        while self._topic_refs:
+            batches = await consumer.getmany(timeout_ms=500, max_records=self.max_batch)
+            for records in batches.values():
+                for record in records:
+                    raw = record.value if record.value is not None else b""
+                    key = record.key
+                    if isinstance(key, bytes):
+                        with contextlib.suppress(UnicodeDecodeError):
+                            key = key.decode("utf-8")
+                    message = construct(
+                        topic=record.topic,
+                        value=loads(raw),
+                        raw=raw,
+                        key=key,
+                        headers=(
+                            {k: _header(v) for k, v in record.headers} if record.headers else {}
+                        ),
+                        timestamp=(
+                            datetime.fromtimestamp(record.timestamp / 1000, UTC)
+                            if record.timestamp is not None and record.timestamp >= 0
+                            else None
+                        ),
+                        partition=record.partition,
+                        offset=record.offset,
+                        source=source,
+                    )
+                    if manual:
+                        message.bind_ack(
+                            self._ack_callback(record.topic, record.partition, record.offset)
+                        )
+                    yield message
+
+    def _ack_callback(self, topic: str, partition: int, offset: int) -> Any:
+        async def ack() -> None:
+            from aiokafka import TopicPartition
+
+            consumer = self._consumer
+            if consumer is None:
+                raise XResourceConnectionError(
+                    "not connected; nothing was committed",
+                    resource=self.display_name,
+                    operation="ack",
+                )
+            self._record((topic, partition), offset + 1)
+            await consumer.commit({TopicPartition(topic, partition): offset + 1})
+
+        return ack
+
+    def _processed(self, message: StreamMessage) -> None:
+        # Offsets are tracked for commit(): only manual commits in a group need them.
+        if self.auto_commit or self.group_id is None:
+            return
+        if message.partition is not None and message.offset is not None:
+            self._record((message.topic, message.partition), message.offset + 1)
+
+    def _record(self, tp: tuple[str, int], next_offset: int) -> None:
+        if self._delivered.get(tp, -1) < next_offset:
+            self._delivered[tp] = next_offset
+
+    async def commit(self) -> dict[str, dict[int, int]]:
+        """Commit the offsets of every message handed to the application so far.
+
+        Returns ``{topic: {partition: next_offset}}`` as committed. Needs ``group_id``.
+        """
+        if self.group_id is None:
+            raise XResourceConfigurationError(
+                "commit() needs a consumer group: create the resource with group_id=...",
+                resource=self.display_name,
+                operation="commit",
+            )
+        consumer = self._consumer
+        if consumer is None or not self._topic_refs:
+            raise XResourceConfigurationError(
+                "nothing is subscribed: commit inside the consume() loop or while subscribed "
+                "(offsets can only be committed for a group member's topics)",
+                resource=self.display_name,
+                operation="commit",
+            )
+        try:
+            return await self._commit_on(consumer)
+        except XResourceConnectionError:
+            raise
+        except Exception as exc:
+            raise self._connection_error("commit", exc) from None
+
+    async def _commit_on(self, consumer: AIOKafkaConsumer) -> dict[str, dict[int, int]]:
+        from aiokafka import TopicPartition
+
+        offsets = dict(self._delivered)
+        if offsets:
+            await consumer.commit({TopicPartition(t, p): o for (t, p), o in offsets.items()})
+        result: dict[str, dict[int, int]] = {}
+        for (t, p), o in offsets.items():
+            result.setdefault(t, {})[p] = o
+        return result
+
+    async def _publish_bytes(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        key: str | bytes | None,
+        headers: dict[str, Any] | None,
+        options: dict[str, Any],
+    ) -> None:
+        self._check_options("publish", options, ("wait", "partition"))
+        # Private storage read directly: pydantic resolves private attributes via __getattr__.
+        producer = self.__pydantic_private__["_producer"]  # type: ignore[index]
+        if producer is None:
+            raise XResourceConnectionError(
+                "not connected", resource=self.display_name, operation="publish"
+            )
+        key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+        header_list = (
+            [
+                (str(k), v if isinstance(v, bytes) else str(v).encode("utf-8"))
+                for k, v in headers.items()
+            ]
+            if headers
+            else None
+        )
+        try:
+            future = await producer.send(
+                topic,
+                payload,
+                key=key_bytes,
+                headers=header_list,
+                partition=options.get("partition"),
+            )
+            if options.get("wait", True):
+                await future
+        except Exception as exc:
+            raise self._connection_error(f"publish to {topic!r}", exc) from None
+
+    async def flush(self) -> None:
+        """Wait until every message published with ``wait=False`` is acknowledged."""
+        if self._producer is not None:
+            try:
+                await self._producer.flush()
+            except Exception as exc:
+                raise self._connection_error("flush", exc) from None
+
+    def _check_subscribe_options(self, options: dict[str, Any]) -> None:
+        self._check_options("subscribe", options, ())
+
+    async def _ping(self) -> bool:
+        if self._producer is None:
+            return False
+        await self._producer.client.fetch_all_metadata()
+        return True
+
+    async def list_collections_or_tables(self) -> list[str]:
+        """Topics of the cluster (internal ones excluded)."""
+        await self.ensure_connected()
+        assert self._producer is not None
+        try:
+            metadata = await self._producer.client.fetch_all_metadata()
+        except Exception as exc:
+            raise self._connection_error("list topics", exc) from None
+        return sorted(metadata.topics())
+
+    async def _disconnect(self) -> None:
+        await super()._disconnect()
+        self._delivered.clear()
+
+
+def _header(value: bytes | None) -> str | bytes | None:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    return value
+
+
+async def _quiet_stop(client: Any) -> None:
+    # Stopping a client whose broker is gone may fail; it is stopped anyway
+    with contextlib.suppress(Exception):
+        await client.stop()

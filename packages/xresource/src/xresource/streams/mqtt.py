@@ -1,0 +1,259 @@
+"""``MQTTResource``: MQTT 3.1.1/5 through ``aiomqtt``.
+
+The broker's guarantees are exposed as they are: QoS 0/1/2 per publish (``qos=``) and per
+subscription (``subscribe(topic, handler, qos=1)``), retained messages (``publish(...,
+retain=True)``; received ones have ``message.retained``), and topic filters with the ``+`` (one
+level) and ``#`` (the rest) wildcards. ``clean_session=False`` with a fixed ``client_id`` keeps the
+session (and QoS>0 messages sent while away) across reconnections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field, PrivateAttr, SecretStr
+
+from xresource.errors import XResourceConnectionError, XResourceValidationError
+from xresource.streams.base import EventStreamResource
+from xresource.streams.envelope import StreamMessage
+from xresource.url import ParsedURL
+
+if TYPE_CHECKING:
+    import aiomqtt
+
+__all__ = ["MQTTResource", "mqtt_topic_matches"]
+
+_MAX_TOPIC_BYTES = 65535
+
+
+def mqtt_topic_matches(topic_filter: str, topic: str) -> bool:
+    """Whether ``topic`` matches the MQTT filter (``+`` one level, ``#`` the remaining levels).
+
+    Topics starting with ``$`` are not matched by a wildcard in the first level (MQTT 4.7.2).
+
+    >>> mqtt_topic_matches("sensors/+/temp", "sensors/kitchen/temp")
+    True
+    >>> mqtt_topic_matches("sensors/#", "sensors")
+    True
+    """
+    if topic_filter == topic:
+        return True
+    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
+        return False
+    f_levels = topic_filter.split("/")
+    t_levels = topic.split("/")
+    for i, level in enumerate(f_levels):
+        if level == "#":
+            return True
+        if i >= len(t_levels):
+            return False
+        if level != "+" and level != t_levels[i]:
+            return False
+    return len(f_levels) == len(t_levels)
+
+
+class MQTTResource(EventStreamResource):
+    """An MQTT broker connection (publish and subscribe on one client).
+
+    Example:
+        >>> MQTTResource(host="127.0.0.1", qos=1).qos
+        1
+    """
+
+    resource_type: ClassVar[str] = "mqtt"
+    url_schemes: ClassVar[tuple[str, ...]] = ("mqtt", "mqtts")
+    reader_always: ClassVar[bool] = True
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    client_id: str | None = Field(default=None, description="Generated when not given.")
+    clean_session: bool | None = None
+    tls: bool = False
+    keepalive: int = Field(default=60, ge=1)
+    qos: int = Field(default=0, ge=0, le=2, description="Default QoS of publish and subscribe.")
+
+    _client: aiomqtt.Client | None = PrivateAttr(default=None)
+
+    @classmethod
+    def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
+        """``mqtt://[user:password@]host[:port][?client_id=..&qos=1]``; ``mqtts://`` uses TLS."""
+        tls = url.scheme == "mqtts"
+        params: dict[str, Any] = {
+            "host": url.host or "127.0.0.1",
+            "port": url.port or (8883 if tls else 1883),
+            "tls": tls,
+        }
+        if url.username:
+            params["username"] = url.username
+        if url.password is not None:
+            params["password"] = url.password
+        for name in ("client_id", "qos", "keepalive", "clean_session"):
+            if name in url.query:
+                params[name] = url.query[name]
+        return params
+
+    @classmethod
+    def validate_topic(cls, topic: str, *, publish: bool = False) -> str:
+        """MQTT rules: no wildcards in a publish topic; ``+`` and ``#`` fill whole levels of a
+        filter and ``#`` comes last; at most 65535 UTF-8 bytes; no NUL."""
+        super().validate_topic(topic, publish=publish)
+        operation = "publish" if publish else "subscribe"
+        if len(topic.encode("utf-8")) > _MAX_TOPIC_BYTES:
+            raise XResourceValidationError(
+                f"MQTT topic is longer than {_MAX_TOPIC_BYTES} bytes",
+                resource=cls.resource_type,
+                operation=operation,
+            )
+        if publish:
+            if "+" in topic or "#" in topic:
+                raise XResourceValidationError(
+                    f"MQTT publish topic {topic!r} must not contain the wildcards '+' or '#'; "
+                    "wildcards are for subscriptions",
+                    resource=cls.resource_type,
+                    operation=operation,
+                )
+            return topic
+        levels = topic.split("/")
+        for i, level in enumerate(levels):
+            if "#" in level and (level != "#" or i != len(levels) - 1):
+                raise XResourceValidationError(
+                    f"MQTT filter {topic!r}: '#' must be a whole level and the last one",
+                    resource=cls.resource_type,
+                    operation=operation,
+                )
+            if "+" in level and level != "+":
+                raise XResourceValidationError(
+                    f"MQTT filter {topic!r}: '+' must be a whole level",
+                    resource=cls.resource_type,
+                    operation=operation,
+                )
+        return topic
+
+    def _topic_matches(self, pattern: str, topic: str) -> bool:
+        return mqtt_topic_matches(pattern, topic)
+
+    def _check_subscribe_options(self, options: dict[str, Any]) -> None:
+        self._check_options("subscribe", options, ("qos",))
+        _check_qos(options.get("qos", self.qos), "subscribe")
+
+    # -- transport -------------------------------------------------------------------------------
+    async def _open(self) -> None:
+        self._require("aiomqtt", "mqtt")
+        import aiomqtt
+
+        client = aiomqtt.Client(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password.get_secret_value() if self.password else None,
+            identifier=self.client_id,
+            clean_session=self.clean_session,
+            tls_params=aiomqtt.TLSParameters() if self.tls else None,
+            keepalive=self.keepalive,
+            timeout=self.connect_timeout,
+        )
+        try:
+            await client.__aenter__()
+        except Exception as exc:
+            raise self._connection_error("connect", exc) from None
+        self._client = client
+
+    async def _close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            # A broken connection cannot be closed cleanly; it is gone anyway
+            with contextlib.suppress(Exception):
+                await client.__aexit__(None, None, None)
+            # aiomqtt cancels its socket housekeeping task with call_soon and does not await it:
+            # let the cancellation run and collect the task so that nothing outlives the close.
+            misc = client._misc_task
+            if misc is not None:
+                await asyncio.sleep(0)
+                misc.cancel()
+                await asyncio.gather(misc, return_exceptions=True)
+
+    async def _transport_subscribe(self, topics: list[str]) -> None:
+        client = self._live_client("subscribe")
+        for topic in topics:
+            qos = self._topic_options.get(topic, {}).get("qos", self.qos)
+            await client.subscribe(topic, qos=qos)
+
+    async def _transport_unsubscribe(self, topics: list[str]) -> None:
+        if self._client is not None:
+            await self._client.unsubscribe(topics)
+
+    async def _receive(self) -> AsyncGenerator[StreamMessage, None]:
+        client = self._live_client("receive")
+        loads = self.serializer.loads
+        source = self.display_name
+        construct = StreamMessage.received
+        async for item in client.messages:
+            payload = item.payload
+            raw = (
+                payload
+                if isinstance(payload, bytes)
+                else (b"" if payload is None else str(payload).encode("utf-8"))
+            )
+            yield construct(
+                topic=item.topic.value,
+                value=loads(raw),
+                raw=raw,
+                headers={},
+                timestamp=datetime.now(UTC),
+                qos=item.qos,
+                retained=item.retain,
+                source=source,
+                message_id=str(item.mid) if item.mid else None,
+            )
+
+    def _live_client(self, operation: str) -> aiomqtt.Client:
+        if self._client is None:
+            raise XResourceConnectionError(
+                "not connected (the connection is being re-established); retry",
+                resource=self.display_name,
+                operation=operation,
+            )
+        return self._client
+
+    async def _publish_bytes(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        key: str | bytes | None,
+        headers: dict[str, Any] | None,
+        options: dict[str, Any],
+    ) -> None:
+        self._check_options("publish", options, ("qos", "retain"))
+        if key is not None:
+            raise XResourceValidationError(
+                "MQTT messages have no key; put it in the topic",
+                resource=self.display_name,
+                operation="publish",
+            )
+        qos = options.get("qos", self.qos)
+        _check_qos(qos, "publish")
+        if headers:
+            raise XResourceValidationError(
+                "MQTT 3.1.1 messages have no headers; put them in the message",
+                resource=self.display_name,
+                operation="publish",
+            )
+        client = self._live_client(f"publish to {topic!r}")
+        try:
+            await client.publish(topic, payload, qos=qos, retain=bool(options.get("retain")))
+        except Exception as exc:
+            raise self._connection_error(f"publish to {topic!r}", exc) from None
+
+
+def _check_qos(qos: Any, operation: str) -> None:
+    if qos not in (0, 1, 2) or isinstance(qos, bool):
+        raise XResourceValidationError(
+            f"MQTT QoS must be 0, 1 or 2, got {qos!r}", operation=operation
+        )

@@ -1,0 +1,369 @@
+"""``RabbitMQResource``: AMQP 0-9-1 (RabbitMQ) through ``aio-pika``.
+
+The AMQP model is exposed as it is: messages are published to an *exchange* (``exchange``,
+``exchange_type``, ``exchange_durable``) with a *routing key* (the topic); the resource consumes
+from one *queue* (``queue``: a named, ``queue_durable`` queue survives reconnections and restarts;
+without a name the server makes an exclusive queue that lives as long as the connection), bound to
+the exchange with each subscribed routing key (``*``/``#`` wildcards on topic exchanges).
+
+Acknowledgements: with ``auto_ack=False`` (the default) a message is acknowledged after its
+handler returns, rejected (``nack``, requeued when ``requeue_on_error``) when it raises, and a
+message from ``consume()`` is acknowledged when the loop asks for the next one unless the
+application called ``message.ack()`` / ``message.nack(requeue=...)`` itself. ``prefetch`` is the
+channel's QoS: at most that many unacknowledged messages are in flight. Messages are published
+persistent (``persistent=True``) with publisher confirms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import Field, PrivateAttr, SecretStr
+
+from xresource.errors import XResourceConnectionError, XResourceValidationError
+from xresource.streams.base import EventStreamResource
+from xresource.streams.envelope import StreamMessage
+from xresource.url import ParsedURL
+
+if TYPE_CHECKING:
+    from aio_pika.abc import (
+        AbstractChannel,
+        AbstractConnection,
+        AbstractExchange,
+        AbstractIncomingMessage,
+        AbstractQueue,
+        AbstractQueueIterator,
+    )
+
+__all__ = ["RabbitMQResource", "amqp_topic_matches"]
+
+_MAX_KEY_BYTES = 255
+
+
+def amqp_topic_matches(binding: str, routing_key: str) -> bool:
+    """Whether ``routing_key`` matches a topic-exchange binding (``*`` one word, ``#`` any).
+
+    >>> amqp_topic_matches("orders.*.created", "orders.eu.created")
+    True
+    >>> amqp_topic_matches("orders.#", "orders")
+    True
+    """
+    if binding == routing_key:
+        return True
+    return _match(binding.split("."), routing_key.split("."))
+
+
+def _match(pattern: list[str], words: list[str]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match(rest, words[i:]) for i in range(len(words) + 1))
+    if not words:
+        return False
+    return (head == "*" or head == words[0]) and _match(rest, words[1:])
+
+
+class RabbitMQResource(EventStreamResource):
+    """A RabbitMQ connection: one channel, one exchange, one queue.
+
+    Example:
+        >>> RabbitMQResource(exchange="events", queue="billing", prefetch=50).prefetch
+        50
+    """
+
+    resource_type: ClassVar[str] = "rabbitmq"
+    url_schemes: ClassVar[tuple[str, ...]] = ("amqp", "amqps")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5672, ge=1, le=65535)
+    username: str = "guest"
+    password: SecretStr = SecretStr("guest")
+    virtual_host: str = "/"
+    ssl: bool = False
+    exchange: str = Field(default="amq.topic", min_length=1)
+    exchange_type: Literal["direct", "topic", "fanout", "headers"] = "topic"
+    exchange_durable: bool = True
+    queue: str | None = Field(default=None, description="Named queue; None: exclusive queue.")
+    queue_durable: bool = True
+    prefetch: int = Field(default=100, ge=0, le=65535, description="Channel QoS (0: no limit).")
+    auto_ack: bool = False
+    requeue_on_error: bool = False
+    persistent: bool = True
+    publisher_confirms: bool = True
+
+    _connection: AbstractConnection | None = PrivateAttr(default=None)
+    _channel: AbstractChannel | None = PrivateAttr(default=None)
+    _exchange: AbstractExchange | None = PrivateAttr(default=None)
+    _queue: AbstractQueue | None = PrivateAttr(default=None)
+    _iterator: AbstractQueueIterator | None = PrivateAttr(default=None)
+    _connection_name: str = PrivateAttr(default="")
+
+    @classmethod
+    def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
+        """``amqp://user:password@host:port/vhost?exchange=x&queue=q&prefetch=10``."""
+        tls = url.scheme == "amqps"
+        params: dict[str, Any] = {
+            "host": url.host or "127.0.0.1",
+            "port": url.port or (5671 if tls else 5672),
+            "ssl": tls,
+        }
+        if url.username:
+            params["username"] = url.username
+        if url.password is not None:
+            params["password"] = url.password
+        vhost = url.path[1:] if url.path.startswith("/") else url.path
+        if vhost:
+            params["virtual_host"] = vhost
+        for name in ("exchange", "exchange_type", "queue", "prefetch", "auto_ack"):
+            if name in url.query:
+                params[name] = url.query[name]
+        return params
+
+    @classmethod
+    def validate_topic(cls, topic: str, *, publish: bool = False) -> str:
+        """AMQP routing keys: at most 255 UTF-8 bytes (short strings)."""
+        super().validate_topic(topic, publish=publish)
+        if len(topic.encode("utf-8")) > _MAX_KEY_BYTES:
+            raise XResourceValidationError(
+                f"AMQP routing key is longer than {_MAX_KEY_BYTES} bytes",
+                resource=cls.resource_type,
+                operation="publish" if publish else "subscribe",
+            )
+        return topic
+
+    def _topic_matches(self, pattern: str, topic: str) -> bool:
+        if self.exchange_type == "topic":
+            return amqp_topic_matches(pattern, topic)
+        if self.exchange_type == "direct":
+            return pattern == topic
+        return True  # fanout and headers exchanges ignore routing keys
+
+    def _requeue_failed(self) -> bool:
+        return self.requeue_on_error
+
+    @property
+    def connection_name(self) -> str:
+        """The ``connection_name`` client property this resource shows in the management UI."""
+        return self._connection_name
+
+    # -- transport -------------------------------------------------------------------------------
+    async def _open(self) -> None:
+        self._require("aio_pika", "rabbitmq")
+        import aio_pika
+
+        if not self._connection_name:
+            self._connection_name = f"xresource-{self.name}-{uuid.uuid4().hex[:8]}"
+        try:
+            connection = await aio_pika.connect(
+                host=self.host,
+                port=self.port,
+                login=self.username,
+                password=self.password.get_secret_value(),
+                virtualhost=self.virtual_host,
+                ssl=self.ssl,
+                timeout=self.connect_timeout,
+                # aio-pika turns these into URL parameters; aiormq reads "name" as connection_name.
+                client_properties={"name": self._connection_name},
+            )
+        except Exception as exc:
+            raise self._connection_error("connect", exc) from None
+        try:
+            channel = await connection.channel(publisher_confirms=self.publisher_confirms)
+            if self.prefetch:
+                await channel.set_qos(prefetch_count=self.prefetch)
+            exchange = await channel.declare_exchange(
+                self.exchange,
+                type=aio_pika.ExchangeType(self.exchange_type),
+                durable=self.exchange_durable,
+                # amq.* exchanges exist and may not be declared, only checked.
+                passive=self.exchange.startswith("amq."),
+            )
+        except Exception as exc:
+            await connection.close()
+            raise self._connection_error(
+                "declare exchange",
+                exc,
+                hint=f"check the exchange {self.exchange!r} (type and durability must match an "
+                "existing one)",
+            ) from None
+        self._connection, self._channel, self._exchange = connection, channel, exchange
+
+    async def _close(self) -> None:
+        iterator, connection = self._iterator, self._connection
+        self._iterator = self._queue = self._exchange = self._channel = None
+        self._connection = None
+        if iterator is not None:
+            # The channel may be gone already
+            with contextlib.suppress(Exception):
+                await iterator.close()
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _declare_queue(self) -> AbstractQueue:
+        if self._queue is None:
+            assert self._channel is not None
+            if self.queue:
+                self._queue = await self._channel.declare_queue(
+                    self.queue, durable=self.queue_durable
+                )
+            else:
+                self._queue = await self._channel.declare_queue(exclusive=True, auto_delete=True)
+        return self._queue
+
+    async def _transport_subscribe(self, topics: list[str]) -> None:
+        if self._channel is None or self._exchange is None:
+            raise XResourceConnectionError(
+                "not connected", resource=self.display_name, operation="subscribe"
+            )
+        queue = await self._declare_queue()
+        for topic in topics:
+            await queue.bind(self._exchange, routing_key=topic)
+        if self._iterator is None:
+            # Consuming starts after the bindings, so nothing arrives that nobody wants.
+            iterator = queue.iterator(no_ack=self.auto_ack)
+            await iterator.consume()
+            self._iterator = iterator
+
+    async def _transport_unsubscribe(self, topics: list[str]) -> None:
+        if self._queue is None or self._exchange is None:
+            return
+        for topic in topics:
+            await self._queue.unbind(self._exchange, routing_key=topic)
+
+    async def _receive(self) -> AsyncGenerator[StreamMessage, None]:
+        iterator = self._iterator
+        if iterator is None:
+            raise XResourceConnectionError(
+                "not consuming", resource=self.display_name, operation="receive"
+            )
+        loads = self.serializer.loads
+        source = self.display_name
+        manual = not self.auto_ack
+        construct = StreamMessage.received
+        async for incoming in iterator:
+            raw = incoming.body
+            message = construct(
+                topic=incoming.routing_key or "",
+                value=loads(raw),
+                raw=raw,
+                headers=dict(incoming.headers or {}),
+                timestamp=incoming.timestamp,
+                delivery_tag=incoming.delivery_tag,
+                redelivered=incoming.redelivered,
+                message_id=incoming.message_id,
+                source=source,
+            )
+            if manual:
+                message.bind_ack(*_settlers(incoming))
+            yield message
+
+    async def _publish_bytes(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        key: str | bytes | None,
+        headers: dict[str, Any] | None,
+        options: dict[str, Any],
+    ) -> None:
+        import aio_pika
+
+        self._check_options(
+            "publish", options, ("message_id", "priority", "expiration", "persistent")
+        )
+        if key is not None:
+            raise XResourceValidationError(
+                "AMQP messages have no key: the topic is the routing key",
+                resource=self.display_name,
+                operation="publish",
+            )
+        persistent = options.get("persistent", self.persistent)
+        message = aio_pika.Message(
+            payload,
+            headers=headers or None,
+            delivery_mode=(
+                aio_pika.DeliveryMode.PERSISTENT
+                if persistent
+                else aio_pika.DeliveryMode.NOT_PERSISTENT
+            ),
+            message_id=options.get("message_id"),
+            priority=options.get("priority"),
+            expiration=options.get("expiration"),
+            content_type="application/json" if self.serializer.name == "json" else None,
+        )
+        if self._exchange is None or not self._is_open():
+            if self._reconnecting:
+                raise XResourceConnectionError(
+                    "the connection is being re-established; retry",
+                    resource=self.display_name,
+                    operation=f"publish to {topic!r}",
+                )
+            await self._reopen_for_publish()
+        assert self._exchange is not None
+        try:
+            await self._exchange.publish(message, routing_key=topic)
+        except Exception as exc:
+            raise self._connection_error(f"publish to {topic!r}", exc) from None
+
+    async def _reopen_for_publish(self) -> None:
+        # Publish-only resources have no reader to notice a lost connection: reconnect here.
+        async with self._transport_lock:
+            if self._is_open():
+                return
+            await self._close()
+            await self._open()
+            if self._topic_refs:
+                await self._transport_subscribe(list(self._topic_refs))
+        self._ensure_reader()
+
+    def _check_subscribe_options(self, options: dict[str, Any]) -> None:
+        self._check_options("subscribe", options, ())
+
+    async def purge(self) -> int:
+        """Delete every message waiting in the resource's queue; returns how many."""
+        await self.ensure_connected()
+        queue = await self._declare_queue()
+        try:
+            result = await queue.purge()
+        except Exception as exc:
+            raise self._connection_error("purge", exc) from None
+        return int(getattr(result, "message_count", 0) or 0)
+
+    async def delete_queue(self) -> None:
+        """Delete the resource's named queue (tests and tear-down)."""
+        await self.ensure_connected()
+        if self._channel is not None and self.queue:
+            try:
+                await self._channel.queue_delete(self.queue)
+            except Exception as exc:
+                raise self._connection_error("delete queue", exc) from None
+            self._queue = None
+
+    async def _ping(self) -> bool:
+        return self._is_open()
+
+    def _is_open(self) -> bool:
+        # A broker-side close may leave the connection object looking open for a moment while
+        # its channel is already closed: both must be usable.
+        connection, channel = self._connection, self._channel
+        return (
+            connection is not None
+            and not connection.is_closed
+            and channel is not None
+            and not channel.is_closed
+        )
+
+
+def _settlers(incoming: AbstractIncomingMessage) -> tuple[Any, Any]:
+    async def ack() -> None:
+        await incoming.ack()
+
+    async def nack(requeue: bool) -> None:
+        await incoming.nack(requeue=requeue)
+
+    return ack, nack

@@ -1,0 +1,251 @@
+"""``RedisPubSubResource``: Redis Pub/Sub channels through ``redis.asyncio``.
+
+Redis Pub/Sub is fire-and-forget: a message reaches the subscribers connected at that moment, with
+no acknowledgement and no replay. ``publish()`` returns nothing; ``subscribers()`` tells how many
+clients a publish would reach. Channel patterns (``news.*``) are subscribed with
+``subscribe(pattern, handler, pattern=True)`` (Redis ``PSUBSCRIBE``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
+
+from xresource.errors import XResourceConnectionError, XResourceValidationError
+from xresource.streams.base import EventStreamResource
+from xresource.streams.envelope import StreamMessage
+from xresource.url import ParsedURL, parse_url
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.client import PubSub
+
+__all__ = ["RedisPubSubResource"]
+
+_MAX_CHANNEL_BYTES = 512 * 1024 * 1024  # Redis' bulk string limit
+
+
+class RedisPubSubResource(EventStreamResource):
+    """Redis Pub/Sub.
+
+    Example:
+        >>> stream = RedisPubSubResource(host="127.0.0.1", port=6379)
+        >>> stream.resource_type
+        'redis'
+    """
+
+    resource_type: ClassVar[str] = "redis"
+    url_schemes: ClassVar[tuple[str, ...]] = ("redis", "rediss")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=6379, ge=1, le=65535)
+    db: int = Field(default=0, ge=0)
+    username: str | None = None
+    password: SecretStr | None = None
+    ssl: bool = False
+
+    _client: Redis | None = PrivateAttr(default=None)
+    _pubsub: PubSub | None = PrivateAttr(default=None)
+    _patterns: set[str] = PrivateAttr(default_factory=set)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_connection_string(cls, data: Any) -> Any:
+        # The spec's ``connection_string="redis://..."``: split it so that no field keeps the
+        # password in clear text.
+        if isinstance(data, dict) and data.get("connection_string") is not None:
+            data = dict(data)
+            url = parse_url(str(data.pop("connection_string")))
+            for k, v in cls.params_from_url(url).items():
+                data.setdefault(k, v)
+        return data
+
+    @classmethod
+    def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
+        """``redis://[user:password@]host[:port][/db]``; ``rediss://`` turns TLS on."""
+        params: dict[str, Any] = {
+            "host": url.host or "127.0.0.1",
+            "port": url.port or 6379,
+            "ssl": url.scheme == "rediss",
+        }
+        db = url.path.strip("/")
+        if db:
+            if not db.isdigit():
+                raise ValueError(f"the Redis database must be a number, got {db!r}")
+            params["db"] = int(db)
+        if url.username:
+            params["username"] = url.username
+        if url.password is not None:
+            params["password"] = url.password
+        return params
+
+    @classmethod
+    def validate_topic(cls, topic: str, *, publish: bool = False) -> str:
+        """Redis channels: any non-empty string (no control characters, at most 512 MB)."""
+        super().validate_topic(topic, publish=publish)
+        if len(topic.encode("utf-8")) > _MAX_CHANNEL_BYTES:
+            raise XResourceValidationError(
+                "Redis channel name is too long", resource=cls.resource_type, operation="subscribe"
+            )
+        return topic
+
+    def _topic_matches(self, pattern: str, topic: str) -> bool:
+        if pattern == topic:
+            return True
+        return pattern in self._patterns and fnmatch.fnmatchcase(topic, pattern)
+
+    def _check_subscribe_options(self, options: dict[str, Any]) -> None:
+        self._check_options("subscribe", options, ("pattern",))
+
+    # -- transport -------------------------------------------------------------------------------
+    async def _open(self) -> None:
+        self._require("redis", "redis")
+        from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        # One immediate retry lets a command survive a pooled connection that died with a
+        # restarted server; longer outages are ours to handle (backoff, resubscription).
+        client = Redis(
+            host=self.host,
+            port=self.port,
+            db=self.db,
+            username=self.username,
+            password=self.password.get_secret_value() if self.password else None,
+            ssl=self.ssl,
+            socket_connect_timeout=self.connect_timeout,
+            retry=Retry(NoBackoff(), 1),
+            health_check_interval=0,
+        )
+        try:
+            await client.ping()
+        except Exception as exc:
+            await client.aclose()
+            raise self._connection_error("connect", exc) from None
+        self._client = client
+        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+
+    async def _close(self) -> None:
+        pubsub, client = self._pubsub, self._client
+        self._pubsub = self._client = None
+        if pubsub is not None:
+            # Closing a broken connection may fail; it is closed either way
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    async def _transport_subscribe(self, topics: list[str]) -> None:
+        assert self._pubsub is not None
+        channels = [t for t in topics if not self._topic_options.get(t, {}).get("pattern")]
+        patterns = [t for t in topics if self._topic_options.get(t, {}).get("pattern")]
+        self._patterns.update(patterns)
+        if channels:
+            await self._pubsub.subscribe(*channels)
+        if patterns:
+            await self._pubsub.psubscribe(*patterns)
+
+    async def _transport_unsubscribe(self, topics: list[str]) -> None:
+        if self._pubsub is None:
+            return
+        patterns = [t for t in topics if t in self._patterns]
+        channels = [t for t in topics if t not in self._patterns]
+        self._patterns.difference_update(patterns)
+        if channels:
+            await self._pubsub.unsubscribe(*channels)
+        if patterns:
+            await self._pubsub.punsubscribe(*patterns)
+
+    async def _receive(self) -> AsyncGenerator[StreamMessage, None]:
+        pubsub = self._pubsub
+        if pubsub is None:
+            raise XResourceConnectionError(
+                "not connected", resource=self.display_name, operation="receive"
+            )
+        loads = self.serializer.loads
+        source = self.display_name
+        construct = StreamMessage.received
+        while True:
+            if not pubsub.subscribed:
+                # Nothing subscribed (all unsubscribed): the reader ends until the next subscribe.
+                return
+            item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+            if item is None or item["type"] not in ("message", "pmessage"):
+                continue
+            channel = item["channel"]
+            topic = channel.decode("utf-8", "replace") if isinstance(channel, bytes) else channel
+            raw = item["data"]
+            pattern = item.get("pattern")
+            yield construct(
+                topic=topic,
+                value=loads(raw),
+                raw=raw,
+                headers={},
+                timestamp=datetime.now(UTC),
+                source=source,
+                subscription=(
+                    pattern.decode("utf-8", "replace")
+                    if isinstance(pattern, bytes)
+                    else pattern or topic
+                ),
+            )
+
+    async def _publish_bytes(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        key: str | bytes | None,
+        headers: dict[str, Any] | None,
+        options: dict[str, Any],
+    ) -> None:
+        self._check_options("publish", options, ())
+        if key is not None or headers:
+            raise XResourceValidationError(
+                "Redis Pub/Sub messages have no key or headers; put them in the message",
+                resource=self.display_name,
+                operation="publish",
+            )
+        client = self._client
+        if client is None:
+            raise XResourceConnectionError(
+                "the connection is being re-established; retry",
+                resource=self.display_name,
+                operation="publish",
+            )
+        try:
+            await client.publish(topic, payload)
+        except Exception as exc:
+            raise self._connection_error(f"publish to {topic!r}", exc) from None
+
+    async def subscribers(self, channel: str) -> int:
+        """How many clients are subscribed to ``channel`` (Redis ``PUBSUB NUMSUB``)."""
+        self.validate_topic(channel)
+        await self.ensure_connected()
+        assert self._client is not None
+        try:
+            result = await self._client.pubsub_numsub(channel)
+        except Exception as exc:
+            raise self._connection_error("pubsub numsub", exc) from None
+        return int(result[0][1]) if result else 0
+
+    async def _ping(self) -> bool:
+        return self._client is not None and bool(await self._client.ping())
+
+    async def list_collections_or_tables(self) -> list[str]:
+        """Channels with at least one subscriber on the server (``PUBSUB CHANNELS``)."""
+        await self.ensure_connected()
+        assert self._client is not None
+        try:
+            names = await self._client.pubsub_channels()
+        except Exception as exc:
+            raise self._connection_error("pubsub channels", exc) from None
+        return sorted(
+            n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in names
+        )

@@ -1,0 +1,84 @@
+"""The StreamMessage envelope and its acknowledgement callbacks (no network)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from xresource import StreamMessage
+
+
+async def test_fields_and_defaults() -> None:
+    m = StreamMessage(
+        topic="orders",
+        value={"id": 1},
+        raw=b'{"id":1}',
+        key="k",
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+        partition=2,
+        offset=7,
+    )
+    assert (m.topic, m.value, m.key, m.partition, m.offset) == ("orders", {"id": 1}, "k", 2, 7)
+    assert m.headers == {}
+    assert m.delivery_tag is None
+    assert m.qos is None
+    assert "raw" not in repr(m)  # payload bytes stay out of logs
+    assert not m.needs_ack
+    assert not m.settled
+    await m.ack()  # without a broker acknowledgement: a no-op that settles it
+    assert m.settled
+
+
+async def test_ack_runs_once_and_blocks_a_later_nack() -> None:
+    calls: list[str] = []
+
+    async def ack() -> None:
+        calls.append("ack")
+
+    async def nack(requeue: bool) -> None:
+        calls.append(f"nack:{requeue}")
+
+    m = StreamMessage(topic="t")
+    m.bind_ack(ack, nack)
+    assert m.needs_ack
+    await m.ack()
+    await m.ack()
+    await m.nack(requeue=True)
+    assert calls == ["ack"]
+    assert not m.needs_ack
+
+
+async def test_nack_passes_requeue() -> None:
+    calls: list[bool] = []
+
+    async def ack() -> None:
+        raise AssertionError("not expected")
+
+    async def nack(requeue: bool) -> None:
+        calls.append(requeue)
+
+    m = StreamMessage(topic="t")
+    m.bind_ack(ack, nack)
+    await m.nack(requeue=False)
+    assert calls == [False]
+
+
+def test_serializes_to_json() -> None:
+    m = StreamMessage(topic="t", value=[1, "a"], headers={"h": "v"}, qos=1, retained=True)
+    data = m.model_dump(mode="json", exclude={"raw"})
+    assert data["value"] == [1, "a"]
+    assert data["qos"] == 1
+    assert data["retained"] is True
+
+
+def test_received_fast_path_equals_validated_model() -> None:
+    fast = StreamMessage.received(topic="t", value={"a": 1}, raw=b'{"a":1}', partition=0)
+    slow = StreamMessage(topic="t", value={"a": 1}, raw=b'{"a":1}', partition=0)
+    assert fast == slow
+    assert fast.model_dump() == slow.model_dump()
+    assert list(fast.model_dump()) == list(slow.model_dump())  # same field order
+    assert fast.model_fields_set == {"topic", "value", "raw", "partition"}
+    other = StreamMessage.received(topic="u")
+    other.headers["x"] = "y"
+    assert fast.headers == {}  # no shared mutable default
+    assert not fast.needs_ack
+    assert not fast.settled

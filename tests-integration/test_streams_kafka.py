@@ -1,0 +1,205 @@
+"""KafkaResource against the Kafka mock broker (librdkafka's mock cluster, fixture kafka_bootstrap).
+
+The mock cluster creates topics on first use (with several partitions), so the tests publish to
+fresh topic names; messages with one key share a partition and keep their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from xresource import (
+    ResourceFactory,
+    XResourceConfigurationError,
+    XResourceConnectionError,
+    XResourceValidationError,
+)
+from xresource.streams.envelope import StreamMessage
+from xresource.streams.kafka import KafkaResource
+
+
+async def _until(cond: Callable[[], bool], limit: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + limit
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def _kafka(bootstrap: str, **kwargs: Any) -> KafkaResource:
+    kwargs.setdefault("auto_offset_reset", "earliest")
+    return KafkaResource(bootstrap_servers=bootstrap, **kwargs)
+
+
+async def _take(
+    stream: KafkaResource, topic: str, n: int, limit: float = 60
+) -> list[StreamMessage]:
+    got: list[StreamMessage] = []
+
+    async def run() -> None:
+        async for message in stream.consume(topic):
+            got.append(message)
+            if len(got) == n:
+                return
+
+    await asyncio.wait_for(run(), limit)
+    return got
+
+
+async def test_round_trip_in_order_per_key(kafka_bootstrap: str, unique_name: str) -> None:
+    n = 300
+    producer = ResourceFactory.from_url(f"kafka://{kafka_bootstrap}/")
+    assert isinstance(producer, KafkaResource)
+    consumer = _kafka(kafka_bootstrap, group_id=f"g-{unique_name}")
+    async with producer, consumer:
+        await producer.publish(
+            unique_name, {"i": 0}, key="order-1", headers={"source": "test", "bin": b"\x01"}
+        )
+        for i in range(1, n):
+            await producer.publish(unique_name, {"i": i}, key="order-1", wait=False)
+        await producer.flush()
+        got = await _take(consumer, unique_name, n)
+        assert unique_name in await producer.list_collections_or_tables()
+    assert [m.value for m in got] == [{"i": i} for i in range(n)]
+    assert {m.partition for m in got} == {got[0].partition}
+    assert [m.offset for m in got] == list(range(got[0].offset or 0, (got[0].offset or 0) + n))
+    assert got[0].key == "order-1"
+    assert got[0].headers == {"source": "test", "bin": "\x01"}
+    assert got[0].timestamp is not None
+    assert got[0].topic == unique_name
+
+
+async def test_group_commit_resumes_after_last_committed_offset(
+    kafka_bootstrap: str, unique_name: str
+) -> None:
+    n = 40
+    group = f"g-{unique_name}"
+    async with _kafka(kafka_bootstrap) as producer:
+        for i in range(n):
+            # no key: the messages spread over the topic's partitions
+            await producer.publish(unique_name, i, wait=False)
+        await producer.flush()
+    first = _kafka(kafka_bootstrap, group_id=group, auto_commit=False, max_batch=500)
+    async with first:
+        part1: list[StreamMessage] = []
+        committed: dict[str, dict[int, int]] = {}
+        async for message in first.consume(unique_name):
+            part1.append(message)
+            if len(part1) == 15:
+                # the consumer fetched more than 15 records; only the 15 handed out count
+                committed = await first.commit()
+                break
+        assert (
+            sum(committed[unique_name].values())
+            - sum(min(m.offset for m in part1 if m.partition == p) for p in committed[unique_name])
+            == 15
+        )
+    second = _kafka(kafka_bootstrap, group_id=group, auto_commit=False)
+    async with second:
+        part2 = await _take(second, unique_name, n - 15)
+        extra: list[StreamMessage] = []
+
+        async def more() -> None:
+            async for message in second.consume(unique_name):
+                extra.append(message)
+
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(more(), 2)
+    first_values = [m.value for m in part1]
+    second_values = [m.value for m in part2]
+    assert not set(first_values) & set(second_values), "consumed twice by one group"
+    assert sorted(first_values + second_values) == list(range(n)), "lost messages"
+    assert extra == []
+
+
+async def test_message_ack_commits_that_offset(kafka_bootstrap: str, unique_name: str) -> None:
+    group = f"g-{unique_name}"
+    async with _kafka(kafka_bootstrap) as producer:
+        for i in range(6):
+            await producer.publish(unique_name, i, key="k")
+    async with _kafka(kafka_bootstrap, group_id=group, auto_commit=False) as consumer:
+        async for message in consumer.consume(unique_name):
+            if message.value == 2:
+                await message.ack()  # commits offsets up to and including this message
+                assert message.settled
+                break
+    async with _kafka(kafka_bootstrap, group_id=group, auto_commit=False) as consumer:
+        rest = await _take(consumer, unique_name, 3)
+    assert [m.value for m in rest] == [3, 4, 5]
+
+
+async def test_subscribe_handler_and_error_isolation(
+    kafka_bootstrap: str, unique_name: str
+) -> None:
+    errors: list[BaseException] = []
+    good: list[int] = []
+
+    def handler(message: StreamMessage) -> None:
+        if message.value == 2:
+            raise KeyError("bad")
+        good.append(message.value)
+
+    stream = _kafka(kafka_bootstrap, group_id=f"g-{unique_name}")
+    stream.on("error", errors.append)
+    async with stream:
+        await stream.subscribe(unique_name, handler)
+        for i in range(5):
+            await stream.publish(unique_name, i, key="same")
+        await _until(lambda: len(good) == 4 and len(errors) == 1, what="handled messages")
+        assert stream.active_subscriptions == {unique_name}
+        await stream.unsubscribe(unique_name)
+        assert stream.active_subscriptions == set()
+    assert good == [0, 1, 3, 4]
+
+
+async def test_bad_input(kafka_bootstrap: str, unique_name: str) -> None:
+    stream = _kafka(kafka_bootstrap)
+    for bad in ("bad topic", "a" * 250, "..", "ümlaut", ""):
+        with pytest.raises(XResourceValidationError):
+            await stream.publish(bad, 1)
+    with pytest.raises(XResourceValidationError, match="cannot be serialized"):
+        await stream.publish(unique_name, {"x": {1, 2}})
+    assert not stream.is_connected  # nothing was sent, not even a connection
+    async with stream:
+        with pytest.raises(XResourceValidationError, match="unknown option"):
+            await stream.publish(unique_name, 1, qos=1)
+        with pytest.raises(XResourceConfigurationError, match="group_id"):
+            await stream.commit()
+    with pytest.raises(XResourceConfigurationError, match="bootstrap_servers"):
+        ResourceFactory.create("kafka", bootstrap_servers=" , ")
+
+
+async def test_url_parameters_and_secrets(kafka_bootstrap: str) -> None:
+    stream = ResourceFactory.from_url(
+        "kafka://svc:sasl-secret@h1:9092,h2:9093/?group_id=billing&auto_offset_reset=earliest"
+    )
+    assert isinstance(stream, KafkaResource)
+    assert stream.bootstrap_servers == "h1:9092,h2:9093"
+    assert (stream.group_id, stream.auto_offset_reset) == ("billing", "earliest")
+    assert stream.sasl_username == "svc"
+    assert "sasl-secret" not in repr(stream) + str(stream.get_metadata())
+
+
+async def test_dead_broker_is_a_connection_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    stream = KafkaResource(bootstrap_servers=f"127.0.0.1:{port}", connect_timeout=2)
+    with pytest.raises(XResourceConnectionError, match="kafka 'kafka'"):
+        await stream.connect()
+
+
+async def test_disconnect_leaves_no_tasks(kafka_bootstrap: str, unique_name: str) -> None:
+    before = asyncio.all_tasks()
+    stream = _kafka(kafka_bootstrap, group_id=f"g-{unique_name}")
+    async with stream:
+        await stream.publish(unique_name, 1, key="k")
+        await _take(stream, unique_name, 1)
+    await asyncio.sleep(0)
+    assert asyncio.all_tasks() == before
