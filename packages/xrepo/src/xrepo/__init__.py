@@ -10,6 +10,10 @@ deletes, timestamps and optimistic concurrency::
     adults = await repo.list({"age__gte": 18}, sort=[("name", 1)], limit=20)
     by_city = await repo.aggregate([{"$group": {"_id": "$city", "n": {"$sum": 1}}}])
 
+Access control, audit, caching and statistics wrap any repository (:class:`SecureRepo`, or
+``XRepoFactory.create(..., acl=..., audit=..., cache=...)``); views join collections of different
+resources and aggregate repositories group across repositories (:mod:`xrepo.views`).
+
 Driver-backed repositories are imported on first access, so ``import xrepo`` needs no driver.
 """
 
@@ -19,6 +23,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from xrepo.__about__ import __version__
+from xrepo.acl import ACLPolicy, ACLRule
 from xrepo.errors import (
     XRepoConfigurationError,
     XRepoConflictError,
@@ -35,16 +40,31 @@ from xrepo.query.pipeline import parse_pipeline
 from xrepo.repos.base import Permission, RepoContext, RepoMetadata, XRepo
 from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.materialized import MaterializedRepo
+from xrepo.stats.repo_stats import RepoStats
+from xrepo.views import (
+    AggregateRepo,
+    ViewRepo,
+    XRepoReadOnlyError,
+    create_aggregate_repo,
+    create_view_from_resources,
+)
 
 if TYPE_CHECKING:
+    from xrepo.audit import AuditEntry, AuditLogger
+    from xrepo.cache import CacheManager
     from xrepo.repos.connected_file import ConnectedFileRepo
     from xrepo.repos.connected_mongo import ConnectedMongoRepo
     from xrepo.repos.connected_sql import ConnectedSQLRepo
+    from xrepo.secure import SecureRepo
 
 _LAZY = {
     "ConnectedSQLRepo": "xrepo.repos.connected_sql",
     "ConnectedMongoRepo": "xrepo.repos.connected_mongo",
     "ConnectedFileRepo": "xrepo.repos.connected_file",
+    "SecureRepo": "xrepo.secure",
+    "AuditEntry": "xrepo.audit",
+    "AuditLogger": "xrepo.audit",
+    "CacheManager": "xrepo.cache",
 }
 
 
@@ -58,6 +78,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ACLPolicy",
+    "ACLRule",
+    "AggregateRepo",
+    "AuditEntry",
+    "AuditLogger",
+    "CacheManager",
     "ConnectedFileRepo",
     "ConnectedMongoRepo",
     "ConnectedRepo",
@@ -68,6 +94,9 @@ __all__ = [
     "RepoContext",
     "RepoCreationStrategy",
     "RepoMetadata",
+    "RepoStats",
+    "SecureRepo",
+    "ViewRepo",
     "XRepo",
     "XRepoConfigurationError",
     "XRepoConflictError",
@@ -77,8 +106,11 @@ __all__ = [
     "XRepoNotFoundError",
     "XRepoPermissionError",
     "XRepoQueryError",
+    "XRepoReadOnlyError",
     "XRepoValidationError",
     "__version__",
+    "create_aggregate_repo",
+    "create_view_from_resources",
     "model_from_data",
     "model_from_schema",
     "parse_filter",

@@ -196,6 +196,10 @@ async def _rest_snapshot(resource: Any, inputs: Mapping[str, Any]) -> list[Any]:
     return list(body)
 
 
+#: Options of ``create()`` that wrap the repository in a ``SecureRepo``.
+_SECURE_OPTIONS = ("acl", "audit", "cache", "cache_ttl")
+
+
 class XRepoFactory:
     """Creates repositories from whatever the caller has (see the module docs)."""
 
@@ -218,14 +222,81 @@ class XRepoFactory:
     async def create(cls, **inputs: Any) -> XRepo[Any]:
         """Build a repository from ``model_class``, ``resource``, ``data``, ``collection``,
         ``materialized`` (override) and the repository options (``metadata``, ``indexes``...).
+
+        ``acl=`` (an ``ACLPolicy`` or a list of ``ACLRule``; ``metadata.acl_rules`` too),
+        ``audit=`` (an ``AuditLogger``), ``cache=`` (a ``CacheManager``) and ``cache_ttl=``
+        return the repository wrapped in a :class:`~xrepo.secure.SecureRepo`.
         """
+        secure = {k: inputs.pop(k) for k in _SECURE_OPTIONS if k in inputs}
         for strategy in cls._strategies:
             if strategy.can_handle(**inputs):
-                return await strategy.create_repo(**inputs)
+                return cls.secure(await strategy.create_repo(**inputs), **secure)
         raise XRepoConfigurationError(
             f"no strategy can build a repository from {sorted(inputs)}; give data=[...] or a "
             "resource (with model_class)"
         )
+
+    @staticmethod
+    def secure(repo: XRepo[Any], **options: Any) -> XRepo[Any]:
+        """``repo`` wrapped in a :class:`~xrepo.secure.SecureRepo` when ``acl``, ``audit``,
+        ``cache`` (or ``metadata.acl_rules``) ask for one; else ``repo`` itself."""
+        unknown = sorted(set(options) - set(_SECURE_OPTIONS))
+        if unknown:
+            raise XRepoConfigurationError(
+                f"unknown option(s) {unknown}; use {', '.join(_SECURE_OPTIONS)}"
+            )
+        acl = options.get("acl")
+        if acl is None and repo.metadata.acl_rules:
+            acl = list(repo.metadata.acl_rules)
+        if acl is None and options.get("audit") is None and options.get("cache") is None:
+            return repo
+        from xrepo.secure import SecureRepo
+
+        return SecureRepo(
+            repo,
+            acl=acl,
+            audit=options.get("audit"),
+            cache=options.get("cache"),
+            cache_ttl=options.get("cache_ttl"),
+        )
+
+    @classmethod
+    async def create_view_from_resources(
+        cls,
+        name: str,
+        resources: Any,
+        join_config: Mapping[str, Any],
+        result_model_class: type[Any] | None = None,
+        **kwargs: Any,
+    ) -> XRepo[Any]:
+        """A read-only view joining collections/tables of several resources (inner, left,
+        right, full; one or more keys) — see :mod:`xrepo.views.view`. ``schemas=``/``models=``
+        give the sources' schemas or models; ``acl=``/``audit=``/``cache=`` secure the view."""
+        from xrepo.views.view import create_view_from_resources
+
+        secure = {k: kwargs.pop(k) for k in _SECURE_OPTIONS if k in kwargs}
+        view = await create_view_from_resources(
+            name, resources, join_config, result_model_class, **kwargs
+        )
+        return cls.secure(view, **secure)
+
+    @classmethod
+    async def create_aggregate_repo(
+        cls,
+        name: str,
+        source_repos: Any,
+        aggregation_config: Mapping[str, Any],
+        result_model_class: type[Any] | None = None,
+        **secure: Any,
+    ) -> XRepo[Any]:
+        """A read-only repository of group-by aggregates across ``source_repos`` — see
+        :mod:`xrepo.views.aggregate`; ``acl=``/``audit=``/``cache=`` secure it."""
+        from xrepo.views.aggregate import create_aggregate_repo
+
+        repo = await create_aggregate_repo(
+            name, source_repos, aggregation_config, result_model_class
+        )
+        return cls.secure(repo, **secure)
 
     @staticmethod
     def connected(resource: XResource, model: type[Any], inputs: Mapping[str, Any]) -> XRepo[Any]:

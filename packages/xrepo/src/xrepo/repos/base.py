@@ -47,6 +47,9 @@ from xrepo.query.filters import (
 )
 from xrepo.query.pipeline import Match, SortKey, Stage, parse_pipeline, parse_sort
 
+if typing.TYPE_CHECKING:
+    from xrepo.stats.repo_stats import RepoStats
+
 __all__ = [
     "INCREMENT",
     "Permission",
@@ -110,6 +113,10 @@ class RepoMetadata(BaseModel):
     version_field: str = "version"
     max_limit: int | None = Field(
         default=None, ge=1, description="Largest page list() hands out; None: no cap."
+    )
+    acl_rules: list[Any] = Field(
+        default_factory=list,
+        description="ACLRule list (or dicts): XRepoFactory.create applies them (SecureRepo).",
     )
 
 
@@ -1012,6 +1019,25 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             return None
         await self._audit_operation("restore", ctx, id, changes)
         return await self.read(id, context=ctx)
+
+    async def get_statistics(self) -> RepoStats:
+        """The spec's ``RepoStats``: counts, cardinalities, storage and index statistics (see
+        :mod:`xrepo.stats.repo_stats`; a ``SecureRepo`` adds per-operation latency)."""
+        from xrepo.stats.repo_stats import collect_statistics
+
+        return await collect_statistics(self)
+
+    async def get_audit_log(
+        self, filters: Mapping[str, Any] | None = None, limit: int = 100
+    ) -> builtins.list[Any]:
+        """Audit entries of this repository: only a repository with an audit logger has them
+        (``XRepoFactory.create(..., audit=AuditLogger(sink))``)."""
+        raise XRepoConfigurationError(
+            "this repository has no audit logger; create it with "
+            "XRepoFactory.create(..., audit=AuditLogger(sink)) or wrap it in SecureRepo",
+            repo=self.name,
+            operation="get_audit_log",
+        )
 
     async def aggregate(
         self,

@@ -12,7 +12,7 @@ import typing
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import PrivateAttr
 from pymongo import errors as pm_errors
@@ -31,6 +31,7 @@ from xrepo.query.pipeline import SortKey, Stage
 from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
 from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.errors_map import translate
+from xrepo.secure import ambient
 from xresource.databases.mongodb import MongoDBResource
 from xresource.errors import XResourceError
 
@@ -57,6 +58,8 @@ class ConnectedMongoRepo(XRepo[T]):
     """
 
     backend = "mongodb"
+    #: Writes join a caller's transaction (a write and its audit entry commit together).
+    ambient_transactions: ClassVar[bool] = True
 
     _resource: MongoDBResource = PrivateAttr()
     _collection: str = PrivateAttr()
@@ -143,27 +146,39 @@ class ConnectedMongoRepo(XRepo[T]):
         mongo_sort = [(("_id" if p == self.id_field else p), d) for p, d in sort]
         async with self._errors("list"):
             coll = await self._coll()
-            cursor = coll.find(filt, sort=mongo_sort or None, skip=skip, limit=limit or 0)
+            cursor = coll.find(
+                filt,
+                sort=mongo_sort or None,
+                skip=skip,
+                limit=limit or 0,
+                session=ambient.current(self._resource),
+            )
             docs = await cursor.to_list(None)
         return [self._doc_to_row(d) for d in docs]
 
     async def _count(self, node: Node) -> int:
         async with self._errors("count"):
             coll = await self._coll()
-            return int(await coll.count_documents(to_mongo_filter(node, self.id_field)))
+            return int(
+                await coll.count_documents(
+                    to_mongo_filter(node, self.id_field), session=ambient.current(self._resource)
+                )
+            )
 
     async def _distinct(self, path: str, node: Node) -> list[Any]:
         key = "_id" if path == self.id_field else path
         async with self._errors("distinct"):
             coll = await self._coll()
-            values = await coll.distinct(key, to_mongo_filter(node, self.id_field))
+            values = await coll.distinct(
+                key, to_mongo_filter(node, self.id_field), session=ambient.current(self._resource)
+            )
         return [v for v in values if v is not None]
 
     async def _aggregate(self, stages: list[Stage]) -> list[Row]:
         pipeline = to_mongo_pipeline(stages, id_field=self.id_field)
         async with self._errors("aggregate"):
             coll = await self._coll()
-            cursor = await coll.aggregate(pipeline)
+            cursor = await coll.aggregate(pipeline, session=ambient.current(self._resource))
             return list(await cursor.to_list(None))
 
     # -- writes ---------------------------------------------------------------------------------
@@ -178,8 +193,13 @@ class ConnectedMongoRepo(XRepo[T]):
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[Any]:
-        """A transaction's session, or ``None`` on a standalone server (no transactions)."""
-        if await self.supports_transactions():
+        """A transaction's session, or ``None`` on a standalone server (no transactions).
+
+        Inside a caller's transaction (:mod:`xrepo.secure.ambient`) that session is used."""
+        joined = ambient.current(self._resource)
+        if joined is not None:
+            yield joined
+        elif await self.supports_transactions():
             async with self._resource.transaction() as session:
                 yield session
         else:
@@ -202,7 +222,7 @@ class ConnectedMongoRepo(XRepo[T]):
         async with self._errors(operation):
             coll = await self._coll()
             if len(docs) == 1:
-                await coll.insert_one(docs[0])
+                await coll.insert_one(docs[0], session=ambient.current(self._resource))
                 return rows
             try:
                 async with self._session() as session:
@@ -277,7 +297,9 @@ class ConnectedMongoRepo(XRepo[T]):
     async def _delete_where(self, node: Node) -> int:
         async with self._errors("delete"):
             coll = await self._coll()
-            result = await coll.delete_many(to_mongo_filter(node, self.id_field))
+            result = await coll.delete_many(
+                to_mongo_filter(node, self.id_field), session=ambient.current(self._resource)
+            )
             return int(result.deleted_count)
 
 

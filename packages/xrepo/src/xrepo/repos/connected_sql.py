@@ -13,8 +13,9 @@ import functools
 import operator
 import re
 import weakref
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, ClassVar
 
 from pydantic import PrivateAttr
 
@@ -25,6 +26,7 @@ from xrepo.query.pipeline import Lookup, SortKey, Stage
 from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
 from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.errors_map import repo_errors, translate
+from xrepo.secure import ambient
 from xresource.databases.base import SQLDatabaseResource
 from xresource.errors import XResourceError
 
@@ -55,6 +57,8 @@ class ConnectedSQLRepo(XRepo[T]):
     """
 
     backend = "sql"
+    #: Writes join a caller's transaction (a write and its audit entry commit together).
+    ambient_transactions: ClassVar[bool] = True
 
     _resource: SQLDatabaseResource = PrivateAttr()
     _table: str = PrivateAttr()
@@ -179,7 +183,11 @@ class ConnectedSQLRepo(XRepo[T]):
         d = self._resource.dialect
         try:
             if len(with_ids) == len(rows):
-                if d.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+                if (
+                    d.name == "postgresql"
+                    and len(rows) >= COPY_THRESHOLD
+                    and ambient.current(self._resource) is None  # COPY runs on its own
+                ):
                     getter = operator.itemgetter(*columns)
                     records: list[Any] = list(map(getter, rows))
                     if len(columns) == 1:
@@ -193,7 +201,7 @@ class ConnectedSQLRepo(XRepo[T]):
                         self._table, columns, records, schema=self._db_schema
                     )
                     return rows
-                async with self._resource.transaction() as tx:
+                async with self._transaction() as tx:
                     for start in range(0, len(rows), INSERT_CHUNK):
                         chunk = rows[start : start + INSERT_CHUNK]
                         sql, params = self._compiler().insert(
@@ -202,7 +210,7 @@ class ConnectedSQLRepo(XRepo[T]):
                         await tx.execute(sql, params)
                 return rows
             stored: list[Row] = []
-            async with self._resource.transaction() as tx:
+            async with self._transaction() as tx:
                 for row in rows:
                     cols = [
                         c
@@ -249,7 +257,7 @@ class ConnectedSQLRepo(XRepo[T]):
         counts: list[int] = []
         mysql = self._resource.dialect.name == "mysql"
         try:
-            async with self._resource.transaction() as tx:
+            async with self._transaction() as tx:
                 await self._prepare(tx)
                 for i, (node, changes, conflict) in enumerate(batch):
                     increment = [k for k, v in changes.items() if v is INCREMENT]
@@ -274,6 +282,10 @@ class ConnectedSQLRepo(XRepo[T]):
     async def _delete_where(self, node: Node) -> int:
         sql, params = self._compiler().delete(self._qualified, node)
         async with repo_errors(self.name, "delete"):
+            tx = ambient.current(self._resource)
+            if tx is not None:
+                await self._prepare(tx)
+                return int(await tx.execute(sql, params))
             if not self._sqlite_regexp:
                 return await self._resource.execute(sql, params)
             async with self._resource.lease() as executor:  # type: ignore[attr-defined]
@@ -298,7 +310,23 @@ class ConnectedSQLRepo(XRepo[T]):
         await raw.create_function("regexp", 2, _regexp, deterministic=True)
         _REGEXP_READY.add(raw)
 
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Any]:
+        """The caller's ambient transaction on this database (:mod:`xrepo.secure.ambient`),
+        or a new one committed at the end of the block."""
+        tx = ambient.current(self._resource)
+        if tx is not None:
+            yield tx
+            return
+        async with self._resource.transaction() as own:
+            yield own
+
     async def _fetch_all(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        tx = ambient.current(self._resource)
+        if tx is not None:  # inside a caller's transaction: read what it wrote
+            await self._prepare(tx)
+            found: list[Row] = await tx.fetch_all(sql, params)
+            return found
         if not self._sqlite_regexp:
             return await self._resource.fetch_all(sql, params)
         async with self._resource.lease() as executor:  # type: ignore[attr-defined]

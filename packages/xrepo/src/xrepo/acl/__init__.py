@@ -1,0 +1,36 @@
+"""Access control for repositories: rules, who the caller is, and how rules apply.
+
+- :class:`ACLRule` — the spec's rule: a role, its permissions, row and column conditions;
+- :class:`ACLPolicy` — the rules of one repository, a :class:`RoleResolver` and the
+  ``$lookup`` sources it may read; bound to a repository it gives per-caller
+  :class:`Decision` objects (row scope, readable and writable fields);
+- resolvers: :class:`ContextResolver`, :class:`StaticResolver`, :class:`CallableResolver`.
+
+Enforcement (refusals, row filters, hidden fields, audit of every write and refusal) lives in
+:class:`xrepo.secure.SecureRepo`.
+"""
+
+from xrepo.acl.policy import EVERYONE, ACLPolicy, BoundPolicy, Decision, LookupGrant
+from xrepo.acl.resolver import (
+    CallableResolver,
+    ContextResolver,
+    Principal,
+    RoleResolver,
+    StaticResolver,
+)
+from xrepo.acl.rules import ACLRule, Permission
+
+__all__ = [
+    "EVERYONE",
+    "ACLPolicy",
+    "ACLRule",
+    "BoundPolicy",
+    "CallableResolver",
+    "ContextResolver",
+    "Decision",
+    "LookupGrant",
+    "Permission",
+    "Principal",
+    "RoleResolver",
+    "StaticResolver",
+]

@@ -1,0 +1,157 @@
+"""Who the caller is: resolvers turn ``user_id``/``RepoContext`` into roles and attributes.
+
+The repository never decides by itself what a caller may be; a :class:`RoleResolver` does, and it
+is pluggable:
+
+- :class:`ContextResolver` (the default) trusts the ``RepoContext`` the application built after
+  authenticating the caller (``roles``, ``attributes``); a bare ``user_id`` gets no role;
+- :class:`StaticResolver` looks roles and attributes up in a table by ``user_id`` and ignores
+  any role the context claims (for callers whose context you do not build yourself);
+- :class:`CallableResolver` calls your function (sync or async), e.g. a directory lookup.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from xrepo.errors import XRepoConfigurationError, XRepoPermissionError
+from xrepo.repos.base import RepoContext
+
+__all__ = ["CallableResolver", "ContextResolver", "Principal", "RoleResolver", "StaticResolver"]
+
+
+class Principal(BaseModel):
+    """A resolved caller: its id, roles and attributes (``$user.<name>`` in row conditions)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str | None = None
+    roles: frozenset[str] = frozenset()
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    request_id: str | None = None
+
+    def context(self) -> RepoContext:
+        """This principal as the ``RepoContext`` the repository's seams receive."""
+        return RepoContext(
+            user_id=self.user_id,
+            roles=tuple(sorted(self.roles)),
+            request_id=self.request_id,
+            attributes=dict(self.attributes),
+        )
+
+
+class RoleResolver(ABC):
+    """Turns the caller's context into a :class:`Principal`.
+
+    A resolver whose answer depends only on the context sets ``deterministic = True``: the
+    repository then remembers its answers (a bounded table) instead of asking on every call.
+    """
+
+    deterministic: bool = False
+
+    @abstractmethod
+    async def resolve(self, context: RepoContext) -> Principal:
+        """The principal behind ``context``; raise ``XRepoPermissionError`` for an unknown one."""
+
+
+class ContextResolver(RoleResolver):
+    """Trusts the ``RepoContext``: its roles and attributes are the caller's.
+
+    Use it when the application builds the context itself after authentication; never when a
+    remote caller can choose its own roles.
+    """
+
+    deterministic = True
+
+    async def resolve(self, context: RepoContext) -> Principal:
+        return Principal(
+            user_id=context.user_id,
+            roles=frozenset(context.roles),
+            attributes=dict(context.attributes),
+            request_id=context.request_id,
+        )
+
+
+class StaticResolver(RoleResolver):
+    """Roles and attributes from a table keyed by ``user_id``.
+
+    Args:
+        users: ``{user_id: {"roles": [...], "attributes": {...}}}`` (or ``{user_id: [roles]}``).
+        default_roles: roles of a user absent from the table (and of anonymous callers).
+        unknown: ``"default"`` gives unknown users ``default_roles``; ``"deny"`` refuses them.
+
+    Roles named by the context are ignored: only the table decides.
+    """
+
+    deterministic = True
+
+    def __init__(
+        self,
+        users: Mapping[str, Any],
+        *,
+        default_roles: tuple[str, ...] = (),
+        unknown: str = "default",
+    ) -> None:
+        if unknown not in ("default", "deny"):
+            raise XRepoConfigurationError("unknown= must be 'default' or 'deny'")
+        self._users: dict[str, Principal] = {}
+        for user_id, entry in users.items():
+            if isinstance(entry, Mapping):
+                roles = entry.get("roles", ())
+                attributes = dict(entry.get("attributes", {}))
+            else:
+                roles, attributes = entry, {}
+            if isinstance(roles, str):
+                roles = [roles]
+            self._users[str(user_id)] = Principal(
+                user_id=str(user_id), roles=frozenset(roles), attributes=attributes
+            )
+        self.default_roles = frozenset(default_roles)
+        self.unknown = unknown
+
+    async def resolve(self, context: RepoContext) -> Principal:
+        found = self._users.get(context.user_id) if context.user_id is not None else None
+        if found is None:
+            if self.unknown == "deny":
+                raise XRepoPermissionError(
+                    "unknown caller: no roles are configured for this user", operation="resolve"
+                )
+            return Principal(
+                user_id=context.user_id,
+                roles=self.default_roles,
+                request_id=context.request_id,
+            )
+        return found.model_copy(update={"request_id": context.request_id})
+
+
+class CallableResolver(RoleResolver):
+    """Calls ``fn(context)`` (sync or async), which returns a :class:`Principal` or a dict
+    ``{"roles": [...], "attributes": {...}}``."""
+
+    def __init__(self, fn: Callable[[RepoContext], Any | Awaitable[Any]]) -> None:
+        if not callable(fn):
+            raise XRepoConfigurationError("CallableResolver needs a callable")
+        self._fn = fn
+
+    async def resolve(self, context: RepoContext) -> Principal:
+        result = self._fn(context)
+        if inspect.isawaitable(result):
+            result = await result
+        if isinstance(result, Principal):
+            return result
+        if isinstance(result, Mapping):
+            roles = result.get("roles", ())
+            return Principal(
+                user_id=context.user_id,
+                roles=frozenset([roles] if isinstance(roles, str) else roles),
+                attributes=dict(result.get("attributes", {})),
+                request_id=context.request_id,
+            )
+        raise XRepoConfigurationError(
+            f"the role resolver returned {type(result).__name__}; return a Principal or a dict"
+        )

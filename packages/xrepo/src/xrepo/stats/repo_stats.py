@@ -1,0 +1,345 @@
+"""``RepoStats`` and :func:`collect_statistics`: what a repository holds and how it performs.
+
+- counts: total, created/updated/deleted today (from the timestamp fields the model declares;
+  with an audit log, updates and hard deletes are counted from its entries of today);
+- ``query_performance`` (mean ms per operation) and ``latency`` (count, mean, p50/p95/p99)
+  from the repository's :class:`~xrepo.stats.latency.LatencyRecorder`;
+- ``field_cardinalities``: distinct values per field, estimated by XInspector's streaming
+  profiler (HyperLogLog) over up to ``sample_limit`` records;
+- ``storage_size_bytes`` and ``index_stats`` from the backend itself: ``pg_total_relation_size``
+  and ``pg_indexes``/``pg_stat_user_indexes`` on PostgreSQL, ``information_schema`` on
+  MariaDB/MySQL, ``dbstat`` (or ``page_count``) and ``pragma_index_list`` on SQLite,
+  ``collStats`` and ``$indexStats`` on MongoDB, the file size for file repositories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from xrepo.errors import XRepoError, XRepoQueryError
+from xrepo.query.filters import MATCH_ALL, And, Condition, Node, Not
+from xrepo.repos.base import XRepo
+from xrepo.stats.latency import LatencyRecorder, LatencySnapshot
+
+__all__ = ["RepoStats", "collect_statistics"]
+
+_SCALARS = (str, int, float, bool, _dt.datetime, _dt.date)
+
+
+class RepoStats(BaseModel):
+    """Repository statistics (the spec's ``RepoStats``, plus latency detail)."""
+
+    total_count: int = 0
+    created_today: int = 0
+    updated_today: int = 0
+    deleted_today: int = 0
+    field_cardinalities: dict[str, int] = Field(default_factory=dict)
+    storage_size_bytes: int | None = None
+    index_stats: dict[str, Any] = Field(default_factory=dict)
+    query_performance: dict[str, float] = Field(default_factory=dict)
+    latency: dict[str, LatencySnapshot] = Field(default_factory=dict)
+    backend: str = "unknown"
+    collected_at: _dt.datetime = Field(default_factory=lambda: _dt.datetime.now(_dt.UTC))
+
+
+def _today() -> _dt.datetime:
+    now = _dt.datetime.now(_dt.UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def collect_statistics(
+    repo: XRepo[Any],
+    *,
+    latency: LatencyRecorder | None = None,
+    audit: Any = None,
+    cardinality_fields: Sequence[str] | None = None,
+    sample_limit: int = 100_000,
+    chunk_size: int = 5_000,
+) -> RepoStats:
+    """Gather :class:`RepoStats` for ``repo`` (an unsecured repository: call it as an admin).
+
+    Args:
+        latency: the recorder whose figures become ``query_performance``/``latency``.
+        audit: an ``AuditLogger``; counts hard deletes of today when there is no
+            ``deleted_at`` field.
+        cardinality_fields: fields to estimate distinct counts of (default: scalar fields).
+        sample_limit: most records read for cardinalities.
+    """
+    stats = RepoStats(backend=_backend_name(repo))
+    start = _today()
+    m = repo.metadata
+    stats.total_count = await repo._count(repo._restrict(MATCH_ALL, _list(), _admin_ctx()))
+    if m.created_at_field in repo.fields:
+        stats.created_today = await repo._count(And((Condition(m.created_at_field, "gte", start),)))
+    if m.updated_at_field in repo.fields:
+        node: Node = Condition(m.updated_at_field, "gte", start)
+        if m.created_at_field in repo.fields:
+            # Updated means touched after creation, not merely created today.
+            node = And((node, Not(Condition(m.created_at_field, "gte", start))))
+        stats.updated_today = await repo._count(node)
+    if repo.soft_deletes:
+        stats.deleted_today = await repo._count(Condition(m.deleted_at_field, "gte", start))
+    if audit is not None:
+        stats.deleted_today += await _hard_deletes_today(repo, audit, start)
+        # The log knows every update, also of records created today (timestamps cannot tell).
+        stats.updated_today = await _updates_today(repo, audit, start)
+    if latency is not None:
+        stats.latency = latency.snapshot()
+        stats.query_performance = {op: s.mean_ms for op, s in stats.latency.items()}
+    stats.field_cardinalities = await _cardinalities(
+        repo, cardinality_fields, sample_limit, chunk_size
+    )
+    size, indexes = await _storage(repo)
+    stats.storage_size_bytes = size
+    stats.index_stats = indexes
+    return stats
+
+
+def _list() -> Any:
+    from xrepo.repos.base import Permission
+
+    return Permission.LIST
+
+
+def _admin_ctx() -> Any:
+    from xrepo.repos.base import RepoContext
+
+    return RepoContext()
+
+
+def _backend_name(repo: XRepo[Any]) -> str:
+    resource = getattr(repo, "resource", None)
+    dialect = getattr(resource, "dialect", None)
+    if dialect is not None:
+        return str(dialect.name)
+    return str(getattr(type(repo), "backend", "unknown"))
+
+
+async def _hard_deletes_today(repo: XRepo[Any], audit: Any, start: _dt.datetime) -> int:
+    entries = await audit.get_audit_log(
+        {
+            "repo": repo.name,
+            "action": ["delete", "bulk_delete"],
+            "outcome": "success",
+            "since": start,
+        },
+        limit=100_000,
+    )
+    total = 0
+    for e in entries:
+        meta = e.metadata or {}
+        if meta.get("soft"):
+            continue  # counted from deleted_at
+        count = meta.get("count")
+        total += int(count) if isinstance(count, int) else 1
+    return total
+
+
+async def _updates_today(repo: XRepo[Any], audit: Any, start: _dt.datetime) -> int:
+    entries = await audit.get_audit_log(
+        {
+            "repo": repo.name,
+            "action": ["update", "bulk_update", "restore"],
+            "outcome": "success",
+            "since": start,
+        },
+        limit=100_000,
+    )
+    total = 0
+    for e in entries:
+        meta = e.metadata or {}
+        if meta.get("matched") == 0:
+            continue
+        count = meta.get("count")
+        total += int(count) if isinstance(count, int) else 1
+    return total
+
+
+async def _cardinalities(
+    repo: XRepo[Any], fields: Sequence[str] | None, limit: int, chunk: int
+) -> dict[str, int]:
+    from xinspector import StreamingProfiler
+
+    if fields is None:
+        model = repo.model_class.model_fields
+        names = [
+            n
+            for n in sorted(repo.fields)
+            if _scalar(model[n].annotation) and n not in _meta_fields(repo)
+        ]
+    else:
+        unknown = sorted(set(fields) - repo.fields)
+        if unknown:
+            raise XRepoError(
+                f"unknown field(s) {unknown} for cardinalities",
+                repo=repo.name,
+                operation="get_statistics",
+            )
+        names = list(fields)
+    if not names:
+        return {}
+    profiler = StreamingProfiler()
+    node = repo._restrict(MATCH_ALL, _list(), _admin_ctx())
+    order = ((repo.id_field, 1),)
+    read = 0
+    while read < limit:
+        rows = await repo._select(node, order, read, min(chunk, limit - read))
+        if not rows:
+            break
+        # The profiler is CPU work: keep the event loop free on big chunks.
+        batch = [{n: r.get(n) for n in names} for r in rows]
+        await asyncio.to_thread(profiler.add_rows, batch)
+        read += len(rows)
+        if len(rows) < chunk:
+            break
+    _, found = profiler.finish()
+    return {n: int(found[n].unique_count) for n in names if n in found}
+
+
+def _meta_fields(repo: XRepo[Any]) -> set[str]:
+    m = repo.metadata
+    return {m.created_at_field, m.updated_at_field, m.deleted_at_field, m.version_field}
+
+
+def _scalar(annotation: Any) -> bool:
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return all(_scalar(a) for a in typing.get_args(annotation) if a is not type(None))
+    return isinstance(annotation, type) and issubclass(annotation, _SCALARS)
+
+
+async def _storage(repo: XRepo[Any]) -> tuple[int | None, dict[str, Any]]:
+    resource = getattr(repo, "resource", None)
+    try:
+        dialect = getattr(resource, "dialect", None)
+        if dialect is not None:
+            return await _sql_storage(repo, resource, dialect.name)
+        if hasattr(repo, "collection_name") and resource is not None:
+            return await _mongo_storage(repo, resource)
+        path = getattr(resource, "path", None)
+        if path is not None:
+            return await asyncio.to_thread(_file_size, str(path)), {}
+    except XRepoError:
+        raise
+    except Exception as exc:  # the server's own error, named
+        raise XRepoQueryError(
+            f"cannot read storage statistics: {type(exc).__name__}: {exc}",
+            repo=repo.name,
+            operation="get_statistics",
+        ) from exc
+    return None, {}
+
+
+def _file_size(path: str) -> int | None:
+    return os.path.getsize(path) if os.path.exists(path) else None
+
+
+async def _sql_storage(repo: Any, resource: Any, dialect: str) -> tuple[int | None, dict[str, Any]]:
+    table: str = repo.table
+    schema: str | None = getattr(repo, "_db_schema", None)
+    q = resource.dialect
+    indexes: dict[str, Any] = {}
+    if dialect == "postgresql":
+        size = await resource.fetch_value(
+            "SELECT pg_total_relation_size(to_regclass($1))", [q.qualified(schema, table)]
+        )
+        rows = await resource.fetch_all(
+            "SELECT i.indexname AS name, i.indexdef AS definition, "
+            "pg_relation_size(to_regclass(quote_ident(i.schemaname) || '.' || "
+            "quote_ident(i.indexname))) AS size_bytes, s.idx_scan AS scans "
+            "FROM pg_indexes i LEFT JOIN pg_stat_user_indexes s "
+            "ON s.indexrelname = i.indexname AND s.schemaname = i.schemaname "
+            "WHERE i.tablename = $1 AND i.schemaname = coalesce($2, current_schema()) "
+            "ORDER BY i.indexname",
+            [table, schema],
+        )
+        for r in rows:
+            indexes[r["name"]] = {
+                "definition": r["definition"],
+                "size_bytes": int(r["size_bytes"] or 0),
+                "scans": int(r["scans"] or 0),
+            }
+        return (int(size) if size is not None else None), indexes
+    if dialect == "mysql":
+        row = await resource.fetch_one(
+            "SELECT DATA_LENGTH AS data_bytes, INDEX_LENGTH AS index_bytes "
+            "FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) "
+            "AND TABLE_NAME = %s",
+            [schema, table],
+        )
+        rows = await resource.fetch_all(
+            "SELECT INDEX_NAME AS name, COLUMN_NAME AS col, NON_UNIQUE AS non_unique, "
+            "CARDINALITY AS card FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s "
+            "ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+            [schema, table],
+        )
+        for r in rows:
+            entry = indexes.setdefault(
+                r["name"],
+                {"columns": [], "unique": not int(r["non_unique"]), "cardinality": None},
+            )
+            entry["columns"].append(r["col"])
+            if r["card"] is not None:
+                entry["cardinality"] = int(r["card"])
+        if row is None:
+            return None, indexes
+        if row["index_bytes"] is not None:
+            for entry in indexes.values():
+                entry.setdefault("table_index_bytes", int(row["index_bytes"]))
+        return int(row["data_bytes"] or 0) + int(row["index_bytes"] or 0), indexes
+    # SQLite: dbstat when compiled in (exact per table), else the database's pages.
+    lite: int | None
+    try:
+        lite = await resource.fetch_value(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name = ? OR name IN "
+            "(SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?)",
+            [table, table],
+        )
+        lite = int(lite) if lite is not None else None
+    except Exception:  # no dbstat in this SQLite build
+        pages = await resource.fetch_value("SELECT page_count FROM pragma_page_count()")
+        page = await resource.fetch_value("SELECT page_size FROM pragma_page_size()")
+        lite = int(pages) * int(page) if pages is not None and page is not None else None
+        indexes["_storage_scope"] = "database"
+    rows = await resource.fetch_all(
+        'SELECT name, "unique" AS uniq, origin FROM pragma_index_list(?)', [table]
+    )
+    for r in rows:
+        cols = await resource.fetch_all("SELECT name FROM pragma_index_info(?)", [r["name"]])
+        indexes[r["name"]] = {
+            "columns": [c["name"] for c in cols],
+            "unique": bool(r["uniq"]),
+            "origin": r["origin"],
+        }
+    return lite, indexes
+
+
+async def _mongo_storage(repo: Any, resource: Any) -> tuple[int | None, dict[str, Any]]:
+    name: str = repo.collection_name
+    await resource.ensure_connected()
+    stats = await resource.db.command("collStats", name)
+    coll = resource.collection(name)
+    cursor = await coll.aggregate([{"$indexStats": {}}])
+    usage = {d["name"]: d for d in await cursor.to_list(None)}
+    sizes = stats.get("indexSizes", {}) or {}
+    indexes: dict[str, Any] = {}
+    for index_name in sorted(set(sizes) | set(usage)):
+        info = usage.get(index_name, {})
+        accesses = info.get("accesses", {}) or {}
+        indexes[index_name] = {
+            "size_bytes": int(sizes.get(index_name, 0)),
+            "key": dict(info.get("key", {})),
+            "accesses": int(accesses.get("ops", 0)),
+        }
+    storage = int(stats.get("storageSize", 0)) + int(stats.get("totalIndexSize", 0))
+    return storage, indexes
