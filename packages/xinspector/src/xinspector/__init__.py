@@ -1,5 +1,68 @@
-"""xinspector: Schema discovery, data profiling and Pydantic model generation for xresource resources."""
+"""xinspector: schema discovery, data profiling and Pydantic model generation for xresource
+resources.
+
+- :class:`XInspector` — ``discover_schema()``, ``inspect()``, ``profile_data()``,
+  ``preview_data()``, ``generate_model()`` for SQL databases, MongoDB, files, REST endpoints and
+  event streams;
+- :class:`CollectionSchema` / :class:`FieldSchema` — the schema dict format, typed;
+- :func:`generate_model`, :func:`generate_joined_model` — ``XObjPrototype`` models from schemas;
+- :func:`model_to_source`, :func:`schema_to_source` — the same models as Python source;
+- :func:`diff_schemas` / :class:`SchemaChange` — what changed between two schemas;
+- the :class:`XInspectorError` hierarchy (rooted in ``xobj_prototype.XError``).
+"""
 
 from xinspector.__about__ import __version__
+from xinspector.diff import SchemaChange, diff_schemas, type_relation
+from xinspector.discovery.samples import RecordSchemaBuilder, schema_from_records
+from xinspector.errors import (
+    XInspectorConnectionError,
+    XInspectorError,
+    XInspectorNotFoundError,
+    XInspectorSchemaError,
+    XInspectorUnsupportedError,
+)
+from xinspector.inspector import XInspector
+from xinspector.models.generate import generate_joined_model, generate_model, joined_schema
+from xinspector.models.source import model_to_source, schema_to_source
+from xinspector.profiling.columns import ProfileOptions, StreamingProfiler
+from xinspector.profiling.hll import HyperLogLog
+from xinspector.profiling.stats import (
+    CategoricalField,
+    DataQuality,
+    FieldStatistics,
+    InspectionResult,
+    ValueCount,
+)
+from xinspector.schema import CollectionSchema, FieldSchema, ForeignKey, IndexSchema
 
-__all__ = ["__version__"]
+__all__ = [
+    "CategoricalField",
+    "CollectionSchema",
+    "DataQuality",
+    "FieldSchema",
+    "FieldStatistics",
+    "ForeignKey",
+    "HyperLogLog",
+    "IndexSchema",
+    "InspectionResult",
+    "ProfileOptions",
+    "RecordSchemaBuilder",
+    "SchemaChange",
+    "StreamingProfiler",
+    "ValueCount",
+    "XInspector",
+    "XInspectorConnectionError",
+    "XInspectorError",
+    "XInspectorNotFoundError",
+    "XInspectorSchemaError",
+    "XInspectorUnsupportedError",
+    "__version__",
+    "diff_schemas",
+    "generate_joined_model",
+    "generate_model",
+    "joined_schema",
+    "model_to_source",
+    "schema_from_records",
+    "schema_to_source",
+    "type_relation",
+]

@@ -1,0 +1,256 @@
+"""Profiling: xinspector against the plain alternatives, same data, same run.
+
+1. **CSV**: a generated file of ``--rows`` rows x 10 columns (ids, names, e-mails, categories,
+   prices, quantities, dates, booleans, cities, UUIDs). ``XInspector.inspect()`` (type inference,
+   null/unique counts with a HyperLogLog beyond 50,000 distinct values, min/max/mean/stddev,
+   lengths, top values, categories, patterns, quality) against merely parsing the file with
+   ``csv.DictReader``. Target: at most 2.5x the parse time, peak memory (resident set of a child
+   process doing only the profile) under 200 MB.
+2. **PostgreSQL**: a table of ``--rows`` rows x 10 columns. ``XInspector.inspect()`` computes its
+   statistics in the database (one aggregate scan, planner statistics, ``GROUP BY`` for
+   low-cardinality columns) against pulling every row into Python (``resource.stream``) and
+   profiling there with the same streaming profiler. Target: pushdown at least 5x faster.
+
+Runs are interleaved (baseline, ours, baseline, ours...) so that load from other processes hits
+both sides alike; each figure is a median.
+
+    python benchmarks/bench_profile.py                # print the table
+    python benchmarks/bench_profile.py --write-docs   # and update docs/benchmarks.md
+
+The PostgreSQL address comes from ``XTEST_POSTGRES_URL`` (loopback default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import gc
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from xinspector import XInspector
+from xinspector.profiling.columns import StreamingProfiler
+from xresource import ResourceFactory, SQLDatabaseResource
+
+try:
+    from _report import write_docs_block
+except ImportError:  # run as `python -m benchmarks.bench_profile`
+    from benchmarks._report import write_docs_block
+
+NAME = "profile"
+CSV_TARGET = 2.5
+PG_TARGET = 5.0
+MEMORY_TARGET_MB = 200
+COLUMNS = [
+    "id",
+    "name",
+    "email",
+    "category",
+    "price",
+    "quantity",
+    "created",
+    "active",
+    "city",
+    "ref",
+]
+
+
+def write_csv(path: Path, rows: int) -> None:
+    rnd = random.Random(20240101)
+    categories = ["alpha", "beta", "gamma", "delta", "epsilon"]
+    cities = [f"city{i}" for i in range(50)]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        for i in range(rows):
+            writer.writerow(
+                [
+                    i,
+                    f"name {rnd.randrange(rows // 5 or 1)}",
+                    f"user{i}@example.org",
+                    rnd.choice(categories),
+                    f"{rnd.random() * 100:.2f}",
+                    rnd.randrange(1, 20),
+                    f"2024-{rnd.randrange(1, 13):02d}-{rnd.randrange(1, 29):02d}",
+                    rnd.choice(("true", "false")),
+                    "" if i % 97 == 0 else rnd.choice(cities),
+                    uuid.UUID(int=rnd.getrandbits(128)),
+                ]
+            )
+
+
+def parse_with_dictreader(path: Path) -> int:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return sum(1 for _ in csv.DictReader(fh))
+
+
+async def profile_csv(path: Path) -> int:
+    result = await XInspector(ResourceFactory.from_url(str(path))).inspect()
+    return result.total_count
+
+
+# VmHWM (the peak resident set of this process image), not ru_maxrss: Linux carries ru_maxrss
+# over exec(), so a child would report its (large) parent's peak.
+_CHILD = """
+import asyncio, resource, sys
+from xresource import ResourceFactory
+from xinspector import XInspector
+def peak():
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+before = peak()
+asyncio.run(XInspector(ResourceFactory.from_url(sys.argv[1])).inspect())
+print(before, peak())
+"""
+
+
+def peak_memory_mb(path: Path) -> tuple[float, float]:
+    """(resident set after imports, peak resident set) of a child process that profiles."""
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+async def pg_setup(url: str, table: str, rows: int) -> SQLDatabaseResource:
+    db = ResourceFactory.from_url(url)
+    assert isinstance(db, SQLDatabaseResource)
+    await db.connect()
+    name = db.dialect.quote(table)
+    await db.execute(
+        f"CREATE TABLE {name} (id integer PRIMARY KEY, name text NOT NULL, email text NOT NULL, "
+        "category text NOT NULL, price numeric(10, 2) NOT NULL, quantity integer NOT NULL, "
+        "created date NOT NULL, active boolean NOT NULL, city text, ref uuid NOT NULL)"
+    )
+    # Server-side generation: a million rows in seconds. h(k) is a per-column hash of i.
+    h = "abs(hashtext(i::text || '{}'))".format
+    await db.execute(
+        f"INSERT INTO {name} SELECT i, 'name ' || ({h('a')} % $1), 'user' || i || '@example.org', "
+        f"(ARRAY['alpha','beta','gamma','delta','epsilon'])[1 + {h('b')} % 5], "
+        f"round(({h('c')} % 10000) / 100.0, 2), 1 + {h('d')} % 19, "
+        f"date '2024-01-01' + {h('e')} % 365, {h('f')} % 2 = 0, "
+        f"CASE WHEN i % 97 = 0 THEN NULL ELSE 'city' || ({h('g')} % 50) END, "
+        "md5(i::text)::uuid FROM generate_series(1, $2) AS i",
+        [max(rows // 5, 1), rows],
+    )
+    return db
+
+
+async def pull_and_profile(db: SQLDatabaseResource, table: str) -> int:
+    profiler = StreamingProfiler()
+    async for batch in db.stream(
+        f"SELECT * FROM {db.dialect.quote(table)}",
+        batch_size=20_000,
+    ):
+        profiler.add_rows(batch)
+    total, _ = profiler.finish()
+    return total
+
+
+async def pushdown(db: SQLDatabaseResource, table: str) -> int:
+    return (await XInspector(db).inspect(table)).total_count
+
+
+def interleaved(
+    repeat: int, base: Callable[[], Any], ours: Callable[[], Any]
+) -> tuple[float, float]:
+    times: dict[str, list[float]] = {"base": [], "ours": []}
+    for _ in range(repeat):
+        for key, fn in (("base", base), ("ours", ours)):
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - start)
+    return statistics.median(times["base"]), statistics.median(times["ours"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--only", choices=["csv", "postgresql"], default=None)
+    args = parser.parse_args(argv)
+    loop = asyncio.new_event_loop()
+    lines = [
+        f"Profiling {args.rows:,} rows x {len(COLUMNS)} columns, median of {args.repeat} "
+        f"interleaved runs (Python {platform.python_version()}, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs).",
+        "",
+        "| case | baseline | baseline (s) | xinspector (s) | ratio | target | met |",
+        "| --- | --- | ---: | ---: | ---: | --- | :---: |",
+    ]
+    failed = False
+    try:
+        if args.only in (None, "csv"):
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "profile_bench.csv"
+                write_csv(path, args.rows)
+                if loop.run_until_complete(profile_csv(path)) != parse_with_dictreader(path):
+                    raise SystemExit("csv: profiled and parsed row counts differ")
+                base, ours = interleaved(
+                    args.repeat,
+                    lambda: parse_with_dictreader(path),
+                    lambda: loop.run_until_complete(profile_csv(path)),
+                )
+                ratio = ours / base
+                rss_start, rss_peak = peak_memory_mb(path)
+                ok = ratio <= CSV_TARGET and rss_peak < MEMORY_TARGET_MB
+                failed |= not ok
+                lines.append(
+                    f"| CSV file, one streaming pass | `csv.DictReader` parse only | {base:.2f} "
+                    f"| {ours:.2f} | {ratio:.2f}x the parse | <= {CSV_TARGET}x, < "
+                    f"{MEMORY_TARGET_MB} MB (peak RSS {rss_peak:.0f} MB, {rss_start:.0f} MB "
+                    f"after imports) | {'yes' if ok else 'no'} |"
+                )
+        if args.only in (None, "postgresql"):
+            url = os.environ.get("XTEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+            table = f"bench_profile_{uuid.uuid4().hex[:8]}"
+            db = loop.run_until_complete(pg_setup(url, table, args.rows))
+            try:
+                counted = loop.run_until_complete(pushdown(db, table))  # also ANALYZEs
+                if counted != loop.run_until_complete(pull_and_profile(db, table)):
+                    raise SystemExit("postgresql: pushdown and pulled row counts differ")
+                base, ours = interleaved(
+                    args.repeat,
+                    lambda: loop.run_until_complete(pull_and_profile(db, table)),
+                    lambda: loop.run_until_complete(pushdown(db, table)),
+                )
+                speed = base / ours
+                ok = speed >= PG_TARGET
+                failed |= not ok
+                lines.append(
+                    f"| PostgreSQL table, pushdown | pull rows + profile in Python | {base:.2f} "
+                    f"| {ours:.2f} | {speed:.1f}x faster | >= {PG_TARGET}x faster | "
+                    f"{'yes' if ok else 'no'} |"
+                )
+            finally:
+                loop.run_until_complete(
+                    db.execute(f"DROP TABLE IF EXISTS {db.dialect.quote(table)}")
+                )
+                loop.run_until_complete(db.disconnect())
+    finally:
+        loop.close()
+    table_md = "\n".join(lines)
+    print(table_md)
+    if args.write_docs:
+        print(f"wrote {write_docs_block(NAME, table_md)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""The ``xinspector`` command line.
+
+::
+
+    xinspector inspect URL [--collection C] [--format json|yaml|table]
+    xinspector schema URL [--collection C] [--format json|yaml]
+    xinspector generate URL --collection C [--model-name M] [--enums] [--out models.py]
+    xinspector diff OLD.json NEW.json
+
+URLs are resource URLs (``postgresql://user@host/db``, ``sqlite:///app.db``,
+``mongodb://host/db``, ``data/orders.csv``...). Passwords never reach the output: the resource
+is named by its display name. Exit status: 0 success, 1 an error (message on stderr), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from xinspector.__about__ import __version__
+from xinspector.diff import diff_schemas
+from xinspector.inspector import XInspector
+from xinspector.models.source import model_to_source
+from xinspector.profiling.stats import InspectionResult
+from xobj_prototype import XError, redact_text
+from xresource import ResourceFactory
+
+__all__ = ["main", "to_jsonable"]
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` with every non-JSON type turned into JSON (ISO dates, decimal text, base64)."""
+    if isinstance(value, BaseModel):
+        return to_jsonable(value.model_dump(by_alias=True))
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    return str(value)
+
+
+def _dump(data: Any, fmt: str) -> str:
+    plain = to_jsonable(data)
+    if fmt == "yaml":
+        try:
+            import yaml  # type: ignore[import-untyped,unused-ignore]
+        except ImportError:
+            raise XError("YAML output needs PyYAML: pip install 'xinspector[cli]'") from None
+        return str(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True))
+    return json.dumps(plain, indent=2, ensure_ascii=False) + "\n"
+
+
+def _cell(value: Any, width: int = 24) -> str:
+    text = "" if value is None else str(to_jsonable(value))
+    text = text.replace("\n", " ").replace("|", "\\|")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_table(result: InspectionResult) -> str:
+    """A Markdown table of the fields of an inspection, with a header line."""
+    lines = [
+        f"{result.source} / {result.collection}: {result.total_count} records"
+        f"{' (computed by the database)' if result.pushdown else ''}",
+        "",
+        "| field | type | nulls | unique | min | max | mean | top value |",
+        "| --- | --- | ---: | ---: | --- | --- | ---: | --- |",
+    ]
+    for name, fs in result.field_statistics.items():
+        top = fs.top_values[0] if fs.top_values else None
+        mean = f"{fs.mean:.4g}" if fs.mean is not None else ""
+        unique = f"{fs.unique_count}{'' if fs.unique_exact else '~'}"
+        lines.append(
+            f"| {_cell(name)} | {_cell(fs.type)}{' ?' if fs.null_count else ''} | "
+            f"{fs.null_count} | {unique} | {_cell(fs.min)} | {_cell(fs.max)} | {mean} | "
+            f"{_cell(top.value) + f' ({top.count})' if top else ''} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    # A temporary file beside the target, then a rename: never a half-written module.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_json(path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise XError(
+            f"{path} is not JSON ({exc.msg} at line {exc.lineno}); give a schema "
+            "written by 'xinspector schema URL --format json'"
+        ) from None
+
+
+async def _run(args: argparse.Namespace) -> str:
+    if args.command == "diff":
+        return _dump(
+            [c.model_dump() for c in diff_schemas(_read_json(args.old), _read_json(args.new))],
+            args.format,
+        )
+    resource = ResourceFactory.from_url(args.url)
+    async with resource:
+        inspector = XInspector(resource, sample_size=args.sample_size)
+        if args.command == "inspect":
+            result = await inspector.inspect(args.collection)
+            if args.format == "table":
+                return render_table(result)
+            return _dump(result.model_dump(by_alias=True), args.format)
+        if args.command == "schema":
+            return _dump(await inspector.discover_schema(args.collection), args.format)
+        model = await inspector.generate_model(
+            args.collection, model_name=args.model_name, enums=args.enums, profile=args.profile
+        )
+        source = model_to_source(model)
+        if args.out:
+            await asyncio.to_thread(_write_atomic, Path(args.out), source)
+            return f"wrote {model.__name__} to {args.out}\n"
+        return source
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``xinspector`` command."""
+    parser = argparse.ArgumentParser(
+        prog="xinspector",
+        description="Inspect data sources: schemas, statistics and generated Pydantic models.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("url", help="resource URL or file path")
+        p.add_argument("--collection", "-c", help="table, collection, sheet or endpoint")
+        p.add_argument(
+            "--sample-size",
+            type=int,
+            default=1000,
+            help="documents or items to sample (MongoDB, REST)",
+        )
+
+    p_inspect = sub.add_parser("inspect", help="schema and statistics")
+    common(p_inspect)
+    p_inspect.add_argument("--format", "-f", choices=("json", "yaml", "table"), default="table")
+    p_schema = sub.add_parser("schema", help="the schema dict only")
+    common(p_schema)
+    p_schema.add_argument("--format", "-f", choices=("json", "yaml"), default="json")
+    p_gen = sub.add_parser("generate", help="a Pydantic model as Python source")
+    common(p_gen)
+    p_gen.add_argument("--out", "-o", help="write the module here (default: stdout)")
+    p_gen.add_argument("--model-name", help="class name (default: from the collection)")
+    p_gen.add_argument(
+        "--enums", action="store_true", help="Literal types for low-cardinality fields"
+    )
+    p_gen.add_argument(
+        "--profile", action="store_true", help="profile first (cardinality, samples, enums)"
+    )
+    p_diff = sub.add_parser("diff", help="compare two schema JSON files")
+    p_diff.add_argument("old")
+    p_diff.add_argument("new")
+    p_diff.add_argument("--format", "-f", choices=("json", "yaml"), default="json")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        output = asyncio.run(_run(args))
+    except XError as exc:
+        print(f"xinspector: error: {redact_text(exc.message)}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"xinspector: error: {redact_text(str(exc))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    sys.stdout.write(output)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

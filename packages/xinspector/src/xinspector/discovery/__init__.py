@@ -1,0 +1,1 @@
+"""Schema discovery: SQL catalogs, MongoDB samples, files, REST responses and stream messages."""

@@ -1,0 +1,1 @@
+"""Model generation from schemas, and export of models and schemas as Python source."""

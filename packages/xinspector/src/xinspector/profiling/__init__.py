@@ -1,0 +1,1 @@
+"""Profiling: the streaming profiler, the HyperLogLog sketch, pushdown for SQL and MongoDB."""

@@ -1,0 +1,163 @@
+"""Profiling MongoDB collections on the server: ``$group`` and ``$facet`` pipelines.
+
+One ``$group`` over the collection computes, for every top-level field, how many documents hold
+a non-null value, min/max, mean and standard deviation (``$avg``/``$stdDevSamp`` ignore
+non-numbers) and string lengths; one pipeline per field counts its distinct values and its most
+frequent values, and one its BSON types. Documents never leave the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xinspector.profiling.columns import ProfileOptions, ProgressCallback
+from xinspector.profiling.stats import DataQuality, FieldStatistics, ValueCount
+from xinspector.schema import CollectionSchema
+from xinspector.types import PATTERNS
+
+__all__ = ["profile_mongodb_collection"]
+
+_BSON_NAMES = {
+    "string": "str",
+    "int": "int",
+    "long": "int",
+    "double": "float",
+    "decimal": "Decimal",
+    "bool": "bool",
+    "date": "datetime",
+    "objectId": "ObjectId",
+    "object": "object",
+    "array": "list",
+    "binData": "bytes",
+    "null": "None",
+    "timestamp": "datetime",
+}
+
+
+def _get(name: str) -> dict[str, Any]:
+    # $getField reads any key, even one holding '.' or starting with '$'.
+    return {"$getField": {"field": {"$literal": name}, "input": "$$ROOT"}}
+
+
+async def profile_mongodb_collection(
+    resource: Any,
+    schema: CollectionSchema,
+    *,
+    options: ProfileOptions,
+    progress: ProgressCallback | None = None,
+) -> tuple[int, dict[str, FieldStatistics], list[dict[str, Any]]]:
+    """``(total documents, statistics per top-level field, sample documents)``."""
+    coll_name = schema.name
+    names = list(schema.fields)
+    group: dict[str, Any] = {"_id": None, "n": {"$sum": 1}}
+    for i, name in enumerate(names):
+        value = _get(name)
+        group[f"nn_{i}"] = {"$sum": {"$cond": [{"$eq": [{"$ifNull": [value, None]}, None]}, 0, 1]}}
+        group[f"mn_{i}"] = {"$min": value}
+        group[f"mx_{i}"] = {"$max": value}
+        group[f"av_{i}"] = {"$avg": value}
+        group[f"sd_{i}"] = {"$stdDevSamp": value}
+        strlen = {"$cond": [{"$eq": [{"$type": value}, "string"]}, {"$strLenCP": value}, None]}
+        group[f"ln_{i}"] = {"$min": strlen}
+        group[f"lx_{i}"] = {"$max": strlen}
+        group[f"la_{i}"] = {"$avg": strlen}
+    rows = await resource.aggregate(coll_name, [{"$group": group}], allow_disk_use=True)
+    agg = rows[0] if rows else {"n": 0}
+    total = int(agg.get("n", 0))
+    if progress is not None:
+        progress(total, total)
+    samples = await resource.aggregate(coll_name, [{"$limit": max(options.sample_size, 200)}])
+    fields: dict[str, FieldStatistics] = {}
+    for i, name in enumerate(names):
+        ftype = schema.fields[name].type
+        nn = int(agg.get(f"nn_{i}", 0))
+        value = _get(name)
+        facet = await resource.aggregate(
+            coll_name,
+            [
+                {"$project": {"v": value, "_id": 0}},
+                {"$match": {"v": {"$ne": None}}},
+                {"$group": {"_id": "$v", "c": {"$sum": 1}}},
+                {
+                    "$facet": {
+                        "top": [
+                            {"$sort": {"c": -1}},
+                            {"$limit": max(options.top_k, options.categorical_threshold + 1)},
+                        ],
+                        "n": [{"$count": "n"}],
+                    }
+                },
+            ],
+            allow_disk_use=True,
+        )
+        top_docs = facet[0]["top"] if facet else []
+        unique = int(facet[0]["n"][0]["n"]) if facet and facet[0]["n"] else 0
+        types = await resource.aggregate(
+            coll_name, [{"$group": {"_id": {"$type": value}, "c": {"$sum": 1}}}]
+        )
+        type_counts = {
+            _BSON_NAMES.get(t["_id"], t["_id"]): int(t["c"])
+            for t in types
+            if t["_id"] not in ("missing", "null")
+        }
+        fs = FieldStatistics(
+            name=name,
+            type=ftype,
+            format=schema.fields[name].format,
+            count=total,
+            null_count=total - nn,
+            unique_count=unique,
+            type_counts=type_counts,
+        )
+        if agg.get(f"av_{i}") is not None:
+            fs.mean = float(agg[f"av_{i}"])
+            fs.stddev = float(agg[f"sd_{i}"]) if agg.get(f"sd_{i}") is not None else None
+        if ftype not in {"object", "list"} and " | " not in ftype:
+            fs.min, fs.max = agg.get(f"mn_{i}"), agg.get(f"mx_{i}")
+            if ftype in {"date", "datetime"}:
+                fs.date_min, fs.date_max = fs.min, fs.max
+        if agg.get(f"ln_{i}") is not None:
+            fs.min_length, fs.max_length = int(agg[f"ln_{i}"]), int(agg[f"lx_{i}"])
+            fs.avg_length = float(agg[f"la_{i}"])
+        fs.top_values = [
+            ValueCount(value=d["_id"], count=int(d["c"])) for d in top_docs[: options.top_k]
+        ]
+        categorical = (
+            0 < unique <= options.categorical_threshold
+            and unique < nn
+            and ftype not in {"object", "list"}
+        )
+        fs.is_categorical = categorical
+        if categorical:
+            values = [d["_id"] for d in top_docs]
+            try:
+                values.sort()
+            except TypeError:
+                values.sort(key=str)
+            fs.distinct_values = values
+        if nn:
+            fs.cardinality = "low" if categorical else "high"
+        seen: list[Any] = []
+        for doc in samples:
+            v = doc.get(name)
+            if v is not None and v not in seen:
+                seen.append(v)
+            if len(seen) >= options.sample_size:
+                break
+        fs.sample_values = seen
+        strs = [d.get(name) for d in samples if isinstance(d.get(name), str)]
+        if strs:
+            for pname, pattern in PATTERNS.items():
+                share = sum(1 for v in strs if pattern.fullmatch(v)) / len(strs)
+                if share >= options.pattern_threshold:
+                    fs.pattern, fs.pattern_share = pname, share
+                    break
+        present = sum(type_counts.values())
+        fs.quality = DataQuality(
+            completeness=nn / total if total else 0.0,
+            uniqueness=min(unique / nn, 1.0) if nn else 0.0,
+            validity=fs.pattern_share if fs.pattern and fs.pattern_share else 1.0,
+            consistency=max(type_counts.values()) / present if present else 1.0,
+        )
+        fields[name] = fs
+    return total, fields, samples[: options.sample_size]

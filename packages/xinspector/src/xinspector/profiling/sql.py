@@ -1,0 +1,293 @@
+"""Profiling SQL tables where the data lives: aggregates, ``GROUP BY`` and planner statistics.
+
+One scan computes, for every column at once, the non-null count, min/max, mean and standard
+deviation (numbers), string lengths and (for tables up to ``exact_rows``) exact distinct counts.
+Larger PostgreSQL tables take their distinct counts and most common values from the planner's
+statistics (``pg_stats``, refreshed with ``ANALYZE`` when missing): approximate, as the
+``unique_exact``/``top_values_exact`` flags say. Low-cardinality columns always get an exact
+``GROUP BY``. Only aggregates cross the wire, never the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from xinspector.profiling.columns import ProfileOptions, ProgressCallback
+from xinspector.profiling.stats import DataQuality, FieldStatistics, ValueCount
+from xinspector.schema import CollectionSchema
+from xinspector.types import PATTERNS, is_numeric_type
+from xresource import SQLDatabaseResource
+
+__all__ = ["profile_sql_table"]
+
+log = logging.getLogger("xinspector.profiling")
+
+_NO_MINMAX = {"json", "bytes", "list", "object", "dict", "bool", "Any", "UUID"}
+_STR_LIKE = {"str"}
+
+
+def _length_fn(dialect: str) -> str:
+    return "CHAR_LENGTH" if dialect == "mysql" else "length"
+
+
+async def profile_sql_table(
+    db: SQLDatabaseResource,
+    schema: CollectionSchema,
+    *,
+    options: ProfileOptions,
+    exact_rows: int = 200_000,
+    analyze: bool = True,
+    progress: ProgressCallback | None = None,
+) -> tuple[int, dict[str, FieldStatistics], list[dict[str, Any]]]:
+    """``(total rows, statistics per column, sample rows)`` computed by the database."""
+    d = db.dialect
+    dialect = d.name
+    table_sql = d.qualified(schema.schema_name if dialect == "postgresql" else None, schema.name)
+    names = list(schema.fields)
+    pg_stats: dict[str, dict[str, Any]] = {}
+    estimate = schema.row_estimate
+    if dialect == "postgresql" and (estimate is None or estimate > exact_rows):
+        pg_stats = await _pg_stats(db, schema, analyze=analyze)
+        estimate = await db.fetch_value(
+            "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = "
+            "c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+            [schema.schema_name, schema.name],
+        )
+    use_stats = dialect == "postgresql" and bool(pg_stats) and (estimate or 0) > exact_rows
+    select = ["count(*) AS n"]
+    length = _length_fn(dialect)
+    for i, name in enumerate(names):
+        col = d.quote(name)
+        ftype = schema.fields[name].type
+        select.append(f"count({col}) AS nn_{i}")
+        if not use_stats and ftype not in {"json", "list", "object", "dict"}:
+            select.append(f"count(DISTINCT {col}) AS nd_{i}")
+        if ftype not in _NO_MINMAX:
+            select.append(f"min({col}) AS mn_{i}")
+            select.append(f"max({col}) AS mx_{i}")
+        if is_numeric_type(ftype):
+            cast = "::float8" if dialect == "postgresql" else ""
+            std = "stddev_samp" if dialect != "sqlite" else None
+            select.append(f"avg({col}{cast}) AS av_{i}")
+            if std:
+                select.append(f"{std}({col}{cast}) AS sd_{i}")
+            else:
+                # SQLite has no stddev: the variance from two sums, over the same scan.
+                select.append(f"avg(({col}) * ({col})) AS sq_{i}")
+        if ftype in _STR_LIKE:
+            select.append(f"min({length}({col})) AS ln_{i}")
+            select.append(f"max({length}({col})) AS lx_{i}")
+            select.append(f"avg({length}({col})) AS la_{i}")
+    log.info("profiling %s by pushdown (%d columns)", schema.name, len(names))
+    row = await db.fetch_one(f"SELECT {', '.join(select)} FROM {table_sql}")  # noqa: S608
+    assert row is not None
+    total = int(row["n"])
+    if progress is not None:
+        progress(total, total)
+    sample_limit = int(max(options.sample_size, 200))
+    sample_rows = await db.fetch_all(f"SELECT * FROM {table_sql} LIMIT {sample_limit}")  # noqa: S608
+    fields: dict[str, FieldStatistics] = {}
+    grouped: dict[str, tuple[list[tuple[Any, int]], int | None, list[Any] | None]] | None = None
+    for i, name in enumerate(names):
+        fschema = schema.fields[name]
+        ftype = fschema.type
+        nn = int(row[f"nn_{i}"])
+        fs = FieldStatistics(
+            name=name, type=ftype, format=fschema.format, count=total, null_count=total - nn
+        )
+        if f"nd_{i}" in row:
+            fs.unique_count = int(row[f"nd_{i}"])
+            fs.unique_exact = True
+        else:
+            fs.unique_count = _pg_distinct(pg_stats.get(name), total, nn)
+            fs.unique_exact = False
+        if f"mn_{i}" in row:
+            fs.min, fs.max = _value(row[f"mn_{i}"], ftype), _value(row[f"mx_{i}"], ftype)
+            if ftype in {"date", "datetime"}:
+                fs.date_min, fs.date_max = fs.min, fs.max
+        if f"av_{i}" in row and row[f"av_{i}"] is not None:
+            fs.mean = float(row[f"av_{i}"])
+            if f"sd_{i}" in row and row[f"sd_{i}"] is not None:
+                fs.stddev = float(row[f"sd_{i}"])
+            elif f"sq_{i}" in row and row[f"sq_{i}"] is not None and nn > 1:
+                var = (float(row[f"sq_{i}"]) - fs.mean**2) * nn / (nn - 1)
+                fs.stddev = max(var, 0.0) ** 0.5
+        if f"ln_{i}" in row and row[f"ln_{i}"] is not None:
+            fs.min_length, fs.max_length = int(row[f"ln_{i}"]), int(row[f"lx_{i}"])
+            fs.avg_length = float(row[f"la_{i}"])
+        if ftype not in {"json", "list", "object", "dict"}:
+            if fs.unique_count <= options.categorical_threshold * 2 or not use_stats:
+                if use_stats and grouped is None:
+                    grouped = await _grouping_sets(db, table_sql, schema, pg_stats, total, options)
+                top = (grouped or {}).get(name) or await _group_by(
+                    db,
+                    table_sql,
+                    name,
+                    options,
+                    exact_all=fs.unique_count <= options.categorical_threshold,
+                )
+                fs.top_values = [ValueCount(value=_value(v, ftype), count=c) for v, c in top[0]]
+                if top[1] is not None:
+                    fs.unique_count, fs.unique_exact = top[1], True
+                fs.top_values_exact = True
+                if top[2] is not None:
+                    fs.distinct_values = [_value(v, ftype) for v in top[2]]
+            else:
+                fs.top_values = _pg_top(pg_stats.get(name), total, ftype, options.top_k)
+                fs.top_values_exact = False
+        present = [r[name] for r in sample_rows if r.get(name) is not None]
+        seen: list[Any] = []
+        for v in present:
+            if v not in seen:
+                seen.append(v)
+            if len(seen) >= options.sample_size:
+                break
+        fs.sample_values = seen
+        categorical = (
+            fs.unique_exact
+            and 0 < fs.unique_count <= options.categorical_threshold
+            and fs.unique_count < nn
+        )
+        fs.is_categorical = categorical
+        if not categorical:
+            fs.distinct_values = None
+        if nn:
+            fs.cardinality = "low" if categorical else "high"
+        if ftype == "str" and present:
+            strs = [v for v in present if isinstance(v, str)]
+            best, share = None, 0.0
+            for pname, pattern in PATTERNS.items():
+                hits = sum(1 for v in strs if pattern.fullmatch(v))
+                if strs and hits / len(strs) > share:
+                    best, share = pname, hits / len(strs)
+            if best and share >= options.pattern_threshold:
+                fs.pattern, fs.pattern_share = best, share
+        fs.type_counts = {ftype: nn}
+        fs.quality = DataQuality(
+            completeness=nn / total if total else 0.0,
+            uniqueness=min(fs.unique_count / nn, 1.0) if nn else 0.0,
+            validity=fs.pattern_share if fs.pattern and fs.pattern_share else 1.0,
+            consistency=1.0,
+        )  # the column's declared type holds every value
+        fields[name] = fs
+    return total, fields, [dict(r) for r in sample_rows[: options.sample_size]]
+
+
+async def _grouping_sets(
+    db: SQLDatabaseResource,
+    table_sql: str,
+    schema: CollectionSchema,
+    pg_stats: dict[str, dict[str, Any]],
+    total: int,
+    options: ProfileOptions,
+) -> dict[str, tuple[list[tuple[Any, int]], int | None, list[Any] | None]]:
+    """Every value and count of all the low-cardinality columns in one scan (PostgreSQL's
+    ``GROUPING SETS``), instead of one ``GROUP BY`` scan per column."""
+    names = [
+        n
+        for n, f in schema.fields.items()
+        if f.type not in {"json", "list", "object", "dict"}
+        and _pg_distinct(pg_stats.get(n), total, total) <= options.categorical_threshold * 2
+    ]
+    if not names:
+        return {}
+    q = db.dialect.quote
+    cols = ", ".join(q(n) for n in names)
+    flags = ", ".join(f"GROUPING({q(n)}) AS g_{i}" for i, n in enumerate(names))
+    sets = ", ".join(f"({q(n)})" for n in names)
+    rows = await db.fetch_all(
+        f"SELECT {cols}, {flags}, count(*) AS c FROM {table_sql} "  # noqa: S608
+        f"GROUP BY GROUPING SETS ({sets})"
+    )
+    out: dict[str, tuple[list[tuple[Any, int]], int | None, list[Any] | None]] = {}
+    for i, name in enumerate(names):
+        # GROUPING(col) = 0: this row groups by col; its NULL group is the null count.
+        pairs = [(r[name], int(r["c"])) for r in rows if r[f"g_{i}"] == 0 and r[name] is not None]
+        pairs.sort(key=lambda p: -p[1])
+        values = [v for v, _ in pairs]
+        try:
+            values.sort()
+        except TypeError:
+            values.sort(key=str)
+        exact_all = len(pairs) <= options.categorical_threshold
+        out[name] = (pairs[: options.top_k], len(pairs), values if exact_all else None)
+    return out
+
+
+async def _group_by(
+    db: SQLDatabaseResource, table_sql: str, name: str, options: ProfileOptions, *, exact_all: bool
+) -> tuple[list[tuple[Any, int]], int | None, list[Any] | None]:
+    """Top values by ``GROUP BY``; with ``exact_all`` also every distinct value and its count."""
+    col = db.dialect.quote(name)
+    limit = options.categorical_threshold + 1 if exact_all else options.top_k
+    rows = await db.fetch_all(
+        f"SELECT {col} AS v, count(*) AS c FROM {table_sql} WHERE {col} IS NOT NULL "  # noqa: S608
+        f"GROUP BY {col} ORDER BY count(*) DESC LIMIT {int(limit)}"
+    )
+    pairs = [(r["v"], int(r["c"])) for r in rows]
+    if exact_all and len(pairs) <= options.categorical_threshold:
+        values = [v for v, _ in pairs]
+        try:
+            values.sort()
+        except TypeError:
+            values.sort(key=str)
+        return pairs[: options.top_k], len(pairs), values
+    return pairs[: options.top_k], None, None
+
+
+async def _pg_stats(
+    db: SQLDatabaseResource, schema: CollectionSchema, *, analyze: bool
+) -> dict[str, dict[str, Any]]:
+    sql = (
+        "SELECT attname, null_frac, n_distinct, most_common_vals::text::text[] AS mcv, "
+        "most_common_freqs AS mcf FROM pg_stats WHERE schemaname = $1 AND tablename = $2"
+    )
+    params = [schema.schema_name or "public", schema.name]
+    rows = await db.fetch_all(sql, params)
+    if not rows and analyze:
+        table_sql = db.dialect.qualified(schema.schema_name, schema.name)
+        log.info("ANALYZE %s: the planner has no statistics for it yet", schema.name)
+        try:
+            await db.execute(f"ANALYZE {table_sql}")
+        except Exception as exc:
+            log.warning(
+                "cannot ANALYZE %s (%s); counting exactly instead", schema.name, type(exc).__name__
+            )
+            return {}
+        rows = await db.fetch_all(sql, params)
+    return {r["attname"]: dict(r) for r in rows}
+
+
+def _pg_distinct(stats: dict[str, Any] | None, total: int, non_null: int) -> int:
+    if not stats or stats.get("n_distinct") is None:
+        return non_null
+    nd = float(stats["n_distinct"])
+    # Negative: a fraction of the rows (the planner expects it to grow with the table).
+    estimate = -nd * total if nd < 0 else nd
+    return int(min(round(estimate), non_null))
+
+
+def _pg_top(stats: dict[str, Any] | None, total: int, ftype: str, k: int) -> list[ValueCount]:
+    if not stats or not stats.get("mcv"):
+        return []
+    convert = _text_converter(ftype)
+    return [
+        ValueCount(value=convert(v), count=round(f * total))
+        for v, f in list(zip(stats["mcv"], stats["mcf"] or [], strict=False))[:k]
+    ]
+
+
+def _text_converter(ftype: str) -> Callable[[str], Any]:
+    from xinspector.profiling.columns import _convert_text, _safe
+
+    convert = _convert_text(ftype)
+    return lambda v: _safe(convert, v)
+
+
+def _value(value: Any, ftype: str) -> Any:
+    # SQLite hands back text for dates; keep the driver's value otherwise.
+    if isinstance(value, str) and ftype not in {"str", "json", "Any"}:
+        return _text_converter(ftype)(value)
+    return value
