@@ -1,7 +1,7 @@
 """Every workflow of the xstack monorepo.
 
     nox -l                      list the sessions
-    nox -t suite                the whole test suite: lint, typecheck, unit tests, integration
+    nox -t suite                the whole test suite: lint, typecheck, unit tests, matrix, integration
     nox -s demo                 run the project on its embedded default
     nox -s "tests(xresource)"   one package's unit tests, alone in its own environment
 
@@ -31,7 +31,7 @@ DEV_TOOLS = ["pytest>=8", "pytest-asyncio>=0.24", "hypothesis>=6.100"]
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "typecheck", "tests", "integration"]
+nox.options.sessions = ["lint", "typecheck", "tests", "matrix", "integration"]
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -67,7 +67,11 @@ def sibling_closure(package: str) -> list[str]:
 
 
 def local_install_args(package: str, extras: str = "all,test") -> list[str]:
-    """Install arguments: the package with ``extras`` plus its siblings from their local paths."""
+    """Install arguments: the package with ``extras`` plus its siblings from their local paths.
+
+    Editable, so that a reused environment always runs the current source: a non-editable
+    install of an unchanged version number would be skipped as already satisfied.
+    """
     args = []
     for name in sibling_closure(package):
         path = PACKAGES_DIR / name
@@ -77,7 +81,7 @@ def local_install_args(package: str, extras: str = "all,test") -> list[str]:
             if name == package
             else [e for e in ("all",) if e in available]
         )
-        args.append(f"{path}[{','.join(chosen)}]" if chosen else str(path))
+        args += ["-e", f"{path}[{','.join(chosen)}]" if chosen else str(path)]
     return args
 
 
@@ -120,7 +124,7 @@ def tests(session: nox.Session, package: str) -> None:
     )
 
 
-@nox.session
+@nox.session(tags=["suite"])
 @nox.parametrize("resolution", ["lowest-direct", "highest"])
 @nox.parametrize("package", PACKAGES, ids=PACKAGES)
 def matrix(session: nox.Session, package: str, resolution: str) -> None:
