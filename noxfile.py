@@ -1,7 +1,7 @@
 """Every workflow of the xstack monorepo.
 
     nox -l                      list the sessions
-    nox -t suite                the whole test suite: lint, typecheck, unit tests, matrix, integration
+    nox -t suite                the whole suite: lint, typecheck, unit tests, matrix, integration
     nox -s demo                 run the project on its embedded default
     nox -s "tests(xresource)"   one package's unit tests, alone in its own environment
 
@@ -235,7 +235,7 @@ def docs(session: nox.Session) -> None:
         "-f",
         str(ROOT / "mkdocs.yml"),
         "-d",
-        str(ROOT / "docs" / "site"),
+        str(ROOT / "site"),
     )
 
 

@@ -93,7 +93,7 @@ def diff_schemas(
 ) -> list[SchemaChange]:
     """The changes that turn ``old`` into ``new`` (empty when they describe the same data).
 
-    Example:
+    Examples:
         >>> a = {"table": "t", "fields": {"id": {"type": "int"}, "x": {"type": "str"}}}
         >>> b = {"table": "t", "fields": {"id": {"type": "float"}, "y": {"type": "str"}}}
         >>> [(c.kind, c.path, c.breaking) for c in diff_schemas(a, b)]

@@ -53,7 +53,7 @@ class XInspector:
         analyze: allow ``ANALYZE`` of a PostgreSQL table that has no planner statistics.
         progress: ``callback(done, total_or_None)`` during long passes.
 
-    Example:
+    Examples:
         >>> import asyncio, pathlib, tempfile
         >>> from xresource import ResourceFactory
         >>> p = pathlib.Path(tempfile.mkdtemp()) / "users.csv"

@@ -130,7 +130,7 @@ class FieldSchema(BaseModel):
 class CollectionSchema(BaseModel):
     """The schema of one table, collection, file, endpoint or stream.
 
-    Example:
+    Examples:
         >>> s = CollectionSchema(name="users", kind="table",
         ...                      fields={"id": FieldSchema(type="int", primary_key=True)})
         >>> CollectionSchema.from_dict(s.to_dict()) == s

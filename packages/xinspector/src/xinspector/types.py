@@ -310,7 +310,7 @@ class TextColumnTyper:
         strict_leading_zeros: an integer-looking value with a leading zero (``"0062465600"``)
             keeps the column ``str``: converting it would destroy data.
 
-    Example:
+    Examples:
         >>> t = TextColumnTyper()
         >>> t.update(["1", "2", "3.50"])
         >>> t.result()

@@ -139,7 +139,7 @@ class XObjPrototype(BaseModel):
 
     A subclass that defines its own ``@model_serializer`` replaces the masking: don't.
 
-    Example:
+    Examples:
         >>> class User(XObjPrototype):
         ...     class Meta:
         ...         ns = "ns.models.user.User"

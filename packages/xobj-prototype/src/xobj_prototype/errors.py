@@ -31,7 +31,7 @@ class XError(Exception):
         details: structured context (names, counts, paths); values under secret-looking keys and
             passwords inside URLs are masked before they are stored.
 
-    Example:
+    Examples:
         >>> raise XError("table 'users' not found", details={"table": "users"})
         Traceback (most recent call last):
         xobj_prototype.errors.XError: table 'users' not found

@@ -230,7 +230,7 @@ def load_settings(
             names each bad key (and the environment variable that would set it) without echoing
             its value (values may be secrets).
 
-    Example:
+    Examples:
         >>> class Pool(BaseModel):
         ...     size: int = 10
         >>> load_settings(Pool, "XDOC", section="pool", settings_files=[], overrides={"size": 4})

@@ -54,7 +54,7 @@ class AuditEvent(BaseModel):
 class AuditLog:
     """The last ``max_events`` events, oldest first; older ones fall off.
 
-    Example:
+    Examples:
         >>> log = AuditLog(max_events=2)
         >>> for n in ("a", "b", "c"):
         ...     _ = log.record(AuditAction.REGISTER, "function", n)

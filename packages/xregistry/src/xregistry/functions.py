@@ -782,7 +782,7 @@ def register_function(
     """Decorator: register the function (in ``registry``, else the default registry) and return a
     tracked wrapper.
 
-    Example:
+    Examples:
         >>> from xregistry import FunctionRegistry
         >>> reg = FunctionRegistry()
         >>> @register_function(namespace="finance", registry=reg)

@@ -53,7 +53,7 @@ class ModelPermission(StrEnum):
 class Principal(BaseModel):
     """Who is acting: an id for the audit log and the roles that permissions are granted to.
 
-    Example:
+    Examples:
         >>> Principal(id="ada", roles={"admin"}).roles
         frozenset({'admin'})
     """

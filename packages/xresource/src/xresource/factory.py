@@ -103,7 +103,7 @@ _FILE_SUFFIXES = {
 class ResourceFactory:
     """Create resources by type name (``create``) or URL (``from_url``).
 
-    Example:
+    Examples:
         >>> r = ResourceFactory.from_url("sqlite:///:memory:")
         >>> r.resource_type
         'sqlite'

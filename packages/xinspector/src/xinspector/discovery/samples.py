@@ -62,7 +62,7 @@ class RecordSchemaBuilder:
         complete: the records are all the data, not a sample: observed string lengths become
             ``max_length`` constraints.
 
-    Example:
+    Examples:
         >>> b = RecordSchemaBuilder()
         >>> b.add_many([{"a": 1, "tags": ["x"]}, {"a": 2.5, "b": {"c": True}}])
         >>> s = b.build("things", kind="collection")

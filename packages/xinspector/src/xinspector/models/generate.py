@@ -305,7 +305,7 @@ def generate_model(
         enums: turn fields with a few known values (``cardinality="low"`` with ``enum``) into
             ``Literal`` fields; database enum types always are.
 
-    Example:
+    Examples:
         >>> User = generate_model({"table": "users", "fields": {
         ...     "id": {"type": "int", "required": True},
         ...     "email": {"type": "str", "nullable": True, "max_length": 80}}})

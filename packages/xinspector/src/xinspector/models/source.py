@@ -298,7 +298,7 @@ def schema_to_source(
 ) -> str:
     """Python source of the model :func:`generate_model` builds for ``schema``.
 
-    Example:
+    Examples:
         >>> src = schema_to_source({"table": "users", "fields": {"id": {"type": "int"}}})
         >>> "class Users(XObjPrototype):" in src
         True

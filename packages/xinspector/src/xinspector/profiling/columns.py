@@ -674,7 +674,7 @@ def _hashable(value: Any) -> Any:
 class StreamingProfiler:
     """Profile a table-shaped source chunk by chunk.
 
-    Example:
+    Examples:
         >>> p = StreamingProfiler()
         >>> p.add_rows([{"a": 1, "b": "x"}, {"a": 2, "b": None}])
         >>> total, fields = p.finish()

@@ -26,7 +26,7 @@ _GOLDEN = 0x9E3779B97F4A7C15
 class HyperLogLog:
     """Estimate the number of distinct values added.
 
-    Example:
+    Examples:
         >>> h = HyperLogLog()
         >>> h.update(range(100_000))
         >>> abs(h.count() - 100_000) < 3_000

@@ -85,7 +85,7 @@ class NamespaceIndex(Generic[V]):
     ``fnmatch`` (``*`` crosses dots) unless ``segments=True`` (``*`` stays in one segment, ``**``
     spans segments).
 
-    Example:
+    Examples:
         >>> idx: NamespaceIndex[str] = NamespaceIndex()
         >>> idx.register("ns.functions.math.basic.add", "add")
         >>> idx.register("ns.functions.math.advanced.power", "power")

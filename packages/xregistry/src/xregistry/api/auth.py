@@ -30,7 +30,7 @@ def hash_token(token: str, scheme: str = "sha256") -> str:
     """The hash to store for ``token``: ``sha256:<hex>`` (tokens from :func:`generate_token` are
     random enough for a plain digest) or ``scrypt:...`` (for tokens a person chose).
 
-    Example:
+    Examples:
         >>> hash_token("abc")[:14]
         'sha256:ba7816'
     """
@@ -72,7 +72,7 @@ class _Entry:
 class TokenAuthenticator:
     """Maps presented tokens to principals.
 
-    Example:
+    Examples:
         >>> auth = TokenAuthenticator()
         >>> auth.add(hash_token("s3cret"), Principal(id="ada", roles=frozenset({"admin"})))
         >>> auth.authenticate("s3cret").id, auth.authenticate("wrong")

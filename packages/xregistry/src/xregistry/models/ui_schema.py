@@ -174,7 +174,7 @@ def _fields_of(model: type[BaseModel], depth: int, seen: frozenset[type]) -> dic
 def generate_ui_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The UI schema of ``model``: ``{"title", "description", "fields": {...}, "order": [...]}``.
 
-    Example:
+    Examples:
         >>> from pydantic import BaseModel
         >>> class User(BaseModel):
         ...     email: str

@@ -130,7 +130,7 @@ def next_version(version: str, changes: list[dict[str, Any]]) -> str:
 class MigrationRegistry:
     """Hooks that turn a record of one model version into the next one.
 
-    Example:
+    Examples:
         >>> hooks = MigrationRegistry()
         >>> hooks.register("User", "1.0.0", "2.0.0", lambda r: {**r, "active": True})
         >>> hooks.migrate("User", {"name": "Ada"}, "1.0.0", "2.0.0")

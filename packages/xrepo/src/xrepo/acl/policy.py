@@ -112,7 +112,7 @@ class ACLPolicy:
             collection not listed is refused; ``None`` opens it unrestricted; a policy restricts
             the foreign side by that policy's own rules for the same caller.
 
-    Example:
+    Examples:
         >>> policy = ACLPolicy([
         ...     ACLRule(role="admin", permissions=["admin"]),
         ...     ACLRule(role="user", permissions=["read", "list"],

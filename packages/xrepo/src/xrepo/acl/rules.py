@@ -56,7 +56,7 @@ def _names(value: Any, key: str) -> tuple[str, ...] | None:
 class ACLRule(BaseModel):
     """One grant: ``role`` may do ``permissions``, restricted by ``conditions``.
 
-    Example:
+    Examples:
         >>> rule = ACLRule(role="viewer", permissions=["read", "list"],
         ...                conditions={"hidden_fields": ["ssn"]})
         >>> rule.grants(Permission.LIST), rule.grants(Permission.DELETE)

@@ -54,7 +54,7 @@ class AuditLogger:
         retry_initial / retry_max: the backoff of the retry task, in seconds.
         batch_size: entries per retried write.
 
-    Example:
+    Examples:
         >>> logger = AuditLogger(MemoryAuditSink(), policy="buffer")  # doctest: +SKIP
         >>> await logger.record("update", user_id="u1", repo="users", entity_id=7,
         ...                     before=old, after=new)  # doctest: +SKIP

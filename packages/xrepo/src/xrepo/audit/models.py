@@ -127,7 +127,7 @@ class AuditEntry(BaseModel):
     Build it with :meth:`for_operation` to get ``changes`` computed and secrets masked; every
     field is validated either way.
 
-    Example:
+    Examples:
         >>> e = AuditEntry.for_operation("update", user_id="u1", repo="users", entity_id=7,
         ...     before={"name": "Ada", "password": "x"}, after={"name": "Ada L.", "password": "y"})
         >>> e.changes["name"], e.changes["password"]

@@ -154,7 +154,7 @@ class RedisNamespace(NamespaceBackend):
         url_or_client: ``redis://...`` (owned client) or a ``redis.asyncio`` client (borrowed).
         prefix: the key prefix; instances with the same prefix share one namespace.
 
-    Example:
+    Examples:
         >>> ns = RedisNamespace("redis://127.0.0.1:6379/0", prefix="app:ns")  # doctest: +SKIP
         >>> await ns.register("ns.models.User", User)  # doctest: +SKIP
         >>> await ns.find("ns.models.*")  # doctest: +SKIP

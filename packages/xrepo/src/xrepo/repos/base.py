@@ -191,7 +191,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
     Subclasses implement the primitives; everything public is shared. Models come back as
     instances of ``model_class``.
 
-    Example:
+    Examples:
         >>> repo = MaterializedRepo(model_class=User, data=[{"id": 1, "name": "Ada"}])
         >>> await repo.list({"name__startswith": "A"}, sort=[("id", 1)])
         [User(id=1, name='Ada')]

@@ -25,7 +25,7 @@ class ConnectedRepo(ABC):  # noqa: B024 - a marker base with a constructor, noth
         model_class: the model; generated from ``schema`` when omitted.
         **kwargs: ``collection``/``table``, ``metadata``, ``name``, ``indexes``...
 
-    Example:
+    Examples:
         >>> repo = ConnectedRepo(schema, pg, User, collection="users")  # doctest: +SKIP
         >>> isinstance(repo, ConnectedSQLRepo), isinstance(repo, ConnectedRepo)  # doctest: +SKIP
         (True, True)

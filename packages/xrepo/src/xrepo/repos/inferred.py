@@ -42,7 +42,7 @@ def model_from_data(
 
     An ``id`` field (``int | None``) is added when the data has none.
 
-    Example:
+    Examples:
         >>> Point = model_from_data("Point", [{"x": 1, "y": 2.5}])
         >>> sorted(Point.model_fields)
         ['id', 'ns', 'x', 'y']

@@ -168,7 +168,7 @@ class SecureRepo(XRepo[T]):
         cache: a :class:`~xrepo.cache.CacheManager` for reads; ``cache_ttl`` seconds per entry.
         latency: the :class:`~xrepo.stats.LatencyRecorder` (a new one by default).
 
-    Example:
+    Examples:
         >>> repo = SecureRepo(users, acl=ACLPolicy(rules), audit=AuditLogger(sink))
         >>> await repo.list({"city": "Oslo"}, user_id="u1")   # scoped, hidden fields stripped
     """

@@ -70,7 +70,7 @@ def _percentile(ordered: list[float], q: float) -> float:
 class LatencyRecorder:
     """Records how long operations take.
 
-    Example:
+    Examples:
         >>> rec = LatencyRecorder(window=1000)
         >>> for ms in (1.0, 2.0, 3.0, 4.0):
         ...     rec.record("list", ms)

@@ -267,7 +267,7 @@ class PooledSQLResource(SQLDatabaseResource, ABC):
     async def transaction(self) -> AsyncIterator[SQLExecutor]:
         """One connection, one transaction: committed when the block ends, rolled back on error.
 
-        Example:
+        Examples:
             >>> async with db.transaction() as tx:  # doctest: +SKIP
             ...     await tx.execute("UPDATE acct SET v = v - 1 WHERE id = ?", [1])
             ...     await tx.execute("UPDATE acct SET v = v + 1 WHERE id = ?", [2])

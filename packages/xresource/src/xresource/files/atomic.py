@@ -56,7 +56,7 @@ def atomic_replace(target: Path) -> Iterator[BinaryIO]:
 
     The temporary file keeps the target's permission bits when the target exists.
 
-    Example:
+    Examples:
         >>> import pathlib, tempfile
         >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
         >>> with atomic_replace(p) as fh:

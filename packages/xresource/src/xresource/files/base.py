@@ -322,7 +322,7 @@ class FileResource(XResource):
         file: at once when the stream is closed (``async with contextlib.aclosing(stream)``, or
         ``await stream.aclose()``), otherwise when the abandoned generator is collected.
 
-        Example:
+        Examples:
             >>> async def count(resource):  # doctest: +SKIP
             ...     n = 0
             ...     async for chunk in resource.read_stream(chunk_size=10_000):

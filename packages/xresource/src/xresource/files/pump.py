@@ -28,7 +28,7 @@ _POLL = 0.1  # seconds between checks of the stop flag while waiting for the con
 class ChunkPump(Generic[T]):
     """Feed ``chunks`` (a generator) from a worker thread into the running event loop.
 
-    Example:
+    Examples:
         >>> import asyncio
         >>> async def main():
         ...     pump = ChunkPump(iter([[1, 2], [3]]))
