@@ -26,12 +26,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import json
 import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,9 +38,9 @@ from pathlib import Path
 from xresource import CSVResource
 
 try:
-    from _report import write_docs_block
+    from _report import child_peak_rss_mb, write_docs_block
 except ImportError:  # run as `python -m benchmarks.bench_csv_stream`
-    from benchmarks._report import write_docs_block
+    from benchmarks._report import child_peak_rss_mb, write_docs_block
 
 NAME = "csv_stream"
 TARGET_RATIO = 0.9
@@ -113,33 +111,13 @@ _READERS = {"dictreader": run_dictreader, "ours": run_ours}
 def peak_rss_mb(which: str, path: Path) -> tuple[float, float]:
     """Peak RSS (MB) of a fresh interpreter that reads the file once with ``which``, and its
     the baseline (MB) of that interpreter with every module imported, before reading."""
-    # VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec() and would report the parent's peak.
-    code = (
-        "import json, resource, sys\n"
-        "def hwm():\n"
-        "    try:\n"
-        "        with open('/proc/self/status') as fh:\n"
-        "            for line in fh:\n"
-        "                if line.startswith('VmHWM:'):\n"
-        "                    return int(line.split()[1])\n"
-        "    except OSError:\n"
-        "        pass\n"
-        "    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "sys.path.insert(0, sys.argv[3])\n"
-        "import bench_csv_stream as b\n"
-        "from pathlib import Path\n"
-        "base = hwm()\n"
-        "n = b._READERS[sys.argv[1]](Path(sys.argv[2]))\n"
-        "print(json.dumps({'rows': n, 'base_kb': base, 'peak_kb': hwm()}))\n"
+    base, peak = child_peak_rss_mb(
+        "import bench_csv_stream as b\nfrom pathlib import Path",
+        "b._READERS[sys.argv[1]](Path(sys.argv[2]))",
+        which,
+        str(path),
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, which, str(path), str(Path(__file__).resolve().parent)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    data = json.loads(out.strip().splitlines()[-1])
-    return float(data["peak_kb"]) / 1024.0, float(data["base_kb"]) / 1024.0
+    return peak, base
 
 
 def main() -> int:

@@ -24,13 +24,11 @@ import argparse
 import asyncio
 import datetime as dt
 import decimal
-import gc
+import functools
 import os
 import platform
-import statistics
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiomysql
@@ -39,9 +37,9 @@ import asyncpg
 from xresource import MySQLResource, PostgreSQLResource, ResourceFactory
 
 try:
-    from _report import median_time, write_docs_block
+    from _report import interleaved_medians_on_loop, publish, speed_cells
 except ImportError:  # run as `python -m benchmarks.bench_db_fetch`
-    from benchmarks._report import median_time, write_docs_block
+    from benchmarks._report import interleaved_medians_on_loop, publish, speed_cells
 
 NAME = "db_fetch"
 TARGET = 0.9
@@ -181,19 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [args.only] if args.only else ["postgresql", "mysql"]
     loop = asyncio.new_event_loop()
 
-    def timed_pair(
-        raw: Callable[[], Awaitable[Any]], ours: Callable[[], Awaitable[Any]]
-    ) -> tuple[float, float]:
-        # Interleaved (raw, ours, raw, ours...) with a collection before each run, so that load
-        # from other processes and garbage left by the previous run hit both sides alike.
-        times: dict[str, list[float]] = {"raw": [], "ours": []}
-        for _ in range(args.repeat):
-            for key, fn in (("raw", raw), ("ours", ours)):
-                gc.collect()
-                times[key].append(
-                    median_time(lambda fn=fn: loop.run_until_complete(fn()), 1, warmup=0)
-                )
-        return statistics.median(times["raw"]), statistics.median(times["ours"])
+    # Interleaved (raw, ours, raw, ours...) with a collection before each run, so that load
+    # from other processes and garbage left by the previous run hit both sides alike.
+    timed_pair = functools.partial(
+        interleaved_medians_on_loop, loop, repeat=args.repeat, warmup=False, collect=True
+    )
 
     results: list[tuple[str, str, float, float]] = []
     try:
@@ -206,8 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                     if got != expected:
                         raise SystemExit(f"{kind}: {ours.__name__} returned different rows")
                 label = "PostgreSQL (asyncpg)" if kind == "postgresql" else "MariaDB (aiomysql)"
-                raw_f, ours_f = timed_pair(case.raw_fetch, case.ours_fetch)
-                raw_s, ours_s = timed_pair(case.raw_stream, case.ours_stream)
+                raw_f, ours_f = timed_pair([case.raw_fetch, case.ours_fetch])
+                raw_s, ours_s = timed_pair([case.raw_stream, case.ours_stream])
                 results.append((label, "fetch_all", raw_f, ours_f))
                 results.append((label, f"stream (batch {BATCH:,})", raw_s, ours_s))
             finally:
@@ -225,16 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     failed = False
     for label, op, raw, ours in results:
-        speed = raw / ours
-        failed |= speed < TARGET
-        lines.append(
-            f"| {label} | {op} | {raw * 1000:.1f} | {ours * 1000:.1f} | "
-            f"{speed:.2f}x | {'yes' if speed >= TARGET else 'no'} |"
-        )
-    table = "\n".join(lines)
-    print(table)
-    if args.write_docs:
-        print(f"wrote {write_docs_block(NAME, table)}")
+        cells, met = speed_cells(raw, ours, TARGET)
+        failed |= not met
+        lines.append(f"| {label} | {op} | {cells} |")
+    publish(NAME, "\n".join(lines), args.write_docs)
     return 1 if failed else 0
 
 

@@ -22,12 +22,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import os
 import platform
-import statistics
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -36,9 +35,9 @@ from xresource import ResourceFactory
 from xresource.databases.mongodb import MongoDBResource
 
 try:
-    from _report import median_time, write_docs_block
+    from _report import interleaved_medians_on_loop, publish, speed_cells
 except ImportError:  # run as `python -m benchmarks.bench_mongo_fetch`
-    from benchmarks._report import median_time, write_docs_block
+    from benchmarks._report import interleaved_medians_on_loop, publish, speed_cells
 
 NAME = "mongo_fetch"
 TARGET = 0.9
@@ -120,19 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get("XTEST_MONGODB_URL", "mongodb://127.0.0.1:27017/?replicaSet=rs0")
     loop = asyncio.new_event_loop()
 
-    def timed_pair(
-        raw: Callable[[], Awaitable[Any]], ours: Callable[[], Awaitable[Any]]
-    ) -> tuple[float, float]:
-        # Interleaved runs (raw, ours, raw, ours...): on a shared machine, load that comes and
-        # goes then hits both sides alike instead of whichever happened to run during it.
-        raw_times: list[float] = []
-        ours_times: list[float] = []
-        loop.run_until_complete(raw())  # warm-up of both sides
-        loop.run_until_complete(ours())
-        for _ in range(args.repeat):
-            raw_times.append(median_time(lambda: loop.run_until_complete(raw()), 1, warmup=0))
-            ours_times.append(median_time(lambda: loop.run_until_complete(ours()), 1, warmup=0))
-        return statistics.median(raw_times), statistics.median(ours_times)
+    # Interleaved runs (raw, ours, raw, ours...), after a warm-up of both sides.
+    timed_pair = functools.partial(interleaved_medians_on_loop, loop, repeat=args.repeat)
 
     try:
         case = loop.run_until_complete(_setup(url, args.docs))
@@ -143,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             for fn in (case.ours_fetch, case.ours_stream, case.raw_stream):
                 if loop.run_until_complete(fn()) != expected:
                     raise SystemExit(f"{fn.__name__} returned different documents")
-            raw_f, ours_f = timed_pair(case.raw_fetch, case.ours_fetch)
-            raw_s, ours_s = timed_pair(case.raw_stream, case.ours_stream)
+            raw_f, ours_f = timed_pair([case.raw_fetch, case.ours_fetch])
+            raw_s, ours_s = timed_pair([case.raw_stream, case.ours_stream])
         finally:
             loop.run_until_complete(_teardown(case))
     finally:
@@ -164,16 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     failed = False
     for op, raw, ours in results:
-        speed = raw / ours
-        failed |= speed < TARGET
-        lines.append(
-            f"| {op} | {raw * 1000:.1f} | {ours * 1000:.1f} | {speed:.2f}x | "
-            f"{'yes' if speed >= TARGET else 'no'} |"
-        )
-    table = "\n".join(lines)
-    print(table)
-    if args.write_docs:
-        print(f"wrote {write_docs_block(NAME, table)}")
+        cells, met = speed_cells(raw, ours, TARGET)
+        failed |= not met
+        lines.append(f"| {op} | {cells} |")
+    publish(NAME, "\n".join(lines), args.write_docs)
     return 1 if failed else 0
 
 

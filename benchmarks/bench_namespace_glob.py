@@ -27,7 +27,8 @@ from xobj_prototype import NamespaceIndex
 
 # The shared helpers sit beside this file, whether it runs as a script or as a module.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import median_time, write_docs_block
+from _namespace_words import AREAS, MODULES, VERBS
+from _report import fmt_time, median_time, publish
 
 NAME = "namespace_glob"
 TARGET_SPEEDUP = 20.0
@@ -47,82 +48,6 @@ PATTERNS: list[tuple[str, str]] = [
     ("ns.models.*.orders.Order*", "middle and suffix"),
 ]
 
-_AREAS = [
-    "math",
-    "finance",
-    "text",
-    "io",
-    "net",
-    "stats",
-    "geo",
-    "time",
-    "crypto",
-    "utils",
-    "services",
-    "billing",
-    "search",
-    "images",
-    "audio",
-    "ml",
-    "etl",
-    "auth",
-    "reports",
-    "perf",
-]
-_MODULES = [
-    "basic",
-    "advanced",
-    "core",
-    "helpers",
-    "legacy",
-    "experimental",
-    "validation",
-    "parsing",
-    "formatting",
-    "conversion",
-    "io",
-    "cache",
-    "batch",
-    "stream",
-    "retry",
-    "metrics",
-    "admin",
-    "public",
-    "internal",
-    "compat",
-    "v1",
-    "v2",
-    "v3",
-    "tools",
-    "extras",
-    "plugins",
-    "hooks",
-    "tasks",
-    "jobs",
-    "workers",
-]
-_VERBS = [
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "power",
-    "format_date",
-    "parse_date",
-    "validate",
-    "normalize",
-    "convert",
-    "load",
-    "save",
-    "fetch",
-    "render",
-    "compute",
-    "merge",
-    "split",
-    "sort",
-    "filter",
-    "reduce",
-]
 _SOURCES = [f"{kind}{i}" for kind in ("pg", "mysql", "mongo", "csv", "kafka") for i in range(9)]
 _SOURCES += ["crm", "erp", "shop", "hr", "ledger"]
 _COLLECTIONS = ["users", "orders", "invoices", "products", "events", "accounts", "payments"]
@@ -150,13 +75,13 @@ def build_paths(n: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
 
     def functions() -> Iterator[str]:  # 20 areas x 30 modules x 100 names = 60,000
-        for area in _AREAS:
-            modules = [f"test{i}" for i in range(30)] if area == "perf" else _MODULES
+        for area in AREAS:
+            modules = [f"test{i}" for i in range(30)] if area == "perf" else MODULES
             for module in modules:
                 names = (
                     [f"func_{i}" for i in range(99)] + ["add"]
                     if area == "perf"
-                    else [f"{v}_{i}" if i else v for v in _VERBS for i in range(5)]
+                    else [f"{v}_{i}" if i else v for v in VERBS for i in range(5)]
                 )
                 for name in names:
                     yield f"ns.functions.{area}.{module}.{name}"
@@ -169,7 +94,7 @@ def build_paths(n: int, seed: int = 7) -> list[str]:
                     yield f"ns.models.{source}.{coll}.{base}{suffix}"
 
     def types() -> Iterator[str]:  # 100 domains x 100 type names = 10,000
-        for domain in [*_AREAS, *(f"domain{i}" for i in range(80))]:
+        for domain in [*AREAS, *(f"domain{i}" for i in range(80))]:
             for type_name in _TYPE_NAMES:
                 yield f"ns.types.{domain}.{type_name}"
 
@@ -186,7 +111,7 @@ def build_paths(n: int, seed: int = 7) -> list[str]:
     def settings() -> Iterator[str]:  # fills up to n
         i = 0
         while True:
-            yield f"ns.settings.{rng.choice(_AREAS)}.section{i // 50}.key_{i}"
+            yield f"ns.settings.{rng.choice(AREAS)}.section{i // 50}.key_{i}"
             i += 1
 
     paths: list[str] = []
@@ -251,12 +176,6 @@ def run(n: int, repeat: int, seed: int) -> tuple[list[Row], float]:
     return rows, statistics.median(r.speedup for r in rows)
 
 
-def _fmt_time(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:,.1f} µs"
-    return f"{seconds * 1e3:,.2f} ms"
-
-
 def to_markdown(rows: list[Row], median_speedup: float, n: int, repeat: int) -> str:
     """The result table, with the run's parameters and the verdict against the target."""
     lines = [
@@ -268,8 +187,8 @@ def to_markdown(rows: list[Row], median_speedup: float, n: int, repeat: int) -> 
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     lines += [
-        f"| `{r.pattern}` | {r.kind} | {r.matches:,} | {_fmt_time(r.index_s)} | "
-        f"{_fmt_time(r.linear_s)} | {r.speedup:,.1f}x |"
+        f"| `{r.pattern}` | {r.kind} | {r.matches:,} | {fmt_time(r.index_s)} | "
+        f"{fmt_time(r.linear_s)} | {r.speedup:,.1f}x |"
         for r in rows
     ]
     verdict = "met" if median_speedup >= TARGET_SPEEDUP else "**not met**"
@@ -301,10 +220,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows, median_speedup = run(args.entries, args.repeat, args.seed)
     markdown = to_markdown(rows, median_speedup, args.entries, args.repeat)
-    print(markdown)
-    if args.write_docs:
-        page = write_docs_block(NAME, markdown)
-        print(f"\nwrote {page}")
+    publish(NAME, markdown, args.write_docs)
     if args.fail_under is not None and median_speedup < args.fail_under:
         print(f"median speedup {median_speedup:.1f}x is below {args.fail_under}x", file=sys.stderr)
         return 1

@@ -25,15 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import gc
 import os
 import platform
 import random
-import statistics
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -44,9 +39,9 @@ from xinspector.profiling.columns import StreamingProfiler
 from xresource import ResourceFactory, SQLDatabaseResource
 
 try:
-    from _report import write_docs_block
+    from _report import child_peak_rss_mb, interleaved_medians, write_docs_block
 except ImportError:  # run as `python -m benchmarks.bench_profile`
-    from benchmarks._report import write_docs_block
+    from benchmarks._report import child_peak_rss_mb, interleaved_medians, write_docs_block
 
 NAME = "profile"
 CSV_TARGET = 2.5
@@ -100,30 +95,13 @@ async def profile_csv(path: Path) -> int:
     return result.total_count
 
 
-# VmHWM (the peak resident set of this process image), not ru_maxrss: Linux carries ru_maxrss
-# over exec(), so a child would report its (large) parent's peak.
-_CHILD = """
-import asyncio, resource, sys
-from xresource import ResourceFactory
-from xinspector import XInspector
-def peak():
-    try:
-        with open("/proc/self/status") as fh:
-            return next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-before = peak()
-asyncio.run(XInspector(ResourceFactory.from_url(sys.argv[1])).inspect())
-print(before, peak())
-"""
-
-
 def peak_memory_mb(path: Path) -> tuple[float, float]:
     """(resident set after imports, peak resident set) of a child process that profiles."""
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, check=True
-    ).stdout.split()
-    return float(out[0]), float(out[1])
+    return child_peak_rss_mb(
+        "import asyncio\nfrom xresource import ResourceFactory\nfrom xinspector import XInspector",
+        "asyncio.run(XInspector(ResourceFactory.from_url(sys.argv[1])).inspect())",
+        str(path),
+    )
 
 
 async def pg_setup(url: str, table: str, rows: int) -> SQLDatabaseResource:
@@ -168,14 +146,9 @@ async def pushdown(db: SQLDatabaseResource, table: str) -> int:
 def interleaved(
     repeat: int, base: Callable[[], Any], ours: Callable[[], Any]
 ) -> tuple[float, float]:
-    times: dict[str, list[float]] = {"base": [], "ours": []}
-    for _ in range(repeat):
-        for key, fn in (("base", base), ("ours", ours)):
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            times[key].append(time.perf_counter() - start)
-    return statistics.median(times["base"]), statistics.median(times["ours"])
+    """Median times of ``base`` and ``ours``, interleaved, collected before each run."""
+    t_base, t_ours = interleaved_medians([base, ours], repeat, warmup=False, collect=True)
+    return t_base, t_ours
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,9 +27,11 @@ from typing import Any
 from xregistry import FunctionRegistry, RegisteredFunction
 
 try:
-    from _report import median_time, write_docs_block
+    from _namespace_words import AREAS, MODULES, VERBS
+    from _report import fmt_time, median_time, publish
 except ImportError:  # run as `python -m benchmarks.bench_registry`
-    from benchmarks._report import median_time, write_docs_block
+    from benchmarks._namespace_words import AREAS, MODULES, VERBS
+    from benchmarks._report import fmt_time, median_time, publish
 
 NAME = "registry"
 TARGET_SPEEDUP = 20.0
@@ -42,83 +44,6 @@ PATTERNS: list[tuple[str, str]] = [
     ("ns.functions.*.validation.*", "middle"),
     ("ns.functions.text.v?.*", "`?`"),
     ("ns.functions.geo.[a-c]*", "class"),
-]
-
-_AREAS = [
-    "math",
-    "finance",
-    "text",
-    "io",
-    "net",
-    "stats",
-    "geo",
-    "time",
-    "crypto",
-    "utils",
-    "services",
-    "billing",
-    "search",
-    "images",
-    "audio",
-    "ml",
-    "etl",
-    "auth",
-    "reports",
-    "perf",
-]
-_MODULES = [
-    "basic",
-    "advanced",
-    "core",
-    "helpers",
-    "legacy",
-    "experimental",
-    "validation",
-    "parsing",
-    "formatting",
-    "conversion",
-    "io",
-    "cache",
-    "batch",
-    "stream",
-    "retry",
-    "metrics",
-    "admin",
-    "public",
-    "internal",
-    "compat",
-    "v1",
-    "v2",
-    "v3",
-    "tools",
-    "extras",
-    "plugins",
-    "hooks",
-    "tasks",
-    "jobs",
-    "workers",
-]
-_VERBS = [
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "power",
-    "format_date",
-    "parse_date",
-    "validate",
-    "normalize",
-    "convert",
-    "load",
-    "save",
-    "fetch",
-    "render",
-    "compute",
-    "merge",
-    "split",
-    "sort",
-    "filter",
-    "reduce",
 ]
 
 
@@ -135,10 +60,10 @@ def specs(n: int) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     k = 0
     while len(out) < n:
-        for area in _AREAS:
-            modules = [f"test{i}" for i in range(10)] if area == "perf" else _MODULES
+        for area in AREAS:
+            modules = [f"test{i}" for i in range(10)] if area == "perf" else MODULES
             for module in modules:
-                verb = _VERBS[k % len(_VERBS)]
+                verb = VERBS[k % len(VERBS)]
                 out.append((f"{area}.{module}", f"{verb}_{k}"))
                 k += 1
                 if len(out) == n:
@@ -184,10 +109,6 @@ def run(n: int, repeat: int) -> tuple[list[dict[str, Any]], float, float]:
     return rows, statistics.median(r["speedup"] for r in rows), register_s
 
 
-def _fmt(seconds: float) -> str:
-    return f"{seconds * 1e6:,.1f} µs" if seconds < 1e-3 else f"{seconds * 1e3:,.2f} ms"
-
-
 def to_markdown(
     rows: list[dict[str, Any]], median_speedup: float, register_s: float, n: int, repeat: int
 ) -> str:
@@ -205,8 +126,8 @@ def to_markdown(
     ]
     for r in rows:
         lines.append(
-            f"| `{r['pattern']}` | {r['kind']} | {r['matches']:,} | {_fmt(r['ours_s'])} "
-            f"| {_fmt(r['linear_s'])} | {r['speedup']:,.1f}x |"
+            f"| `{r['pattern']}` | {r['kind']} | {r['matches']:,} | {fmt_time(r['ours_s'])} "
+            f"| {fmt_time(r['linear_s'])} | {r['speedup']:,.1f}x |"
         )
     lines += [
         "",
@@ -223,9 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows, median_speedup, register_s = run(args.n, args.repeat)
     table = to_markdown(rows, median_speedup, register_s, args.n, args.repeat)
-    print(table)
-    if args.write_docs:
-        print(f"\nwritten to {write_docs_block(NAME, table)}")
+    publish(NAME, table, args.write_docs)
     return 0 if median_speedup >= TARGET_SPEEDUP else 1
 
 

@@ -19,17 +19,14 @@ import argparse
 import asyncio
 import gc
 import os
-import statistics
 import sys
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import write_docs_block
+from _report import interleaved_medians, interleaved_medians_async, write_docs_block
 
 from xobj_prototype import XObjPrototype
 from xrepo import MaterializedRepo, XRepoFactory
@@ -59,33 +56,6 @@ def make_rows(n: int) -> list[dict[str, Any]]:
         }
         for i in range(1, n + 1)
     ]
-
-
-async def atimes(fns: list[Callable[[], Awaitable[Any]]], repeat: int) -> list[float]:
-    """Median time of each function, run interleaved (a, b, c, a, b, c...) so that a load spike
-    on a shared machine hits every contender alike."""
-    for fn in fns:
-        await fn()
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            await fn()
-            times[i].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
-
-
-def times(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
-    """:func:`atimes` for plain functions."""
-    for fn in fns:
-        fn()
-    out: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            out[i].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in out]
 
 
 async def bench_postgres(rows: list[dict[str, Any]], bulk_n: int, repeat: int) -> list[tuple]:
@@ -140,7 +110,7 @@ async def bench_postgres(rows: list[dict[str, Any]], bulk_n: int, repeat: int) -
                 ]
             assert len(out) == len(rows)
 
-        t_ours, t_raw, t_orm = await atimes([ours, raw, orm], repeat)
+        t_ours, t_raw, t_orm = await interleaved_medians_async([ours, raw, orm], repeat)
         results.append(
             (
                 "PostgreSQL list 10k as models",
@@ -179,7 +149,9 @@ async def bench_postgres(rows: list[dict[str, Any]], bulk_n: int, repeat: int) -
             records = [tuple(m.__dict__[c] for c in cols) for m in models]
             await conn.copy_records_to_table(table, records=records, columns=cols)
 
-        t_ob, t_rb, t_vb = await atimes([ours_bulk, raw_bulk, validated_bulk], max(3, repeat // 2))
+        t_ob, t_rb, t_vb = await interleaved_medians_async(
+            [ours_bulk, raw_bulk, validated_bulk], max(3, repeat // 2)
+        )
         results.append(
             (f"PostgreSQL bulk_create {bulk_n:,}", "copy_records_to_table", t_ob, t_rb, "<= 1.5x")
         )
@@ -243,7 +215,7 @@ async def bench_mongo(rows: list[dict[str, Any]], repeat: int) -> list[tuple]:
             out = await BeanieRow.find_all().sort("_id").to_list()
             assert len(out) == len(rows)
 
-        t_ours, t_raw, t_b = await atimes([ours, raw, beanie], repeat)
+        t_ours, t_raw, t_b = await interleaved_medians_async([ours, raw, beanie], repeat)
         results.append(
             (
                 "MongoDB list 10k as models",
@@ -277,7 +249,9 @@ def bench_memory(n: int, repeat: int) -> list[tuple]:
     loop = asyncio.new_event_loop()
     try:
         assert [m.id for m in loop.run_until_complete(ours_list())] == [m.id for m in hand_list()]
-        t_ours, t_hand = times([lambda: loop.run_until_complete(ours_list()), hand_list], repeat)
+        t_ours, t_hand = interleaved_medians(
+            [lambda: loop.run_until_complete(ours_list()), hand_list], repeat
+        )
 
         pipeline = [{"$group": {"_id": "$city", "total": {"$sum": "$qty"}, "n": {"$sum": 1}}}]
 
@@ -293,7 +267,7 @@ def bench_memory(n: int, repeat: int) -> list[tuple]:
 
         got = loop.run_until_complete(repo.aggregate(pipeline))
         assert {d["_id"]: [d["total"], d["n"]] for d in got} == hand_group()
-        t_g, t_hg = times(
+        t_g, t_hg = interleaved_medians(
             [lambda: loop.run_until_complete(repo.aggregate(pipeline)), hand_group], repeat
         )
     finally:

@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import write_docs_block
+from _report import interleaved_medians_async, write_docs_block
 
 from xobj_prototype import XObjPrototype
 from xrepo import RepoContext, XRepoFactory
@@ -60,19 +58,6 @@ RULES = [
         conditions={"rows": {"owner": "$user.id"}, "hidden_fields": ["salary"]},
     )
 ]
-
-
-async def atimes(fns: list[Callable[[], Awaitable[Any]]], repeat: int) -> list[float]:
-    """Median time of each function, run interleaved so that a load spike hits all alike."""
-    for fn in fns:
-        await fn()
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            await fn()
-            times[i].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
 
 
 async def bench(n: int, repeat: int, inner_loops: int) -> list[tuple[str, str, float, float, str]]:
@@ -122,7 +107,9 @@ async def bench(n: int, repeat: int, inner_loops: int) -> list[tuple[str, str, f
             rows = await secured.list(limit=100, context=U1)
             assert len(rows) == 100
 
-        ours, theirs = await atimes([lambda: loop(secured_list), lambda: loop(plain_list)], repeat)
+        ours, theirs = await interleaved_medians_async(
+            [lambda: loop(secured_list), lambda: loop(plain_list)], repeat
+        )
         results.append(
             ("list 100 with ACL + audit", "same repo without them", ours, theirs, "<= 1.3x")
         )
@@ -136,7 +123,7 @@ async def bench(n: int, repeat: int, inner_loops: int) -> list[tuple[str, str, f
         async def read_redis() -> None:
             assert await redis_cached.read(42) is not None
 
-        c, u, r = await atimes(
+        c, u, r = await interleaved_medians_async(
             [lambda: loop(read_cached), lambda: loop(read_uncached), lambda: loop(read_redis)],
             repeat,
         )
@@ -151,7 +138,7 @@ async def bench(n: int, repeat: int, inner_loops: int) -> list[tuple[str, str, f
         async def secured_update() -> None:
             await secured.update(1, {"title": f"s{next(counter)}"}, context=U1)
 
-        w_ours, w_theirs = await atimes(
+        w_ours, w_theirs = await interleaved_medians_async(
             [lambda: loop(secured_update), lambda: loop(plain_update)], max(3, repeat // 2)
         )
         results.append(

@@ -40,6 +40,7 @@ from typing import Any
 from xresource import MYSQL, POSTGRESQL, SQLITE, SQLDatabaseResource, SQLDialect
 
 __all__ = [
+    "CHINOOK_COUNTS",
     "CHINOOK_TABLES",
     "MYSQL_DATABASE",
     "POSTGRES_SCHEMA",
@@ -54,7 +55,8 @@ POSTGRES_SCHEMA = "chinook"
 MYSQL_DATABASE = "chinook"
 TOTAL_ROWS = 15_607
 
-_PASCAL_COUNTS = {
+#: Row count of each Chinook table, by its name in the dataset's own files (PascalCase).
+CHINOOK_COUNTS: dict[str, int] = {
     "Album": 347,
     "Artist": 275,
     "Customer": 59,
@@ -67,13 +69,13 @@ _PASCAL_COUNTS = {
     "PlaylistTrack": 8715,
     "Track": 3503,
 }
-_SNAKE = {name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in _PASCAL_COUNTS}
+_SNAKE = {name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in CHINOOK_COUNTS}
 
 #: Table name -> row count, per dialect name (PostgreSQL's script uses snake_case names).
 CHINOOK_TABLES: dict[str, dict[str, int]] = {
-    "postgresql": {_SNAKE[name]: count for name, count in _PASCAL_COUNTS.items()},
-    "mysql": dict(_PASCAL_COUNTS),
-    "sqlite": dict(_PASCAL_COUNTS),
+    "postgresql": {_SNAKE[name]: count for name, count in CHINOOK_COUNTS.items()},
+    "mysql": dict(CHINOOK_COUNTS),
+    "sqlite": dict(CHINOOK_COUNTS),
 }
 _SCRIPTS = {
     "postgresql": "Chinook_PostgreSql.sql",

@@ -248,16 +248,14 @@ def test_spec_spellings_file_path_and_has_header_are_accepted() -> None:
     assert (r.path, r.header) == ("/data/s.csv", False)
 
 
+@pytest.mark.usefixtures("isolated_factory")
 def test_settings_defaults_apply(tmp_path: Path) -> None:
     ResourceFactory.settings.configure(
         {"resources": {"csv": {"default_encoding": "latin-1", "default_delimiter": ";"}}}
     )
-    try:
-        r = ResourceFactory.create("csv", path=str(tmp_path / "x.csv"))
-        assert isinstance(r, CSVResource)
-        assert (r.encoding, r.delimiter) == ("latin-1", ";")
-    finally:
-        ResourceFactory.settings.reset()
+    r = ResourceFactory.create("csv", path=str(tmp_path / "x.csv"))
+    assert isinstance(r, CSVResource)
+    assert (r.encoding, r.delimiter) == ("latin-1", ";")
 
 
 # -- metadata --------------------------------------------------------------------------------------

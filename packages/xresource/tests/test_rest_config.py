@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,11 +19,7 @@ from xresource.network.rest import RESTResource
 SECRET = "hunter2-very-secret"
 
 
-@pytest.fixture(autouse=True)
-def no_settings() -> Iterator[None]:
-    ResourceFactory.settings.configure({})
-    yield
-    ResourceFactory.settings.reset()
+pytestmark = pytest.mark.usefixtures("isolated_factory")
 
 
 def _assert_hidden(resource: RESTResource) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -12,18 +11,7 @@ from pydantic import SecretStr
 from xobj_prototype import XConfigurationError
 from xresource import ResourceFactory, XResource, XResourceConfigurationError
 
-
-@pytest.fixture(autouse=True)
-def isolated_factory() -> Iterator[None]:
-    """Each test starts with the built-in registry and empty settings, and leaves them so."""
-    registry = dict(ResourceFactory._registry)
-    loaded = ResourceFactory._entry_points_loaded
-    ResourceFactory.settings.configure({})
-    yield
-    ResourceFactory._registry.clear()
-    ResourceFactory._registry.update(registry)
-    ResourceFactory._entry_points_loaded = loaded
-    ResourceFactory.settings.reset()
+pytestmark = pytest.mark.usefixtures("isolated_factory")
 
 
 class Svc(XResource):

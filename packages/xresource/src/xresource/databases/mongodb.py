@@ -22,7 +22,7 @@ Example::
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any, ClassVar, NoReturn
 from urllib.parse import parse_qsl, unquote, urlencode
@@ -33,6 +33,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo import errors as pm_errors
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.command_cursor import AsyncCommandCursor
 from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -409,22 +410,14 @@ class MongoDBResource(DatabaseResource):
     def db(self) -> AsyncDatabase[Document]:
         """The ``AsyncDatabase``; the resource must be connected (``await connect()``)."""
         if self._db is None:
-            raise XResourceConnectionError(
-                "not connected; call 'await resource.connect()' first",
-                resource=self.display_name,
-                operation="database",
-            )
+            raise self._not_connected("database")
         return self._db
 
     @property
     def client(self) -> AsyncMongoClient[Document]:
         """The ``AsyncMongoClient``; the resource must be connected."""
         if self._client is None:
-            raise XResourceConnectionError(
-                "not connected; call 'await resource.connect()' first",
-                resource=self.display_name,
-                operation="client",
-            )
+            raise self._not_connected("client")
         return self._client
 
     def collection(self, name: str) -> AsyncCollection[Document]:
@@ -450,7 +443,7 @@ class MongoDBResource(DatabaseResource):
         return await self.list_collections_or_tables()
 
     # -- reads -------------------------------------------------------------------------------------
-    async def find(
+    def find(
         self,
         collection: str,
         filter: Mapping[str, Any] | None = None,
@@ -467,20 +460,14 @@ class MongoDBResource(DatabaseResource):
         ``sort`` is a key, a list of ``(key, direction)`` pairs or a mapping key -> direction.
         """
         op = "find"
-        cursor = await self._cursor(
-            collection, filter, projection, sort, skip, limit, batch_size, session, op
+        return self._batches(
+            lambda: self._cursor(
+                collection, filter, projection, sort, skip, limit, batch_size, session, op
+            ),
+            batch_size,
+            op,
+            collection,
         )
-        try:
-            while True:
-                try:
-                    batch = await cursor.to_list(batch_size)
-                except _DRIVER_ERRORS as exc:
-                    self._raise(exc, op, collection)
-                if not batch:
-                    return
-                yield batch
-        finally:
-            await cursor.close()
 
     async def fetch_all(
         self,
@@ -558,7 +545,7 @@ class MongoDBResource(DatabaseResource):
         except _DRIVER_ERRORS as exc:
             self._raise(exc, op, collection)
 
-    async def aggregate_stream(
+    def aggregate_stream(
         self,
         collection: str,
         pipeline: Sequence[Mapping[str, Any]],
@@ -569,26 +556,19 @@ class MongoDBResource(DatabaseResource):
     ) -> AsyncIterator[list[Document]]:
         """Run an aggregation pipeline; results in batches of at most ``batch_size``."""
         op = "aggregate"
-        stages = self._pipeline(pipeline, op)
-        self._check_batch_size(batch_size, op)
-        coll = await self._coll(collection, op)
-        try:
-            cursor = await coll.aggregate(
-                stages, session=session, batchSize=batch_size, **_disk(allow_disk_use)
-            )
-        except _DRIVER_ERRORS as exc:
-            self._raise(exc, op, collection)
-        try:
-            while True:
-                try:
-                    batch = await cursor.to_list(batch_size)
-                except _DRIVER_ERRORS as exc:
-                    self._raise(exc, op, collection)
-                if not batch:
-                    return
-                yield batch
-        finally:
-            await cursor.close()
+
+        async def open_cursor() -> AsyncCommandCursor[Document]:
+            stages = self._pipeline(pipeline, op)
+            self._check_batch_size(batch_size, op)
+            coll = await self._coll(collection, op)
+            try:
+                return await coll.aggregate(
+                    stages, session=session, batchSize=batch_size, **_disk(allow_disk_use)
+                )
+            except _DRIVER_ERRORS as exc:
+                self._raise(exc, op, collection)
+
+        return self._batches(open_cursor, batch_size, op, collection)
 
     # -- writes ------------------------------------------------------------------------------------
     async def insert_many(
@@ -609,10 +589,9 @@ class MongoDBResource(DatabaseResource):
         docs: list[Any] = list(documents)
         for i, doc in enumerate(docs):
             if not isinstance(doc, Mapping):
-                raise XResourceValidationError(
+                raise self._invalid(
                     f"document #{i} is a {type(doc).__name__}, not a mapping",
-                    resource=self.display_name,
-                    operation=op,
+                    op,
                 )
         if not docs:
             return []
@@ -625,9 +604,7 @@ class MongoDBResource(DatabaseResource):
         except _DRIVER_ERRORS as exc:
             self._raise(exc, op, collection, session=session)
         except (TypeError, ValueError) as exc:
-            raise XResourceValidationError(
-                f"cannot encode a document: {exc}", resource=self.display_name, operation=op
-            ) from None
+            raise self._invalid(f"cannot encode a document: {exc}", op) from None
         return list(result.inserted_ids)
 
     async def update_many(
@@ -644,18 +621,12 @@ class MongoDBResource(DatabaseResource):
         flt = self._filter(filter, op, required=True)
         if isinstance(update, Mapping):
             if not update or not all(isinstance(k, str) and k.startswith("$") for k in update):
-                raise XResourceValidationError(
+                raise self._invalid(
                     "update must use update operators such as {'$set': {...}}; a plain document "
                     "would replace the matches",
-                    resource=self.display_name,
-                    operation=op,
+                    op,
                 )
-            try:
-                check_no_server_js(update, where="update")
-            except ValueError as exc:
-                raise XResourceValidationError(
-                    str(exc), resource=self.display_name, operation=op
-                ) from None
+            self._no_server_js(update, op, where="update")
             upd: Any = dict(update)
         else:
             upd = self._pipeline(update, op)
@@ -718,12 +689,53 @@ class MongoDBResource(DatabaseResource):
             await session.end_session()
 
     # -- internals -------------------------------------------------------------------------------
+    async def _batches(
+        self,
+        open_cursor: Callable[[], Awaitable[AsyncCursor[Document] | AsyncCommandCursor[Document]]],
+        batch_size: int,
+        op: str,
+        collection: str,
+    ) -> AsyncIterator[list[Document]]:
+        """The cursor's documents in lists of at most ``batch_size``; the cursor opens at the
+        first ``__anext__`` (so bad input surfaces when iteration starts) and is closed however
+        iteration ends."""
+        cursor = await open_cursor()
+        try:
+            while True:
+                try:
+                    batch = await cursor.to_list(batch_size)
+                except _DRIVER_ERRORS as exc:
+                    self._raise(exc, op, collection)
+                if not batch:
+                    return
+                yield batch
+        finally:
+            await cursor.close()
+
+    def _not_connected(self, op: str) -> XResourceConnectionError:
+        """The error for using a driver handle before :meth:`connect`."""
+        return XResourceConnectionError(
+            "not connected; call 'await resource.connect()' first",
+            resource=self.display_name,
+            operation=op,
+        )
+
+    def _invalid(self, message: str, op: str) -> XResourceValidationError:
+        """The error for bad input to operation ``op``, naming this resource."""
+        return XResourceValidationError(message, resource=self.display_name, operation=op)
+
+    def _no_server_js(self, value: Any, op: str, *, where: str = "filter") -> None:
+        """:func:`check_no_server_js`, its complaint raised as this resource's error."""
+        try:
+            check_no_server_js(value, where=where)
+        except ValueError as exc:
+            raise self._invalid(str(exc), op) from None
+
     def _collection_name(self, name: Any, op: str) -> str:
         if not isinstance(name, str) or not name:
-            raise XResourceValidationError(
+            raise self._invalid(
                 f"collection name must be a non-empty string, got {name!r}",
-                resource=self.display_name,
-                operation=op,
+                op,
             )
         if (
             "$" in name
@@ -732,11 +744,10 @@ class MongoDBResource(DatabaseResource):
             or name.endswith(".")
             or len(name) > 255
         ):
-            raise XResourceValidationError(
+            raise self._invalid(
                 f"{name!r} is not a usable collection name (no '$', NUL, leading/trailing '.', "
                 "or 'system.' prefix)",
-                resource=self.display_name,
-                operation=op,
+                op,
             )
         return name
 
@@ -749,49 +760,32 @@ class MongoDBResource(DatabaseResource):
         if value is None and not required:
             return {}
         if not isinstance(value, Mapping):
-            raise XResourceValidationError(
+            raise self._invalid(
                 f"filter must be a mapping such as {{'field': value}}, got {type(value).__name__}",
-                resource=self.display_name,
-                operation=op,
+                op,
             )
-        try:
-            check_no_server_js(value)
-        except ValueError as exc:
-            raise XResourceValidationError(
-                str(exc), resource=self.display_name, operation=op
-            ) from None
+        self._no_server_js(value, op)
         return dict(value)
 
     def _pipeline(self, value: Any, op: str) -> list[Document]:
         if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
-            raise XResourceValidationError(
+            raise self._invalid(
                 f"pipeline must be a list of stages, got {type(value).__name__}",
-                resource=self.display_name,
-                operation=op,
+                op,
             )
         for i, stage in enumerate(value):
             if not isinstance(stage, Mapping) or len(stage) != 1:
-                raise XResourceValidationError(
+                raise self._invalid(
                     f"pipeline stage #{i} must be a mapping with one operator such as "
                     "{'$match': {...}}",
-                    resource=self.display_name,
-                    operation=op,
+                    op,
                 )
-        try:
-            check_no_server_js(list(value), where="pipeline")
-        except ValueError as exc:
-            raise XResourceValidationError(
-                str(exc), resource=self.display_name, operation=op
-            ) from None
+        self._no_server_js(list(value), op, where="pipeline")
         return [dict(s) for s in value]
 
     def _check_batch_size(self, batch_size: Any, op: str) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise XResourceValidationError(
-                f"batch_size must be a positive integer, got {batch_size!r}",
-                resource=self.display_name,
-                operation=op,
-            )
+            raise self._invalid(f"batch_size must be a positive integer, got {batch_size!r}", op)
 
     async def _cursor(
         self,
@@ -808,18 +802,16 @@ class MongoDBResource(DatabaseResource):
         flt = self._filter(filter, op)
         for label, number in (("skip", skip), ("limit", limit)):
             if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-                raise XResourceValidationError(
+                raise self._invalid(
                     f"{label} must be a non-negative integer, got {number!r}",
-                    resource=self.display_name,
-                    operation=op,
+                    op,
                 )
         if batch_size is not None:
             self._check_batch_size(batch_size, op)
         if projection is not None and not isinstance(projection, Mapping | list | tuple):
-            raise XResourceValidationError(
+            raise self._invalid(
                 "projection must be a mapping or a list of field names",
-                resource=self.display_name,
-                operation=op,
+                op,
             )
         sort_spec = self._sort(sort, op)
         coll = await self._coll(collection, op)
@@ -853,11 +845,10 @@ class MongoDBResource(DatabaseResource):
                 or not isinstance(item[0], str)
                 or item[1] not in (1, -1)
             ):
-                raise XResourceValidationError(
+                raise self._invalid(
                     "sort must be a field name, a mapping field -> 1/-1 or a list of "
                     f"(field, 1/-1) pairs, got {sort!r}",
-                    resource=self.display_name,
-                    operation=op,
+                    op,
                 )
             out.append((item[0], int(item[1])))
         return out

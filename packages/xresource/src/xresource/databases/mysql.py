@@ -178,20 +178,14 @@ class _MySQLExecutor(ConnectionExecutor):
                 # Unread rows would block the connection; dropping it is faster than draining.
                 self.discard = True
 
-    async def begin(self) -> None:
-        with self._guard("begin transaction"):
-            await self.raw.begin()
-        self.in_transaction = True
+    async def _begin(self) -> None:
+        await self.raw.begin()
 
-    async def commit(self) -> None:
-        with self._guard("commit"):
-            await self.raw.commit()
-        self.in_transaction = False
+    async def _commit(self) -> None:
+        await self.raw.commit()
 
-    async def rollback(self) -> None:
-        with self._guard("rollback"):
-            await self.raw.rollback()
-        self.in_transaction = False
+    async def _rollback(self) -> None:
+        await self.raw.rollback()
 
 
 class MySQLResource(PooledSQLResource):
@@ -251,11 +245,7 @@ class MySQLResource(PooledSQLResource):
             pool.terminate()
 
     def _require_pool(self) -> aiomysql.Pool:
-        if self._pool is None:
-            raise XResourceConnectionError(
-                "the resource is not connected", resource=self.display_name, operation="acquire"
-            )
-        return self._pool
+        return self._connected_pool(self._pool)
 
     async def _acquire_raw(self) -> aiomysql.Connection:
         async with asyncio.timeout(self.connect_timeout):

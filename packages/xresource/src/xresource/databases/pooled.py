@@ -22,7 +22,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from contextlib import aclosing, asynccontextmanager
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 from pydantic import PrivateAttr
 
@@ -38,6 +38,8 @@ from xresource.errors import (
 from xresource.url import ParsedURL
 
 __all__ = ["ConnectionExecutor", "PooledSQLResource", "check_batch_size", "check_params"]
+
+_Pool = TypeVar("_Pool")
 
 
 def check_params(params: Any, operation: str) -> Sequence[Any]:
@@ -88,17 +90,36 @@ class ConnectionExecutor(SQLExecutor, ABC):
             )
         return ErrorGuard(self.resource, operation)
 
+    # -- what a driver implements: the bare statements, without guard or bookkeeping ----------
     @abstractmethod
+    async def _begin(self) -> None:
+        """Send the driver's "begin a transaction"."""
+
+    @abstractmethod
+    async def _commit(self) -> None:
+        """Send the driver's "commit"."""
+
+    @abstractmethod
+    async def _rollback(self) -> None:
+        """Send the driver's "roll back"."""
+
     async def begin(self) -> None:
         """Open a transaction on the connection."""
+        with self._guard("begin transaction"):
+            await self._begin()
+        self.in_transaction = True
 
-    @abstractmethod
     async def commit(self) -> None:
         """Commit the open transaction."""
+        with self._guard("commit"):
+            await self._commit()
+        self.in_transaction = False
 
-    @abstractmethod
     async def rollback(self) -> None:
         """Roll the open transaction back."""
+        with self._guard("rollback"):
+            await self._rollback()
+        self.in_transaction = False
 
     async def abort(self) -> None:
         """Roll back after a failure; if even that fails, mark the connection for closing
@@ -153,6 +174,24 @@ class PooledSQLResource(SQLDatabaseResource, ABC):
     def _slot_count(self) -> int:
         """How many connections may be lent out at once."""
         return self.pool_max_size
+
+    def _connected_pool(self, pool: _Pool | None) -> _Pool:
+        """``pool`` (the driver's pool object), or a clear error when the resource is not
+        connected."""
+        if pool is None:
+            raise XResourceConnectionError(
+                "the resource is not connected", resource=self.display_name, operation="acquire"
+            )
+        return pool
+
+    def _check_copy_columns(self, columns: Sequence[str]) -> None:
+        """A clear error unless ``columns`` is a non-empty list of names (not one string)."""
+        if isinstance(columns, str) or not columns:
+            raise XResourceValidationError(
+                f"copy_records needs a non-empty list of column names, got {columns!r}",
+                resource=self.display_name,
+                operation="copy_records",
+            )
 
     # -- identity -----------------------------------------------------------------------------
     @property
@@ -337,12 +376,7 @@ class PooledSQLResource(SQLDatabaseResource, ABC):
         schema: str | None = None,
     ) -> int:
         """Insert many rows in one transaction: all of them, or none when one is bad."""
-        if isinstance(columns, str) or not columns:
-            raise XResourceValidationError(
-                f"copy_records needs a non-empty list of column names, got {columns!r}",
-                resource=self.display_name,
-                operation="copy_records",
-            )
+        self._check_copy_columns(columns)
         return await super().copy_records(table, columns, records, schema=schema)
 
     # -- health and statistics ---------------------------------------------------------------

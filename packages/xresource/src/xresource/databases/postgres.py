@@ -146,22 +146,16 @@ class _PGExecutor(ConnectionExecutor):
             await self.raw.executemany(sql, counted())
         return count
 
-    async def begin(self) -> None:
-        with self._guard("begin transaction"):
-            tx = self.raw.transaction()
-            await tx.start()
+    async def _begin(self) -> None:
+        tx = self.raw.transaction()
+        await tx.start()
         self._tx = tx
-        self.in_transaction = True
 
-    async def commit(self) -> None:
-        with self._guard("commit"):
-            await self._tx.commit()
-        self.in_transaction = False
+    async def _commit(self) -> None:
+        await self._tx.commit()
 
-    async def rollback(self) -> None:
-        with self._guard("rollback"):
-            await self._tx.rollback()
-        self.in_transaction = False
+    async def _rollback(self) -> None:
+        await self._tx.rollback()
 
 
 class PostgreSQLResource(PooledSQLResource):
@@ -240,11 +234,7 @@ class PostgreSQLResource(PooledSQLResource):
             pool.terminate()
 
     def _require_pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise XResourceConnectionError(
-                "the resource is not connected", resource=self.display_name, operation="acquire"
-            )
-        return self._pool
+        return self._connected_pool(self._pool)
 
     async def _acquire_raw(self) -> asyncpg.Connection:
         return await self._require_pool().acquire(timeout=self.connect_timeout)
@@ -311,12 +301,7 @@ class PostgreSQLResource(PooledSQLResource):
         schema: str | None = None,
     ) -> int:
         """Insert many rows with ``COPY ... FROM STDIN``: one statement, all rows or none."""
-        if isinstance(columns, str) or not columns:
-            raise XResourceValidationError(
-                f"copy_records needs a non-empty list of column names, got {columns!r}",
-                resource=self.display_name,
-                operation="copy_records",
-            )
+        self._check_copy_columns(columns)
         # asyncpg quotes the names itself; quoting here validates them (no control characters).
         for name in (table, schema or self.schema_name, *columns):
             self.dialect.quote(name)

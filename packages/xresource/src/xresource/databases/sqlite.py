@@ -208,20 +208,14 @@ class _SQLiteExecutor(ConnectionExecutor):
         await self.commit()
         return count
 
-    async def begin(self) -> None:
-        with self._guard("begin transaction"):
-            await self.raw.execute("BEGIN IMMEDIATE")
-        self.in_transaction = True
+    async def _begin(self) -> None:
+        await self.raw.execute("BEGIN IMMEDIATE")
 
-    async def commit(self) -> None:
-        with self._guard("commit"):
-            await self.raw.execute("COMMIT")
-        self.in_transaction = False
+    async def _commit(self) -> None:
+        await self.raw.execute("COMMIT")
 
-    async def rollback(self) -> None:
-        with self._guard("rollback"):
-            await self.raw.execute("ROLLBACK")
-        self.in_transaction = False
+    async def _rollback(self) -> None:
+        await self.raw.execute("ROLLBACK")
 
 
 class SQLiteResource(PooledSQLResource):
