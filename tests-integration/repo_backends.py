@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
 
 from xobj_prototype import XObjPrototype
 from xrepo import MaterializedRepo, XRepo, XRepoFactory
@@ -97,6 +100,46 @@ def mongo_db_url(url: str, db: str = "xrepo_secure") -> str:
     return url.replace("/?", f"/{db}?") if "/?" in url else url.rstrip("/") + f"/{db}"
 
 
+def backend_urls(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The server URLs :func:`open_backend` needs, from the session's fixtures."""
+    return {
+        "postgresql": request.getfixturevalue("postgres_url"),
+        "mysql": request.getfixturevalue("mysql_url"),
+        "mongodb": request.getfixturevalue("mongodb_url"),
+    }
+
+
+@contextlib.asynccontextmanager
+async def sql_tables(url: str, tables: Mapping[str, str]) -> AsyncIterator[Any]:
+    """A connected SQL resource at ``url`` with ``tables`` created (name -> DDL, ``{t}`` standing
+    for the quoted name); the tables are dropped and the resource disconnected on exit."""
+    resource = ResourceFactory.from_url(url)
+    await resource.connect()
+    q = resource.dialect.quote
+    try:
+        for name, ddl in tables.items():
+            await resource.execute(ddl.format(t=q(name)))
+        yield resource
+    finally:
+        for name in tables:
+            await resource.execute(f"DROP TABLE IF EXISTS {q(name)}")
+        await resource.disconnect()
+
+
+@contextlib.asynccontextmanager
+async def mongo_collections(url: str, names: Sequence[str]) -> AsyncIterator[Any]:
+    """A connected MongoDB resource at ``url``; ``names`` are dropped and the resource
+    disconnected on exit."""
+    resource = ResourceFactory.from_url(url)
+    await resource.connect()
+    try:
+        yield resource
+    finally:
+        for name in names:
+            await resource.db.drop_collection(name)
+        await resource.disconnect()
+
+
 @contextlib.asynccontextmanager
 async def open_backend(
     kind: str,
@@ -124,9 +167,7 @@ async def open_backend(
         yield repo, orders, resource
         return
     if kind == "mongodb":
-        resource = ResourceFactory.from_url(mongo_db_url(urls["mongodb"]))
-        await resource.connect()
-        try:
+        async with mongo_collections(mongo_db_url(urls["mongodb"]), [name, orders]) as resource:
             repo = await XRepoFactory.create(resource=resource, model_class=Doc, collection=name)
             if docs:
                 await repo.bulk_create(docs)
@@ -135,18 +176,9 @@ async def open_backend(
             )
             await order_repo.bulk_create(ORDERS)
             yield repo, orders, resource
-        finally:
-            await resource.db.drop_collection(name)
-            await resource.db.drop_collection(orders)
-            await resource.disconnect()
         return
     url = f"sqlite:///{tmp_path / f'{name}.db'}" if kind == "sqlite" else urls[kind]
-    resource = ResourceFactory.from_url(url)
-    await resource.connect()
-    q = resource.dialect.quote
-    try:
-        await resource.execute(DOC_DDL[kind].format(t=q(name)))
-        await resource.execute(ORDER_DDL[kind].format(t=q(orders)))
+    async with sql_tables(url, {name: DOC_DDL[kind], orders: ORDER_DDL[kind]}) as resource:
         repo = await XRepoFactory.create(resource=resource, model_class=Doc, collection=name)
         if docs:
             await repo.bulk_create(docs)
@@ -158,15 +190,45 @@ async def open_backend(
             # Explicit ids were inserted: move the sequence past them for generated ones.
             await resource.execute("SELECT setval(pg_get_serial_sequence($1, 'id'), 1000)", [name])
         yield repo, orders, resource
-    finally:
-        await resource.execute(f"DROP TABLE IF EXISTS {q(name)}")
-        await resource.execute(f"DROP TABLE IF EXISTS {q(orders)}")
-        await resource.disconnect()
+
+
+@pytest.fixture(params=BACKENDS, name="backend")
+async def backend_and_orders(
+    request: pytest.FixtureRequest, tmp_path: Path, unique_name: str
+) -> AsyncIterator[tuple[str, XRepo[Doc], str]]:
+    """The ``backend`` fixture of a module importing it: ``(kind, repository of Doc seeded with
+    DOCS, orders source name)`` on every backend."""
+    urls = backend_urls(request)
+    async with open_backend(request.param, name=unique_name, tmp_path=tmp_path, urls=urls) as (
+        repo,
+        orders,
+        _,
+    ):
+        yield request.param, repo, orders
+
+
+@pytest.fixture(params=BACKENDS, name="backend")
+async def backend_and_resource(
+    request: pytest.FixtureRequest, tmp_path: Path, unique_name: str
+) -> AsyncIterator[tuple[str, XRepo[Doc], Any]]:
+    """The ``backend`` fixture of a module importing it: ``(kind, repository of Doc seeded with
+    DOCS, its resource or None)`` on every backend."""
+    urls = backend_urls(request)
+    async with open_backend(request.param, name=unique_name, tmp_path=tmp_path, urls=urls) as (
+        repo,
+        _,
+        resource,
+    ):
+        yield request.param, repo, resource
 
 
 class TcpProxy:
     """Forwards ``127.0.0.1:<port>`` to ``target``; :meth:`stop` cuts every connection and
-    refuses new ones until :meth:`start` again (same port)."""
+    refuses new ones until :meth:`start` again (same port).
+
+    Not a mock: every byte goes to the real server; stopping closes the listening socket and
+    aborts every relayed connection, as a crashed server or a network partition would.
+    """
 
     def __init__(self, host: str, port: int) -> None:
         self.target = (host, port)
@@ -175,42 +237,63 @@ class TcpProxy:
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
 
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def in_front_of(cls, url: str, default_port: int) -> AsyncIterator[tuple[TcpProxy, str]]:
+        """A started proxy to the server of ``url`` and the same url through the proxy;
+        stopped on exit."""
+        parts = urlsplit(url)
+        proxy = cls(parts.hostname or "127.0.0.1", parts.port or default_port)
+        await proxy.start()
+        try:
+            userinfo = parts.netloc.rpartition("@")[0]
+            netloc = (f"{userinfo}@" if userinfo else "") + f"127.0.0.1:{proxy.port}"
+            yield proxy, urlunsplit(parts._replace(netloc=netloc))
+        finally:
+            await proxy.stop()
+
     async def start(self) -> None:
+        """Listen (on the same port as before, after a stop)."""
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        """Stop listening and cut every relayed connection."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
         for w in list(self._writers):
-            w.close()
+            w.transport.abort()
         for t in list(self._pipes):
             t.cancel()
+        for t in list(self._pipes):
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await t
+        self._pipes.clear()
         self._writers.clear()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
-            writer.close()
+            writer.transport.abort()
             return
         self._writers |= {writer, up_writer}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, asyncio.CancelledError):
-                pass
-            finally:
-                dst.close()
-
         for t in (
-            asyncio.create_task(pipe(reader, up_writer)),
-            asyncio.create_task(pipe(up_reader, writer)),
+            asyncio.create_task(self._pipe(reader, up_writer)),
+            asyncio.create_task(self._pipe(up_reader, writer)),
         ):
             self._pipes.add(t)
             t.add_done_callback(self._pipes.discard)
+
+    @staticmethod
+    async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        try:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+        except OSError:
+            pass
+        finally:
+            dst.transport.abort()

@@ -7,12 +7,17 @@ way everywhere, and what a caller may not see must never come back.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from repo_backends import BACKENDS, LOOKUP_BACKENDS, Doc, open_backend
+from repo_backends import (
+    LOOKUP_BACKENDS,
+    Doc,
+    backend_and_orders,  # noqa: F401 (the backend fixture)
+    backend_urls,
+    open_backend,
+)
 
 from xrepo import RepoContext, XRepo, XRepoPermissionError
 from xrepo.acl import ACLPolicy, ACLRule
@@ -38,23 +43,6 @@ U2 = RepoContext(user_id="u2", roles=("user",))
 ADMIN = RepoContext(user_id="root", roles=("admin",))
 LEAD = RepoContext(user_id="l", roles=("lead",), attributes={"teams": ["b"]})
 HOSTILE = RepoContext(user_id="u1' OR '1'='1", roles=("user",))
-
-
-@pytest.fixture
-def urls(postgres_url: str, mysql_url: str, mongodb_url: str) -> dict[str, str]:
-    return {"postgresql": postgres_url, "mysql": mysql_url, "mongodb": mongodb_url}
-
-
-@pytest.fixture(params=BACKENDS)
-async def backend(
-    request: pytest.FixtureRequest, tmp_path: Path, unique_name: str, urls: dict[str, str]
-) -> AsyncIterator[tuple[str, XRepo[Doc], str]]:
-    async with open_backend(request.param, name=unique_name, tmp_path=tmp_path, urls=urls) as (
-        repo,
-        orders,
-        _,
-    ):
-        yield request.param, repo, orders
 
 
 def secure(repo: XRepo[Doc], **kw: Any) -> SecureRepo[Doc]:
@@ -128,8 +116,9 @@ async def test_writes_stay_in_scope(backend: tuple[str, XRepo[Doc], str]) -> Non
 
 @pytest.mark.parametrize("kind", LOOKUP_BACKENDS)
 async def test_lookup_foreign_side_is_restricted(
-    kind: str, tmp_path: Path, unique_name: str, urls: dict[str, str]
+    kind: str, tmp_path: Path, unique_name: str, request: pytest.FixtureRequest
 ) -> None:
+    urls = backend_urls(request)
     async with open_backend(kind, name=unique_name, tmp_path=tmp_path, urls=urls) as (
         inner,
         orders,

@@ -19,10 +19,16 @@ import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from repo_backends import BACKENDS, DOCS, Doc, TcpProxy, open_backend
+from repo_backends import (
+    DOCS,
+    Doc,
+    TcpProxy,
+    backend_and_resource,  # noqa: F401 (the backend fixture)
+    backend_urls,
+    open_backend,
+)
 
 from xrepo import RepoContext, XRepo, XRepoPermissionError
 from xrepo.acl import ACLPolicy, ACLRule
@@ -49,23 +55,6 @@ RULES = [
 U1 = RepoContext(user_id="u1", roles=("user",))
 GUEST = RepoContext(user_id="g", roles=("guest",))
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def urls(postgres_url: str, mysql_url: str, mongodb_url: str) -> dict[str, str]:
-    return {"postgresql": postgres_url, "mysql": mysql_url, "mongodb": mongodb_url}
-
-
-@pytest.fixture(params=BACKENDS)
-async def backend(
-    request: pytest.FixtureRequest, tmp_path: Path, unique_name: str, urls: dict[str, str]
-) -> AsyncIterator[tuple[str, XRepo[Doc], Any]]:
-    async with open_backend(request.param, name=unique_name, tmp_path=tmp_path, urls=urls) as (
-        repo,
-        _,
-        resource,
-    ):
-        yield request.param, repo, resource
 
 
 def sink_for(kind: str, resource: Any, tmp_path: Path, name: str) -> AuditSink:
@@ -139,13 +128,22 @@ async def test_every_write_and_refusal_is_audited_once(
 
 
 @pytest.fixture
-async def pg_proxy(postgres_url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
-    parts = urlsplit(postgres_url)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    await proxy.start()
-    url = postgres_url.replace(f":{parts.port}", f":{proxy.port}", 1)
-    yield proxy, url
-    await proxy.stop()
+async def audit_store(
+    postgres_url: str, unique_name: str
+) -> AsyncIterator[tuple[TcpProxy, SQLAuditSink]]:
+    """An audit table on PostgreSQL reached through a proxy the test may stop (an outage);
+    restarted, dropped and disconnected after the test."""
+    async with TcpProxy.in_front_of(postgres_url, 5432) as (proxy, url):
+        audit_db = ResourceFactory.from_url(url, acquire_timeout=2.0, connect_timeout=2.0)
+        sink = SQLAuditSink(audit_db, table=f"{unique_name}_audit")
+        await sink.ensure_table()
+        try:
+            yield proxy, sink
+        finally:
+            if proxy._server is None:
+                await proxy.start()
+            await sink.drop_table()
+            await audit_db.disconnect()
 
 
 async def snapshot(inner: XRepo[Doc]) -> list[dict[str, Any]]:
@@ -154,47 +152,36 @@ async def snapshot(inner: XRepo[Doc]) -> list[dict[str, Any]]:
 
 
 async def test_audit_store_down_fail_policy_writes_nothing(
-    backend: tuple[str, XRepo[Doc], Any], pg_proxy: tuple[TcpProxy, str], unique_name: str
+    backend: tuple[str, XRepo[Doc], Any], audit_store: tuple[TcpProxy, SQLAuditSink]
 ) -> None:
     _, inner, _ = backend
-    proxy, url = pg_proxy
-    audit_db = ResourceFactory.from_url(url, acquire_timeout=2.0, connect_timeout=2.0)
-    sink = SQLAuditSink(audit_db, table=f"{unique_name}_audit")
-    await sink.ensure_table()
+    proxy, sink = audit_store
     repo = SecureRepo(inner, acl=ACLPolicy(RULES), audit=AuditLogger(sink, policy="fail"))
-    try:
-        before = await snapshot(inner)
-        await proxy.stop()
-        attempts = [
-            lambda: repo.create({"id": 60, "owner": "u1", "title": "lost"}, context=U1),
-            lambda: repo.update(1, {"title": "lost"}, context=U1),
-            lambda: repo.bulk_update([(1, {"title": "a"}), (3, {"title": "b"})], context=U1),
-            lambda: repo.delete(1, context=U1),
-            lambda: repo.bulk_delete([3, 5], soft=False, context=U1),
-            lambda: repo.bulk_create([{"id": 61, "owner": "u1", "title": "x"}], context=U1),
-        ]
-        for attempt in attempts:
-            with pytest.raises(XRepoAuditError):
-                await attempt()
-        assert await snapshot(inner) == before
-        await proxy.start()
-        await repo.update(1, {"title": "back"}, context=U1)
-        entries = await sink.get_audit_log({"repo": inner.name})
-        assert [(e.action, e.outcome) for e in entries] == [("update", "success")]
-    finally:
-        await proxy.start() if proxy._server is None else None
-        await sink.drop_table()
-        await audit_db.disconnect()
+    before = await snapshot(inner)
+    await proxy.stop()
+    attempts = [
+        lambda: repo.create({"id": 60, "owner": "u1", "title": "lost"}, context=U1),
+        lambda: repo.update(1, {"title": "lost"}, context=U1),
+        lambda: repo.bulk_update([(1, {"title": "a"}), (3, {"title": "b"})], context=U1),
+        lambda: repo.delete(1, context=U1),
+        lambda: repo.bulk_delete([3, 5], soft=False, context=U1),
+        lambda: repo.bulk_create([{"id": 61, "owner": "u1", "title": "x"}], context=U1),
+    ]
+    for attempt in attempts:
+        with pytest.raises(XRepoAuditError):
+            await attempt()
+    assert await snapshot(inner) == before
+    await proxy.start()
+    await repo.update(1, {"title": "back"}, context=U1)
+    entries = await sink.get_audit_log({"repo": inner.name})
+    assert [(e.action, e.outcome) for e in entries] == [("update", "success")]
 
 
 async def test_audit_store_down_buffer_policy_delivers_later(
-    backend: tuple[str, XRepo[Doc], Any], pg_proxy: tuple[TcpProxy, str], unique_name: str
+    backend: tuple[str, XRepo[Doc], Any], audit_store: tuple[TcpProxy, SQLAuditSink]
 ) -> None:
     _, inner, _ = backend
-    proxy, url = pg_proxy
-    audit_db = ResourceFactory.from_url(url, acquire_timeout=2.0, connect_timeout=2.0)
-    sink = SQLAuditSink(audit_db, table=f"{unique_name}_audit")
-    await sink.ensure_table()
+    proxy, sink = audit_store
     logger = AuditLogger(sink, policy="buffer", retry_initial=0.05, retry_max=0.2)
     repo = SecureRepo(inner, acl=ACLPolicy(RULES), audit=logger)
     try:
@@ -214,8 +201,6 @@ async def test_audit_store_down_buffer_policy_delivers_later(
         if proxy._server is None:
             await proxy.start()
         await logger.close(close_sink=False)
-        await sink.drop_table()
-        await audit_db.disconnect()
 
 
 async def test_audit_failure_in_the_same_database_rolls_back(
@@ -238,12 +223,8 @@ async def test_audit_failure_in_the_same_database_rolls_back(
 
 @pytest.fixture
 async def redis_proxy(redis_url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
-    parts = urlsplit(redis_url)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 6379)
-    await proxy.start()
-    url = redis_url.replace(f":{parts.port}", f":{proxy.port}", 1)
-    yield proxy, url
-    await proxy.stop()
+    async with TcpProxy.in_front_of(redis_url, 6379) as proxied:
+        yield proxied
 
 
 async def test_redis_down_reads_still_work_uncached(
@@ -369,8 +350,9 @@ class _JoinedMongoSink(MongoAuditSink):
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql", "mongodb"])
 async def test_write_and_entry_share_one_transaction(
-    kind: str, tmp_path: Path, unique_name: str, urls: dict[str, str]
+    kind: str, tmp_path: Path, unique_name: str, request: pytest.FixtureRequest
 ) -> None:
+    urls = backend_urls(request)
     async with open_backend(kind, name=unique_name, tmp_path=tmp_path, urls=urls) as (
         inner,
         _,

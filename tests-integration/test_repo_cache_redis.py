@@ -5,7 +5,6 @@ that goes away and comes back)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import socket
@@ -15,10 +14,10 @@ import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio as aioredis
+from repo_backends import TcpProxy
 
 from xrepo.cache import (
     CacheManager,
@@ -28,67 +27,6 @@ from xrepo.cache import (
 )
 
 ADMIN = {"roles": ["admin"]}
-
-
-class TCPRelay:
-    """An outage on demand: a relay to the real Redis that can be cut and restored.
-
-    Not a mock: every byte goes to the real server; stopping closes the listening socket and
-    every relayed connection, as a crashed server or a network partition would.
-    """
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        """Listen (on the same port as before, after a stop)."""
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        """Stop listening and cut every relayed connection."""
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for writer in list(self._writers):
-            writer.transport.abort()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, OSError):
-                await task
-        self._tasks.clear()
-        self._writers.clear()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.transport.abort()
-            return
-        self._writers.update((writer, up_writer))
-        pumps = [
-            asyncio.create_task(self._pump(reader, up_writer)),
-            asyncio.create_task(self._pump(up_reader, writer)),
-        ]
-        self._tasks.update(pumps)
-        for pump in pumps:
-            pump.add_done_callback(self._tasks.discard)
-
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.transport.abort()
 
 
 @pytest.fixture
@@ -329,11 +267,7 @@ async def test_redis_down_reads_work_uncached_and_writes_succeed(
 
 
 async def test_the_cache_reconnects_after_an_outage(redis_url: str, namespace: str) -> None:
-    target = urlsplit(redis_url)
-    relay = TCPRelay(target.hostname or "127.0.0.1", target.port or 6379)
-    await relay.start()
-    try:
-        url = f"redis://127.0.0.1:{relay.port}{target.path or '/0'}"
+    async with TcpProxy.in_front_of(redis_url, 6379) as (relay, url):
         backend = RedisCacheBackend(url, namespace=namespace, retry_interval=0.05)
         async with CacheManager(backend, namespace=namespace) as cache:
             key = cache.cache_key("users", "list", {}, ADMIN)
@@ -349,18 +283,12 @@ async def test_the_cache_reconnects_after_an_outage(redis_url: str, namespace: s
             assert cache.stats().pending_invalidations == 0
             await cache.set(key, "fresh")
             assert await cache.get(key) == "fresh"
-    finally:
-        await relay.stop()
 
 
 async def test_a_memory_cache_forgets_everything_after_losing_its_subscription(
     redis_url: str, namespace: str
 ) -> None:
-    target = urlsplit(redis_url)
-    relay = TCPRelay(target.hostname or "127.0.0.1", target.port or 6379)
-    await relay.start()
-    try:
-        url = f"redis://127.0.0.1:{relay.port}{target.path or '/0'}"
+    async with TcpProxy.in_front_of(redis_url, 6379) as (relay, url):
         bus = RedisInvalidationBus(url, namespace=namespace, max_backoff=0.2)
         cache = CacheManager.memory(bus=bus, namespace=namespace)
         assert await cache.start() is True
@@ -381,8 +309,6 @@ async def test_a_memory_cache_forgets_everything_after_losing_its_subscription(
         assert bus.subscribed
         assert await cache.get(key) is None  # ...so the local entries were dropped
         await cache.close()
-    finally:
-        await relay.stop()
 
 
 async def test_bad_redis_urls_are_refused_without_echoing_secrets() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from repo_backends import mongo_collections, sql_tables
 
 from xobj_prototype import XObjPrototype
 from xrepo import (
@@ -124,9 +125,7 @@ async def backend(
         return
     if kind == "mongodb":
         url = mongodb_url.replace("/?", "/xrepo_conformance?")
-        resource = ResourceFactory.from_url(url)
-        await resource.connect()
-        try:
+        async with mongo_collections(url, [unique_name, orders]) as resource:
             repo = await XRepoFactory.create(
                 resource=resource, model_class=Item, collection=unique_name
             )
@@ -136,22 +135,13 @@ async def backend(
             )
             await order_repo.bulk_create(ORDERS)
             yield kind, repo, orders
-        finally:
-            await resource.db.drop_collection(unique_name)
-            await resource.db.drop_collection(orders)
-            await resource.disconnect()
         return
     url = {
         "sqlite": f"sqlite:///{tmp_path / 'conf.db'}",
         "postgresql": postgres_url,
         "mysql": mysql_url,
     }[kind]
-    resource = ResourceFactory.from_url(url)
-    await resource.connect()
-    try:
-        q = resource.dialect.quote
-        await resource.execute(DDL[kind].format(t=q(unique_name)))
-        await resource.execute(ORDER_DDL[kind].format(t=q(orders)))
+    async with sql_tables(url, {unique_name: DDL[kind], orders: ORDER_DDL[kind]}) as resource:
         repo = await XRepoFactory.create(
             resource=resource, model_class=Item, collection=unique_name
         )
@@ -161,10 +151,6 @@ async def backend(
         )
         await order_repo.bulk_create(ORDERS)
         yield kind, repo, orders
-    finally:
-        await resource.execute(f"DROP TABLE IF EXISTS {resource.dialect.quote(unique_name)}")
-        await resource.execute(f"DROP TABLE IF EXISTS {resource.dialect.quote(orders)}")
-        await resource.disconnect()
 
 
 def ids(models: list[Item]) -> list[int | None]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from repo_backends import mongo_collections, sql_tables
 
 from xobj_prototype import XObjPrototype
 from xrepo import XRepo, XRepoFactory
@@ -53,34 +54,23 @@ async def people(
         yield kind, repo
         return
     if kind == "mongodb":
-        mongo = ResourceFactory.from_url(mongodb_url.replace("/?", "/xrepo_nested?"))
-        await mongo.connect()
-        try:
+        url = mongodb_url.replace("/?", "/xrepo_nested?")
+        async with mongo_collections(url, [unique_name]) as mongo:
             repo = await XRepoFactory.create(
                 resource=mongo, model_class=Person, collection=unique_name
             )
             await repo.bulk_create(PEOPLE)
             yield kind, repo
-        finally:
-            await mongo.db.drop_collection(unique_name)
-            await mongo.disconnect()
         return
     url = {
         "sqlite": f"sqlite:///{tmp_path / 'n.db'}",
         "postgresql": postgres_url,
         "mysql": mysql_url,
     }[kind]
-    db = ResourceFactory.from_url(url)
-    await db.connect()
-    q = db.dialect.quote(unique_name)
-    try:
-        await db.execute(DDL[kind].format(t=q))
+    async with sql_tables(url, {unique_name: DDL[kind]}) as db:
         repo = await XRepoFactory.create(resource=db, model_class=Person, collection=unique_name)
         await repo.bulk_create(PEOPLE)
         yield kind, repo
-    finally:
-        await db.execute(f"DROP TABLE IF EXISTS {q}")
-        await db.disconnect()
 
 
 async def test_nested_filters(people: tuple[str, XRepo[Person]]) -> None:

@@ -3,35 +3,21 @@ read from the database itself."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from repo_backends import BACKENDS, Doc, open_backend
+from repo_backends import (
+    Doc,
+    backend_and_resource,  # noqa: F401 (the backend fixture)
+    open_backend,
+)
 
 from xrepo import RepoContext, XRepo, XRepoPermissionError
 from xrepo.acl import ACLPolicy, ACLRule
 from xrepo.audit import AuditLogger, MemoryAuditSink
 from xrepo.secure import SecureRepo
 from xrepo.stats.repo_stats import collect_statistics
-
-
-@pytest.fixture
-def urls(postgres_url: str, mysql_url: str, mongodb_url: str) -> dict[str, str]:
-    return {"postgresql": postgres_url, "mysql": mysql_url, "mongodb": mongodb_url}
-
-
-@pytest.fixture(params=BACKENDS)
-async def backend(
-    request: pytest.FixtureRequest, tmp_path: Path, unique_name: str, urls: dict[str, str]
-) -> AsyncIterator[tuple[str, XRepo[Doc], Any]]:
-    async with open_backend(request.param, name=unique_name, tmp_path=tmp_path, urls=urls) as (
-        repo,
-        _,
-        resource,
-    ):
-        yield request.param, repo, resource
 
 
 async def test_statistics(backend: tuple[str, XRepo[Doc], Any]) -> None:

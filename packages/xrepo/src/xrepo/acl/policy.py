@@ -293,14 +293,7 @@ class ACLPolicy:
                     # Excluding a hidden field only removes it: no use, nothing leaks.
                     tainted -= set(stage.exclude)
             elif isinstance(stage, Group):
-                keys = (
-                    []
-                    if stage.key is None
-                    else [stage.key]
-                    if isinstance(stage.key, str)
-                    else list(stage.key.values())
-                )
-                for k in keys:
+                for k in stage.key_paths:
                     use(k, "as a $group key")
                 for acc in stage.accumulators.values():
                     if acc.path is not None:
@@ -410,7 +403,7 @@ class BoundPolicy:
 
     def decide(self, principal: Principal, permission: Permission) -> Decision | None:
         """The decision for ``principal`` and ``permission``; ``None``: refused."""
-        key = (permission, principal.user_id, principal.roles, _freeze(principal.attributes))
+        key = (permission, principal.user_id, principal.roles, freeze_value(principal.attributes))
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -531,11 +524,13 @@ def _substitute(
     return doc
 
 
-def _freeze(value: Any) -> Any:
+def freeze_value(value: Any) -> Any:
+    """``value`` made hashable (mappings sorted, sequences as tuples, else its repr): part of
+    a cache key of principals and decisions."""
     if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+        return tuple(sorted((str(k), freeze_value(v)) for k, v in value.items()))
     if isinstance(value, list | tuple | set | frozenset):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze_value(v) for v in value)
     try:
         hash(value)
     except TypeError:

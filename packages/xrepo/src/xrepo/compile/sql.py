@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from xrepo.errors import XRepoValidationError
-from xrepo.query.filters import And, Condition, Node, Nor, Not, Or
+from xrepo.query.filters import TEXT_OPS, And, Condition, Node, Nor, Not, Or
 from xrepo.query.pipeline import (
     Count,
     Group,
@@ -47,6 +47,8 @@ from xresource.databases.dialect import SQLDialect
 
 __all__ = ["CompiledPipeline", "SQLCompiler", "adapt_value", "finalize"]
 
+#: Operators whose value says nothing of the column's type (text patterns, ``exists``).
+_UNTYPED_OPS = TEXT_OPS | {"exists"}
 _MARK = re.compile("\x00(\\d+)\x00")
 _JSON_SEGMENT = re.compile(r"[A-Za-z0-9_\- ]+")
 
@@ -166,6 +168,17 @@ class _Block:
     order: list[SortKey] = field(default_factory=list)
     limit: int | None = None
     offset: int = 0
+
+    @property
+    def shaped(self) -> bool:
+        """Whether the rows are projected, grouped or paged already: a filter, a grouping or
+        a join of the result must then wrap the block in a subquery first."""
+        return (
+            self.select is not None
+            or self.group_by is not None
+            or self.limit is not None
+            or bool(self.offset)
+        )
 
 
 class SQLCompiler:
@@ -306,19 +319,7 @@ class SQLCompiler:
         e, _ = self.expr(
             c.path,
             fields,
-            filtering=sample
-            if op
-            not in (
-                "contains",
-                "icontains",
-                "startswith",
-                "istartswith",
-                "endswith",
-                "iendswith",
-                "regex",
-                "exists",
-            )
-            else "",
+            filtering=sample if op not in _UNTYPED_OPS else "",
         )
         is_array = c.path in self.array_columns
         if op in ("eq", "ne"):
@@ -540,12 +541,7 @@ class SQLCompiler:
         while i < len(stages):
             stage = stages[i]
             if isinstance(stage, Match):
-                if (
-                    b.select is not None
-                    or b.group_by is not None
-                    or b.limit is not None
-                    or b.offset
-                ):
+                if b.shaped:
                     b = self.wrap(b)
                 b.where.append(self.where(stage.node, b.fields))
             elif isinstance(stage, Sort):
@@ -565,12 +561,7 @@ class SQLCompiler:
                     b = self.wrap(b)
                 b = self.project(b, stage)
             elif isinstance(stage, Group):
-                if (
-                    b.select is not None
-                    or b.group_by is not None
-                    or b.limit is not None
-                    or b.offset
-                ):
+                if b.shaped:
                     b = self.wrap(b)
                 b = self.group(b, stage)
             elif isinstance(stage, Count):
@@ -758,21 +749,20 @@ class SQLCompiler:
             )
         return list(cols)
 
-    def join(self, b: _Block, lookup: Lookup, preserve: bool) -> _Block:
+    def _lookup_sides(
+        self, b: _Block, lookup: Lookup, *, plain: bool
+    ) -> tuple[_Block, list[str], str, str]:
+        """The local block ready for a ``$lookup`` (wrapped unless it is a bare aliased table
+        - without a WHERE too when ``plain``), the foreign columns, both sides' aliases."""
         cols = self._foreign(lookup)
         if b.fields is None or lookup.local not in b.fields:
             raise self.error(f"$lookup.localField {lookup.local!r} must be a column", "aggregate")
-        if (
-            b.select is not None
-            or b.group_by is not None
-            or b.limit is not None
-            or b.offset
-            or b.alias is None
-            or b.where
-        ):
+        if b.shaped or b.alias is None or (plain and b.where):
             b = self.wrap(b)
-        left = b.alias or ""
-        right = self.alias("f")
+        return b, cols, b.alias or "", self.alias("f")
+
+    def join(self, b: _Block, lookup: Lookup, preserve: bool) -> _Block:
+        b, cols, left, right = self._lookup_sides(b, lookup, plain=True)
         kind = "LEFT JOIN" if preserve else "JOIN"
         source = (
             f"{b.source} {kind} {self.foreign_source(lookup, cols)} AS {self.q(right)} ON "
@@ -898,19 +888,7 @@ class SQLCompiler:
         )
 
     def lookup_array(self, b: _Block, lookup: Lookup) -> _Block:
-        cols = self._foreign(lookup)
-        if b.fields is None or lookup.local not in b.fields:
-            raise self.error(f"$lookup.localField {lookup.local!r} must be a column", "aggregate")
-        if (
-            b.select is not None
-            or b.group_by is not None
-            or b.limit is not None
-            or b.offset
-            or b.alias is None
-        ):
-            b = self.wrap(b)
-        left = b.alias or ""
-        right = self.alias("f")
+        b, cols, left, right = self._lookup_sides(b, lookup, plain=False)
         on = f"{self.q(right)}.{self.q(lookup.foreign)} = {self.q(left)}.{self.q(lookup.local)}"
         if self.pg:
             sub = (

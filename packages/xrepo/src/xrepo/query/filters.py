@@ -38,27 +38,12 @@ __all__ = [
     "parse_filter",
 ]
 
-#: Field-level operators of the tree (``Condition.op``).
-COMPARISON_OPS = frozenset(
-    {
-        "eq",
-        "ne",
-        "gt",
-        "gte",
-        "lt",
-        "lte",
-        "in",
-        "nin",
-        "exists",
-        "regex",
-        "contains",
-        "icontains",
-        "startswith",
-        "istartswith",
-        "endswith",
-        "iendswith",
-    }
+#: Operators matching text (a pattern or a substring): the value is not of the field's type.
+TEXT_OPS = frozenset(
+    {"regex", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
 )
+#: Field-level operators of the tree (``Condition.op``).
+COMPARISON_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "exists"}) | TEXT_OPS
 
 #: Operators that run code on the server or escape the query language: always rejected.
 FORBIDDEN_OPERATORS = frozenset(

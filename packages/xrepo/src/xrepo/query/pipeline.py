@@ -95,6 +95,15 @@ class Group:
     key: str | dict[str, str] | None
     accumulators: dict[str, Accumulator] = field(default_factory=dict)
 
+    @property
+    def key_paths(self) -> list[str]:
+        """The paths the group key reads (none for a single group)."""
+        if self.key is None:
+            return []
+        if isinstance(self.key, str):
+            return [self.key]
+        return list(self.key.values())
+
 
 @dataclass(frozen=True, slots=True)
 class Sort:

@@ -383,6 +383,11 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             return parts[0]
         return And(tuple(parts))
 
+    @staticmethod
+    def _is_batch(value: Any) -> bool:
+        """Whether ``value`` is a list-like batch (a sequence, not a str, bytes or mapping)."""
+        return isinstance(value, Sequence) and not isinstance(value, str | bytes | Mapping)
+
     def _id_node(self, id: Any, operation: str) -> Condition:
         return Condition(self.id_field, "eq", self._check_id(id, operation))
 
@@ -696,7 +701,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """Store many records atomically: on any failure nothing is written and the error
         names the failing item (``error.item``)."""
         ctx = self._context(user_id, context)
-        if isinstance(data, Mapping | str | bytes) or not isinstance(data, Sequence):
+        if not self._is_batch(data):
             raise self._error("bulk_create needs a list of records", "bulk_create")
         started = time.perf_counter()
         now = _now()
@@ -961,7 +966,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
     ) -> int:
         """Delete many records in one atomic statement; returns how many were deleted."""
         ctx = self._context(user_id, context)
-        if isinstance(ids, str | bytes | Mapping) or not isinstance(ids, Sequence):
+        if not self._is_batch(ids):
             raise self._error("bulk_delete needs a list of ids", _operation)
         checked = [self._check_id(x, _operation, i) for i, x in enumerate(ids)]
         if not checked:
@@ -1050,8 +1055,8 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """Run a MongoDB-style pipeline natively on the backend; returns plain dicts."""
         ctx = self._context(user_id, context)
         await self._check_permission(Permission.LIST, ctx)
-        stages = parse_pipeline(
-            pipeline, fields=set(self._fields), limits=self._limits, repo=self.name
+        stages = self._check_stages(
+            parse_pipeline(pipeline, fields=set(self._fields), limits=self._limits, repo=self.name)
         )
         scope = self._restrict(And(()), Permission.LIST, ctx, include_deleted=include_deleted)
         if not (isinstance(scope, And) and not scope.children):
@@ -1060,6 +1065,11 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         out = await self._aggregate(stages)
         await self._update_stats("aggregate", (time.perf_counter() - started) * 1000)
         return out
+
+    def _check_stages(self, stages: builtins.list[Stage]) -> builtins.list[Stage]:
+        """The parsed pipeline as it will run, before the caller's scope is put first (a seam:
+        access control checks and rewrites stages here; unchanged in this base class)."""
+        return stages
 
 
 class _Increment:

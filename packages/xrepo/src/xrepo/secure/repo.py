@@ -29,7 +29,7 @@ import contextlib
 import dataclasses
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -37,17 +37,24 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, PrivateAttr
 
 from xobj_prototype import XObjPrototype
-from xrepo.acl.policy import ACLPolicy, BoundPolicy, Decision, LookupGrant, scope_fields
+from xrepo.acl.policy import (
+    ACLPolicy,
+    BoundPolicy,
+    Decision,
+    LookupGrant,
+    freeze_value,
+    scope_fields,
+)
 from xrepo.acl.resolver import ContextResolver, Principal
 from xrepo.audit.errors import XRepoAuditError
 from xrepo.audit.logger import AuditLogger
-from xrepo.audit.models import AuditEntry
+from xrepo.audit.models import AuditEntry, AuditOutcome
 from xrepo.cache.keys import CacheKey, validate_scope
 from xrepo.cache.manager import CacheManager
 from xrepo.compile.python import compile_predicate
 from xrepo.errors import XRepoConfigurationError, XRepoError, XRepoPermissionError
-from xrepo.query.filters import And, Condition, Node
-from xrepo.query.pipeline import Lookup, Match, SortKey, Stage, parse_pipeline, parse_sort
+from xrepo.query.filters import Condition, Node
+from xrepo.query.pipeline import Lookup, SortKey, Stage, parse_sort
 from xrepo.repos.base import Permission, RepoContext, Row, T, UpdateItem, XRepo
 from xrepo.secure import ambient
 from xrepo.stats.latency import LatencyRecorder
@@ -73,6 +80,8 @@ class _Call:
     captured: tuple[Any, dict[str, Any] | None] | None = None
     in_write: bool = False
     grants: dict[str, LookupGrant] = field(default_factory=dict)
+    #: Output fields of an aggregate derived from hidden fields (stripped from its rows).
+    tainted: frozenset[str] = frozenset()
 
 
 _CALL: ContextVar[_Call | None] = ContextVar("xrepo_secure_call", default=None)
@@ -84,18 +93,6 @@ _PRINCIPAL_CACHE = 4096
 #: Cache keys remembered by their text (hashing is the costly part of a hit).
 _KEY_MEMO = 4096
 _ANONYMOUS = RepoContext()
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple | set | frozenset):
-        return tuple(_freeze(v) for v in value)
-    try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value
 
 
 class _CallScope:
@@ -300,7 +297,7 @@ class SecureRepo(XRepo[T]):
         key: Any = None
         resolved: tuple[Principal, RepoContext] | None = None
         if cacheable:
-            key = (raw.user_id, raw.roles, raw.request_id, _freeze(raw.attributes))
+            key = (raw.user_id, raw.roles, raw.request_id, freeze_value(raw.attributes))
             resolved = p["_principals"].get(key)
         if resolved is None:
             try:
@@ -333,6 +330,18 @@ class SecureRepo(XRepo[T]):
 
     async def _deny(self, operation: str, principal: Principal, message: str) -> None:
         """Record a refusal (one entry); an unwritable entry never hides the refusal."""
+        await self._log_outcome(operation, principal, "denied", message)
+
+    async def _log_outcome(
+        self,
+        operation: str,
+        principal: Principal,
+        outcome: AuditOutcome,
+        error: str,
+        entity_id: str | None = None,
+    ) -> None:
+        """One entry for a refusal or a failed write; an unwritable entry is not raised (the
+        caller raises the refusal or failure itself, which the entry must never hide)."""
         if self._audit is None:
             return
         entry = AuditEntry(
@@ -341,8 +350,9 @@ class SecureRepo(XRepo[T]):
             roles=tuple(sorted(principal.roles)),
             repo=self.name,
             entity=self.model_class.__name__,
-            outcome="denied",
-            error=message,
+            entity_id=entity_id,
+            outcome=outcome,
+            error=error,
             request_id=principal.request_id,
         )
         with contextlib.suppress(XRepoAuditError):
@@ -673,26 +683,25 @@ class SecureRepo(XRepo[T]):
         """Run a pipeline over the caller's records only (the row scope is the first stage,
         and restricts every ``$lookup``'s foreign side); hidden fields may not be used."""
         async with self._call("aggregate", Permission.LIST, user_id, context) as call:
-            stages = parse_pipeline(
-                pipeline, fields=set(self._fields), limits=self._limits, repo=self.name
+            rows = await super().aggregate(
+                pipeline, context=call.ctx, include_deleted=include_deleted
             )
-            tainted: frozenset[str] = frozenset()
-            if call.decision is not None and self._acl is not None:
-                grants = {
-                    s.source: self._acl.lookup_grant(s.source, call.principal)
-                    for s in stages
-                    if isinstance(s, Lookup)
-                }
-                call.grants = grants
-                tainted = self._acl.check_pipeline(stages, call.decision.hidden, grants, self.name)
-                stages = [_scoped_lookup(s, grants, self.name) for s in stages]
-            scope = self._restrict(
-                And(()), Permission.LIST, call.ctx, include_deleted=include_deleted
-            )
-            if not (isinstance(scope, And) and not scope.children):
-                stages = [Match(scope), *stages]
-            rows = await self._aggregate(stages)
-            return ACLPolicy.strip(rows, tainted)
+            return ACLPolicy.strip(rows, call.tainted)
+
+    def _check_stages(self, stages: builtins.list[Stage]) -> builtins.list[Stage]:
+        # Hidden fields may not be used; each $lookup's foreign side gets the caller's scope
+        # there. What the pipeline derived from hidden fields is remembered for strip().
+        call = _CALL.get()
+        if call is None or call.decision is None or self._acl is None:
+            return stages
+        grants = {
+            s.source: self._acl.lookup_grant(s.source, call.principal)
+            for s in stages
+            if isinstance(s, Lookup)
+        }
+        call.grants = grants
+        call.tainted = self._acl.check_pipeline(stages, call.decision.hidden, grants, self.name)
+        return [_scoped_lookup(s, grants, self.name) for s in stages]
 
     # -- writes --------------------------------------------------------------------------------
     def _input_keys(self, data: Any) -> builtins.list[str]:
@@ -705,6 +714,22 @@ class SecureRepo(XRepo[T]):
         version = self.metadata.version_field
         return [k for k in keys if k in self._fields and k != version]
 
+    def _check_write(self, call: _Call, data: Any, item: int | None = None) -> None:
+        """Refuse input naming fields the caller may not write (with an ACL)."""
+        if call.decision is not None and self._acl is not None:
+            self._acl.check_write(
+                self._input_keys(data), call.decision, call.operation, self.name, item
+            )
+
+    def _valid_ids(self, values: Iterable[Any], operation: str) -> builtins.list[Any]:
+        """The valid ids among ``values``, for the before-images of a batch (the write itself
+        names the invalid ones)."""
+        ids: builtins.list[Any] = []
+        for x in values:
+            with contextlib.suppress(XRepoError):
+                ids.append(self._check_id(x, operation))
+        return ids
+
     async def create(
         self,
         data: T | Mapping[str, Any],
@@ -714,8 +739,7 @@ class SecureRepo(XRepo[T]):
     ) -> T:
         """Store one record the caller may create (its fields writable, inside its rows)."""
         async with self._call("create", Permission.CREATE, user_id, context) as call:
-            if call.decision is not None and self._acl is not None:
-                self._acl.check_write(self._input_keys(data), call.decision, "create", self.name)
+            self._check_write(call, data)
             created = await self._write(
                 call, [], lambda: XRepo.create(self, data, context=call.ctx)
             )
@@ -730,12 +754,9 @@ class SecureRepo(XRepo[T]):
     ) -> builtins.list[T]:
         """Store many records atomically, all within what the caller may create."""
         async with self._call("bulk_create", Permission.CREATE, user_id, context) as call:
-            listed = isinstance(data, Sequence) and not isinstance(data, str | bytes | Mapping)
-            if call.decision is not None and self._acl is not None and listed:
+            if self._is_batch(data):
                 for i, item in enumerate(data):
-                    self._acl.check_write(
-                        self._input_keys(item), call.decision, "bulk_create", self.name, i
-                    )
+                    self._check_write(call, item, i)
             created = await self._write(
                 call, [], lambda: XRepo.bulk_create(self, data, context=call.ctx)
             )
@@ -751,8 +772,7 @@ class SecureRepo(XRepo[T]):
     ) -> T | None:
         """Change writable fields of one of the caller's records (``None``: not found)."""
         async with self._call("update", Permission.UPDATE, user_id, context) as call:
-            if call.decision is not None and self._acl is not None:
-                self._acl.check_write(self._input_keys(data), call.decision, "update", self.name)
+            self._check_write(call, data)
             ids = [self._check_id(id, "update")]
             updated = await self._write(
                 call, ids, lambda: XRepo.update(self, id, data, context=call.ctx)
@@ -768,20 +788,18 @@ class SecureRepo(XRepo[T]):
     ) -> int:
         """Apply ``(id, changes)`` pairs to the caller's records, atomically."""
         async with self._call("bulk_update", Permission.UPDATE, user_id, context) as call:
-            ids: builtins.list[Any] = []
-            if isinstance(updates, Sequence) and not isinstance(updates, str | Mapping):
-                for i, pair in enumerate(updates):
-                    if isinstance(pair, tuple | builtins.list) and len(pair) == 2:
-                        if call.decision is not None and self._acl is not None:
-                            self._acl.check_write(
-                                self._input_keys(pair[1]),
-                                call.decision,
-                                "bulk_update",
-                                self.name,
-                                i,
-                            )
-                        with contextlib.suppress(XRepoError):
-                            ids.append(self._check_id(pair[0], "bulk_update", i))
+            pairs = (
+                [
+                    (i, pair)
+                    for i, pair in enumerate(updates)
+                    if isinstance(pair, tuple | builtins.list) and len(pair) == 2
+                ]
+                if self._is_batch(updates)
+                else []
+            )
+            for i, pair in pairs:
+                self._check_write(call, pair[1], i)
+            ids = self._valid_ids((pair[0] for _, pair in pairs), "bulk_update")
             return await self._write(
                 call, ids, lambda: XRepo.bulk_update(self, updates, context=call.ctx)
             )
@@ -817,11 +835,7 @@ class SecureRepo(XRepo[T]):
     ) -> int:
         """Delete many of the caller's records in one atomic statement."""
         async with self._call(_operation, Permission.DELETE, user_id, context) as call:
-            checked: builtins.list[Any] = []
-            if isinstance(ids, Sequence) and not isinstance(ids, str | bytes | Mapping):
-                for i, x in enumerate(ids):
-                    with contextlib.suppress(XRepoError):
-                        checked.append(self._check_id(x, _operation, i))
+            checked = self._valid_ids(ids if self._is_batch(ids) else (), _operation)
             return await self._write(
                 call,
                 checked,
@@ -872,15 +886,21 @@ class SecureRepo(XRepo[T]):
     ) -> R:
         assert self._audit is not None
         before = await self._before_images(call, ids)
+        result = await self._run_logged(call, ids, run)
+        await self._audit.log(self._entry(call, result, before))
+        return result
+
+    async def _run_logged(
+        self, call: _Call, ids: builtins.list[Any], run: Callable[[], Awaitable[R]]
+    ) -> R:
+        """Run the write; a failure other than a refusal leaves its 'failure' entry."""
         try:
-            result = await run()
+            return await run()
         except XRepoPermissionError:
             raise
         except Exception as exc:
             await self._log_failure(call, ids, exc)
             raise
-        await self._audit.log(self._entry(call, result, before))
-        return result
 
     async def _write_in_transaction(
         self,
@@ -912,13 +932,7 @@ class SecureRepo(XRepo[T]):
         assert self._audit is not None
         async with self._write_lock:
             before = await self._before_images(call, ids)
-            try:
-                result = await run()
-            except XRepoPermissionError:
-                raise
-            except Exception as exc:
-                await self._log_failure(call, ids, exc)
-                raise
+            result = await self._run_logged(call, ids, run)
             entry = self._entry(call, result, before)
             try:
                 await self._audit.log(entry)
@@ -1035,21 +1049,13 @@ class SecureRepo(XRepo[T]):
 
     async def _log_failure(self, call: _Call, ids: builtins.list[Any], exc: Exception) -> None:
         """One entry for a write that failed (nothing was written)."""
-        if self._audit is None:
-            return
-        entry = AuditEntry(
-            action=call.operation,
-            user_id=call.principal.user_id,
-            roles=tuple(sorted(call.principal.roles)),
-            repo=self.name,
-            entity=self.model_class.__name__,
-            entity_id=str(ids[0]) if len(ids) == 1 else None,
-            outcome="failure",
-            error=f"{type(exc).__name__}: {exc}",
-            request_id=call.principal.request_id,
+        await self._log_outcome(
+            call.operation,
+            call.principal,
+            "failure",
+            f"{type(exc).__name__}: {exc}",
+            str(ids[0]) if len(ids) == 1 else None,
         )
-        with contextlib.suppress(XRepoAuditError):
-            await self._audit.log(entry)
 
     # -- administration ------------------------------------------------------------------------
     async def _admin(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -122,39 +122,40 @@ def _backend_name(repo: XRepo[Any]) -> str:
 
 
 async def _hard_deletes_today(repo: XRepo[Any], audit: Any, start: _dt.datetime) -> int:
-    entries = await audit.get_audit_log(
-        {
-            "repo": repo.name,
-            "action": ["delete", "bulk_delete"],
-            "outcome": "success",
-            "since": start,
-        },
-        limit=100_000,
+    # Soft deletes are counted from deleted_at.
+    return await _records_today(
+        repo, audit, start, ("delete", "bulk_delete"), lambda meta: bool(meta.get("soft"))
     )
-    total = 0
-    for e in entries:
-        meta = e.metadata or {}
-        if meta.get("soft"):
-            continue  # counted from deleted_at
-        count = meta.get("count")
-        total += int(count) if isinstance(count, int) else 1
-    return total
 
 
 async def _updates_today(repo: XRepo[Any], audit: Any, start: _dt.datetime) -> int:
+    # An update that matched none of the caller's rows changed nothing.
+    return await _records_today(
+        repo,
+        audit,
+        start,
+        ("update", "bulk_update", "restore"),
+        lambda meta: meta.get("matched") == 0,
+    )
+
+
+async def _records_today(
+    repo: XRepo[Any],
+    audit: Any,
+    start: _dt.datetime,
+    actions: tuple[str, ...],
+    skip: Callable[[Mapping[str, Any]], bool],
+) -> int:
+    """Records touched by successful ``actions`` since ``start`` (an entry's ``count``, else
+    one), leaving out the entries ``skip`` names."""
     entries = await audit.get_audit_log(
-        {
-            "repo": repo.name,
-            "action": ["update", "bulk_update", "restore"],
-            "outcome": "success",
-            "since": start,
-        },
+        {"repo": repo.name, "action": list(actions), "outcome": "success", "since": start},
         limit=100_000,
     )
     total = 0
     for e in entries:
         meta = e.metadata or {}
-        if meta.get("matched") == 0:
+        if skip(meta):
             continue
         count = meta.get("count")
         total += int(count) if isinstance(count, int) else 1

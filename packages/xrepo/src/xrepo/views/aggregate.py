@@ -40,7 +40,7 @@ from xobj_prototype import XObjPrototype
 from xrepo.errors import XRepoConfigurationError, XRepoValidationError
 from xrepo.query.filters import MATCH_ALL, And, Node, conditions, parse_filter
 from xrepo.query.pipeline import Match, parse_pipeline
-from xrepo.repos.base import Permission, RepoContext, RepoMetadata, Row, XRepo
+from xrepo.repos.base import Permission, RepoContext, Row, XRepo
 from xrepo.views.derived import DerivedRepo
 from xrepo.views.view import ROW_ID, _hashable
 
@@ -135,14 +135,7 @@ class AggregateRepo(DerivedRepo[Any]):
                 f"output names must be distinct and not {ROW_ID!r}: {names}", repo=name
             )
         model = _aggregate_model(name, sources[0], group_by, aggregations, model_class)
-        metadata = RepoMetadata(
-            name=name,
-            model_name=model.__name__,
-            resource_name="virtual_aggregate",
-            id_field=ROW_ID,
-            soft_delete=False,
-            auto_timestamps=False,
-        )
+        metadata = self._virtual_metadata(name, model, "virtual_aggregate", ROW_ID)
         super().__init__(model_class=model, metadata=metadata)
         self._sources = list(sources)
         self._group_by = tuple(group_by)

@@ -15,6 +15,8 @@ from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
+from pydantic import BaseModel
+
 from xrepo.compile.python import _freeze, _thaw, compile_filter, get_path, run_pipeline, sort_rows
 from xrepo.errors import XRepoError
 from xrepo.query.filters import And, Node, conditions
@@ -29,7 +31,7 @@ from xrepo.query.pipeline import (
     Stage,
     Unwind,
 )
-from xrepo.repos.base import RepoContext, Row, T, UpdateItem, XRepo
+from xrepo.repos.base import RepoContext, RepoMetadata, Row, T, UpdateItem, XRepo
 
 __all__ = ["DerivedRepo", "XRepoReadOnlyError", "needed_fields"]
 
@@ -52,14 +54,7 @@ def needed_fields(stages: Sequence[Stage]) -> set[str] | None:
         elif isinstance(stage, Unwind):
             used.add(stage.path.split(".", 1)[0])
         elif isinstance(stage, Group):
-            keys = (
-                []
-                if stage.key is None
-                else [stage.key]
-                if isinstance(stage.key, str)
-                else list(stage.key.values())
-            )
-            used |= {k.split(".", 1)[0] for k in keys}
+            used |= {k.split(".", 1)[0] for k in stage.key_paths}
             used |= {a.path.split(".", 1)[0] for a in stage.accumulators.values() if a.path}
             return used
         elif isinstance(stage, Project):
@@ -78,6 +73,20 @@ class DerivedRepo(XRepo[T]):
     """Read-only records computed per query; subclasses implement :meth:`_rows`."""
 
     backend = "derived"
+
+    @staticmethod
+    def _virtual_metadata(
+        name: str, model: type[BaseModel], resource_name: str, id_field: str
+    ) -> RepoMetadata:
+        """The metadata of computed records: a synthetic id, nothing soft-deleted or stamped."""
+        return RepoMetadata(
+            name=name,
+            model_name=model.__name__,
+            resource_name=resource_name,
+            id_field=id_field,
+            soft_delete=False,
+            auto_timestamps=False,
+        )
 
     @abstractmethod
     async def _rows(self, node: Node, needed: set[str] | None) -> builtins.list[Row]:

@@ -37,7 +37,7 @@ from xobj_prototype import XObjPrototype
 from xrepo.errors import XRepoConfigurationError, XRepoValidationError
 from xrepo.query.filters import MATCH_ALL, And, Condition, Node, Nor, Not, Or, parse_filter
 from xrepo.query.pipeline import Match, Project, Sort, Stage
-from xrepo.repos.base import Permission, RepoContext, RepoMetadata, Row, XRepo
+from xrepo.repos.base import Permission, RepoContext, Row, XRepo
 from xrepo.views.derived import DerivedRepo, XRepoReadOnlyError
 
 __all__ = [
@@ -178,14 +178,7 @@ class ViewRepo(DerivedRepo[Any]):
                 repo=name,
                 operation="create view",
             )
-        metadata = RepoMetadata(
-            name=name,
-            model_name=model.__name__,
-            resource_name="virtual_view",
-            id_field=ROW_ID,
-            soft_delete=False,
-            auto_timestamps=False,
-        )
+        metadata = self._virtual_metadata(name, model, "virtual_view", ROW_ID)
         super().__init__(model_class=model, metadata=metadata)
         self._sources = list(sources)
         self._how = kind
