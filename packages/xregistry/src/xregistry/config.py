@@ -44,7 +44,18 @@ def _role_map(value: Any) -> Any:
     return value
 
 
-class FunctionRegistryConfig(BaseModel):
+class _PermissionsSection(BaseModel):
+    """A section with ``default_permissions`` (functions, models), which may be a bare list."""
+
+    model_config = _Section
+
+    @field_validator("default_permissions", mode="before", check_fields=False)
+    @classmethod
+    def _coerce(cls, value: Any) -> Any:
+        return _role_map(value)
+
+
+class FunctionRegistryConfig(_PermissionsSection):
     """``[registry.functions]``."""
 
     model_config = _Section
@@ -56,13 +67,8 @@ class FunctionRegistryConfig(BaseModel):
     run_sync_in_thread: bool = True
     validate_arguments: bool = True
 
-    @field_validator("default_permissions", mode="before")
-    @classmethod
-    def _coerce(cls, value: Any) -> Any:
-        return _role_map(value)
 
-
-class ModelRegistryConfig(BaseModel):
+class ModelRegistryConfig(_PermissionsSection):
     """``[registry.models]``."""
 
     model_config = _Section
@@ -73,11 +79,6 @@ class ModelRegistryConfig(BaseModel):
     enable_versioning: bool = True
     max_version_history: PositiveInt = 10
     auto_generate_ui: bool = True
-
-    @field_validator("default_permissions", mode="before")
-    @classmethod
-    def _coerce(cls, value: Any) -> Any:
-        return _role_map(value)
 
 
 class TypeRegistryConfig(BaseModel):

@@ -33,12 +33,11 @@ from xobj_prototype import MASK, XObjPrototype, is_secret_key, redact_text
 from xregistry.audit import AuditAction
 from xregistry.config import FunctionRegistryConfig
 from xregistry.context import RegistryContext, check_name
+from xregistry.entries import EntryRegistry
+from xregistry.entries import optional_principal as _who
 from xregistry.errors import (
     FunctionExecutionError,
     FunctionTimeoutError,
-    RegistryConflictError,
-    RegistryNotFoundError,
-    RegistryPermissionError,
     RegistryValidationError,
 )
 from xregistry.permissions import (
@@ -337,7 +336,7 @@ class _Masked:
         return MASK
 
 
-class FunctionRegistry:
+class FunctionRegistry(EntryRegistry[RegisteredFunction]):
     """Registry of Python functions.
 
     Names are unique (a second registration under a taken name, or at a taken namespace path, is a
@@ -349,6 +348,8 @@ class FunctionRegistry:
     """
 
     kind = "functions"
+    noun = "function"
+    entry_class = RegisteredFunction
 
     def __init__(
         self,
@@ -362,6 +363,9 @@ class FunctionRegistry:
         self.allow_override = allow_override
         self.functions: dict[str, RegisteredFunction] = {}
         self.namespace_map: dict[str, str] = {}
+
+    def _entries(self) -> dict[str, RegisteredFunction]:
+        return self.functions
 
     # -- registration -------------------------------------------------------------------------
     @overload
@@ -498,23 +502,6 @@ class FunctionRegistry:
         )
         return registered
 
-    def _check_free(self, name: str, path: str, override: bool) -> None:
-        if override or self.allow_override:
-            return
-        if name in self.functions:
-            raise RegistryConflictError(
-                f"a function named {name!r} is already registered at "
-                f"{self.functions[name].metadata.ns_path}; choose another name or pass "
-                "override=True",
-                details={"name": name},
-            )
-        if path in self.context.index:
-            raise RegistryConflictError(
-                f"namespace path {path!r} is already taken; choose another name or namespace, or "
-                "pass override=True",
-                details={"path": path},
-            )
-
     def _store(self, registered: RegisteredFunction, override: bool) -> None:
         name, path = registered.metadata.name, registered.metadata.ns_path
         old = self.functions.get(name)
@@ -526,11 +513,6 @@ class FunctionRegistry:
         self.context.index.register(path, registered, override=True)
         self.functions[name] = registered
         self.namespace_map[path] = name
-
-    def _drop_path(self, path: str) -> None:
-        if path in self.context.index:
-            self.context.index.unregister(path)
-        self.namespace_map.pop(path, None)
 
     def unregister(self, name: str, *, principal: Principal | str | None = None) -> None:
         """Remove a function; a principal, when given, needs MODIFY."""
@@ -554,58 +536,26 @@ class FunctionRegistry:
             RegistryNotFoundError: nothing is registered under that name (close names suggested).
             RegistryPermissionError: ``principal`` given and not allowed to VIEW it.
         """
-        registered = self._resolve(name)
-        who = as_principal(principal) if principal is not None else None
-        if who is not None:
-            self._require(registered, who, FunctionPermission.VIEW)
-        self.context.read(AuditAction.ACCESS, "function", registered.metadata.name, who)
-        return registered
+        return self._read(self._resolve(name), principal)
 
     def get_by_namespace(
         self, ns_path: str, *, principal: Principal | str | None = None
     ) -> RegisteredFunction:
         """The function at an exact namespace path (see :meth:`get` for the errors)."""
-        found = self.context.index.lookup(ns_path) if isinstance(ns_path, str) else None
-        if not isinstance(found, RegisteredFunction):
-            raise self._not_found(ns_path)
-        who = as_principal(principal) if principal is not None else None
-        if who is not None:
-            self._require(found, who, FunctionPermission.VIEW)
-        self.context.read(AuditAction.ACCESS, "function", found.metadata.name, who)
-        return found
+        return self._read(self._at_path(ns_path), principal)
 
     def find_by_tag(
         self, tag: str, *, principal: Principal | str | None = None
     ) -> list[RegisteredFunction]:
         """Functions carrying ``tag``, sorted by namespace path."""
-        found = sorted(
-            (f for f in self.functions.values() if tag in f.metadata.tags),
-            key=lambda f: f.metadata.ns_path,
-        )
-        visible = self._visible(found, principal)
-        self.context.read(
-            AuditAction.FIND, "function", f"tag:{tag}", _who(principal), count=len(visible)
-        )
-        return visible
+        return self._found(self._tagged(tag), f"tag:{tag}", principal)
 
     def find_by_namespace(
         self, pattern: str, *, segments: bool = False, principal: Principal | str | None = None
     ) -> list[RegisteredFunction]:
         """Functions whose path matches the glob ``pattern`` (``fnmatch``: ``*`` crosses dots;
         ``segments=True``: ``*`` stays in one segment and ``**`` crosses), sorted by path."""
-        try:
-            paths = self.context.index.glob(pattern, segments=segments)
-        except RegistryValidationError:
-            raise
-        except ValueError as exc:  # XValidationError from the index: re-raise as ours
-            raise RegistryValidationError(str(exc)) from None
-        lookup = self.context.index.lookup
-        found = [f for f in map(lookup, paths) if isinstance(f, RegisteredFunction)]
-        visible = self._visible(found, principal)
-        self.context.read(
-            AuditAction.FIND, "function", pattern, _who(principal), count=len(visible)
-        )
-        return visible
+        return self._found(self._glob(pattern, segments), pattern, principal)
 
     def list_all(self, *, principal: Principal | str | None = None) -> list[RegisteredFunction]:
         """Every function (that ``principal`` may VIEW, when given), sorted by path."""
@@ -691,27 +641,15 @@ class FunctionRegistry:
         return result
 
     # -- internals ----------------------------------------------------------------------------
-    def _resolve(self, name: str) -> RegisteredFunction:
-        if not isinstance(name, str):
-            raise RegistryValidationError(f"function name must be a string, got {name!r}")
-        found = self.functions.get(name)
-        if found is None and "." in name:
-            candidate = self.context.index.lookup(name)
-            found = candidate if isinstance(candidate, RegisteredFunction) else None
-        if found is None:
-            raise self._not_found(name)
-        return found
-
-    def _not_found(self, name: object) -> RegistryNotFoundError:
-        import difflib
-
-        names = list(self.functions) if "." not in str(name) else list(self.namespace_map)
-        close = difflib.get_close_matches(str(name), names, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; register it first"
-        return RegistryNotFoundError(
-            f"no function is registered as {name!r}{hint}",
-            details={"name": str(name), "suggestions": close},
-        )
+    def _read(
+        self, registered: RegisteredFunction, principal: Principal | str | None
+    ) -> RegisteredFunction:
+        """``registered`` after checking VIEW (when ``principal`` is given); audited."""
+        who = _who(principal)
+        if who is not None:
+            self._require(registered, who, FunctionPermission.VIEW)
+        self.context.read(AuditAction.ACCESS, "function", registered.metadata.name, who)
+        return registered
 
     def _require(
         self,
@@ -722,18 +660,13 @@ class FunctionRegistry:
     ) -> None:
         if registered.can(who, permission):
             return
-        self.context.audit.record(
-            AuditAction.DENIED,
-            "function",
-            registered.metadata.name,
-            principal=who,
-            allowed=False,
-            details={"permission": permission.value, "operation": action.value},
-        )
-        raise RegistryPermissionError(
-            f"{who.id!r} (roles {sorted(who.roles)}) may not {permission.value} function "
-            f"{registered.metadata.ns_path}; ask for a role that holds {permission.value!r}",
-            details={"function": registered.metadata.ns_path, "permission": permission.value},
+        raise self._deny(
+            who,
+            permission.value,
+            registered.metadata.ns_path,
+            audit_name=registered.metadata.name,
+            audit_details={"permission": permission.value, "operation": action.value},
+            error_details={"function": registered.metadata.ns_path, "permission": permission.value},
         )
 
     def _visible(
@@ -743,10 +676,6 @@ class FunctionRegistry:
             return items
         who = as_principal(principal)
         return [f for f in items if f.can(who, FunctionPermission.VIEW)]
-
-
-def _who(principal: Principal | str | None) -> Principal | None:
-    return as_principal(principal) if principal is not None else None
 
 
 def _tags(tags: Iterable[str] | None) -> frozenset[str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import difflib
 import time
 import typing
 import uuid
@@ -44,9 +43,8 @@ from xobj_prototype import XObjPrototype
 from xregistry.audit import AuditAction
 from xregistry.config import TypeRegistryConfig
 from xregistry.context import RegistryContext, check_name
+from xregistry.entries import EntryRegistry
 from xregistry.errors import (
-    RegistryConflictError,
-    RegistryNotFoundError,
     RegistryValidationError,
 )
 from xregistry.permissions import Principal, as_principal
@@ -228,10 +226,14 @@ def _type_label(kind: Any) -> str:
     return kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
 
 
-class TypeRegistry:
+class TypeRegistry(EntryRegistry[RegisteredType]):
     """Registry of custom types under ``<prefix>.types.<namespace or category>.<name>``."""
 
     kind = "types"
+    noun = "type"
+    entry_class = RegisteredType
+    path_taken_hint = "pass override=True to replace it"
+    suggest_paths = False
 
     def __init__(
         self,
@@ -247,6 +249,9 @@ class TypeRegistry:
         self.namespace_map: dict[str, str] = {}
         self.validators: dict[str, list[RegisteredValidator]] = {}
         self._cache: OrderedDict[tuple[str, Any], tuple[float, Any]] = OrderedDict()
+
+    def _entries(self) -> dict[str, RegisteredType]:
+        return self.types
 
     # -- registration -------------------------------------------------------------------------
     def register_type(
@@ -607,25 +612,15 @@ class TypeRegistry:
 
     def get_by_namespace(self, ns_path: str) -> RegisteredType:
         """The type at an exact namespace path."""
-        found = self.context.index.lookup(ns_path) if isinstance(ns_path, str) else None
-        if not isinstance(found, RegisteredType):
-            raise self._not_found(ns_path)
-        return found
+        return self._at_path(ns_path)
 
     def find_by_tag(self, tag: str) -> list[RegisteredType]:
         """Types carrying ``tag``, sorted by path."""
-        return sorted(
-            (t for t in self.types.values() if tag in t.metadata.tags),
-            key=lambda t: t.metadata.ns_path,
-        )
+        return self._tagged(tag)
 
     def find_by_namespace(self, pattern: str, *, segments: bool = False) -> list[RegisteredType]:
         """Types whose path matches the glob."""
-        try:
-            paths = self.context.index.glob(pattern, segments=segments)
-        except ValueError as exc:
-            raise RegistryValidationError(str(exc)) from None
-        return [t for t in map(self.context.index.lookup, paths) if isinstance(t, RegisteredType)]
+        return self._glob(pattern, segments)
 
     def list_types(self, category: TypeCategory | str | None = None) -> list[RegisteredType]:
         """Every type (of one category, when given), sorted by name."""
@@ -679,45 +674,6 @@ class TypeRegistry:
             type_name,
             principal=as_principal(principal) if principal else None,
             allowed=ok,
-        )
-
-    def _check_free(self, name: str, path: str, override: bool) -> None:
-        if override or self.allow_override:
-            return
-        if name in self.types:
-            raise RegistryConflictError(
-                f"a type named {name!r} is already registered at "
-                f"{self.types[name].metadata.ns_path}; choose another name or pass override=True",
-                details={"name": name},
-            )
-        if path in self.context.index:
-            raise RegistryConflictError(
-                f"namespace path {path!r} is already taken; pass override=True to replace it",
-                details={"path": path},
-            )
-
-    def _drop_path(self, path: str) -> None:
-        if path in self.context.index:
-            self.context.index.unregister(path)
-        self.namespace_map.pop(path, None)
-
-    def _resolve(self, name: str) -> RegisteredType:
-        if not isinstance(name, str):
-            raise RegistryValidationError(f"type name must be a string, got {name!r}")
-        found = self.types.get(name)
-        if found is None and "." in name:
-            candidate = self.context.index.lookup(name)
-            found = candidate if isinstance(candidate, RegisteredType) else None
-        if found is None:
-            raise self._not_found(name)
-        return found
-
-    def _not_found(self, name: object) -> RegistryNotFoundError:
-        close = difflib.get_close_matches(str(name), list(self.types), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; register it first"
-        return RegistryNotFoundError(
-            f"no type is registered as {name!r}{hint}",
-            details={"name": str(name), "suggestions": close},
         )
 
 

@@ -16,9 +16,11 @@ from xinspector.errors import XInspectorNotFoundError
 from xinspector.schema import CollectionSchema, FieldSchema, IndexSchema
 from xinspector.types import unify_types
 
-__all__ = ["discover_mongodb", "field_from_json_schema"]
+__all__ = ["BSON_TYPES", "discover_mongodb", "field_from_json_schema"]
 
-_BSON_TYPES = {
+#: Python type names of the BSON type aliases (``$type``, ``bsonType``) and of the JSON Schema
+#: ``number``; the profiler names the types it counts with it too.
+BSON_TYPES = {
     "string": "str",
     "int": "int",
     "long": "int",
@@ -40,7 +42,7 @@ def field_from_json_schema(spec: dict[str, Any], *, required: bool) -> FieldSche
     """A :class:`FieldSchema` from one property of a MongoDB ``$jsonSchema``."""
     raw = spec.get("bsonType", spec.get("type", "Any"))
     names = raw if isinstance(raw, list) else [raw]
-    mapped = [_BSON_TYPES.get(str(n), "Any") for n in names]
+    mapped = [BSON_TYPES.get(str(n), "Any") for n in names]
     nullable = "None" in mapped
     mapped = [m for m in mapped if m != "None"] or ["Any"]
     fs = FieldSchema(
@@ -154,7 +156,7 @@ async def _verify_fields(
         fs.required = missing == 0
         fs.nullable = missing > 0 or nulls > 0
         fs.presence = round((parents - missing) / parents, 6) if parents else 0.0
-        seen = [_BSON_TYPES.get(t, "Any") for t in row[f"t{i}"] if t not in ("missing", "null")]
+        seen = [BSON_TYPES.get(t, "Any") for t in row[f"t{i}"] if t not in ("missing", "null")]
         for extra in seen:
             if extra not in fs.type.split(" | ") and not (extra == "int" and fs.type == "float"):
                 fs.type = unify_types(fs.type, extra) if fs.type != "Any" else extra

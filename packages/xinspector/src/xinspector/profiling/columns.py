@@ -240,19 +240,7 @@ class ColumnProfiler:
             # A handful of raw values (flags, small categories): later chunks count them with
             # list.count, which compares strings without hashing every fresh cell.
             self._few = list(cnt) if len(cnt) <= _FEW else None
-        nulls = cnt.pop(None, 0)
-        for token in self.options.null_tokens:
-            nulls += cnt.pop(token, 0)
-        self.nulls += nulls
-        if not cnt:
-            return
-        keys: list[str] = list(cnt)
-        counts = list(cnt.values())
-        self._fold_text_keys(keys, counts, cnt)
-        if self._exact is None and not self._top_exact and len(keys) > 0.5 * (len(values) - nulls):
-            # Mostly distinct values, already past the exact limits: counting them per chunk
-            # buys nothing, so later chunks skip the Counter (see _add_text_sketch).
-            self._sketch_only = True
+        self._fold_counter(cnt, len(values))
 
     @property
     def wants_counts(self) -> bool:
@@ -268,6 +256,10 @@ class ColumnProfiler:
         """
         self._mode(text=True)
         self.count += n
+        self._fold_counter(cnt, n)
+
+    def _fold_counter(self, cnt: Counter[Any], n: int) -> None:
+        """Fold the counts of a chunk of ``n`` text cells (nulls and null tokens taken out)."""
         nulls = cnt.pop(None, 0)
         for token in self.options.null_tokens:
             nulls += cnt.pop(token, 0)
@@ -277,6 +269,8 @@ class ColumnProfiler:
         keys: list[str] = list(cnt)
         self._fold_text_keys(keys, list(cnt.values()), cnt)
         if self._exact is None and not self._top_exact and len(keys) > 0.5 * (n - nulls):
+            # Mostly distinct values, already past the exact limits: counting them per chunk
+            # buys nothing, so later chunks skip the Counter (see _add_text_sketch).
             self._sketch_only = True
 
     def _count_few(self, values: Sequence[str | None]) -> Counter[Any] | None:
@@ -695,6 +689,16 @@ class StreamingProfiler:
             col = self.columns[name] = ColumnProfiler(name, self.options)
         return col
 
+    def _caught_up(self, name: str) -> ColumnProfiler:
+        """The profiler of column ``name`` with the records of earlier chunks that lacked the
+        column counted as nulls."""
+        col = self.column(name)
+        if col.count < self.total:
+            pad = self.total - col.count
+            col.count += pad
+            col.nulls += pad
+        return col
+
     def add_columns(
         self, names: Sequence[str], columns: Sequence[Sequence[Any]], *, text: bool
     ) -> None:
@@ -703,12 +707,7 @@ class StreamingProfiler:
             raise ValueError("add_columns: as many names as columns are needed")
         rows = len(columns[0]) if columns else 0
         for name, values in zip(names, columns, strict=True):
-            col = self.column(name)
-            if col.count < self.total:
-                # The column was missing from earlier chunks: those records count as nulls.
-                pad = self.total - col.count
-                col.count += pad
-                col.nulls += pad
+            col = self._caught_up(name)
             if text:
                 col.add_text(values)
             else:
@@ -722,11 +721,7 @@ class StreamingProfiler:
         """Fold one chunk of text columns, each a list of cells or a ``Counter`` of them
         (for the columns whose :attr:`ColumnProfiler.wants_counts`)."""
         for name, part in zip(names, parts, strict=True):
-            col = self.column(name)
-            if col.count < self.total:
-                pad = self.total - col.count
-                col.count += pad
-                col.nulls += pad
+            col = self._caught_up(name)
             if isinstance(part, Counter):
                 col.add_text_counted(part, rows)
             else:

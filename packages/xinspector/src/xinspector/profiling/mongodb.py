@@ -10,28 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from xinspector.discovery.mongodb import BSON_TYPES
 from xinspector.profiling.columns import ProfileOptions, ProgressCallback
 from xinspector.profiling.stats import DataQuality, FieldStatistics, ValueCount
 from xinspector.schema import CollectionSchema
 from xinspector.types import PATTERNS
 
 __all__ = ["profile_mongodb_collection"]
-
-_BSON_NAMES = {
-    "string": "str",
-    "int": "int",
-    "long": "int",
-    "double": "float",
-    "decimal": "Decimal",
-    "bool": "bool",
-    "date": "datetime",
-    "objectId": "ObjectId",
-    "object": "object",
-    "array": "list",
-    "binData": "bytes",
-    "null": "None",
-    "timestamp": "datetime",
-}
 
 
 def _get(name: str) -> dict[str, Any]:
@@ -96,7 +81,7 @@ async def profile_mongodb_collection(
             coll_name, [{"$group": {"_id": {"$type": value}, "c": {"$sum": 1}}}]
         )
         type_counts = {
-            _BSON_NAMES.get(t["_id"], t["_id"]): int(t["c"])
+            BSON_TYPES.get(t["_id"], t["_id"]): int(t["c"])
             for t in types
             if t["_id"] not in ("missing", "null")
         }

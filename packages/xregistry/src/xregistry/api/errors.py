@@ -93,26 +93,25 @@ class ApiError(Exception):
         self.details = details or {}
 
 
+#: Error classes in the order they are tried (a subclass before its base) with status and kind.
+_STATUSES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (FunctionTimeoutError, 504, "timeout"),
+    (FunctionExecutionError, 500, "function_failed"),
+    (PermissionError, 403, "forbidden"),
+    (XNotFoundError, 404, "not_found"),
+    (XValidationError, 422, "invalid"),
+    (XConflictError, 409, "conflict"),
+    (TimeoutError, 504, "timeout"),
+    (ConnectionError, 503, "unavailable"),
+    (XConfigurationError, 500, "configuration"),
+)
+
+
 def status_of(exc: BaseException) -> tuple[int, str]:
     """The HTTP status and kind of an error (500/``internal_error`` when unknown)."""
-    if isinstance(exc, FunctionTimeoutError):
-        return 504, "timeout"
-    if isinstance(exc, FunctionExecutionError):
-        return 500, "function_failed"
-    if isinstance(exc, PermissionError):
-        return 403, "forbidden"
-    if isinstance(exc, XNotFoundError):
-        return 404, "not_found"
-    if isinstance(exc, XValidationError):
-        return 422, "invalid"
-    if isinstance(exc, XConflictError):
-        return 409, "conflict"
-    if isinstance(exc, TimeoutError):
-        return 504, "timeout"
-    if isinstance(exc, ConnectionError):
-        return 503, "unavailable"
-    if isinstance(exc, XConfigurationError):
-        return 500, "configuration"
+    for cls, status, kind in _STATUSES:
+        if isinstance(exc, cls):
+            return status, kind
     name = type(exc).__name__
     if isinstance(exc, XError) and name.endswith("QueryError"):
         return 422, "invalid"

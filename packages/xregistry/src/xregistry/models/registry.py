@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -28,10 +27,10 @@ from xobj_prototype import XObjPrototype
 from xregistry.audit import AuditAction
 from xregistry.config import ModelRegistryConfig
 from xregistry.context import RegistryContext, check_name, sanitize_segment
+from xregistry.entries import EntryRegistry
+from xregistry.entries import optional_principal as _who
 from xregistry.errors import (
-    RegistryConflictError,
     RegistryNotFoundError,
-    RegistryPermissionError,
     RegistryValidationError,
 )
 from xregistry.models.external import model_from_json_schema
@@ -121,7 +120,7 @@ def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
         }
 
 
-class ModelRegistry:
+class ModelRegistry(EntryRegistry[RegisteredModel]):
     """Registry of Pydantic models under ``<prefix>.models.<namespace>.<name>``.
 
     Reads take an optional ``principal`` (they refuse or filter only when one is given);
@@ -129,6 +128,9 @@ class ModelRegistry:
     """
 
     kind = "models"
+    noun = "model"
+    entry_class = RegisteredModel
+    name_taken_hint = "use update_model() for a new version, another name, or override=True"
 
     def __init__(
         self,
@@ -145,6 +147,9 @@ class ModelRegistry:
         self.version_history: dict[str, deque[ModelVersion]] = {}
         self.evolutions: dict[str, deque[ModelEvolution]] = {}
         self.migrations = MigrationRegistry()
+
+    def _entries(self) -> dict[str, RegisteredModel]:
+        return self.models
 
     # -- registration -------------------------------------------------------------------------
     def register(
@@ -421,52 +426,25 @@ class ModelRegistry:
     # -- lookup -------------------------------------------------------------------------------
     def get(self, name: str, *, principal: Principal | str | None = None) -> RegisteredModel:
         """A model by name or namespace path (READ needed when ``principal`` is given)."""
-        registered = self._resolve(name)
-        who = _who(principal)
-        if who is not None:
-            self._require(registered, who, ModelPermission.READ)
-        self.context.read(AuditAction.ACCESS, "model", registered.metadata.name, who)
-        return registered
+        return self._read(self._resolve(name), principal)
 
     def get_by_namespace(
         self, ns_path: str, *, principal: Principal | str | None = None
     ) -> RegisteredModel:
         """The model at an exact namespace path."""
-        found = self.context.index.lookup(ns_path) if isinstance(ns_path, str) else None
-        if not isinstance(found, RegisteredModel):
-            raise self._not_found(ns_path)
-        who = _who(principal)
-        if who is not None:
-            self._require(found, who, ModelPermission.READ)
-        self.context.read(AuditAction.ACCESS, "model", found.metadata.name, who)
-        return found
+        return self._read(self._at_path(ns_path), principal)
 
     def find_by_tag(
         self, tag: str, *, principal: Principal | str | None = None
     ) -> list[RegisteredModel]:
         """Models carrying ``tag``, sorted by path."""
-        found = sorted(
-            (m for m in self.models.values() if tag in m.metadata.tags),
-            key=lambda m: m.metadata.ns_path,
-        )
-        visible = self._visible(found, principal)
-        self.context.read(
-            AuditAction.FIND, "model", f"tag:{tag}", _who(principal), count=len(visible)
-        )
-        return visible
+        return self._found(self._tagged(tag), f"tag:{tag}", principal)
 
     def find_by_namespace(
         self, pattern: str, *, segments: bool = False, principal: Principal | str | None = None
     ) -> list[RegisteredModel]:
         """Models whose path matches the glob (``fnmatch`` semantics unless ``segments``)."""
-        try:
-            paths = self.context.index.glob(pattern, segments=segments)
-        except ValueError as exc:
-            raise RegistryValidationError(str(exc)) from None
-        found = [m for m in map(self.context.index.lookup, paths) if isinstance(m, RegisteredModel)]
-        visible = self._visible(found, principal)
-        self.context.read(AuditAction.FIND, "model", pattern, _who(principal), count=len(visible))
-        return visible
+        return self._found(self._glob(pattern, segments), pattern, principal)
 
     def list_models(
         self, source: ModelSource | str | None = None, *, principal: Principal | str | None = None
@@ -547,65 +525,29 @@ class ModelRegistry:
             )
         )
 
-    def _check_free(self, name: str, path: str, override: bool) -> None:
-        if override or self.allow_override:
-            return
-        if name in self.models:
-            raise RegistryConflictError(
-                f"a model named {name!r} is already registered at "
-                f"{self.models[name].metadata.ns_path}; use update_model() for a new version, "
-                "another name, or override=True",
-                details={"name": name},
-            )
-        if path in self.context.index:
-            raise RegistryConflictError(
-                f"namespace path {path!r} is already taken; choose another name or namespace, or "
-                "pass override=True",
-                details={"path": path},
-            )
-
-    def _drop_path(self, path: str) -> None:
-        if path in self.context.index:
-            self.context.index.unregister(path)
-        self.namespace_map.pop(path, None)
-
-    def _resolve(self, name: str) -> RegisteredModel:
-        if not isinstance(name, str):
-            raise RegistryValidationError(f"model name must be a string, got {name!r}")
-        found = self.models.get(name)
-        if found is None and "." in name:
-            candidate = self.context.index.lookup(name)
-            found = candidate if isinstance(candidate, RegisteredModel) else None
-        if found is None:
-            raise self._not_found(name)
-        return found
-
-    def _not_found(self, name: object) -> RegistryNotFoundError:
-        names = list(self.models) if "." not in str(name) else list(self.namespace_map)
-        close = difflib.get_close_matches(str(name), names, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; register it first"
-        return RegistryNotFoundError(
-            f"no model is registered as {name!r}{hint}",
-            details={"name": str(name), "suggestions": close},
-        )
+    def _read(
+        self, registered: RegisteredModel, principal: Principal | str | None
+    ) -> RegisteredModel:
+        """``registered`` after checking READ (when ``principal`` is given); audited."""
+        who = _who(principal)
+        if who is not None:
+            self._require(registered, who, ModelPermission.READ)
+        self.context.read(AuditAction.ACCESS, "model", registered.metadata.name, who)
+        return registered
 
     def _require(
         self, registered: RegisteredModel, who: Principal, permission: ModelPermission
     ) -> None:
         if registered.can(who, permission):
             return
-        self.context.audit.record(
-            AuditAction.DENIED,
-            "model",
-            registered.metadata.name,
-            principal=who,
-            allowed=False,
-            details={"operation": permission.value},
-        )
-        raise RegistryPermissionError(
-            f"{who.id!r} (roles {sorted(who.roles)}) may not {permission.value} model "
-            f"{registered.metadata.name}; ask for a role that holds {permission.value!r}",
-            details={"model": registered.metadata.name, "permission": permission.value},
+        name = registered.metadata.name
+        raise self._deny(
+            who,
+            permission.value,
+            name,
+            audit_name=name,
+            audit_details={"operation": permission.value},
+            error_details={"model": name, "permission": permission.value},
         )
 
     def _visible(
@@ -617,10 +559,6 @@ class ModelRegistry:
         return [
             m for m in items if m.can(who, ModelPermission.READ) or m.can(who, ModelPermission.LIST)
         ]
-
-
-def _who(principal: Principal | str | None) -> Principal | None:
-    return as_principal(principal) if principal is not None else None
 
 
 def sanitize_namespace(namespace: str) -> str:
