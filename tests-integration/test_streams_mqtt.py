@@ -88,6 +88,24 @@ async def test_round_trip_in_order(stream: MQTTResource, unique_name: str, qos: 
     assert all(m.topic == topic and m.retained is False for m in got)
 
 
+async def test_reader_takes_messages_from_aiomqtt_queue(
+    stream: MQTTResource, unique_name: str
+) -> None:
+    # The reader's fast path relies on aiomqtt's private queue and "disconnected" future; if an
+    # aiomqtt release changes them the resource still works (public iterator) but slower: this
+    # test says so instead of a silent slowdown.
+    topic = f"xs/{unique_name}/fast"
+    async with stream:
+        assert stream._inbound is not None, "aiomqtt changed: the reader uses the slow path"
+        got: list[Any] = []
+        await stream.subscribe(topic, lambda m: got.append(m.value))
+        for i in range(50):
+            await stream.publish(topic, i)
+        await _until(lambda: len(got) == 50, 20)
+    assert got == list(range(50))
+    assert stream._inbound is None  # released with the connection
+
+
 async def test_consume_with_wildcards(stream: MQTTResource, unique_name: str) -> None:
     base = f"xs/{unique_name}"
     single: list[str] = []

@@ -118,3 +118,44 @@ def test_json_round_trip_property(value: Any) -> None:
         assert decoded == ""
     else:
         assert decoded == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b'{"a": 1}  \n', {"a": 1}),  # JSON whitespace may follow the document
+        (b"[1, 2] and more", "[1, 2] and more"),  # text that only starts like JSON
+        (b'{"a": 1}{"b": 2}', '{"a": 1}{"b": 2}'),
+        (b"[\xff]", b"[\xff]"),  # not UTF-8
+        ('{"é": "ü"}'.encode(), {"é": "ü"}),
+    ],
+)
+def test_decode_value_documents_and_lookalikes(raw: bytes, expected: Any) -> None:
+    assert decode_value(raw) == expected
+
+
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=12,
+    )
+)
+def test_json_serializer_matches_json_dumps(value: Any) -> None:
+    import json
+
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert JSONSerializer().dumps(value) == expected.encode("utf-8")
+
+
+def test_json_serializer_rejects_self_containing_values() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(XResourceValidationError, match="contains itself"):
+        JSONSerializer().dumps(loop)
+    with pytest.raises(XResourceValidationError, match="cannot be serialized"):
+        JSONSerializer().dumps({"x": [float("inf")]})

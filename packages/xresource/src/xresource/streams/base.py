@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -50,7 +51,13 @@ from xresource.streams.backoff import Backoff
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.serializers import JSONSerializer, Serializer, get_serializer
 
-__all__ = ["LIFECYCLE_EVENTS", "EventHandler", "EventStreamResource", "MessageHandler"]
+__all__ = [
+    "LIFECYCLE_EVENTS",
+    "EventHandler",
+    "EventStreamResource",
+    "MessageBatch",
+    "MessageHandler",
+]
 
 logger = logging.getLogger("xresource.streams")
 
@@ -65,7 +72,7 @@ LIFECYCLE_EVENTS = frozenset({"message", "error", "close", "reconnect"})
 
 # Topics that passed validate_topic(publish=True), per class: publishing to the same topic again
 # skips the checks (bounded; cleared when full).
-_VALID_PUBLISH_TOPICS: set[tuple[type, str]] = set()
+_VALID_PUBLISH_TOPICS: dict[type, set[str]] = {}
 _TOPIC_CACHE_SIZE = 4096
 
 
@@ -78,6 +85,146 @@ class _End:
         self.error = error
 
 
+class MessageBatch:
+    """Messages of one topic received together, turned into ``StreamMessage`` envelopes only
+    when taken (the reader's hot path for brokers that deliver batches, e.g. Kafka).
+
+    A reader that routes a whole batch to the one ``consume()`` that wants it puts the batch in
+    that consumer's buffer as it is: each envelope is built when the consumer asks for the next
+    message, so it lives as long as the application keeps it, not while it waits in the buffer
+    (a buffer full of envelopes makes the garbage collector run many times more often).
+    """
+
+    __slots__ = ("build", "next", "records", "topic")
+
+    def __init__(self, topic: str, records: Sequence[Any], build: Callable[[Any], StreamMessage]):
+        self.topic = topic
+        self.records = records
+        self.build = build
+        self.next = 0  # index of the next record to hand out
+
+    def __len__(self) -> int:
+        return len(self.records) - self.next
+
+    def take(self) -> StreamMessage:
+        """Build and return the next message."""
+        record = self.records[self.next]
+        self.next += 1
+        return self.build(record)
+
+    def messages(self) -> list[StreamMessage]:
+        """Build every remaining message."""
+        build = self.build
+        out = [build(r) for r in self.records[self.next :]]
+        self.next = len(self.records)
+        return out
+
+
+class _Buffer:
+    """The bounded FIFO between the reader and one subscription or ``consume()``.
+
+    ``asyncio.Queue``'s semantics for this use (``put_nowait`` raises ``QueueFull``, ``put``
+    waits for room, ``get`` waits for an item), without its generality: a message costs a deque
+    append and pop, and waking the taker only when it waits. A :class:`MessageBatch` counts as
+    its number of messages and is handed out one message at a time.
+    """
+
+    __slots__ = ("_getters", "_items", "_putters", "maxsize", "size")
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.size = 0  # messages held (a batch counts as its messages)
+        self._items: deque[Any] = deque()
+        self._getters: deque[asyncio.Future[None]] = deque()
+        self._putters: deque[asyncio.Future[None]] = deque()
+
+    def qsize(self) -> int:
+        return self.size
+
+    def empty(self) -> bool:
+        return not self.size
+
+    def full(self) -> bool:
+        return self.size >= self.maxsize
+
+    def room(self) -> int:
+        """How many more messages fit."""
+        return self.maxsize - self.size
+
+    def put_nowait(self, item: Any) -> None:
+        if self.size >= self.maxsize:
+            raise asyncio.QueueFull
+        self._items.append(item)
+        self.size += 1
+        if self._getters:
+            self._wake_getter()
+
+    def put_batch(self, batch: MessageBatch) -> None:
+        """Append a batch (the caller checked that it fits) and wake the taker."""
+        self._items.append(batch)
+        self.size += len(batch)
+        if self._getters:
+            self._wake_getter()
+
+    async def put(self, item: Any) -> None:
+        while self.size >= self.maxsize:
+            putter = asyncio.get_running_loop().create_future()
+            self._putters.append(putter)
+            try:
+                await putter
+            except BaseException:
+                putter.cancel()
+                # Another putter may use the room this one was woken for.
+                if self.size < self.maxsize:
+                    self._wake_putter()
+                raise
+        self.put_nowait(item)
+
+    def get_nowait(self) -> Any:
+        items = self._items
+        if not items:
+            raise asyncio.QueueEmpty
+        item = items[0]
+        if type(item) is MessageBatch:
+            message = item.take()
+            if not len(item):
+                items.popleft()
+            item = message
+        else:
+            items.popleft()
+        self.size -= 1
+        if self._putters:
+            self._wake_putter()
+        return item
+
+    async def get(self) -> Any:
+        while not self._items:
+            getter = asyncio.get_running_loop().create_future()
+            self._getters.append(getter)
+            try:
+                await getter
+            except BaseException:
+                getter.cancel()
+                if self._items:
+                    self._wake_getter()
+                raise
+        return self.get_nowait()
+
+    def _wake_putter(self) -> None:
+        while self._putters:
+            putter = self._putters.popleft()
+            if not putter.done():
+                putter.set_result(None)
+                return
+
+    def _wake_getter(self) -> None:
+        while self._getters:
+            getter = self._getters.popleft()
+            if not getter.done():
+                getter.set_result(None)
+                return
+
+
 @dataclass(eq=False)
 class _Dispatcher:
     """A bounded queue and the worker task that feeds its handlers."""
@@ -85,7 +232,7 @@ class _Dispatcher:
     kind: str  # "topic" (subscribe), "message" (on("message")) or "event" (on("<type>"))
     key: str
     handlers: list[MessageHandler]
-    queue: asyncio.Queue[StreamMessage]
+    queue: _Buffer
     task: asyncio.Task[None] | None = None
     gone: bool = False
 
@@ -95,7 +242,7 @@ class _Consumer:
     """One running ``consume()``: its topics and its bounded queue."""
 
     topics: tuple[str, ...]
-    queue: asyncio.Queue[StreamMessage | _End]
+    queue: _Buffer
     end: _End | None = field(default=None)
     gone: bool = False
 
@@ -125,7 +272,7 @@ async def _release(target: _Dispatcher | _Consumer) -> None:
 
 
 async def _drain(target: _Dispatcher | _Consumer) -> None:
-    queue: asyncio.Queue[Any] = target.queue
+    queue = target.queue
     while not queue.empty():
         item = queue.get_nowait()
         if isinstance(item, StreamMessage) and item.needs_ack:
@@ -142,7 +289,7 @@ async def _call(handler: Callable[[Any], Any], arg: Any) -> None:
 class EventStreamResource(XResource):
     """Base of the event stream resources (WebSocket, SSE, Redis, Kafka, RabbitMQ, MQTT).
 
-    Example:
+    Examples:
         >>> async def main(stream: EventStreamResource) -> None:
         ...     async with stream:
         ...         await stream.subscribe("user_events", print)
@@ -271,6 +418,11 @@ class EventStreamResource(XResource):
     def _check_options(operation: str, options: dict[str, Any], allowed: Iterable[str]) -> None:
         if not options:
             return
+        for name in options:  # the common case (every option known) builds no set
+            if name not in allowed:
+                break
+        else:
+            return
         unknown = sorted(set(options) - set(allowed))
         if unknown:
             raise XResourceValidationError(
@@ -307,8 +459,9 @@ class EventStreamResource(XResource):
         """Stop receiving ``topics`` on the open connection."""
         raise NotImplementedError
 
-    def _receive(self) -> AsyncGenerator[StreamMessage, None]:
-        """Yield messages from the open connection; end or raise when the connection is lost."""
+    def _receive(self) -> AsyncGenerator[StreamMessage | MessageBatch, None]:
+        """Yield messages (or batches of messages received together) from the open connection;
+        end or raise when the connection is lost."""
         raise NotImplementedError
 
     async def _publish_bytes(
@@ -433,12 +586,13 @@ class EventStreamResource(XResource):
         Raises ``XResourceValidationError`` for an invalid topic or a message the serializer
         cannot encode (nothing is sent), ``XResourceConnectionError`` when it cannot be sent.
         """
-        cls = type(self)
-        if type(topic) is not str or (cls, topic) not in _VALID_PUBLISH_TOPICS:
+        valid = _VALID_PUBLISH_TOPICS.get(type(self))
+        if valid is None or type(topic) is not str or topic not in valid:
             self._check_topic(topic, publish=True)
-            if len(_VALID_PUBLISH_TOPICS) >= _TOPIC_CACHE_SIZE:
-                _VALID_PUBLISH_TOPICS.clear()
-            _VALID_PUBLISH_TOPICS.add((cls, topic))
+            valid = _VALID_PUBLISH_TOPICS.setdefault(type(self), set())
+            if len(valid) >= _TOPIC_CACHE_SIZE:
+                valid.clear()
+            valid.add(topic)
         try:
             payload = self.serializer.dumps(message)
         except XResourceValidationError as exc:
@@ -447,10 +601,13 @@ class EventStreamResource(XResource):
                 resource=self.display_name,
                 operation=f"publish to {topic!r}",
             ) from None
-        if not self.__pydantic_private__["_connected"]:  # type: ignore[index]
+        # Private storage read directly: pydantic resolves private attributes via __getattr__.
+        private = self.__pydantic_private__
+        assert private is not None
+        if not private["_connected"]:
             await self.ensure_connected()
-        elif self.__pydantic_private__["_fatal"] is not None:  # type: ignore[index]
-            raise self.__pydantic_private__["_fatal"]  # type: ignore[index]
+        elif private["_fatal"] is not None:
+            raise private["_fatal"]
         await self._publish_bytes(topic, payload, key=key, headers=headers, options=options)
 
     async def subscribe(self, topic: str, handler: MessageHandler, **options: Any) -> None:
@@ -497,7 +654,7 @@ class EventStreamResource(XResource):
         Ends when the resource is disconnected; raises ``XResourceConnectionError`` when the
         connection is lost for good (reconnection exhausted). Leaving the loop unsubscribes.
 
-        Example:
+        Examples:
             >>> async def read(stream: EventStreamResource) -> None:
             ...     async for message in stream.consume(["orders"]):
             ...         print(message.topic, message.value)
@@ -512,7 +669,7 @@ class EventStreamResource(XResource):
         for name in names:
             self._check_topic(name)
         await self.ensure_connected()
-        consumer = _Consumer(tuple(dict.fromkeys(names)), asyncio.Queue(self.buffer_size))
+        consumer = _Consumer(tuple(dict.fromkeys(names)), _Buffer(self.buffer_size))
         self._consumers.add(consumer)
         try:
             await self._add_topics(list(consumer.topics), options)
@@ -522,8 +679,12 @@ class EventStreamResource(XResource):
         try:
             queue = consumer.queue
             settle = self.settle_after_handler
+            # The no-op hook is not called per message (only Kafka records offsets).
+            processed = (
+                None if type(self)._processed is EventStreamResource._processed else self._processed
+            )
             while True:
-                if not queue.empty():
+                if queue.size:
                     item: StreamMessage | _End = queue.get_nowait()
                 elif consumer.end is not None:
                     item = consumer.end
@@ -533,7 +694,8 @@ class EventStreamResource(XResource):
                     if item.error is not None:
                         raise item.error
                     return
-                self._processed(item)
+                if processed is not None:
+                    processed(item)
                 yield item
                 if settle and item.needs_ack:
                     # The application asked for the next message: this one is processed.
@@ -602,7 +764,7 @@ class EventStreamResource(XResource):
             handlers: list[MessageHandler] = (
                 [] if kind == "topic" else self._event_handlers.setdefault(key, [])
             )
-            dispatcher = _Dispatcher(kind, key, handlers, asyncio.Queue(self.buffer_size))
+            dispatcher = _Dispatcher(kind, key, handlers, _Buffer(self.buffer_size))
             self._dispatchers[(kind, key)] = dispatcher
         if dispatcher.task is None or dispatcher.task.done():
             dispatcher.task = asyncio.get_running_loop().create_task(
@@ -733,12 +895,76 @@ class EventStreamResource(XResource):
             with contextlib.suppress(Exception):
                 await message.nack(requeue=True)
 
+    def _route_nowait(self, message: StreamMessage) -> bool:
+        """:meth:`_route` for the common case, without a coroutine: no subscription handlers,
+        and every ``consume()`` that wants the message has room. ``False`` (nothing delivered)
+        when the full :meth:`_route` is needed."""
+        private = self.__pydantic_private__
+        assert private is not None
+        if private["_dispatchers"]:
+            return False
+        topic = message.topic
+        matches = self._topic_matches
+        target: _Buffer | None = None
+        targets: list[_Buffer] | None = None
+        for consumer in private["_consumers"]:
+            for pattern in consumer.topics:
+                if matches(pattern, topic):
+                    queue = consumer.queue
+                    if queue.full() or consumer.end is not None:
+                        return False
+                    if target is None:
+                        target = queue
+                    else:
+                        targets = [*(targets or [target]), queue]
+                    break
+        if target is None:
+            return False  # nobody wants it: _route gives it back to the broker
+        if targets is None:
+            target.put_nowait(message)
+        else:
+            for queue in targets:
+                queue.put_nowait(message)
+        return True
+
+    def _route_batch_nowait(self, batch: MessageBatch) -> bool:
+        """Hand a whole batch to the one ``consume()`` that wants its topic, without building
+        the envelopes, when no subscription handler runs and that consumer has room for all;
+        ``False`` (nothing delivered) otherwise."""
+        private = self.__pydantic_private__
+        assert private is not None
+        if private["_dispatchers"]:
+            return False
+        topic = batch.topic
+        matches = self._topic_matches
+        target: _Consumer | None = None
+        for consumer in private["_consumers"]:
+            for pattern in consumer.topics:
+                if matches(pattern, topic):
+                    if target is not None:
+                        return False  # several consumers: each gets the same envelope
+                    target = consumer
+                    break
+        if target is None or target.end is not None or target.queue.room() < len(batch):
+            return False
+        target.queue.put_batch(batch)
+        return True
+
     async def _read_loop(self) -> None:
+        route, route_nowait = self._route, self._route_nowait
         while True:
             try:
                 async with contextlib.aclosing(self._receive()) as messages:
-                    async for message in messages:
-                        await self._route(message)
+                    # _receive() yields messages, or batches of them (one generator step for
+                    # many messages; envelopes built when taken, see MessageBatch).
+                    async for item in messages:
+                        if isinstance(item, MessageBatch):
+                            if not self._route_batch_nowait(item):
+                                for message in item.messages():
+                                    if not route_nowait(message):
+                                        await route(message)
+                        elif not route_nowait(item):
+                            await route(item)
                 if self._closing or (not self._topic_refs and not self.reader_always):
                     # Nothing left to read (every topic unsubscribed): the next subscribe
                     # starts a new reader.

@@ -23,7 +23,7 @@ NackCallback = Callable[[bool], Awaitable[None]]
 class StreamMessage(BaseModel):
     """One received message.
 
-    Example:
+    Examples:
         >>> m = StreamMessage(topic="user_events", value={"type": "login"}, raw=b"...")
         >>> m.topic, m.value["type"]
         ('user_events', 'login')
@@ -60,22 +60,22 @@ class StreamMessage(BaseModel):
         ``model_construct`` walks every field's default for each message; this fills the
         defaults from a table computed once. Values must have the declared types.
         """
-        message = cls.__new__(cls)
-        data: dict[str, Any] = {"topic": values["topic"]}  # keeps the declared field order
-        data.update(_DEFAULTS)
+        message = _new(cls)
+        data = _TEMPLATE.copy()  # every field, in the declared order, with its default
         data["headers"] = {}
         data.update(values)
-        object.__setattr__(message, "__dict__", data)
-        object.__setattr__(message, "__pydantic_fields_set__", set(values))
-        object.__setattr__(message, "__pydantic_extra__", None)
-        object.__setattr__(
-            message, "__pydantic_private__", {"_ack": None, "_nack": None, "_settled": False}
-        )
+        _set(message, "__dict__", data)
+        _set(message, "__pydantic_fields_set__", set(values))
+        _set(message, "__pydantic_extra__", None)
+        _set(message, "__pydantic_private__", {"_ack": None, "_nack": None, "_settled": False})
         return message
 
     def bind_ack(self, ack: AckCallback | None, nack: NackCallback | None = None) -> None:
         """Attach the broker's acknowledgement callbacks (used by the resources)."""
-        self._ack, self._nack = ack, nack
+        private = self.__pydantic_private__
+        assert private is not None
+        private["_ack"] = ack
+        private["_nack"] = nack
 
     @property
     def needs_ack(self) -> bool:
@@ -91,24 +91,33 @@ class StreamMessage(BaseModel):
         """Whether ``ack()`` or ``nack()`` was called."""
         return self._settled
 
+    # ack()/nack() read and write the private storage directly: they run for every message with
+    # manual acknowledgement, and pydantic routes private attributes through __getattr__ and
+    # __setattr__.
     async def ack(self) -> None:
         """Acknowledge: AMQP ``basic.ack``, Kafka commit of this offset; a no-op elsewhere.
 
         Calling it twice does nothing the second time.
         """
-        if self._settled:
+        private = self.__pydantic_private__
+        assert private is not None
+        if private["_settled"]:
             return
-        self._settled = True
-        if self._ack is not None:
-            await self._ack()
+        private["_settled"] = True
+        ack = private["_ack"]
+        if ack is not None:
+            await ack()
 
     async def nack(self, *, requeue: bool = True) -> None:
         """Reject: AMQP ``basic.nack`` (back to the queue when ``requeue``); a no-op elsewhere."""
-        if self._settled:
+        private = self.__pydantic_private__
+        assert private is not None
+        if private["_settled"]:
             return
-        self._settled = True
-        if self._nack is not None:
-            await self._nack(requeue)
+        private["_settled"] = True
+        nack = private["_nack"]
+        if nack is not None:
+            await nack(requeue)
 
 
 _DEFAULTS: dict[str, Any] = {
@@ -116,3 +125,7 @@ _DEFAULTS: dict[str, Any] = {
     for name, field in StreamMessage.model_fields.items()
     if not field.is_required()
 }
+_TEMPLATE: dict[str, Any] = {"topic": "", **_DEFAULTS}
+# pydantic's BaseModel overrides __setattr__; the envelope's storage is set like model_construct.
+_set = object.__setattr__
+_new = object.__new__

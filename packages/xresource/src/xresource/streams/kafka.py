@@ -31,12 +31,13 @@ from xresource.errors import (
     XResourceConnectionError,
     XResourceValidationError,
 )
-from xresource.streams.base import EventStreamResource
+from xresource.streams.base import EventStreamResource, MessageBatch
 from xresource.streams.envelope import StreamMessage
 from xresource.url import ParsedURL
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.structs import ConsumerRecord
 
 __all__ = ["KafkaResource"]
 
@@ -46,7 +47,7 @@ _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 class KafkaResource(EventStreamResource):
     """A Kafka producer plus (on first subscription) a consumer, optionally in a group.
 
-    Example:
+    Examples:
         >>> KafkaResource(bootstrap_servers="localhost:9092", consumer_group="svc").group_id
         'svc'
     """
@@ -196,7 +197,7 @@ class KafkaResource(EventStreamResource):
             consumer, self._consumer = self._consumer, None
             await _quiet_stop(consumer)
 
-    async def _receive(self) -> AsyncGenerator[StreamMessage, None]:
+    async def _receive(self) -> AsyncGenerator[MessageBatch, None]:
         consumer = self._consumer
         if consumer is None:
             raise XResourceConnectionError(
@@ -205,38 +206,39 @@ class KafkaResource(EventStreamResource):
         loads = self.serializer.loads
         source = self.display_name
         construct = StreamMessage.received
+        fromtimestamp = datetime.fromtimestamp
         manual = self.group_id is not None and not self.auto_commit
+        ack_callback = self._ack_callback
+
+        def build(record: ConsumerRecord[bytes, bytes]) -> StreamMessage:
+            raw = record.value if record.value is not None else b""
+            timestamp = record.timestamp
+            message = construct(
+                topic=record.topic,
+                value=loads(raw),
+                raw=raw,
+                key=_header(record.key),  # text when it is UTF-8, else bytes
+                headers=({k: _header(v) for k, v in record.headers} if record.headers else {}),
+                timestamp=(
+                    fromtimestamp(timestamp / 1000, UTC)
+                    if timestamp is not None and timestamp >= 0
+                    else None
+                ),
+                partition=record.partition,
+                offset=record.offset,
+                source=source,
+            )
+            if manual:
+                message.bind_ack(ack_callback(record.topic, record.partition, record.offset))
+            return message
+
         while self._topic_refs:
             batches = await consumer.getmany(timeout_ms=500, max_records=self.max_batch)
-            for records in batches.values():
-                for record in records:
-                    raw = record.value if record.value is not None else b""
-                    key = record.key
-                    if isinstance(key, bytes):
-                        with contextlib.suppress(UnicodeDecodeError):
-                            key = key.decode("utf-8")
-                    message = construct(
-                        topic=record.topic,
-                        value=loads(raw),
-                        raw=raw,
-                        key=key,
-                        headers=(
-                            {k: _header(v) for k, v in record.headers} if record.headers else {}
-                        ),
-                        timestamp=(
-                            datetime.fromtimestamp(record.timestamp / 1000, UTC)
-                            if record.timestamp is not None and record.timestamp >= 0
-                            else None
-                        ),
-                        partition=record.partition,
-                        offset=record.offset,
-                        source=source,
-                    )
-                    if manual:
-                        message.bind_ack(
-                            self._ack_callback(record.topic, record.partition, record.offset)
-                        )
-                    yield message
+            for tp, records in batches.items():
+                # One batch per partition (one topic), at most max_batch records that aiokafka
+                # holds already; the envelopes are built as the application takes them.
+                if records:
+                    yield MessageBatch(tp.topic, records, build)
 
     def _ack_callback(self, topic: str, partition: int, offset: int) -> Any:
         async def ack() -> None:
@@ -311,14 +313,19 @@ class KafkaResource(EventStreamResource):
         headers: dict[str, Any] | None,
         options: dict[str, Any],
     ) -> None:
-        self._check_options("publish", options, ("wait", "partition"))
+        if options:
+            self._check_options("publish", options, ("wait", "partition"))
+            partition = options.get("partition")
+            wait = options.get("wait", True)
+        else:
+            partition, wait = None, True
         # Private storage read directly: pydantic resolves private attributes via __getattr__.
         producer = self.__pydantic_private__["_producer"]  # type: ignore[index]
         if producer is None:
             raise XResourceConnectionError(
                 "not connected", resource=self.display_name, operation="publish"
             )
-        key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+        key_bytes = key.encode("utf-8") if type(key) is str else key
         header_list = (
             [
                 (str(k), v if isinstance(v, bytes) else str(v).encode("utf-8"))
@@ -329,13 +336,9 @@ class KafkaResource(EventStreamResource):
         )
         try:
             future = await producer.send(
-                topic,
-                payload,
-                key=key_bytes,
-                headers=header_list,
-                partition=options.get("partition"),
+                topic, payload, key=key_bytes, headers=header_list, partition=partition
             )
-            if options.get("wait", True):
+            if wait:
                 await future
         except Exception as exc:
             raise self._connection_error(f"publish to {topic!r}", exc) from None

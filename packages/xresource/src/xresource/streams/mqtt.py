@@ -59,7 +59,7 @@ def mqtt_topic_matches(topic_filter: str, topic: str) -> bool:
 class MQTTResource(EventStreamResource):
     """An MQTT broker connection (publish and subscribe on one client).
 
-    Example:
+    Examples:
         >>> MQTTResource(host="127.0.0.1", qos=1).qos
         1
     """
@@ -79,6 +79,7 @@ class MQTTResource(EventStreamResource):
     qos: int = Field(default=0, ge=0, le=2, description="Default QoS of publish and subscribe.")
 
     _client: aiomqtt.Client | None = PrivateAttr(default=None)
+    _inbound: asyncio.Queue[Any] | None = PrivateAttr(default=None)
 
     @classmethod
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
@@ -162,10 +163,20 @@ class MQTTResource(EventStreamResource):
             await client.__aenter__()
         except Exception as exc:
             raise self._connection_error("connect", exc) from None
+        # aiomqtt's queue of received messages and its "disconnected" future (private API, so
+        # checked: without them the reader uses the public iterator).
+        queue = getattr(client, "_queue", None)
+        lost = getattr(client, "_disconnected", None)
+        if isinstance(queue, asyncio.Queue) and isinstance(lost, asyncio.Future):
+            lost.add_done_callback(lambda _: queue.put_nowait(_LOST))
+            self._inbound = queue
+        else:
+            self._inbound = None
         self._client = client
 
     async def _close(self) -> None:
         client, self._client = self._client, None
+        self._inbound = None
         if client is not None:
             # A broken connection cannot be closed cleanly; it is gone anyway
             with contextlib.suppress(Exception):
@@ -193,13 +204,28 @@ class MQTTResource(EventStreamResource):
         loads = self.serializer.loads
         source = self.display_name
         construct = StreamMessage.received
-        async for item in client.messages:
+        messages = client.messages
+        # aiomqtt's iterator creates a task and an asyncio.wait() (with the "disconnected"
+        # future) for every message, even when messages are waiting. When the client exposes its
+        # queue (filled by the network callbacks), the reader takes messages from it directly and
+        # learns of a lost connection from the marker _open() arranged to put behind the last one.
+        queue = self._inbound
+        while True:
+            if queue is None:
+                item = await anext(messages)
+            else:
+                item = queue.get_nowait() if queue.qsize() else await queue.get()
+                if item is _LOST:
+                    lost = getattr(client, "_disconnected", None)
+                    cause = lost.exception() if lost is not None and lost.done() else None
+                    raise ConnectionError("the MQTT connection was lost") from cause
             payload = item.payload
             raw = (
                 payload
                 if isinstance(payload, bytes)
                 else (b"" if payload is None else str(payload).encode("utf-8"))
             )
+            mid = item.mid
             yield construct(
                 topic=item.topic.value,
                 value=loads(raw),
@@ -209,17 +235,21 @@ class MQTTResource(EventStreamResource):
                 qos=item.qos,
                 retained=item.retain,
                 source=source,
-                message_id=str(item.mid) if item.mid else None,
+                message_id=str(mid) if mid else None,
             )
 
     def _live_client(self, operation: str) -> aiomqtt.Client:
-        if self._client is None:
+        # Private storage read directly: publish() calls this for every message.
+        private = self.__pydantic_private__
+        assert private is not None
+        client: aiomqtt.Client | None = private["_client"]
+        if client is None:
             raise XResourceConnectionError(
                 "not connected (the connection is being re-established); retry",
                 resource=self.display_name,
                 operation=operation,
             )
-        return self._client
+        return client
 
     async def _publish_bytes(
         self,
@@ -230,7 +260,8 @@ class MQTTResource(EventStreamResource):
         headers: dict[str, Any] | None,
         options: dict[str, Any],
     ) -> None:
-        self._check_options("publish", options, ("qos", "retain"))
+        if options:
+            self._check_options("publish", options, ("qos", "retain"))
         if key is not None:
             raise XResourceValidationError(
                 "MQTT messages have no key; put it in the topic",
@@ -245,11 +276,17 @@ class MQTTResource(EventStreamResource):
                 resource=self.display_name,
                 operation="publish",
             )
-        client = self._live_client(f"publish to {topic!r}")
+        client = self.__pydantic_private__["_client"]  # type: ignore[index]
+        if client is None:
+            client = self._live_client(f"publish to {topic!r}")  # raises
         try:
             await client.publish(topic, payload, qos=qos, retain=bool(options.get("retain")))
         except Exception as exc:
             raise self._connection_error(f"publish to {topic!r}", exc) from None
+
+
+#: Put into aiomqtt's queue behind the last message when the connection is lost.
+_LOST: Any = object()
 
 
 def _check_qos(qos: Any, operation: str) -> None:

@@ -16,9 +16,12 @@ persistent (``persistent=True``) with publisher confirms.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
+from collections import deque
 from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, PrivateAttr, SecretStr
@@ -33,10 +36,9 @@ if TYPE_CHECKING:
         AbstractChannel,
         AbstractConnection,
         AbstractExchange,
-        AbstractIncomingMessage,
         AbstractQueue,
-        AbstractQueueIterator,
     )
+    from aiormq.abc import DeliveredMessage
 
 __all__ = ["RabbitMQResource", "amqp_topic_matches"]
 
@@ -56,6 +58,71 @@ def amqp_topic_matches(binding: str, routing_key: str) -> bool:
     return _match(binding.split("."), routing_key.split("."))
 
 
+class _Inbox:
+    """The deliveries of one consumer (``basic.consume``) waiting for the reader.
+
+    The consumer is registered on the channel's aiormq layer, under aio-pika: aio-pika would wrap
+    every delivery in an ``IncomingMessage``, run the callback in a second task and pass it
+    through its queue iterator's own queue, all per message. Here the delivery task appends the
+    message and wakes the reader, which takes whatever has arrived in one go. The deque holds at
+    most ``prefetch`` messages with manual acknowledgement (the broker sends no more
+    unacknowledged ones), exactly like the queue iterator it replaces.
+    """
+
+    __slots__ = ("channel", "closed", "items", "tag", "underlay", "waiter")
+
+    def __init__(self, channel: AbstractChannel, underlay: Any) -> None:
+        self.channel = channel
+        self.underlay = underlay  # aiormq's channel
+        self.items: deque[DeliveredMessage] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+        self.closed = False
+        self.tag: str | None = None
+        closed = channel.closed()
+        if isinstance(closed, asyncio.Future):
+            closed.add_done_callback(self.close)
+
+    async def push(self, delivered: DeliveredMessage) -> None:
+        """aiormq's consumer callback (runs in the delivery's task)."""
+        self.items.append(delivered)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def close(self, _: object = None) -> None:
+        """No more deliveries: wake the reader so that it ends."""
+        self.closed = True
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Until a delivery arrives or the channel closes."""
+        if self.items or self.closed:
+            return
+        self.waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self.waiter
+        finally:
+            self.waiter = None
+
+    def settlers(self, delivery_tag: int) -> tuple[Any, Any]:
+        """``ack()``/``nack(requeue)`` of one delivery (``basic.ack``/``basic.reject``)."""
+        underlay = self.underlay
+
+        async def ack() -> None:
+            if underlay.is_closed:
+                raise ConnectionError("the channel is closed; the broker redelivers the message")
+            await underlay.basic_ack(delivery_tag)
+
+        async def nack(requeue: bool) -> None:
+            if underlay.is_closed:
+                raise ConnectionError("the channel is closed; the broker redelivers the message")
+            await underlay.basic_reject(delivery_tag, requeue=requeue)
+
+        return ack, nack
+
+
 def _match(pattern: list[str], words: list[str]) -> bool:
     if not pattern:
         return not words
@@ -70,7 +137,7 @@ def _match(pattern: list[str], words: list[str]) -> bool:
 class RabbitMQResource(EventStreamResource):
     """A RabbitMQ connection: one channel, one exchange, one queue.
 
-    Example:
+    Examples:
         >>> RabbitMQResource(exchange="events", queue="billing", prefetch=50).prefetch
         50
     """
@@ -99,7 +166,7 @@ class RabbitMQResource(EventStreamResource):
     _channel: AbstractChannel | None = PrivateAttr(default=None)
     _exchange: AbstractExchange | None = PrivateAttr(default=None)
     _queue: AbstractQueue | None = PrivateAttr(default=None)
-    _iterator: AbstractQueueIterator | None = PrivateAttr(default=None)
+    _inbox: _Inbox | None = PrivateAttr(default=None)
     _connection_name: str = PrivateAttr(default="")
 
     @classmethod
@@ -193,13 +260,21 @@ class RabbitMQResource(EventStreamResource):
         self._connection, self._channel, self._exchange = connection, channel, exchange
 
     async def _close(self) -> None:
-        iterator, connection = self._iterator, self._connection
-        self._iterator = self._queue = self._exchange = self._channel = None
+        inbox, connection = self._inbox, self._connection
+        self._inbox = None
+        self._queue = self._exchange = self._channel = None
         self._connection = None
-        if iterator is not None:
-            # The channel may be gone already
+        if inbox is not None:
+            inbox.close()  # the reader stops taking deliveries
+            # The channel may be gone already: the broker then requeues what was unacknowledged.
             with contextlib.suppress(Exception):
-                await iterator.close()
+                if inbox.tag is not None and not inbox.underlay.is_closed:
+                    await inbox.underlay.basic_cancel(inbox.tag)
+                    # Received but never handed to the application: back to the queue.
+                    while inbox.items and not self.auto_ack:
+                        tag = inbox.items.popleft().delivery_tag
+                        if tag is not None:
+                            await inbox.underlay.basic_reject(tag, requeue=True)
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.close()
@@ -223,11 +298,13 @@ class RabbitMQResource(EventStreamResource):
         queue = await self._declare_queue()
         for topic in topics:
             await queue.bind(self._exchange, routing_key=topic)
-        if self._iterator is None:
+        if self._inbox is None:
             # Consuming starts after the bindings, so nothing arrives that nobody wants.
-            iterator = queue.iterator(no_ack=self.auto_ack)
-            await iterator.consume()
-            self._iterator = iterator
+            underlay = await self._channel.get_underlay_channel()
+            inbox = _Inbox(self._channel, underlay)
+            ok = await underlay.basic_consume(queue.name, inbox.push, no_ack=self.auto_ack)
+            inbox.tag = ok.consumer_tag
+            self._inbox = inbox
 
     async def _transport_unsubscribe(self, topics: list[str]) -> None:
         if self._queue is None or self._exchange is None:
@@ -236,8 +313,8 @@ class RabbitMQResource(EventStreamResource):
             await self._queue.unbind(self._exchange, routing_key=topic)
 
     async def _receive(self) -> AsyncGenerator[StreamMessage, None]:
-        iterator = self._iterator
-        if iterator is None:
+        inbox = self._inbox
+        if inbox is None:
             raise XResourceConnectionError(
                 "not consuming", resource=self.display_name, operation="receive"
             )
@@ -245,22 +322,33 @@ class RabbitMQResource(EventStreamResource):
         source = self.display_name
         manual = not self.auto_ack
         construct = StreamMessage.received
-        async for incoming in iterator:
-            raw = incoming.body
-            message = construct(
-                topic=incoming.routing_key or "",
-                value=loads(raw),
-                raw=raw,
-                headers=dict(incoming.headers or {}),
-                timestamp=incoming.timestamp,
-                delivery_tag=incoming.delivery_tag,
-                redelivered=incoming.redelivered,
-                message_id=incoming.message_id,
-                source=source,
-            )
-            if manual:
-                message.bind_ack(*_settlers(incoming))
-            yield message
+        items = inbox.items
+        while True:
+            while items:
+                delivered = items.popleft()
+                delivery = delivered.delivery
+                properties = delivered.header.properties
+                raw = delivered.body
+                headers = properties.headers
+                tag = delivery.delivery_tag  # type: ignore[union-attr]
+                message = construct(
+                    topic=delivery.routing_key or "",  # type: ignore[union-attr]
+                    value=loads(raw),
+                    raw=raw,
+                    headers=dict(headers) if headers else {},
+                    timestamp=_timestamp(properties.timestamp),
+                    delivery_tag=tag,
+                    redelivered=delivery.redelivered,  # type: ignore[union-attr]
+                    message_id=properties.message_id,
+                    source=source,
+                )
+                if manual and tag is not None:
+                    message.bind_ack(*inbox.settlers(tag))
+                yield message
+            if inbox.closed:
+                # The channel or the connection closed: the read loop reconnects.
+                return
+            await inbox.wait()
 
     async def _publish_bytes(
         self,
@@ -271,18 +359,18 @@ class RabbitMQResource(EventStreamResource):
         headers: dict[str, Any] | None,
         options: dict[str, Any],
     ) -> None:
-        import aio_pika
-
-        self._check_options(
-            "publish", options, ("message_id", "priority", "expiration", "persistent")
-        )
+        if options:
+            self._check_options(
+                "publish", options, ("message_id", "priority", "expiration", "persistent")
+            )
         if key is not None:
             raise XResourceValidationError(
                 "AMQP messages have no key: the topic is the routing key",
                 resource=self.display_name,
                 operation="publish",
             )
-        persistent = options.get("persistent", self.persistent)
+        aio_pika = _aio_pika()
+        persistent = options.get("persistent", self.persistent) if options else self.persistent
         message = aio_pika.Message(
             payload,
             headers=headers or None,
@@ -291,22 +379,28 @@ class RabbitMQResource(EventStreamResource):
                 if persistent
                 else aio_pika.DeliveryMode.NOT_PERSISTENT
             ),
-            message_id=options.get("message_id"),
-            priority=options.get("priority"),
-            expiration=options.get("expiration"),
+            message_id=options.get("message_id") if options else None,
+            priority=options.get("priority") if options else None,
+            expiration=options.get("expiration") if options else None,
             content_type="application/json" if self.serializer.name == "json" else None,
         )
-        if self._exchange is None or not self._is_open():
-            if self._reconnecting:
+        # Private storage read directly: this runs for every message, and pydantic resolves
+        # private attributes through __getattr__.
+        private = self.__pydantic_private__
+        assert private is not None
+        exchange: AbstractExchange | None = private["_exchange"]
+        if exchange is None or not self._is_open():
+            if private["_reconnecting"]:
                 raise XResourceConnectionError(
                     "the connection is being re-established; retry",
                     resource=self.display_name,
                     operation=f"publish to {topic!r}",
                 )
             await self._reopen_for_publish()
-        assert self._exchange is not None
+            exchange = private["_exchange"]
+        assert exchange is not None
         try:
-            await self._exchange.publish(message, routing_key=topic)
+            await exchange.publish(message, routing_key=topic)
         except Exception as exc:
             raise self._connection_error(f"publish to {topic!r}", exc) from None
 
@@ -350,7 +444,9 @@ class RabbitMQResource(EventStreamResource):
     def _is_open(self) -> bool:
         # A broker-side close may leave the connection object looking open for a moment while
         # its channel is already closed: both must be usable.
-        connection, channel = self._connection, self._channel
+        private = self.__pydantic_private__
+        assert private is not None
+        connection, channel = private["_connection"], private["_channel"]
         return (
             connection is not None
             and not connection.is_closed
@@ -359,11 +455,23 @@ class RabbitMQResource(EventStreamResource):
         )
 
 
-def _settlers(incoming: AbstractIncomingMessage) -> tuple[Any, Any]:
-    async def ack() -> None:
-        await incoming.ack()
+def _aio_pika() -> Any:
+    # Imported on first use (connect() checked that it is installed); cached for the hot path.
+    global _AIO_PIKA
+    if _AIO_PIKA is None:
+        import aio_pika
 
-    async def nack(requeue: bool) -> None:
-        await incoming.nack(requeue=requeue)
+        _AIO_PIKA = aio_pika
+    return _AIO_PIKA
 
-    return ack, nack
+
+_AIO_PIKA: Any = None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    # pamqp decodes the AMQP timestamp property to a datetime.
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return None

@@ -33,7 +33,7 @@ _MAX_CHANNEL_BYTES = 512 * 1024 * 1024  # Redis' bulk string limit
 class RedisPubSubResource(EventStreamResource):
     """Redis Pub/Sub.
 
-    Example:
+    Examples:
         >>> stream = RedisPubSubResource(host="127.0.0.1", port=6379)
         >>> stream.resource_type
         'redis'
@@ -205,14 +205,16 @@ class RedisPubSubResource(EventStreamResource):
         headers: dict[str, Any] | None,
         options: dict[str, Any],
     ) -> None:
-        self._check_options("publish", options, ())
+        if options:
+            self._check_options("publish", options, ())
         if key is not None or headers:
             raise XResourceValidationError(
                 "Redis Pub/Sub messages have no key or headers; put them in the message",
                 resource=self.display_name,
                 operation="publish",
             )
-        client = self._client
+        # Private storage read directly: pydantic resolves private attributes via __getattr__.
+        client: Redis | None = self.__pydantic_private__["_client"]  # type: ignore[index]
         if client is None:
             raise XResourceConnectionError(
                 "the connection is being re-established; retry",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 from xresource.errors import XResourceValidationError
@@ -24,12 +25,19 @@ def decode_value(raw: bytes) -> Any:
     """
     if not raw:
         return raw
-    if raw[:1] in (b"{", b"["):
-        # The common case, parsed from the bytes without an intermediate copy.
+    lead = raw[0]
+    if lead == 123 or lead == 91:  # b"{" or b"[": the common case
+        # An ASCII first byte: the document is UTF-8 (not UTF-16/32), so the decoder gets the
+        # text directly (json.loads would detect the encoding and check its arguments first).
         try:
-            return json.loads(raw)
-        except ValueError:
+            text = raw.decode("utf-8")
+            value, end = _RAW_DECODE(text)
+        except ValueError:  # includes UnicodeDecodeError
             pass
+        else:
+            # The whole payload must be the document (JSON whitespace may follow).
+            if end == len(text) or not text[end:].strip(" \t\n\r"):
+                return value
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -72,10 +80,16 @@ class JSONSerializer(Serializer):
     name = "json"
 
     def dumps(self, value: Any) -> bytes:
-        if isinstance(value, bytes | bytearray | memoryview):
+        if isinstance(value, _BINARY):
             return bytes(value)
         try:
-            return _ENCODER.encode(value).encode("utf-8")
+            return _encode(value).encode("utf-8")
+        except RecursionError:
+            raise XResourceValidationError(
+                f"message of type {type(value).__name__} cannot be serialized as JSON (it "
+                "contains itself or is nested too deeply); send JSON-compatible values",
+                operation="publish",
+            ) from None
         except (TypeError, ValueError) as exc:
             raise XResourceValidationError(
                 f"message of type {type(value).__name__} cannot be serialized as JSON ({exc}); "
@@ -104,8 +118,38 @@ class RawSerializer(Serializer):
         return raw
 
 
+_RAW_DECODE = json.JSONDecoder().raw_decode
 # One encoder for every message: json.dumps() with options builds a new encoder per call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+_BINARY = (bytes, bytearray, memoryview)  # a tuple: isinstance() is faster than with a union
+
+
+def _make_encode() -> Callable[[Any], str]:
+    # JSONEncoder.encode() builds json's C encoder anew for every call; build it once (same
+    # options, same output). No circular-reference bookkeeping: a value that contains itself
+    # ends in RecursionError, reported like any other unserializable value.
+    c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+    if c_make_encoder is None:  # no C accelerator (e.g. PyPy): the plain encoder
+        return _ENCODER.encode
+    c_encode = c_make_encoder(
+        None,
+        _ENCODER.default,
+        json.encoder.encode_basestring,  # ensure_ascii=False
+        None,  # indent
+        ":",
+        ",",
+        False,  # sort_keys
+        False,  # skipkeys
+        False,  # allow_nan
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(c_encode(value, 0))
+
+    return encode
+
+
+_encode = _make_encode()
 
 _BY_NAME: dict[str, type[Serializer]] = {
     "json": JSONSerializer,

@@ -33,7 +33,7 @@ __all__ = ["SSEResource"]
 class SSEResource(EventStreamResource):
     """A Server-Sent Events client with Last-Event-ID resumption.
 
-    Example:
+    Examples:
         >>> SSEResource(endpoint="https://example.com/events").endpoint
         'https://example.com/events'
     """

@@ -37,7 +37,7 @@ __all__ = ["WebSocketResource"]
 class WebSocketResource(EventStreamResource):
     """A WebSocket client with channel subscriptions and automatic reconnection.
 
-    Example:
+    Examples:
         >>> WebSocketResource(endpoint="wss://stream.example.com/trades").framing
         'channels'
     """

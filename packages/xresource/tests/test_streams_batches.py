@@ -1,0 +1,219 @@
+"""Batches of messages (``MessageBatch``) through the reader and the bounded buffers: envelopes
+built when taken, the buffer bounded in messages, order kept, several consumers, handlers, and
+the acknowledgement of messages left unconsumed. Driven by an in-memory transport (no network)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import AsyncGenerator
+from typing import Any, ClassVar
+
+import pytest
+from pydantic import Field, PrivateAttr
+
+from xresource.streams.base import EventStreamResource, MessageBatch, _Buffer
+from xresource.streams.envelope import StreamMessage
+
+
+class BatchStream(EventStreamResource):
+    """Delivers what the test puts on its wire: lists of (topic, value) become batches."""
+
+    resource_type: ClassVar[str] = "batchfake"
+
+    _wire: asyncio.Queue[list[tuple[str, Any]]] | None = PrivateAttr(default=None)
+    built: list[Any] = Field(default_factory=list)
+    acks: list[tuple[str, Any]] = Field(default_factory=list)
+    manual: bool = False
+
+    async def _open(self) -> None:
+        self._wire = asyncio.Queue()
+
+    async def _close(self) -> None:
+        self._wire = None
+
+    async def _transport_subscribe(self, topics: list[str]) -> None:
+        pass
+
+    async def _transport_unsubscribe(self, topics: list[str]) -> None:
+        pass
+
+    def _build(self, record: tuple[str, Any]) -> StreamMessage:
+        topic, value = record
+        self.built.append(value)
+        message = StreamMessage.received(topic=topic, value=value, raw=b"")
+        if self.manual:
+
+            async def ack() -> None:
+                self.acks.append(("ack", value))
+
+            async def nack(requeue: bool) -> None:
+                self.acks.append(("nack-requeue" if requeue else "nack", value))
+
+            message.bind_ack(ack, nack)
+        return message
+
+    async def _receive(self) -> AsyncGenerator[MessageBatch, None]:
+        wire = self._wire
+        assert wire is not None
+        while True:
+            records = await wire.get()
+            yield MessageBatch(records[0][0], records, self._build)
+
+    async def _publish_bytes(self, topic: str, payload: bytes, **_: Any) -> None:
+        raise NotImplementedError
+
+    def send(self, topic: str, values: list[Any]) -> None:
+        assert self._wire is not None
+        self._wire.put_nowait([(topic, v) for v in values])
+
+
+async def _take(stream: BatchStream, topic: str, n: int) -> list[Any]:
+    out = []
+    async for message in stream.consume(topic):
+        out.append(message.value)
+        if len(out) == n:
+            break
+    return out
+
+
+async def test_batch_is_delivered_in_order_and_built_when_taken() -> None:
+    stream = BatchStream(buffer_size=100)
+    async with stream:
+        got: list[Any] = []
+
+        async def consume() -> None:
+            async for message in stream.consume("t"):
+                # the envelopes after this one are not built yet: only the taken ones are
+                assert stream.built == [*got, message.value]
+                got.append(message.value)
+                if len(got) == 25:
+                    return
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0)
+        stream.send("t", list(range(10)))
+        stream.send("t", list(range(10, 25)))
+        await asyncio.wait_for(task, 5)
+        assert got == list(range(25))
+
+
+async def test_buffer_counts_messages_of_a_batch_and_waits_for_room() -> None:
+    stream = BatchStream(buffer_size=5)
+    async with stream:
+        agen = stream.consume("t")
+        first = asyncio.create_task(agen.__anext__())
+        await asyncio.sleep(0.05)
+        stream.send("t", list(range(13)))  # more than the buffer holds: routed one by one
+        assert (await asyncio.wait_for(first, 5)).value == 0
+        await asyncio.sleep(0.05)
+        (consumer,) = stream._consumers
+        assert consumer.queue.qsize() <= 5  # bounded in messages, not in batches
+        rest = [(await asyncio.wait_for(agen.__anext__(), 5)).value for _ in range(12)]
+        assert rest == list(range(1, 13))
+        await agen.aclose()
+
+
+async def test_batch_with_two_consumers_and_a_handler_reaches_everyone() -> None:
+    stream = BatchStream(buffer_size=50)
+    handled: list[Any] = []
+    async with stream:
+        await stream.subscribe("t", lambda m: handled.append(m.value))
+        a = asyncio.create_task(_take(stream, "t", 6))
+        b = asyncio.create_task(_take(stream, "t", 6))
+        await asyncio.sleep(0.05)
+        stream.send("t", [1, 2, 3, 4, 5, 6])
+        assert await asyncio.wait_for(a, 5) == [1, 2, 3, 4, 5, 6]
+        assert await asyncio.wait_for(b, 5) == [1, 2, 3, 4, 5, 6]
+        for _ in range(100):
+            if len(handled) == 6:
+                break
+            await asyncio.sleep(0.01)
+        assert handled == [1, 2, 3, 4, 5, 6]
+
+
+async def test_messages_of_a_batch_left_in_the_buffer_go_back_to_the_broker() -> None:
+    stream = BatchStream(buffer_size=50, manual=True)
+    async with stream:
+        agen = stream.consume("t")
+        stream_task = asyncio.create_task(agen.__anext__())
+        await asyncio.sleep(0.05)
+        stream.send("t", ["a", "b", "c"])
+        first = await asyncio.wait_for(stream_task, 5)
+        assert first.value == "a"
+        await agen.aclose()  # "b" and "c" were never handed out
+    assert ("nack-requeue", "b") in stream.acks
+    assert ("nack-requeue", "c") in stream.acks
+    assert ("ack", "b") not in stream.acks
+
+
+async def test_batch_for_nobody_is_given_back() -> None:
+    stream = BatchStream(buffer_size=50, manual=True)
+    async with stream:
+        task = asyncio.create_task(_take(stream, "wanted", 1))
+        await asyncio.sleep(0.05)
+        stream.send("unwanted", ["x"])
+        stream.send("wanted", ["y"])
+        assert await asyncio.wait_for(task, 5) == ["y"]
+    assert ("nack-requeue", "x") in stream.acks
+
+
+async def test_buffered_batches_do_not_trigger_garbage_collections() -> None:
+    # What MessageBatch is for: 2,000 buffered messages are 4 objects, not 2,000 envelopes.
+    stream = BatchStream(buffer_size=5000)
+    collections = 0
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        nonlocal collections
+        if phase == "start":
+            collections += 1
+
+    async with stream:
+        agen = stream.consume("t")
+        task = asyncio.create_task(agen.__anext__())
+        await asyncio.sleep(0.05)
+        gc.collect()
+        gc.callbacks.append(count)
+        try:
+            for i in range(4):
+                stream.send("t", list(range(i * 500, (i + 1) * 500)))
+            await asyncio.sleep(0.05)
+            (consumer,) = stream._consumers
+            assert consumer.queue.qsize() >= 1999
+            assert len(stream.built) <= 1
+            assert collections <= 2
+        finally:
+            gc.callbacks.remove(count)
+        await task
+        await agen.aclose()
+
+
+async def test_buffer_primitives() -> None:
+    buffer = _Buffer(3)
+    batch = MessageBatch("t", [1, 2], lambda r: StreamMessage.received(topic="t", value=r))
+    buffer.put_batch(batch)
+    buffer.put_nowait(StreamMessage.received(topic="t", value=3))
+    assert buffer.qsize() == 3
+    assert buffer.full()
+    with pytest.raises(asyncio.QueueFull):
+        buffer.put_nowait(StreamMessage.received(topic="t", value=4))
+    putter = asyncio.create_task(buffer.put(StreamMessage.received(topic="t", value=4)))
+    await asyncio.sleep(0)
+    assert not putter.done()  # waits for room
+    assert buffer.get_nowait().value == 1
+    await asyncio.wait_for(putter, 1)
+    assert [buffer.get_nowait().value for _ in range(3)] == [2, 3, 4]
+    assert buffer.empty()
+    with pytest.raises(asyncio.QueueEmpty):
+        buffer.get_nowait()
+    getter = asyncio.create_task(buffer.get())
+    await asyncio.sleep(0)
+    buffer.put_nowait(StreamMessage.received(topic="t", value=5))
+    assert (await asyncio.wait_for(getter, 1)).value == 5
+    cancelled = asyncio.create_task(buffer.get())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    buffer.put_nowait(StreamMessage.received(topic="t", value=6))
+    assert (await asyncio.wait_for(buffer.get(), 1)).value == 6
