@@ -30,7 +30,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,11 +68,16 @@ AMQP_URL = os.environ.get("XTEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"
 MQTT_URL = os.environ.get("XTEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 
 
+def _topic(separator: str = ".") -> str:
+    """A fresh topic per run: nothing left over from an earlier run is consumed."""
+    return f"bench{separator}{uuid.uuid4().hex[:8]}"
+
+
 def _message(i: int) -> dict[str, Any]:
     return {"i": i, "payload": PAYLOAD}
 
 
-async def _warm_up(publish_warmup: Callable[[], Awaitable[None]], seen: asyncio.Event) -> None:
+async def _warm_up(publish_warmup: Callable[[], Awaitable[Any]], seen: asyncio.Event) -> None:
     """Publish the warm-up message (i = -1) until the consumer saw one: subscriptions are live,
     consumer groups joined and topics created before the clock starts."""
     for _ in range(120):
@@ -83,6 +88,25 @@ async def _warm_up(publish_warmup: Callable[[], Awaitable[None]], seen: asyncio.
         except TimeoutError:
             continue
     raise RuntimeError("the consumer never received the warm-up message")
+
+
+async def _timed(
+    consume: Coroutine[Any, Any, None],
+    warm: asyncio.Event,
+    done: asyncio.Event,
+    publish_warmup: Callable[[], Awaitable[Any]],
+    publish_all: Callable[[], Awaitable[None]],
+) -> float:
+    """Seconds from the first publish to the consumer's ``done``: ``consume`` runs in a task that
+    sets ``warm`` on the warm-up message and ``done`` after the last of the N messages."""
+    task = asyncio.create_task(consume)
+    await _warm_up(publish_warmup, warm)
+    start = time.perf_counter()
+    await publish_all()
+    await asyncio.wait_for(done.wait(), 600)
+    elapsed = time.perf_counter() - start
+    await task
+    return elapsed
 
 
 async def _ours(
@@ -111,41 +135,45 @@ async def _ours(
                 done.set()
                 return
 
-    task = asyncio.create_task(consume())
-    await _warm_up(
+    async def publish_all() -> None:
+        for i in range(n):
+            await publish(i)
+        if after_publish is not None:
+            await after_publish()
+
+    elapsed = await _timed(
+        consume(),
+        warm,
+        done,
         lambda: (
             stream.publish(topic, {"i": -1}, key="k")
             if stream.resource_type == "kafka"
             else stream.publish(topic, {"i": -1})
         ),
-        warm,
+        publish_all,
     )
-    start = time.perf_counter()
-    for i in range(n):
-        await publish(i)
-    if after_publish is not None:
-        await after_publish()
-    await asyncio.wait_for(done.wait(), 600)
-    elapsed = time.perf_counter() - start
-    await task
     if last != n - 1:
         raise RuntimeError(f"messages out of order or lost: last={last}")
     return elapsed
 
 
-# -- Redis ----------------------------------------------------------------------------------------
-async def redis_ours(n: int) -> float:
-    topic = f"bench.{uuid.uuid4().hex[:8]}"
-    stream = ResourceFactory.from_url(REDIS_URL, buffer_size=1000)
+async def _ours_from_url(url: str, topic: str, n: int, **params: Any) -> float:
+    """:func:`_ours` on the resource that ``url`` names, publishing one message at a time."""
+    stream = ResourceFactory.from_url(url, **params)
     assert isinstance(stream, EventStreamResource)
     async with stream:
         return await _ours(stream, topic, n, lambda i: stream.publish(topic, _message(i)))
 
 
+# -- Redis ----------------------------------------------------------------------------------------
+async def redis_ours(n: int) -> float:
+    return await _ours_from_url(REDIS_URL, _topic(), n, buffer_size=1000)
+
+
 async def redis_raw(n: int) -> float:
     import redis.asyncio as redis
 
-    topic = f"bench.{uuid.uuid4().hex[:8]}"
+    topic = _topic()
     pub = redis.from_url(REDIS_URL)
     sub = redis.from_url(REDIS_URL)
     pubsub = sub.pubsub(ignore_subscribe_messages=True)
@@ -164,14 +192,13 @@ async def redis_raw(n: int) -> float:
                     done.set()
                     return
 
-    task = asyncio.create_task(consume())
-    await _warm_up(lambda: pub.publish(topic, b'{"i": -1}'), warm)
-    start = time.perf_counter()
-    for i in range(n):
-        await pub.publish(topic, json.dumps(_message(i)).encode())
-    await asyncio.wait_for(done.wait(), 600)
-    elapsed = time.perf_counter() - start
-    await task
+    async def publish_all() -> None:
+        for i in range(n):
+            await pub.publish(topic, json.dumps(_message(i)).encode())
+
+    elapsed = await _timed(
+        consume(), warm, done, lambda: pub.publish(topic, b'{"i": -1}'), publish_all
+    )
     await pubsub.aclose()  # type: ignore[no-untyped-call]
     await pub.aclose()
     await sub.aclose()
@@ -182,7 +209,7 @@ async def redis_raw(n: int) -> float:
 async def kafka_ours(n: int) -> float:
     from xresource.streams.kafka import KafkaResource
 
-    topic = f"bench.{uuid.uuid4().hex[:8]}"
+    topic = _topic()
     stream = KafkaResource(
         bootstrap_servers=_kafka_bootstrap(),
         auto_offset_reset="earliest",
@@ -202,7 +229,7 @@ async def kafka_ours(n: int) -> float:
 async def kafka_raw(n: int) -> float:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-    topic = f"bench.{uuid.uuid4().hex[:8]}"
+    topic = _topic()
     bootstrap = _kafka_bootstrap()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1)
     await producer.start()
@@ -230,15 +257,18 @@ async def kafka_raw(n: int) -> float:
                 done.set()
                 return
 
-    task = asyncio.create_task(consume())
-    await _warm_up(lambda: producer.send_and_wait(topic, b'{"i": -1}', key=b"k"), warm)
-    start = time.perf_counter()
-    for i in range(n):
-        await producer.send(topic, json.dumps(_message(i)).encode(), key=b"k")
-    await producer.flush()
-    await asyncio.wait_for(done.wait(), 600)
-    elapsed = time.perf_counter() - start
-    await task
+    async def publish_all() -> None:
+        for i in range(n):
+            await producer.send(topic, json.dumps(_message(i)).encode(), key=b"k")
+        await producer.flush()
+
+    elapsed = await _timed(
+        consume(),
+        warm,
+        done,
+        lambda: producer.send_and_wait(topic, b'{"i": -1}', key=b"k"),
+        publish_all,
+    )
     await consumer.stop()
     await producer.stop()
     return elapsed
@@ -246,17 +276,13 @@ async def kafka_raw(n: int) -> float:
 
 # -- RabbitMQ -------------------------------------------------------------------------------------
 async def rabbitmq_ours(n: int) -> float:
-    topic = f"bench.{uuid.uuid4().hex[:8]}"
-    stream = ResourceFactory.from_url(AMQP_URL, prefetch=100)
-    assert isinstance(stream, EventStreamResource)
-    async with stream:
-        return await _ours(stream, topic, n, lambda i: stream.publish(topic, _message(i)))
+    return await _ours_from_url(AMQP_URL, _topic(), n, prefetch=100)
 
 
 async def rabbitmq_raw(n: int) -> float:
     import aio_pika
 
-    topic = f"bench.{uuid.uuid4().hex[:8]}"
+    topic = _topic()
     connection = await aio_pika.connect(AMQP_URL)
     channel = await connection.channel(publisher_confirms=True)
     await channel.set_qos(prefetch_count=100)
@@ -281,40 +307,37 @@ async def rabbitmq_raw(n: int) -> float:
                     done.set()
                     return
 
-    task = asyncio.create_task(consume())
-    await _warm_up(
-        lambda: exchange.publish(aio_pika.Message(b'{"i": -1}'), routing_key=topic), warm
+    async def publish_all() -> None:
+        for i in range(n):
+            await exchange.publish(
+                aio_pika.Message(
+                    json.dumps(_message(i)).encode(),
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    content_type="application/json",
+                ),
+                routing_key=topic,
+            )
+
+    elapsed = await _timed(
+        consume(),
+        warm,
+        done,
+        lambda: exchange.publish(aio_pika.Message(b'{"i": -1}'), routing_key=topic),
+        publish_all,
     )
-    start = time.perf_counter()
-    for i in range(n):
-        await exchange.publish(
-            aio_pika.Message(
-                json.dumps(_message(i)).encode(),
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                content_type="application/json",
-            ),
-            routing_key=topic,
-        )
-    await asyncio.wait_for(done.wait(), 600)
-    elapsed = time.perf_counter() - start
-    await task
     await connection.close()
     return elapsed
 
 
 # -- MQTT -----------------------------------------------------------------------------------------
 async def mqtt_ours(n: int) -> float:
-    topic = f"bench/{uuid.uuid4().hex[:8]}"
-    stream = ResourceFactory.from_url(MQTT_URL)
-    assert isinstance(stream, EventStreamResource)
-    async with stream:
-        return await _ours(stream, topic, n, lambda i: stream.publish(topic, _message(i)))
+    return await _ours_from_url(MQTT_URL, _topic("/"), n)
 
 
 async def mqtt_raw(n: int) -> float:
     import aiomqtt
 
-    topic = f"bench/{uuid.uuid4().hex[:8]}"
+    topic = _topic("/")
     url = parse_url(MQTT_URL)
     async with aiomqtt.Client(url.host or "127.0.0.1", url.port or 1883) as client:
         await client.subscribe(topic)
@@ -332,15 +355,13 @@ async def mqtt_raw(n: int) -> float:
                     done.set()
                     return
 
-        task = asyncio.create_task(consume())
-        await _warm_up(lambda: client.publish(topic, b'{"i": -1}'), warm)
-        start = time.perf_counter()
-        for i in range(n):
-            await client.publish(topic, json.dumps(_message(i)).encode(), qos=0)
-        await asyncio.wait_for(done.wait(), 600)
-        elapsed = time.perf_counter() - start
-        await task
-    return elapsed
+        async def publish_all() -> None:
+            for i in range(n):
+                await client.publish(topic, json.dumps(_message(i)).encode(), qos=0)
+
+        return await _timed(
+            consume(), warm, done, lambda: client.publish(topic, b'{"i": -1}'), publish_all
+        )
 
 
 CASES: dict[

@@ -7,12 +7,10 @@ fresh topic names; messages with one key share a partition and keep their order.
 from __future__ import annotations
 
 import asyncio
-import socket
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from stream_helpers import free_port, until
 
 from xresource import (
     ResourceFactory,
@@ -22,14 +20,6 @@ from xresource import (
 )
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.kafka import KafkaResource
-
-
-async def _until(cond: Callable[[], bool], limit: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def _kafka(bootstrap: str, **kwargs: Any) -> KafkaResource:
@@ -151,7 +141,7 @@ async def test_subscribe_handler_and_error_isolation(
         await stream.subscribe(unique_name, handler)
         for i in range(5):
             await stream.publish(unique_name, i, key="same")
-        await _until(lambda: len(good) == 4 and len(errors) == 1, what="handled messages")
+        await until(lambda: len(good) == 4 and len(errors) == 1, 30, "handled messages")
         assert stream.active_subscriptions == {unique_name}
         await stream.unsubscribe(unique_name)
         assert stream.active_subscriptions == set()
@@ -187,10 +177,7 @@ async def test_url_parameters_and_secrets(kafka_bootstrap: str) -> None:
 
 
 async def test_dead_broker_is_a_connection_error() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    stream = KafkaResource(bootstrap_servers=f"127.0.0.1:{port}", connect_timeout=2)
+    stream = KafkaResource(bootstrap_servers=f"127.0.0.1:{free_port()}", connect_timeout=2)
     with pytest.raises(XResourceConnectionError, match="kafka 'kafka'"):
         await stream.connect()
 

@@ -4,63 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from stream_helpers import BrokerProcess, free_port, until
 
 from xresource import ResourceFactory, XResourceConnectionError, XResourceValidationError
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.mqtt import MQTTResource
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _until(cond: Callable[[], bool], limit: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-class Mosquitto:
-    """A throw-away mosquitto broker on a free port that tests may kill and restart."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen(
-            [binary, "-p", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("mosquitto did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.proc = None
+def _mosquitto_argv(port: int) -> list[str]:
+    return [shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-p", str(port)]
 
 
 @pytest.fixture
-def own_broker() -> Iterator[Mosquitto]:
-    broker = Mosquitto()
+def own_broker() -> Iterator[BrokerProcess]:
+    """A mosquitto of our own on a free port that tests may kill and restart."""
+    broker = BrokerProcess("mosquitto", _mosquitto_argv)
     broker.start()
     yield broker
     broker.stop()
@@ -82,7 +44,7 @@ async def test_round_trip_in_order(stream: MQTTResource, unique_name: str, qos: 
         await stream.subscribe(topic, got.append, qos=qos)
         for i in range(n):
             await stream.publish(topic, {"i": i}, qos=qos)
-        await _until(lambda: len(got) == n, 20)
+        await until(lambda: len(got) == n, 20)
     assert [m.value for m in got] == [{"i": i} for i in range(n)]
     assert {m.qos for m in got} == {qos}
     assert all(m.topic == topic and m.retained is False for m in got)
@@ -101,7 +63,7 @@ async def test_reader_takes_messages_from_aiomqtt_queue(
         await stream.subscribe(topic, lambda m: got.append(m.value))
         for i in range(50):
             await stream.publish(topic, i)
-        await _until(lambda: len(got) == 50, 20)
+        await until(lambda: len(got) == 50, 20)
     assert got == list(range(50))
     assert stream._inbound is None  # released with the connection
 
@@ -120,12 +82,12 @@ async def test_consume_with_wildcards(stream: MQTTResource, unique_name: str) ->
                     return
 
         task = asyncio.create_task(consume())
-        await _until(lambda: f"{base}/#" in stream.active_subscriptions)
+        await until(lambda: f"{base}/#" in stream.active_subscriptions)
         await stream.publish(f"{base}/kitchen/temp", 21.5, qos=1)
         await stream.publish(f"{base}/kitchen/humidity", 40, qos=1)
         await stream.publish(f"{base}/a/b/temp", 3, qos=1)
         await asyncio.wait_for(task, 10)
-        await _until(lambda: len(single) == 1)
+        await until(lambda: len(single) == 1)
     assert seen == [
         (f"{base}/kitchen/temp", 21.5),
         (f"{base}/kitchen/humidity", 40),
@@ -142,7 +104,7 @@ async def test_retained_message_reaches_late_subscriber(
         await stream.publish(topic, {"on": True}, qos=1, retain=True)
         got: list[StreamMessage] = []
         await stream.subscribe(topic, got.append, qos=1)
-        await _until(lambda: len(got) == 1)
+        await until(lambda: len(got) == 1)
         assert got[0].retained is True
         assert got[0].value == {"on": True}
         # an empty retained payload clears it on the broker
@@ -178,12 +140,12 @@ async def test_handler_error_isolated(stream: MQTTResource, unique_name: str) ->
         await stream.subscribe(topic, lambda m: good.append(m.value))
         for i in range(5):
             await stream.publish(topic, i, qos=1)
-        await _until(lambda: len(good) == 5 and len(errors) == 5)
+        await until(lambda: len(good) == 5 and len(errors) == 5)
     assert good == [0, 1, 2, 3, 4]
 
 
 async def test_broker_restart_restores_subscriptions(
-    own_broker: Mosquitto, unique_name: str
+    own_broker: BrokerProcess, unique_name: str
 ) -> None:
     stream = MQTTResource(
         port=own_broker.port,
@@ -200,20 +162,20 @@ async def test_broker_restart_restores_subscriptions(
     async with stream:
         await stream.subscribe(topic, lambda m: got.append(m.value))
         await stream.publish(f"xs/{unique_name}/a", "before")
-        await _until(lambda: got == ["before"])
+        await until(lambda: got == ["before"])
         own_broker.stop()
-        await _until(lambda: "close" in events, what="close event")
+        await until(lambda: "close" in events, what="close event")
         with pytest.raises(XResourceConnectionError):
             await stream.publish(f"xs/{unique_name}/a", "while down")
         own_broker.start()
-        await _until(lambda: "reconnect" in events, 20, "reconnect event")
+        await until(lambda: "reconnect" in events, 20, "reconnect event")
         assert stream.active_subscriptions == {topic}
         await stream.publish(f"xs/{unique_name}/b", "after")
-        await _until(lambda: got == ["before", "after"], what="message after restart")
+        await until(lambda: got == ["before", "after"], what="message after restart")
         assert await stream.validate_connection()
 
 
-async def test_exhausted_reconnects(own_broker: Mosquitto, unique_name: str) -> None:
+async def test_exhausted_reconnects(own_broker: BrokerProcess, unique_name: str) -> None:
     stream = MQTTResource(
         port=own_broker.port,
         reconnect_initial_delay=0.05,
@@ -229,7 +191,7 @@ async def test_exhausted_reconnects(own_broker: Mosquitto, unique_name: str) -> 
                 pass
 
         task = asyncio.create_task(consume())
-        await _until(lambda: len(stream.active_subscriptions) == 1)
+        await until(lambda: len(stream.active_subscriptions) == 1)
         own_broker.stop()
         with pytest.raises(XResourceConnectionError, match="2 reconnection attempt"):
             await asyncio.wait_for(task, 20)
@@ -250,6 +212,6 @@ async def test_url_and_secrets(mqtt_url: str) -> None:
     assert (stream.tls, stream.port, stream.qos, stream.username) == (True, 8884, 1, "dev")
     assert "pa55word" not in repr(stream)
     assert "pa55word" not in str(stream.get_metadata())
-    dead = MQTTResource(port=_free_port(), connect_timeout=2)
+    dead = MQTTResource(port=free_port(), connect_timeout=2)
     with pytest.raises(XResourceConnectionError, match="connect"):
         await dead.connect()

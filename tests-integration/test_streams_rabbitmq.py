@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
 import pytest
+from stream_helpers import until
 
 from xresource import (
     ResourceFactory,
@@ -31,12 +32,8 @@ from xresource.url import parse_url
 AMQP_HOST = os.environ.get("XTEST_AMQP_HOST", "127.0.0.1")
 
 
-async def _until(cond: Callable[[], bool], limit: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+# RabbitMQ deliveries and reconnections are slower than the other brokers': a longer default wait
+_until = functools.partial(until, limit=15.0)
 
 
 async def _close_server_side(connection_name: str) -> None:
@@ -197,7 +194,7 @@ async def test_durable_queue_survives_server_side_close_nothing_acked_lost_or_tw
         await _until(lambda: len(handled) >= 30)
         await _close_server_side(stream.connection_name)
         await _until(lambda: "reconnect" in events, what="reconnect")
-        await _until(lambda: len({m.value for m in handled}) == n, 30, "every message")
+        await _until(lambda: len({m.value for m in handled}) == n, limit=30, what="every message")
         await asyncio.sleep(0.3)
         remaining = await stream.purge()
     values = [m.value for m in handled]

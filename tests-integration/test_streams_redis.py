@@ -4,78 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis.asyncio as raw_redis
 from pydantic import SecretStr
+from stream_helpers import BrokerProcess, free_port, until
 
 from xresource import ResourceFactory, XResourceConnectionError, XResourceValidationError
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.redis import RedisPubSubResource
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _until(cond: Callable[[], bool], limit: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-class RedisServer:
-    """A throw-away redis-server on a free port (no persistence) that tests may kill."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not on PATH"
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.proc = None
+def _redis_argv(port: int) -> list[str]:
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is not on PATH"
+    # no persistence: the server is thrown away
+    return [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
 
 
 @pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
+def own_redis() -> Iterator[BrokerProcess]:
+    """A redis-server of our own on a free port that tests may kill and restart."""
+    server = BrokerProcess("redis-server", _redis_argv)
     server.start()
     yield server
     server.stop()
@@ -104,12 +56,12 @@ async def test_round_trip_in_order_with_handler_and_consume(
                     return
 
         task = asyncio.create_task(consume())
-        await _until(lambda: f"{unique_name}.b" in stream.active_subscriptions)
+        await until(lambda: f"{unique_name}.b" in stream.active_subscriptions)
         for i in range(n):
             await stream.publish(unique_name, {"i": i})
             await stream.publish(f"{unique_name}.b", [i, "x"])
         await asyncio.wait_for(task, 20)
-        await _until(lambda: len(got) == n, what="handler messages")
+        await until(lambda: len(got) == n, what="handler messages")
     assert got == [{"i": i} for i in range(n)]
     assert [m.value for m in consumed] == [[i, "x"] for i in range(n)]
     assert all(m.topic == f"{unique_name}.b" and m.timestamp is not None for m in consumed)
@@ -126,7 +78,7 @@ async def test_envelope_decodes_json_text_and_bytes(
         await client.publish(unique_name, b'{"a": [1, 2]}')
         await client.publish(unique_name, "plain text")
         await client.publish(unique_name, b"\xff\xfe\x00")
-        await _until(lambda: len(got) == 3)
+        await until(lambda: len(got) == 3)
     await client.aclose()
     assert [m.value for m in got] == [{"a": [1, 2]}, "plain text", b"\xff\xfe\x00"]
 
@@ -147,7 +99,7 @@ async def test_handler_that_raises_is_reported_and_stream_goes_on(
         await stream.subscribe(unique_name, flaky)
         for i in range(6):
             await stream.publish(unique_name, {"i": i})
-        await _until(lambda: len(good) == 3 and len(errors) == 3)
+        await until(lambda: len(good) == 3 and len(errors) == 3)
     assert good == [0, 2, 4]
     assert all(unique_name in str(e) and "ValueError" in str(e) for e in errors)
     assert all("hunter2" not in str(e) for e in errors)
@@ -164,7 +116,7 @@ async def test_unserializable_message_is_rejected_before_sending(
         with pytest.raises(XResourceValidationError):
             await stream.publish(unique_name, float("nan"))
         await stream.publish(unique_name, "marker")
-        await _until(lambda: got == ["marker"])
+        await until(lambda: got == ["marker"])
         await asyncio.sleep(0.1)
     assert got == ["marker"]
 
@@ -195,7 +147,7 @@ async def test_pattern_subscription(stream: RedisPubSubResource, unique_name: st
         await stream.publish(f"{unique_name}.eu", 1)
         await stream.publish(f"{unique_name}.us", 2)
         await stream.publish(f"other{unique_name}", 3)
-        await _until(lambda: len(got) == 2)
+        await until(lambda: len(got) == 2)
         await stream.unsubscribe(f"{unique_name}.*")
         assert stream.active_subscriptions == set()
         assert await stream.subscribers(f"{unique_name}.eu") == 0
@@ -208,7 +160,7 @@ async def test_unsubscribe_stops_delivery(stream: RedisPubSubResource, unique_na
         await stream.subscribe(unique_name, lambda m: got.append(m.value))
         assert await stream.subscribers(unique_name) == 1
         await stream.publish(unique_name, 1)
-        await _until(lambda: got == [1])
+        await until(lambda: got == [1])
         await stream.unsubscribe(unique_name)
         assert await stream.subscribers(unique_name) == 0
         await stream.publish(unique_name, 2)
@@ -216,10 +168,10 @@ async def test_unsubscribe_stops_delivery(stream: RedisPubSubResource, unique_na
         # a new subscription starts a new reader
         await stream.subscribe(unique_name, lambda m: got.append(m.value))
         await stream.publish(unique_name, 3)
-        await _until(lambda: got == [1, 3])
+        await until(lambda: got == [1, 3])
 
 
-async def test_restart_restores_subscriptions(own_redis: RedisServer, unique_name: str) -> None:
+async def test_restart_restores_subscriptions(own_redis: BrokerProcess, unique_name: str) -> None:
     stream = RedisPubSubResource(
         port=own_redis.port,
         reconnect_initial_delay=0.1,
@@ -233,23 +185,23 @@ async def test_restart_restores_subscriptions(own_redis: RedisServer, unique_nam
     async with stream:
         await stream.subscribe(unique_name, lambda m: got.append(m.value))
         await stream.publish(unique_name, "before")
-        await _until(lambda: got == ["before"])
+        await until(lambda: got == ["before"])
         own_redis.stop()
-        await _until(lambda: any(e[0] == "close" for e in events), what="close event")
+        await until(lambda: any(e[0] == "close" for e in events), what="close event")
         with pytest.raises(XResourceConnectionError):
             await stream.publish(unique_name, "while down")
         own_redis.start()
-        await _until(lambda: any(e[0] == "reconnect" for e in events), 20, "reconnect event")
+        await until(lambda: any(e[0] == "reconnect" for e in events), 20, "reconnect event")
         assert stream.active_subscriptions == {unique_name}
         assert await stream.subscribers(unique_name) == 1  # restored on the server
         await stream.publish(unique_name, "after")
-        await _until(lambda: got == ["before", "after"], what="message after restart")
+        await until(lambda: got == ["before", "after"], what="message after restart")
         assert stream.reconnect_count == 1
         assert await stream.validate_connection()
 
 
 async def test_exhausted_reconnects_raise_connection_error(
-    own_redis: RedisServer, unique_name: str
+    own_redis: BrokerProcess, unique_name: str
 ) -> None:
     stream = RedisPubSubResource(
         port=own_redis.port,
@@ -267,9 +219,9 @@ async def test_exhausted_reconnects_raise_connection_error(
                 received.append(message.value)
 
         task = asyncio.create_task(consume())
-        await _until(lambda: unique_name in stream.active_subscriptions)
+        await until(lambda: unique_name in stream.active_subscriptions)
         await stream.publish(unique_name, 1)
-        await _until(lambda: received == [1])
+        await until(lambda: received == [1])
         own_redis.stop()
         with pytest.raises(XResourceConnectionError, match="3 reconnection attempt"):
             await asyncio.wait_for(task, 20)
@@ -296,7 +248,7 @@ async def test_disconnect_leaves_no_tasks(stream: RedisPubSubResource, unique_na
         consumer_done.set()
 
     task = asyncio.create_task(consume())
-    await _until(lambda: len(stream.active_subscriptions) == 1 and len(stream._consumers) == 1)
+    await until(lambda: len(stream.active_subscriptions) == 1 and len(stream._consumers) == 1)
     await stream.publish(unique_name, 1)
     await stream.disconnect()
     await asyncio.wait_for(task, 5)  # consume() ends cleanly on disconnect
@@ -325,7 +277,7 @@ async def test_slow_handler_backpressure_bounded(
         dispatcher = stream._dispatchers[("topic", unique_name)]
         assert dispatcher.queue.qsize() <= 4  # the reader waits instead of buffering 30
         release.set()
-        await _until(lambda: len(handled) == 30)
+        await until(lambda: len(handled) == 30)
     assert handled == list(range(30))
 
 
@@ -347,7 +299,7 @@ async def test_credentials_never_leak(redis_url: str) -> None:
 
 
 async def test_dead_server_is_a_clear_connection_error() -> None:
-    stream = RedisPubSubResource(port=_free_port(), connect_timeout=2)
+    stream = RedisPubSubResource(port=free_port(), connect_timeout=2)
     with pytest.raises(XResourceConnectionError, match=r"redis 'redis'.*connect"):
         await stream.publish("x", 1)
     assert not await stream.validate_connection()

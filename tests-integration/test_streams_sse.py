@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
+from stream_helpers import free_port, until
 
 from xresource import ResourceFactory, XResourceConfigurationError, XResourceConnectionError
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.sse import SSEResource
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _until(cond: Callable[[], bool], limit: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 class EventServer:
@@ -36,7 +21,7 @@ class EventServer:
     ``Last-Event-ID`` and then new ones as they are emitted."""
 
     def __init__(self, retry_ms: int | None = None) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.events: list[tuple[int, str | None, str]] = []
         self.last_event_ids: list[str | None] = []
         self.retry_ms = retry_ms
@@ -111,7 +96,7 @@ async def test_round_trip_in_order_by_event_type(server: EventServer) -> None:
             got.append(message)
             if len(got) == 200:
                 break
-        await _until(lambda: len(prices) == 200)
+        await until(lambda: len(prices) == 200)
     assert [m.value for m in got] == [{"i": i} for i in range(200)]
     assert [m.message_id for m in got[:2]] == ["1", "3"]
     assert prices == list(range(200))
@@ -131,14 +116,14 @@ async def test_resume_with_last_event_id_after_restart(server: EventServer) -> N
         await stream.subscribe("message", lambda m: got.append(m.value))
         for i in range(5):
             server.emit(i)
-        await _until(lambda: got == [0, 1, 2, 3, 4])
+        await until(lambda: got == [0, 1, 2, 3, 4])
         await server.stop()
         for i in range(5, 10):  # emitted while the client is away
             server.emit(i)
         await server.start()
-        await _until(lambda: "reconnect" in events, 20, "reconnect")
+        await until(lambda: "reconnect" in events, 20, "reconnect")
         server.emit(10)
-        await _until(lambda: len(got) >= 11, what="resumed events")
+        await until(lambda: len(got) >= 11, what="resumed events")
         await asyncio.sleep(0.1)
     assert got == list(range(11))  # nothing lost, nothing twice
     assert server.last_event_ids == [None, "5"]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import WSCloseCode, WSMsgType, web
+from stream_helpers import free_port, until
 
 from xresource import (
     ResourceFactory,
@@ -22,26 +21,12 @@ from xresource.streams.envelope import StreamMessage
 from xresource.streams.websocket import WebSocketResource
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _until(cond: Callable[[], bool], limit: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + limit
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 class ChannelServer:
     """A small pub/sub WebSocket server speaking the resource's ``channels`` framing, plus an
     ``/echo`` endpoint for raw frames. ``stop()``/``start()`` restart it on the same port."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.channels: dict[str, set[web.WebSocketResponse]] = {}
         self.sockets: set[web.WebSocketResponse] = set()
         self.connections = 0
@@ -134,10 +119,10 @@ async def test_round_trip_in_order(server: ChannelServer) -> None:
     got: list[StreamMessage] = []
     async with stream:
         await stream.subscribe("BTC/USD", got.append)
-        await _until(lambda: "BTC/USD" in server.channels)
+        await until(lambda: "BTC/USD" in server.channels)
         for i in range(n):
             await stream.publish("BTC/USD", {"price": i})
-        await _until(lambda: len(got) == n)
+        await until(lambda: len(got) == n)
         consumed: list[Any] = []
 
         async def consume() -> None:
@@ -147,7 +132,7 @@ async def test_round_trip_in_order(server: ChannelServer) -> None:
                     return
 
         task = asyncio.create_task(consume())
-        await _until(lambda: "ETH/USD" in server.channels)
+        await until(lambda: "ETH/USD" in server.channels)
         for v in ("a", 1, [1]):
             await stream.publish("ETH/USD", v)
         await asyncio.wait_for(task, 5)
@@ -163,12 +148,12 @@ async def test_typed_events_and_default_topic(server: ChannelServer) -> None:
     stream.on("trade", lambda m: trades.append(m.value))
     stream.on("message", everything.append)
     async with stream:
-        await _until(lambda: len(server.sockets) == 1)
+        await until(lambda: len(server.sockets) == 1)
         await server.push(json.dumps({"type": "trade", "qty": 3}))
         await server.push(json.dumps({"type": "quote"}))
         await server.push("not json")
-        await _until(lambda: len(everything) == 3)
-        await _until(lambda: len(trades) == 1)
+        await until(lambda: len(everything) == 3)
+        await until(lambda: len(trades) == 1)
     assert trades == [{"type": "trade", "qty": 3}]
     assert [m.topic for m in everything] == ["message"] * 3
     assert everything[2].value == "not json"
@@ -184,19 +169,19 @@ async def test_server_restart_restores_subscriptions(server: ChannelServer) -> N
     stream.on("reconnect", lambda attempt: events.append("reconnect"))
     async with stream:
         await stream.subscribe("news", lambda m: got.append(m.value))
-        await _until(lambda: "news" in server.channels)
+        await until(lambda: "news" in server.channels)
         await stream.publish("news", "before")
-        await _until(lambda: got == ["before"])
+        await until(lambda: got == ["before"])
         await server.stop()
-        await _until(lambda: "close" in events, what="close event")
+        await until(lambda: "close" in events, what="close event")
         with pytest.raises(XResourceConnectionError):
             await stream.publish("news", "while down")
         await asyncio.sleep(0.3)
         await server.start()
-        await _until(lambda: "reconnect" in events, 20, "reconnect event")
-        await _until(lambda: bool(server.channels.get("news")), what="resubscription")
+        await until(lambda: "reconnect" in events, 20, "reconnect event")
+        await until(lambda: bool(server.channels.get("news")), what="resubscription")
         await server.broadcast("news", "after")
-        await _until(lambda: got == ["before", "after"], what="message after restart")
+        await until(lambda: got == ["before", "after"], what="message after restart")
         assert server.connections == 2
 
 
@@ -213,7 +198,7 @@ async def test_exhausted_reconnects(server: ChannelServer) -> None:
                 pass
 
         task = asyncio.create_task(consume())
-        await _until(lambda: "x" in server.channels)
+        await until(lambda: "x" in server.channels)
         await server.stop()
         with pytest.raises(XResourceConnectionError, match="3 reconnection attempt"):
             await asyncio.wait_for(task, 10)
@@ -228,7 +213,7 @@ async def test_raw_framing_echo(server: ChannelServer) -> None:
         await stream.publish("ignored", "hello")
         await stream.publish("ignored", b"\x00\xff")
         await stream.send({"a": 1})
-        await _until(lambda: len(got) == 3)
+        await until(lambda: len(got) == 3)
     assert [m.value for m in got] == [b"hello", b"\x00\xff", b'{"a":1}']
 
 
@@ -245,10 +230,10 @@ async def test_handler_errors_are_reported(server: ChannelServer) -> None:
     stream.on("error", errors.append)
     async with stream:
         await stream.subscribe("c", handler)
-        await _until(lambda: "c" in server.channels)
+        await until(lambda: "c" in server.channels)
         for v in ("a", "boom", "b"):
             await stream.publish("c", v)
-        await _until(lambda: got == ["a", "b"] and len(errors) == 1)
+        await until(lambda: got == ["a", "b"] and len(errors) == 1)
     assert "RuntimeError" in str(errors[0])
 
 
@@ -268,7 +253,7 @@ async def test_bad_input_and_secrets(server: ChannelServer) -> None:
     refused = WebSocketResource(endpoint=f"{server.url}/nope")
     with pytest.raises(XResourceConnectionError, match="HTTP 404"):
         await refused.connect()
-    dead = WebSocketResource(endpoint=f"ws://127.0.0.1:{_free_port()}/ws", connect_timeout=2)
+    dead = WebSocketResource(endpoint=f"ws://127.0.0.1:{free_port()}/ws", connect_timeout=2)
     with pytest.raises(XResourceConnectionError):
         await dead.connect()
 
@@ -287,7 +272,7 @@ async def test_unsubscribe_sends_control_frame(server: ChannelServer) -> None:
     stream = _resource(server)
     async with stream:
         await stream.subscribe("a", lambda m: None)
-        await _until(lambda: bool(server.channels.get("a")))
+        await until(lambda: bool(server.channels.get("a")))
         await stream.unsubscribe("a")
-        await _until(lambda: not server.channels.get("a"))
+        await until(lambda: not server.channels.get("a"))
         assert stream.active_subscriptions == set()

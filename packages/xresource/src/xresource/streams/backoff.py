@@ -16,7 +16,7 @@ class Backoff:
     ``max_attempts`` attempts are made (0 disables reconnection). ``jitter`` (a fraction, 0..1)
     spreads the delays so that many clients do not reconnect in lockstep.
 
-    >>> list(Backoff(initial=0.5, maximum=5, max_attempts=6).delays())
+    >>> list(Backoff(initial=0.5, maximum=5.0, max_attempts=6).delays())
     [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
     """
 

@@ -20,6 +20,7 @@ from pydantic import Field, PrivateAttr, SecretStr
 from xresource.errors import XResourceConnectionError, XResourceValidationError
 from xresource.streams.base import EventStreamResource
 from xresource.streams.envelope import StreamMessage
+from xresource.streams.url_params import broker_params
 from xresource.url import ParsedURL
 
 if TYPE_CHECKING:
@@ -85,19 +86,13 @@ class MQTTResource(EventStreamResource):
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
         """``mqtt://[user:password@]host[:port][?client_id=..&qos=1]``; ``mqtts://`` uses TLS."""
         tls = url.scheme == "mqtts"
-        params: dict[str, Any] = {
-            "host": url.host or "127.0.0.1",
-            "port": url.port or (8883 if tls else 1883),
-            "tls": tls,
-        }
-        if url.username:
-            params["username"] = url.username
-        if url.password is not None:
-            params["password"] = url.password
-        for name in ("client_id", "qos", "keepalive", "clean_session"):
-            if name in url.query:
-                params[name] = url.query[name]
-        return params
+        return broker_params(
+            url,
+            port=8883 if tls else 1883,
+            tls=tls,
+            tls_field="tls",
+            query=("client_id", "qos", "keepalive", "clean_session"),
+        )
 
     @classmethod
     def validate_topic(cls, topic: str, *, publish: bool = False) -> str:

@@ -29,6 +29,7 @@ from pydantic import Field, PrivateAttr, SecretStr
 from xresource.errors import XResourceConnectionError, XResourceValidationError
 from xresource.streams.base import EventStreamResource
 from xresource.streams.envelope import StreamMessage
+from xresource.streams.url_params import broker_params
 from xresource.url import ParsedURL
 
 if TYPE_CHECKING:
@@ -173,21 +174,16 @@ class RabbitMQResource(EventStreamResource):
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
         """``amqp://user:password@host:port/vhost?exchange=x&queue=q&prefetch=10``."""
         tls = url.scheme == "amqps"
-        params: dict[str, Any] = {
-            "host": url.host or "127.0.0.1",
-            "port": url.port or (5671 if tls else 5672),
-            "ssl": tls,
-        }
-        if url.username:
-            params["username"] = url.username
-        if url.password is not None:
-            params["password"] = url.password
+        params = broker_params(
+            url,
+            port=5671 if tls else 5672,
+            tls=tls,
+            tls_field="ssl",
+            query=("exchange", "exchange_type", "queue", "prefetch", "auto_ack"),
+        )
         vhost = url.path[1:] if url.path.startswith("/") else url.path
         if vhost:
             params["virtual_host"] = vhost
-        for name in ("exchange", "exchange_type", "queue", "prefetch", "auto_ack"):
-            if name in url.query:
-                params[name] = url.query[name]
         return params
 
     @classmethod

@@ -19,6 +19,7 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from xresource.errors import XResourceConnectionError, XResourceValidationError
 from xresource.streams.base import EventStreamResource
 from xresource.streams.envelope import StreamMessage
+from xresource.streams.url_params import broker_params
 from xresource.url import ParsedURL, parse_url
 
 if TYPE_CHECKING:
@@ -68,20 +69,12 @@ class RedisPubSubResource(EventStreamResource):
     @classmethod
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
         """``redis://[user:password@]host[:port][/db]``; ``rediss://`` turns TLS on."""
-        params: dict[str, Any] = {
-            "host": url.host or "127.0.0.1",
-            "port": url.port or 6379,
-            "ssl": url.scheme == "rediss",
-        }
+        params = broker_params(url, port=6379, tls=url.scheme == "rediss", tls_field="ssl")
         db = url.path.strip("/")
         if db:
             if not db.isdigit():
                 raise ValueError(f"the Redis database must be a number, got {db!r}")
             params["db"] = int(db)
-        if url.username:
-            params["username"] = url.username
-        if url.password is not None:
-            params["password"] = url.password
         return params
 
     @classmethod

@@ -13,15 +13,15 @@ from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from xresource.errors import (
     XResourceConfigurationError,
     XResourceConnectionError,
 )
 from xresource.streams.backoff import Backoff
-from xresource.streams.base import EventStreamResource
 from xresource.streams.envelope import StreamMessage
+from xresource.streams.http import HTTPStreamResource
 from xresource.url import ParsedURL
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["SSEResource"]
 
 
-class SSEResource(EventStreamResource):
+class SSEResource(HTTPStreamResource):
     """A Server-Sent Events client with Last-Event-ID resumption.
 
     Examples:
@@ -45,13 +45,10 @@ class SSEResource(EventStreamResource):
     reader_always: ClassVar[bool] = False
 
     endpoint: str = Field(description="http:// or https:// URL of the event stream.")
-    headers: dict[str, str] = Field(default_factory=dict, description="Request headers.")
-    token: SecretStr | None = Field(default=None, description="Sent as 'Authorization: Bearer'.")
     last_event_id: str | None = Field(
         default=None, description="Resume after this event id (updated as events arrive)."
     )
 
-    _session: aiohttp.ClientSession | None = PrivateAttr(default=None)
     _response: aiohttp.ClientResponse | None = PrivateAttr(default=None)
     _retry_ms: int | None = PrivateAttr(default=None)
 
@@ -62,17 +59,13 @@ class SSEResource(EventStreamResource):
             value = value[4:]
         if not value.startswith(("http://", "https://")):
             raise ValueError("endpoint must be an http:// or https:// URL")
-        if "@" in value.split("/", 3)[2]:
-            raise ValueError("put credentials in token= or headers=, not in the endpoint URL")
-        return value
+        return cls._reject_endpoint_credentials(value)
 
     @classmethod
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
         """``sse+https://host/path`` (or ``https://...`` with ``resource_type="sse"``)."""
-        if url.username or url.password is not None:
-            raise ValueError("SSE URLs take no credentials; pass token=... instead")
         raw = url.raw
-        return {"endpoint": raw[4:] if raw.startswith("sse+") else raw}
+        return cls._endpoint_params(url, "SSE", raw[4:] if raw.startswith("sse+") else raw)
 
     @property
     def backoff(self) -> Backoff:
@@ -103,18 +96,12 @@ class SSEResource(EventStreamResource):
     # -- transport -------------------------------------------------------------------------------
     async def _open(self) -> None:
         self._require("aiohttp", "sse")
-        import aiohttp
-
-        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache", **self.headers}
-        if self.token is not None:
-            headers["Authorization"] = f"Bearer {self.token.get_secret_value()}"
+        headers = self._request_headers(
+            {"Accept": "text/event-stream", "Cache-Control": "no-cache", **self.headers}
+        )
         if self.last_event_id:
             headers["Last-Event-ID"] = self.last_event_id
-        session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=self.connect_timeout, sock_read=None
-            )
-        )
+        session = self._new_session()
         try:
             response = await session.get(self.endpoint, headers=headers)
         except Exception as exc:

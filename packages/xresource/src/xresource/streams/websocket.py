@@ -20,11 +20,11 @@ from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from xresource.errors import XResourceConnectionError, XResourceValidationError
-from xresource.streams.base import EventStreamResource
 from xresource.streams.envelope import StreamMessage
+from xresource.streams.http import HTTPStreamResource
 from xresource.streams.serializers import JSONSerializer
 from xresource.url import ParsedURL
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["WebSocketResource"]
 
 
-class WebSocketResource(EventStreamResource):
+class WebSocketResource(HTTPStreamResource):
     """A WebSocket client with channel subscriptions and automatic reconnection.
 
     Examples:
@@ -48,13 +48,10 @@ class WebSocketResource(EventStreamResource):
 
     endpoint: str = Field(description="ws:// or wss:// URL (without credentials).")
     protocols: list[str] = Field(default_factory=list, description="Subprotocols to offer.")
-    headers: dict[str, str] = Field(default_factory=dict, description="Handshake headers.")
-    token: SecretStr | None = Field(default=None, description="Sent as 'Authorization: Bearer'.")
     framing: Literal["channels", "raw"] = "channels"
     default_topic: str = "message"
     heartbeat: float | None = Field(default=30.0, gt=0, description="Ping interval (s).")
 
-    _session: aiohttp.ClientSession | None = PrivateAttr(default=None)
     _ws: aiohttp.ClientWebSocketResponse | None = PrivateAttr(default=None)
 
     @field_validator("endpoint")
@@ -62,16 +59,12 @@ class WebSocketResource(EventStreamResource):
     def _check_endpoint(cls, value: str) -> str:
         if not value.startswith(("ws://", "wss://")):
             raise ValueError("endpoint must be a ws:// or wss:// URL")
-        if "@" in value.split("/", 3)[2]:
-            raise ValueError("put credentials in token= or headers=, not in the endpoint URL")
-        return value
+        return cls._reject_endpoint_credentials(value)
 
     @classmethod
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
         """The URL itself is the endpoint (``ws://host:port/path``)."""
-        if url.username or url.password is not None:
-            raise ValueError("WebSocket URLs take no credentials; pass token=... instead")
-        return {"endpoint": url.raw}
+        return cls._endpoint_params(url, "WebSocket", url.raw)
 
     def _check_subscribe_options(self, options: dict[str, Any]) -> None:
         self._check_options("subscribe", options, ())
@@ -81,12 +74,8 @@ class WebSocketResource(EventStreamResource):
         self._require("aiohttp", "websocket")
         import aiohttp
 
-        headers = dict(self.headers)
-        if self.token is not None:
-            headers["Authorization"] = f"Bearer {self.token.get_secret_value()}"
-        session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout)
-        )
+        headers = self._request_headers(dict(self.headers))
+        session = self._new_session()
         try:
             ws = await session.ws_connect(
                 self.endpoint,
