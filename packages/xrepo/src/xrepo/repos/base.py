@@ -19,7 +19,6 @@ import contextlib
 import datetime as _dt
 import enum
 import json
-import operator
 import time
 import types
 import typing
@@ -216,6 +215,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
     _plain_dump: bool = PrivateAttr(default=False)
     _numeric_fields: frozenset[str] = PrivateAttr(default=frozenset())
     _element_types: dict[str, type] = PrivateAttr(default_factory=dict)
+    _list_adapter: TypeAdapter[Any] | None = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -446,12 +446,16 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         return row
 
     def _new_rows(
-        self, data: Sequence[Any], operation: str, now: _dt.datetime
+        self, data: Sequence[Any], operation: str, now: _dt.datetime, offset: int = 0
     ) -> tuple[builtins.list[Row], builtins.list[T | None]]:
         """:meth:`_new_row` for many inputs, with the per-repo lookups hoisted (hot path).
 
         Returns the storable rows and the validated models (``None`` where the slow path ran),
         so that a backend that stores the rows as given needs no second validation.
+
+        Instances of the repo's own model are taken as validated, as pydantic itself does unless
+        the model sets ``revalidate_instances``; dicts are validated in one batch. ``offset`` is
+        the position of ``data[0]`` in the caller's batch (for the item named by an error).
         """
         model = self._model_class
         fields = self._fields
@@ -461,40 +465,117 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         ]
         version = self._version
         deleted = m.deleted_at_field if self.soft_deletes else None
+        trust = model.model_config.get("revalidate_instances", "never") == "never"
+        stamping = bool(stamps or version)
         plain = self._plain_dump
         revealed = issubclass(model, XObjPrototype)
-        out: builtins.list[Row] = []
-        models: builtins.list[T | None] = []
-        for i, d in enumerate(data):
-            if not isinstance(d, Mapping) or not fields.issuperset(d):
-                out.append(self._new_row(d, operation, i, now))  # slow path names the problem
-                models.append(None)
-                continue
-            raw = d
-            if stamps or version or deleted:
-                raw = dict(d)  # the caller's dict is never changed
-                for f in stamps:
-                    if raw.get(f) is None:
-                        raw[f] = now
-                if version and raw.get(version) is None:
-                    raw[version] = 1
-                if deleted:
-                    raw.setdefault(deleted, None)
-            try:
-                obj = model.model_validate(raw)
-            except ValidationError as exc:
-                raise self._validation(exc, operation, i) from None
+
+        def to_row(obj: Any) -> Row:
             if plain:
                 # Scalar fields only: the validated values are already what a dump returns.
-                row = dict(obj.__dict__)
+                row: Row = dict(obj.__dict__)
             elif revealed:
-                row = obj.model_dump_revealed()  # type: ignore[attr-defined]
+                row = obj.model_dump_revealed()
             else:
                 row = obj.model_dump()
             row.pop("ns", None)
-            out.append(row)
-            models.append(obj)
+            return row
+
+        out: builtins.list[Any] = []
+        models: builtins.list[Any] = []
+        pending: builtins.list[Any] = []  # dicts to validate in one batch, and where they go
+        pending_at: builtins.list[int] = []
+        for i, d in enumerate(data):
+            if d.__class__ is model and trust and not d.__pydantic_extra__:
+                if stamping:
+                    d = self._stamped(d, stamps, version, now)
+                models.append(d)
+                if plain:  # to_row inlined: this is the loop of a 100k-row bulk_create
+                    row = dict(d.__dict__)
+                    row.pop("ns", None)
+                    out.append(row)
+                else:
+                    out.append(to_row(d))
+            elif isinstance(d, Mapping) and fields.issuperset(d):
+                raw = d
+                if stamping or deleted:
+                    raw = dict(d)  # the caller's dict is never changed
+                    for f in stamps:
+                        if raw.get(f) is None:
+                            raw[f] = now
+                    if version and raw.get(version) is None:
+                        raw[version] = 1
+                    if deleted:
+                        raw.setdefault(deleted, None)
+                pending.append(raw)
+                pending_at.append(i)
+                models.append(None)
+                out.append(None)
+            else:
+                models.append(None)
+                # the slow path names the problem
+                out.append(self._new_row(d, operation, i + offset, now))
+        if pending:
+            validated = self._validate_batch(pending, operation, [i + offset for i in pending_at])
+            for i, obj in zip(pending_at, validated, strict=True):
+                models[i] = obj
+                out[i] = to_row(obj)
         return out, models
+
+    def _stamped(self, obj: T, stamps: Sequence[str], version: str | None, now: _dt.datetime) -> T:
+        """A model instance with the unset metadata fields filled in (a copy when any was)."""
+        updates: dict[str, Any] = {f: now for f in stamps if getattr(obj, f) is None}
+        if version and getattr(obj, version) is None:
+            updates[version] = 1
+        return obj.model_copy(update=updates) if updates else obj
+
+    def _validate_batch(
+        self, raws: builtins.list[Any], operation: str, items: Sequence[int]
+    ) -> builtins.list[T]:
+        """Validate many dicts in one call into the model; the error names the failing item."""
+        try:
+            return self._models_adapter().validate_python(raws)  # type: ignore[no-any-return]
+        except ValidationError:
+            pass
+        validate = self._model_class.model_validate
+        for i, raw in zip(items, raws, strict=True):
+            try:
+                validate(raw)
+            except ValidationError as exc:
+                raise self._validation(exc, operation, i) from None
+        raise AssertionError(
+            "a batch that failed validation has no failing item"
+        )  # pragma: no cover
+
+    async def _insert_new(
+        self, data: Sequence[Any], operation: str, now: _dt.datetime
+    ) -> tuple[builtins.list[Row], builtins.list[T | None], builtins.list[Row]]:
+        """Prepare (:meth:`_new_rows`) and store new records, all or none.
+
+        Returns the prepared rows, their models and the rows as stored. A backend that can store
+        while it prepares (PostgreSQL's COPY) overrides this to overlap the two.
+        """
+        rows, models = self._new_rows(data, operation, now)
+        self._check_new_ids(rows, operation, 0, set())
+        return rows, models, await self._insert(rows)
+
+    def _check_new_ids(
+        self, rows: Sequence[Row], operation: str, offset: int, seen: set[Any]
+    ) -> None:
+        """Conflict error for an id given twice in one batch; ``seen`` carries over chunks."""
+        id_field = self.id_field
+        ids = [r.get(id_field) for r in rows]
+        fresh = set(ids)
+        fresh.discard(None)
+        if len(fresh) == len(ids) - ids.count(None) and not fresh & seen:
+            seen |= fresh
+            return
+        for i, key in enumerate(ids, offset):  # look again one by one, to name the item
+            if key is not None and key in seen:
+                raise self._error(
+                    f"duplicate id {key!r} in the batch", operation, item=i, kind=XRepoConflictError
+                )
+            seen.add(key)
 
     def _stored_models(
         self, stored: Sequence[Row], rows: Sequence[Row], models: Sequence[T | None]
@@ -609,11 +690,18 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """Many rows as models; attribute lookups hoisted out of the loop (hot path)."""
         if self._json_fields:
             return [self._to_model(r) for r in rows]
-        validate = self._model_class.model_validate
         try:
-            return [validate(r) for r in rows]
+            return self._models_adapter().validate_python(rows)  # type: ignore[no-any-return]
         except ValidationError:
             return [self._to_model(r) for r in rows]  # names the failing record
+
+    def _models_adapter(self) -> TypeAdapter[Any]:
+        """``list[model]`` in one validator call: a fifth faster than a loop of model_validate."""
+        adapter = self._list_adapter
+        if adapter is None:
+            adapter = TypeAdapter(builtins.list[self._model_class])  # type: ignore[name-defined]
+            self._list_adapter = adapter
+        return adapter
 
     def _to_model(self, row: Mapping[str, Any]) -> T:
         data = dict(row)
@@ -704,26 +792,10 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         if not self._is_batch(data):
             raise self._error("bulk_create needs a list of records", "bulk_create")
         started = time.perf_counter()
-        now = _now()
-        rows, models = self._new_rows(data, "bulk_create", now)
-        if not rows:
+        if not data:
             return []
-        id_field = self.id_field
-        ids = [k for k in map(operator.itemgetter(id_field), rows) if k is not None]
-        if len(set(ids)) != len(ids):
-            seen: set[Any] = set()
-            for i, r in enumerate(rows):
-                key = r.get(id_field)
-                if key is not None and key in seen:
-                    raise self._error(
-                        f"duplicate id {key!r} in the batch",
-                        "bulk_create",
-                        item=i,
-                        kind=XRepoConflictError,
-                    )
-                seen.add(key)
-        await self._check_permission(Permission.CREATE, ctx, {"count": len(rows)})
-        stored = await self._insert(rows)
+        await self._check_permission(Permission.CREATE, ctx, {"count": len(data)})
+        rows, models, stored = await self._insert_new(data, "bulk_create", _now())
         await self._audit_operation("bulk_create", ctx, None, {"count": len(stored)})
         await self._update_stats("bulk_create", (time.perf_counter() - started) * 1000)
         return self._stored_models(stored, rows, models)

@@ -13,8 +13,9 @@ import functools
 import operator
 import re
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import PrivateAttr
@@ -36,9 +37,15 @@ __all__ = ["ConnectedSQLRepo"]
 INSERT_CHUNK = 500
 #: From this many rows with known ids, PostgreSQL inserts go through COPY.
 COPY_THRESHOLD = 1000
+#: Records prepared at a time while a COPY streams (the server works on the earlier ones).
+COPY_PREPARE_CHUNK = 5000
 
 
 _PLAIN = frozenset({int, float, str, bool, type(None)})
+
+
+class _DatabaseIds(Exception):
+    """Raised inside COPY's record stream to abort it: some row leaves its id to the database."""
 
 
 class _Rollback(Exception):
@@ -177,28 +184,80 @@ class ConnectedSQLRepo(XRepo[T]):
         return compiled.documents(rows)
 
     # -- writes ---------------------------------------------------------------------------------
+    def _copies(self, count: int) -> bool:
+        """Whether ``count`` new rows go through COPY (PostgreSQL, outside a transaction)."""
+        return (
+            self._resource.dialect.name == "postgresql"
+            and count >= COPY_THRESHOLD
+            and ambient.current(self._resource) is None  # COPY runs on its own connection
+        )
+
+    def _records(self, rows: Sequence[Row], columns: list[str]) -> list[Any]:
+        """COPY records (tuples in ``columns`` order) for ``rows``."""
+        records: list[Any] = list(map(operator.itemgetter(*columns), rows))
+        if len(columns) == 1:
+            records = [(v,) for v in records]
+        if not self._plain_dump:  # a value may need adapting (JSON, enums...)
+            d = self._resource.dialect
+            records = [
+                tuple(v if v.__class__ in _PLAIN else adapt_value(d, v) for v in rec)
+                for rec in records
+            ]
+        return records
+
+    async def _insert_new(
+        self, data: Sequence[Any], operation: str, now: datetime
+    ) -> tuple[list[Row], list[T | None], list[Row]]:
+        """On PostgreSQL, prepare the rows chunk by chunk while COPY sends the earlier ones.
+
+        The server inserts in parallel with the validation here; nothing is committed until the
+        last row is in. An error while preparing (invalid item, duplicate id) aborts the COPY, so
+        the table is left as it was.
+        """
+        if not self._copies(len(data)):
+            return await super()._insert_new(data, operation, now)
+        columns = sorted(self.fields)
+        id_field = self.id_field
+        rows: list[Row] = []
+        models: list[T | None] = []
+        seen: set[Any] = set()
+
+        def records() -> Iterator[Any]:
+            for start in range(0, len(data), COPY_PREPARE_CHUNK):
+                chunk, chunk_models = self._new_rows(
+                    data[start : start + COPY_PREPARE_CHUNK], operation, now, start
+                )
+                self._check_new_ids(chunk, operation, start, seen)
+                rows.extend(chunk)
+                models.extend(chunk_models)
+                if None in [r.get(id_field) for r in chunk]:
+                    raise _DatabaseIds("some rows leave their id to the database")
+                yield from self._records(chunk, columns)
+
+        try:
+            await self._resource.copy_records(
+                self._table, columns, records(), schema=self._db_schema
+            )
+        except _DatabaseIds:
+            # Nothing was written: prepare the rest and insert with RETURNING.
+            rest, rest_models = self._new_rows(data[len(rows) :], operation, now, len(rows))
+            self._check_new_ids(rest, operation, len(rows), seen)
+            rows += rest
+            models += rest_models
+            return rows, models, await self._insert(rows)
+        except XResourceError as exc:
+            item = await self._failing_item(rows, columns)
+            raise translate(exc, self.name, operation, item) from exc
+        return rows, models, rows
+
     async def _insert(self, rows: list[Row]) -> list[Row]:
         columns = sorted(self.fields)
-        with_ids = [r for r in rows if r.get(self.id_field) is not None]
-        d = self._resource.dialect
+        id_field = self.id_field
         try:
-            if len(with_ids) == len(rows):
-                if (
-                    d.name == "postgresql"
-                    and len(rows) >= COPY_THRESHOLD
-                    and ambient.current(self._resource) is None  # COPY runs on its own
-                ):
-                    getter = operator.itemgetter(*columns)
-                    records: list[Any] = list(map(getter, rows))
-                    if len(columns) == 1:
-                        records = [(v,) for v in records]
-                    if not self._plain_dump:  # a value may need adapting (JSON, enums...)
-                        records = [
-                            tuple(v if v.__class__ in _PLAIN else adapt_value(d, v) for v in rec)
-                            for rec in records
-                        ]
+            if None not in [r.get(id_field) for r in rows]:
+                if self._copies(len(rows)):
                     await self._resource.copy_records(
-                        self._table, columns, records, schema=self._db_schema
+                        self._table, columns, self._records(rows, columns), schema=self._db_schema
                     )
                     return rows
                 async with self._transaction() as tx:

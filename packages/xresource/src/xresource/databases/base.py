@@ -9,7 +9,7 @@ with bound parameters in the dialect's placeholder style (:mod:`xresource.databa
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar
 
@@ -17,10 +17,24 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from xresource.base import XResource
 from xresource.databases.dialect import SQLDialect
+from xresource.errors import XResourceError
 
 __all__ = ["DatabaseResource", "PoolStats", "SQLDatabaseResource", "SQLExecutor"]
 
 Row = dict[str, Any]
+
+
+def noting_failure(records: Iterable[Sequence[Any]], failed: list[BaseException]) -> Iterator[Any]:
+    """Yield ``records``; an exception they raise is appended to ``failed`` before it propagates.
+
+    Tells the caller's own error (a record generator that fails) from the driver's, which is
+    translated: the caller's passes unchanged.
+    """
+    try:
+        yield from records
+    except Exception as exc:
+        failed.append(exc)
+        raise
 
 
 class PoolStats(BaseModel):
@@ -136,11 +150,19 @@ class SQLDatabaseResource(DatabaseResource, SQLExecutor, ABC):
     ) -> int:
         """Insert many rows as fast as the driver allows (``COPY`` where there is one).
 
-        The default is a batched ``INSERT`` inside one transaction: all rows or none.
+        The default is a batched ``INSERT`` inside one transaction: all rows or none. When
+        ``records`` is a generator that raises, nothing is written and its exception propagates
+        unchanged.
         """
         d = self.dialect
         cols = ", ".join(d.quote(c) for c in columns)
         marks = ", ".join(d.param(i + 1) for i in range(len(columns)))
         sql = f"INSERT INTO {d.qualified(schema, table)} ({cols}) VALUES ({marks})"  # noqa: S608
-        async with self.transaction() as tx:
-            return await tx.execute_many(sql, records)
+        failed: list[BaseException] = []
+        try:
+            async with self.transaction() as tx:
+                return await tx.execute_many(sql, noting_failure(records, failed))
+        except XResourceError:
+            if failed:
+                raise failed[0] from None
+            raise

@@ -28,7 +28,7 @@ import asyncpg
 from asyncpg import exceptions as pgx
 from pydantic import AliasChoices, Field, PrivateAttr
 
-from xresource.databases.base import Row
+from xresource.databases.base import Row, noting_failure
 from xresource.databases.dialect import POSTGRESQL, SQLDialect
 from xresource.databases.pooled import (
     ConnectionExecutor,
@@ -300,16 +300,22 @@ class PostgreSQLResource(PooledSQLResource):
         *,
         schema: str | None = None,
     ) -> int:
-        """Insert many rows with ``COPY ... FROM STDIN``: one statement, all rows or none."""
+        """Insert many rows with ``COPY ... FROM STDIN``: one statement, all rows or none.
+
+        ``records`` may be a generator: rows are sent as it yields them, so the server works
+        while the caller prepares the next ones. An exception it raises aborts the COPY (nothing
+        is written) and propagates unchanged.
+        """
         self._check_copy_columns(columns)
         # asyncpg quotes the names itself; quoting here validates them (no control characters).
         for name in (table, schema or self.schema_name, *columns):
             self.dialect.quote(name)
+        failed: list[BaseException] = []
         async with self.lease() as executor:
-            with ErrorGuard(self, "copy_records"):
+            with ErrorGuard(self, "copy_records", passthrough=failed):
                 status = await executor.raw.copy_records_to_table(
                     table,
-                    records=records,
+                    records=noting_failure(records, failed),
                     columns=list(columns),
                     schema_name=schema or self.schema_name,
                     timeout=self.command_timeout,

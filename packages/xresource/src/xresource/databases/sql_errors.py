@@ -9,6 +9,7 @@ that tell the user what to do, redaction of the server's text, and :class:`Error
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
@@ -119,16 +120,25 @@ def translate_error(
 class ErrorGuard:
     """``with ErrorGuard(resource, "fetch"):`` re-raises driver exceptions as ``XResourceError``.
 
+    Exceptions listed in ``passthrough`` (raised by the caller's own code, such as a record
+    generator) are not the driver's and pass unchanged.
+
     ``BaseException`` (cancellation, ``KeyboardInterrupt``) passes through untouched. The driver's
     exception is kept as ``__cause__`` for debugging, except for authentication failures, whose
     driver text is not needed and is dropped to keep credentials out of every traceback.
     """
 
-    __slots__ = ("operation", "resource")
+    __slots__ = ("operation", "passthrough", "resource")
 
-    def __init__(self, resource: PooledSQLResource, operation: str) -> None:
+    def __init__(
+        self,
+        resource: PooledSQLResource,
+        operation: str,
+        passthrough: Sequence[BaseException] = (),
+    ) -> None:
         self.resource = resource
         self.operation = operation
+        self.passthrough = passthrough
 
     def __enter__(self) -> ErrorGuard:
         return self
@@ -139,7 +149,12 @@ class ErrorGuard:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> Literal[False]:
-        if exc is None or not isinstance(exc, Exception) or isinstance(exc, XResourceError):
+        if (
+            exc is None
+            or not isinstance(exc, Exception)
+            or isinstance(exc, XResourceError)
+            or any(exc is p for p in self.passthrough)
+        ):
             return False
         error = translate_error(self.resource, exc, self.operation)
         if isinstance(error, XResourceAuthenticationError):
