@@ -7,14 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,59 +18,10 @@ import aiohttp
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from registry_server import Served, start_serve, stop_serve
 
 from xregistry.api import hash_token
 from xresource import ResourceFactory, SQLDatabaseResource
-
-
-@dataclass
-class Served:
-    url: str
-    token: str | None
-    process: subprocess.Popen[str]
-    output: list[str]
-
-
-def start_serve(*args: str, timeout: float = 60.0, env: dict[str, str] | None = None) -> Served:
-    """Run ``xregistry serve --port 0 ...`` and wait for its URL line."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "xregistry.cli", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    url = token = None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if m := re.match(r"URL: (http://\S+)/$", line.strip()):
-            url = m.group(1)
-        if m := re.match(r"Token \(local admin, this run only\): (\S+)$", line.strip()):
-            token = m.group(1)
-        if line.startswith("Press Ctrl+C"):
-            break
-    if url is None:
-        process.kill()
-        pytest.fail("xregistry serve did not start:\n" + "\n".join(lines), pytrace=False)
-    return Served(url, token, process, lines)
-
-
-def stop_serve(served: Served) -> str:
-    """Stop the server like Ctrl+C does; return the rest of its output."""
-    os.killpg(served.process.pid, signal.SIGINT)
-    try:
-        rest, _ = served.process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(served.process.pid, signal.SIGKILL)
-        rest, _ = served.process.communicate()
-    return rest
 
 
 def get(served: Served, path: str, token: str | None = None) -> tuple[int, Any]:

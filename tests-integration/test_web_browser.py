@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import aiohttp
 import pytest
 import test_servers
+from registry_server import start_serve, stop_serve
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -111,45 +111,12 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     data_dir = tmp_path_factory.mktemp("xregistry-web")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "xregistry.cli",
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    assert process.stdout is not None
-    url = token = None
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if m := re.match(r"URL: (http://\S+)/$", line.strip()):
-            url = m.group(1)
-        if m := re.match(r"Token \(local admin, this run only\): (\S+)$", line.strip()):
-            token = m.group(1)
-        if line.startswith("Press Ctrl+C"):
-            break
-    if not (url and token):
-        process.kill()
-        pytest.fail("xregistry serve did not start:\n" + "".join(lines), pytrace=False)
-    yield url, token
-    os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+    server = start_serve("--data-dir", str(data_dir), "--log-level", "warning")
+    if not server.token:
+        stop_serve(server)
+        pytest.fail("xregistry serve printed no token:\n" + "\n".join(server.output))
+    yield server.url, server.token
+    stop_serve(server)
 
 
 @pytest.fixture

@@ -153,8 +153,12 @@ class ConnectedMongoRepo(XRepo[T]):
                 limit=limit or 0,
                 session=ambient.current(self._resource),
             )
-            docs = await cursor.to_list(None)
-        return [self._doc_to_row(d) for d in docs]
+            docs: list[Row] = await cursor.to_list(None)
+        id_field = self.id_field  # _doc_to_row inlined: this loop runs once per document read
+        for d in docs:
+            if "_id" in d:
+                d[id_field] = d.pop("_id")
+        return docs
 
     async def _count(self, node: Node) -> int:
         async with self._errors("count"):
