@@ -7,10 +7,11 @@ fresh topic names; messages with one key share a partition and keep their order.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from stream_helpers import free_port, until
+from stream_helpers import KafkaMockBroker, free_port, until
 
 from xresource import (
     ResourceFactory,
@@ -20,6 +21,17 @@ from xresource import (
 )
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.kafka import KafkaResource
+
+
+@pytest.fixture
+def own_kafka() -> Iterator[KafkaMockBroker]:
+    """A Kafka broker of our own that tests may take down and bring back up."""
+    broker = KafkaMockBroker()
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.stop()
 
 
 def _kafka(bootstrap: str, **kwargs: Any) -> KafkaResource:
@@ -190,3 +202,137 @@ async def test_disconnect_leaves_no_tasks(kafka_bootstrap: str, unique_name: str
         await _take(stream, unique_name, 1)
     await asyncio.sleep(0)
     assert asyncio.all_tasks() == before
+
+
+async def _answers(stream: KafkaResource, expected: bool, limit: float = 30) -> None:
+    """Wait until ``validate_connection()`` gives ``expected`` (each probe is bounded)."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while await stream.validate_connection() is not expected:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"validate_connection() never gave {expected}")
+        await asyncio.sleep(0.1)
+
+
+async def test_restart_restores_subscription_and_keeps_commits(
+    own_kafka: KafkaMockBroker, unique_name: str
+) -> None:
+    # One key: one partition, so "committed up to value v" is "every value <= v".
+    topic, group, key = unique_name, f"g-{unique_name}", "k"
+    producer = _kafka(own_kafka.bootstrap)
+    stream = _kafka(
+        own_kafka.bootstrap,
+        group_id=group,
+        auto_commit=False,
+        connect_timeout=2,
+        consumer_config={"session_timeout_ms": 6000, "heartbeat_interval_ms": 500},
+    )
+    errors: list[BaseException] = []
+    stream.on("error", errors.append)
+    got: list[int] = []
+    acked: list[int] = []
+    refused: list[BaseException] = []
+
+    async def handler(message: StreamMessage) -> None:
+        got.append(message.value)
+        if message.value in (5, 12):
+            try:
+                await message.ack()  # commits every offset up to and including this message
+            except XResourceConnectionError as exc:
+                refused.append(exc)
+            else:
+                acked.append(message.value)
+
+    async with producer, stream:
+        await stream.subscribe(topic, handler)
+        for i in range(10):
+            await producer.publish(topic, i, key=key)
+        await until(lambda: len(got) >= 10, 60, "the messages published before the outage")
+        assert acked == [5]
+
+        own_kafka.down()
+        await _answers(stream, False)  # the outage is seen
+        # Not an assertion: the outage outlasts the session timeout, so the broker drops the
+        # member and the consumer must rejoin its group from the committed offsets.
+        await asyncio.sleep(8)
+        assert stream.active_subscriptions == {topic}
+        # Acknowledged by the broker once it is back: published during the outage, not lost.
+        during = asyncio.create_task(producer.publish(topic, 10, key=key))
+        own_kafka.up()
+        await asyncio.wait_for(during, 60)
+        await _answers(stream, True)
+        for i in range(11, 15):
+            await producer.publish(topic, i, key=key)
+        # Until the consumer has rejoined, it may still fetch with its old assignment; an ack
+        # then is refused (the member expired) and the message comes again after the rejoin.
+        await until(lambda: 12 in acked and set(got) >= set(range(15)), 60, "the ack of 12")
+        assert stream.active_subscriptions == {topic}
+        assert errors == []
+    assert acked == [5, 12]
+    assert all("nothing was committed" in str(e) for e in refused), refused
+    # The rejoined member resumed at the commit made before the outage: what was acknowledged
+    # came once, what was only handed out (6-9) came again (at-least-once).
+    assert sorted(v for v in got if v <= 5) == list(range(6)), "acknowledged, consumed again"
+    assert all(got.count(v) >= 2 for v in range(6, 10)), got
+
+    async with _kafka(own_kafka.bootstrap, group_id=group, auto_commit=False) as fresh:
+        rest = await _take(fresh, topic, 2)
+        extra: list[StreamMessage] = []
+
+        async def more() -> None:
+            async for message in fresh.consume(topic):
+                extra.append(message)
+
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(more(), 2)
+    # The commit of value 12 survived the restart: the group resumes right after it.
+    assert [m.value for m in rest] == [13, 14]
+    assert extra == []
+
+
+async def test_consume_loop_survives_restart(own_kafka: KafkaMockBroker, unique_name: str) -> None:
+    # No key: the messages spread over the topic's partitions.
+    topic, group = unique_name, f"g-{unique_name}"
+    producer = _kafka(own_kafka.bootstrap)
+    stream = _kafka(own_kafka.bootstrap, group_id=group, auto_commit=False, connect_timeout=2)
+    got: list[int] = []
+
+    async def consume() -> None:
+        async for message in stream.consume(topic):
+            got.append(message.value)
+
+    async with producer, stream:
+        reader = asyncio.create_task(consume())
+        try:
+            for i in range(20):
+                await producer.publish(topic, i, wait=False)
+            await producer.flush()
+            await until(lambda: len(got) >= 20, 60, "the messages published before the outage")
+            before = await stream.commit()
+            assert sum(before[topic].values()) == 20  # each partition's next offset, from 0
+
+            own_kafka.down()
+            await _answers(stream, False)
+            own_kafka.up()
+            await _answers(stream, True)
+            assert not reader.done()  # the loop neither ended nor raised
+            for i in range(20, 30):
+                await producer.publish(topic, i, wait=False)
+            await producer.flush()
+            await until(lambda: set(got) >= set(range(30)), 60, "the messages published after")
+            after = await stream.commit()
+            assert sum(after[topic].values()) == 30
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+    assert sorted(v for v in got if v < 20) == list(range(20)), "committed, consumed again"
+
+    async with _kafka(own_kafka.bootstrap, group_id=group, auto_commit=False) as fresh:
+        extra: list[StreamMessage] = []
+
+        async def more() -> None:
+            async for message in fresh.consume(topic):
+                extra.append(message)
+
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(more(), 2)
+    assert extra == []  # everything was committed, and the commits survived the restart

@@ -252,7 +252,18 @@ class KafkaResource(EventStreamResource):
                     operation="ack",
                 )
             self._record((topic, partition), offset + 1)
-            await consumer.commit({TopicPartition(topic, partition): offset + 1})
+            try:
+                await consumer.commit({TopicPartition(topic, partition): offset + 1})
+            except Exception as exc:
+                # As commit(): the package's error, not aiokafka's. A commit refused after a
+                # rebalance (e.g. the member expired during a broker outage) is not fatal: the
+                # group redelivers from its last commit, where the message can be acked again.
+                raise self._connection_error(
+                    "ack",
+                    exc,
+                    "nothing was committed: unless a later commit covers it, the group delivers "
+                    "it again",
+                ) from None
 
         return ack
 
