@@ -224,10 +224,15 @@ async def test_restart_restores_subscription_and_keeps_commits(
         group_id=group,
         auto_commit=False,
         connect_timeout=2,
+        liveness_interval=1,
         consumer_config={"session_timeout_ms": 6000, "heartbeat_interval_ms": 500},
     )
     errors: list[BaseException] = []
+    closes: list[BaseException | None] = []
+    reconnects: list[int] = []
     stream.on("error", errors.append)
+    stream.on("close", closes.append)
+    stream.on("reconnect", reconnects.append)
     got: list[int] = []
     acked: list[int] = []
     refused: list[BaseException] = []
@@ -267,6 +272,12 @@ async def test_restart_restores_subscription_and_keeps_commits(
         await until(lambda: 12 in acked and set(got) >= set(range(15)), 60, "the ack of 12")
         assert stream.active_subscriptions == {topic}
         assert errors == []
+        # The outage was seen and reported like every stream's: a close with its cause, then
+        # a reconnection (a new consumer in the same group) once the broker answered again.
+        assert closes
+        assert all(isinstance(c, XResourceConnectionError) for c in closes), closes
+        assert reconnects
+        assert stream.reconnect_count == len(reconnects)
     assert acked == [5, 12]
     assert all("nothing was committed" in str(e) for e in refused), refused
     # The rejoined member resumed at the commit made before the outage: what was acknowledged
@@ -336,3 +347,39 @@ async def test_consume_loop_survives_restart(own_kafka: KafkaMockBroker, unique_
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(more(), 2)
     assert extra == []  # everything was committed, and the commits survived the restart
+
+
+async def test_broker_that_stays_down_ends_in_a_connection_error(
+    own_kafka: KafkaMockBroker, unique_name: str
+) -> None:
+    topic = unique_name
+    stream = _kafka(
+        own_kafka.bootstrap,
+        group_id=f"g-{unique_name}",
+        connect_timeout=1,
+        liveness_interval=0.5,
+        max_reconnect_attempts=2,
+        reconnect_initial_delay=0.1,
+        reconnect_interval=0.2,
+    )
+    errors: list[BaseException] = []
+    reconnects: list[int] = []
+    stream.on("error", errors.append)
+    stream.on("reconnect", reconnects.append)
+    got: list[Any] = []
+
+    async def consume() -> None:
+        async for message in stream.consume(topic):
+            got.append(message.value)
+
+    async with stream:
+        reader = asyncio.create_task(consume())
+        await stream.publish(topic, "before")
+        await until(lambda: got == ["before"], 60, "the message published before the outage")
+        own_kafka.down()
+        with pytest.raises(XResourceConnectionError, match="2 reconnection attempt"):
+            await asyncio.wait_for(reader, 60)
+        assert len(errors) == 1
+        assert "check that the server is up" in str(errors[0])
+        assert reconnects == []
+        assert not await stream.validate_connection()

@@ -18,7 +18,8 @@ default waits for the broker's acknowledgement (``acks``).
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import logging
 import re
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 
+from xobj_prototype import redact_text
 from xresource.errors import (
     XResourceConfigurationError,
     XResourceConnectionError,
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
 
 __all__ = ["KafkaResource"]
+
+logger = logging.getLogger("xresource.streams")
 
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
@@ -71,6 +75,13 @@ class KafkaResource(EventStreamResource):
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     max_batch: int = Field(default=500, ge=1, description="Records fetched per poll.")
+    liveness_interval: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds without records after which a subscribed resource asks the broker "
+        "for metadata; when no answer comes within connect_timeout the connection counts as "
+        "lost and is re-established like every stream's (events, backoff, final error).",
+    )
     producer_config: dict[str, Any] = Field(default_factory=dict)
     consumer_config: dict[str, Any] = Field(default_factory=dict)
 
@@ -151,19 +162,22 @@ class KafkaResource(EventStreamResource):
         try:
             await producer.start()
         except Exception as exc:
-            await _quiet_stop(producer)
+            await _quiet_stop(producer, self.connect_timeout)
             raise self._connection_error("connect", exc) from None
         self._producer = producer
 
     async def _close(self) -> None:
         consumer, producer = self._consumer, self._producer
         self._consumer = self._producer = None
+        # A new consumer starts from the group's committed offsets: what the old one handed out
+        # and nobody committed comes again (at-least-once), and is recorded again then.
+        self._delivered.clear()
         if consumer is not None:
             # Nothing is committed here: after an exception the last message handed out may
             # not be processed. Only commit() and message.ack() commit (at-least-once).
-            await _quiet_stop(consumer)
+            await _quiet_stop(consumer, self.connect_timeout)
         if producer is not None:
-            await _quiet_stop(producer)
+            await _quiet_stop(producer, self.connect_timeout)
 
     async def _transport_subscribe(self, topics: list[str]) -> None:
         from aiokafka import AIOKafkaConsumer
@@ -179,7 +193,7 @@ class KafkaResource(EventStreamResource):
             try:
                 await consumer.start()
             except Exception as exc:
-                await _quiet_stop(consumer)
+                await _quiet_stop(consumer, self.connect_timeout)
                 raise self._connection_error("subscribe", exc) from None
             self._consumer = consumer
         wanted = sorted(set(self._topic_refs) | set(topics))
@@ -195,7 +209,7 @@ class KafkaResource(EventStreamResource):
             # Nothing left: leave the group cleanly (an unsubscribed member that stays would have
             # its automatic commits refused); the next subscription starts a new consumer.
             consumer, self._consumer = self._consumer, None
-            await _quiet_stop(consumer)
+            await _quiet_stop(consumer, self.connect_timeout)
 
     async def _receive(self) -> AsyncGenerator[MessageBatch, None]:
         consumer = self._consumer
@@ -232,13 +246,32 @@ class KafkaResource(EventStreamResource):
                 message.bind_ack(ack_callback(record.topic, record.partition, record.offset))
             return message
 
+        # aiokafka retries a lost broker forever inside getmany(), which then just returns
+        # nothing: a quiet spell is when to check that the broker still answers.
+        clock = asyncio.get_running_loop().time
+        quiet_since = clock()
         while self._topic_refs:
             batches = await consumer.getmany(timeout_ms=500, max_records=self.max_batch)
             for tp, records in batches.items():
                 # One batch per partition (one topic), at most max_batch records that aiokafka
                 # holds already; the envelopes are built as the application takes them.
                 if records:
+                    quiet_since = clock()
                     yield MessageBatch(tp.topic, records, build)
+            if clock() - quiet_since >= self.liveness_interval:
+                if not await self._broker_answers():
+                    raise XResourceConnectionError(
+                        f"the broker did not answer within {self.connect_timeout:g}s",
+                        resource=self.display_name,
+                        operation="receive",
+                    )
+                quiet_since = clock()
+
+    async def _broker_answers(self) -> bool:
+        try:
+            return await asyncio.wait_for(self._ping(), self.connect_timeout)
+        except Exception:  # an unreachable broker is an answer here
+            return False
 
     def _ack_callback(self, topic: str, partition: int, offset: int) -> Any:
         async def ack() -> None:
@@ -381,10 +414,6 @@ class KafkaResource(EventStreamResource):
             raise self._connection_error("list topics", exc) from None
         return sorted(metadata.topics())
 
-    async def _disconnect(self) -> None:
-        await super()._disconnect()
-        self._delivered.clear()
-
 
 def _header(value: bytes | None) -> str | bytes | None:
     if isinstance(value, bytes):
@@ -395,7 +424,16 @@ def _header(value: bytes | None) -> str | bytes | None:
     return value
 
 
-async def _quiet_stop(client: Any) -> None:
-    # Stopping a client whose broker is gone may fail; it is stopped anyway
-    with contextlib.suppress(Exception):
-        await client.stop()
+async def _quiet_stop(client: Any, within: float) -> None:
+    """Stop an aiokafka client whose broker may be gone; it is stopped either way."""
+    try:
+        # Bounded: a consumer's stop() may wait for a broker that is not there.
+        await asyncio.wait_for(client.stop(), within)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # this task is being cancelled: pass it on
+        # aiokafka's stop() lets the cancellation of its own fetch task escape after a lost
+        # connection; that is not ours, and swallowing it keeps the reconnection going.
+    except Exception as exc:
+        logger.debug("stopping %s failed: %s", type(client).__name__, redact_text(str(exc)))
