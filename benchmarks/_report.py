@@ -93,7 +93,11 @@ def interleaved_medians(
 
 
 async def interleaved_medians_async(
-    fns: Sequence[Callable[[], Awaitable[Any]]], repeat: int, *, warmup: bool = True
+    fns: Sequence[Callable[[], Awaitable[Any]]],
+    repeat: int,
+    *,
+    warmup: bool = True,
+    collect: bool = False,
 ) -> list[float]:
     """:func:`interleaved_medians` for coroutine functions, awaited on the running loop."""
     if repeat < 1:
@@ -105,6 +109,8 @@ async def interleaved_medians_async(
     clock = time.perf_counter
     for _ in range(repeat):
         for fn, bucket in zip(fns, times, strict=True):
+            if collect:
+                gc.collect()
             start = clock()
             await fn()
             bucket.append(clock() - start)

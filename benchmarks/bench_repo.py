@@ -22,6 +22,7 @@ import asyncio
 import gc
 import operator
 import os
+import platform
 import sys
 import uuid
 from pathlib import Path
@@ -113,7 +114,9 @@ async def bench_postgres(rows: list[dict[str, Any]], bulk_n: int, repeat: int) -
                 ]
             assert len(out) == len(rows)
 
-        t_ours, t_raw, t_orm = await interleaved_medians_async([ours, raw, orm], repeat)
+        t_ours, t_raw, t_orm = await interleaved_medians_async(
+            [ours, raw, orm], repeat, collect=True
+        )
         results.append(
             (
                 "PostgreSQL list 10k as models",
@@ -163,7 +166,9 @@ async def bench_postgres(rows: list[dict[str, Any]], bulk_n: int, repeat: int) -
             await conn.copy_records_to_table(table, records=records, columns=cols)
 
         t_om, t_rm, t_od, t_rd, t_vd = await interleaved_medians_async(
-            [ours_models, raw_models, ours_dicts, raw_dicts, validated_dicts], max(3, repeat // 2)
+            [ours_models, raw_models, ours_dicts, raw_dicts, validated_dicts],
+            max(3, repeat // 2),
+            collect=True,
         )
         what = f"PostgreSQL bulk_create {bulk_n:,}"
         results += [
@@ -234,7 +239,9 @@ async def bench_mongo(rows: list[dict[str, Any]], repeat: int) -> list[tuple]:
             out = await BeanieRow.find_all().sort("_id").to_list()
             assert len(out) == len(rows)
 
-        t_ours, t_raw, t_b = await interleaved_medians_async([ours, raw, beanie], repeat)
+        t_ours, t_raw, t_b = await interleaved_medians_async(
+            [ours, raw, beanie], repeat, collect=True
+        )
         results.append(
             (
                 "MongoDB list 10k as models",
@@ -269,7 +276,7 @@ def bench_memory(n: int, repeat: int) -> list[tuple]:
     try:
         assert [m.id for m in loop.run_until_complete(ours_list())] == [m.id for m in hand_list()]
         t_ours, t_hand = interleaved_medians(
-            [lambda: loop.run_until_complete(ours_list()), hand_list], repeat
+            [lambda: loop.run_until_complete(ours_list()), hand_list], repeat, collect=True
         )
 
         pipeline = [{"$group": {"_id": "$city", "total": {"$sum": "$qty"}, "n": {"$sum": 1}}}]
@@ -287,7 +294,9 @@ def bench_memory(n: int, repeat: int) -> list[tuple]:
         got = loop.run_until_complete(repo.aggregate(pipeline))
         assert {d["_id"]: [d["total"], d["n"]] for d in got} == hand_group()
         t_g, t_hg = interleaved_medians(
-            [lambda: loop.run_until_complete(repo.aggregate(pipeline)), hand_group], repeat
+            [lambda: loop.run_until_complete(repo.aggregate(pipeline)), hand_group],
+            repeat,
+            collect=True,
         )
     finally:
         loop.close()
@@ -305,6 +314,10 @@ def bench_memory(n: int, repeat: int) -> list[tuple]:
 
 def table(results: list[tuple]) -> str:
     lines = [
+        f"Median of interleaved runs, the garbage collector run (untimed) before each, so that no "
+        f"contender pays for another's garbage (CPython {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs). Ratio: xrepo time / other time.",
+        "",
         "| operation | compared with | xrepo (ms) | other (ms) | ratio | target |",
         "| --- | --- | ---: | ---: | ---: | --- |",
     ]

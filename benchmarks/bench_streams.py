@@ -13,7 +13,7 @@ confirms, manual acks, prefetch 100; MQTT QoS 0.
 
     python benchmarks/bench_streams.py                # print the table
     python benchmarks/bench_streams.py --write-docs   # and update docs/benchmarks.md
-    python benchmarks/bench_streams.py -n 10000       # fewer messages per broker
+    python benchmarks/bench_streams.py -n 10000       # fewer messages per broker (quick look)
 
 Addresses come from XTEST_REDIS_URL, XTEST_AMQP_URL, XTEST_MQTT_URL and XTEST_KAFKA_BOOTSTRAP
 (or .xstack/servers/kafka.json) with the loopback defaults.
@@ -45,13 +45,17 @@ from xresource.url import parse_url
 NAME = "streams"
 TARGET = 0.9
 ROOT = Path(__file__).resolve().parent.parent
-# Messages per broker in the default run, sized for a 2-core machine (a few minutes in all);
-# RabbitMQ with publisher confirms is the slowest broker here.
-DEFAULT_N = {"redis": 10_000, "kafka": 30_000, "rabbitmq": 5_000, "mqtt": 10_000}
+# Messages per broker in the default run: the issue's 100,000 (about ten minutes in all at three
+# runs per side on a 2-core machine; RabbitMQ with publisher confirms is the slowest broker).
+DEFAULT_N = {"redis": 100_000, "kafka": 100_000, "rabbitmq": 100_000, "mqtt": 100_000}
 PAYLOAD = "x" * 64
 # Both Kafka consumers: a send loop that rarely yields must not get the member evicted from its
 # group (a rebalance in the middle of a run measures the broker, not the client).
 KAFKA_CONSUMER = {"session_timeout_ms": 30000, "heartbeat_interval_ms": 3000}
+# Kafka messages have no key (both sides), so the producer spreads them over the topic's
+# partitions: the mock broker keeps about 5 MB per partition and drops the oldest records beyond
+# that, so 100,000 messages in one partition would be lost to a consumer that is behind. There is
+# then no order across the messages, only within each partition.
 
 
 def _kafka_bootstrap() -> str:
@@ -115,8 +119,10 @@ async def _ours(
     n: int,
     publish: Callable[[int], Awaitable[None]],
     after_publish: Callable[[], Awaitable[None]] | None = None,
+    ordered: bool = True,
 ) -> float:
-    """Seconds for N messages: ``consume()`` in a task while ``publish()`` runs."""
+    """Seconds for N messages: ``consume()`` in a task while ``publish()`` runs (``ordered``:
+    the last message to arrive must be the last one sent)."""
     warm = asyncio.Event()
     done = asyncio.Event()
     last = -1
@@ -152,7 +158,7 @@ async def _ours(
         ),
         publish_all,
     )
-    if last != n - 1:
+    if ordered and last != n - 1:
         raise RuntimeError(f"messages out of order or lost: last={last}")
     return elapsed
 
@@ -221,8 +227,9 @@ async def kafka_ours(n: int) -> float:
             stream,
             topic,
             n,
-            lambda i: stream.publish(topic, _message(i), key="k", wait=False),
+            lambda i: stream.publish(topic, _message(i), wait=False),
             after_publish=stream.flush,
+            ordered=False,
         )
 
 
@@ -259,7 +266,7 @@ async def kafka_raw(n: int) -> float:
 
     async def publish_all() -> None:
         for i in range(n):
-            await producer.send(topic, json.dumps(_message(i)).encode(), key=b"k")
+            await producer.send(topic, json.dumps(_message(i)).encode())
         await producer.flush()
 
     elapsed = await _timed(
@@ -449,7 +456,7 @@ def table(rows: list[Row], repeat: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=None, help="messages per broker")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per side (median)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per side (median)")
     parser.add_argument(
         "--brokers", default=",".join(CASES), help=f"comma-separated subset of {', '.join(CASES)}"
     )

@@ -535,17 +535,16 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """Validate many dicts in one call into the model; the error names the failing item."""
         try:
             return self._models_adapter().validate_python(raws)  # type: ignore[no-any-return]
-        except ValidationError:
-            pass
+        except ValidationError as exc:
+            batch_error = exc
+        # Validate one by one only now, to name the first failing item with its own errors.
         validate = self._model_class.model_validate
         for i, raw in zip(items, raws, strict=True):
             try:
                 validate(raw)
             except ValidationError as exc:
                 raise self._validation(exc, operation, i) from None
-        raise AssertionError(
-            "a batch that failed validation has no failing item"
-        )  # pragma: no cover
+        raise self._validation(batch_error, operation, None) from None  # not expected
 
     async def _insert_new(
         self, data: Sequence[Any], operation: str, now: _dt.datetime

@@ -186,10 +186,13 @@ class _Buffer:
             raise asyncio.QueueEmpty
         item = items[0]
         if type(item) is MessageBatch:
-            message = item.take()
-            if not len(item):
+            # MessageBatch.take() inlined: this runs once per message of a batch.
+            records = item.records
+            index = item.next
+            item.next = index + 1
+            if index + 1 >= len(records):
                 items.popleft()
-            item = message
+            item = item.build(records[index])
         else:
             items.popleft()
         self.size -= 1
@@ -476,6 +479,13 @@ class EventStreamResource(XResource):
         """Send one serialized message."""
         raise NotImplementedError
 
+    def _processed_hook(self) -> Callable[[StreamMessage], None] | None:
+        """:meth:`_processed`, or ``None`` where it does nothing (it is not then called per
+        message; only Kafka with manual commits records offsets)."""
+        if type(self)._processed is EventStreamResource._processed:
+            return None
+        return self._processed
+
     def _processed(self, message: StreamMessage) -> None:
         """Called when a message was handed to the application (Kafka records offsets)."""
 
@@ -679,10 +689,7 @@ class EventStreamResource(XResource):
         try:
             queue = consumer.queue
             settle = self.settle_after_handler
-            # The no-op hook is not called per message (only Kafka records offsets).
-            processed = (
-                None if type(self)._processed is EventStreamResource._processed else self._processed
-            )
+            processed = self._processed_hook()
             while True:
                 if queue.size:
                     item: StreamMessage | _End = queue.get_nowait()

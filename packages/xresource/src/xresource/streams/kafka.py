@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -231,7 +231,7 @@ class KafkaResource(EventStreamResource):
                 topic=record.topic,
                 value=loads(raw),
                 raw=raw,
-                key=_header(record.key),  # text when it is UTF-8, else bytes
+                key=None if record.key is None else _header(record.key),  # text if UTF-8
                 headers=({k: _header(v) for k, v in record.headers} if record.headers else {}),
                 timestamp=(
                     fromtimestamp(timestamp / 1000, UTC)
@@ -299,6 +299,9 @@ class KafkaResource(EventStreamResource):
                 ) from None
 
         return ack
+
+    def _processed_hook(self) -> Callable[[StreamMessage], None] | None:
+        return None if self.auto_commit or self.group_id is None else self._processed
 
     def _processed(self, message: StreamMessage) -> None:
         # Offsets are tracked for commit(): only manual commits in a group need them.
