@@ -82,3 +82,18 @@ def test_received_fast_path_equals_validated_model() -> None:
     assert fast.headers == {}  # no shared mutable default
     assert not fast.needs_ack
     assert not fast.settled
+
+
+def test_from_storage_builds_the_same_message_as_received() -> None:
+    values = {"topic": "t", "value": {"a": 1}, "raw": b'{"a":1}', "partition": 2, "offset": 9}
+    data = StreamMessage.storage()
+    data.update(values)
+    built = StreamMessage.from_storage(data, frozenset(values))
+    assert built == StreamMessage.received(**values)
+    assert built.model_fields_set == set(values)
+    assert built.model_dump() == StreamMessage.received(**values).model_dump()
+    # Fresh storage each time: one message's headers are never another's.
+    assert StreamMessage.storage()["headers"] is not StreamMessage.storage()["headers"]
+    built.headers["x"] = "1"
+    assert StreamMessage.storage()["headers"] == {}
+    assert not built.needs_ack

@@ -70,6 +70,24 @@ class StreamMessage(BaseModel):
         _set(message, "__pydantic_private__", {"_ack": None, "_nack": None, "_settled": False})
         return message
 
+    @classmethod
+    def storage(cls) -> dict[str, Any]:
+        """A fresh field dict with every default, for :meth:`from_storage` (the hottest path)."""
+        data = _TEMPLATE.copy()
+        data["headers"] = {}
+        return data
+
+    @classmethod
+    def from_storage(cls, data: dict[str, Any], fields_set: frozenset[str]) -> StreamMessage:
+        """:meth:`received` for a reader that fills a :meth:`storage` dict itself: no keyword
+        arguments to pack and merge per message. ``fields_set`` names the fields it set."""
+        message = _new(cls)
+        _set(message, "__dict__", data)
+        _set(message, "__pydantic_fields_set__", set(fields_set))
+        _set(message, "__pydantic_extra__", None)
+        _set(message, "__pydantic_private__", {"_ack": None, "_nack": None, "_settled": False})
+        return message
+
     def bind_ack(self, ack: AckCallback | None, nack: NackCallback | None = None) -> None:
         """Attach the broker's acknowledgement callbacks (used by the resources)."""
         private = self.__pydantic_private__

@@ -46,6 +46,10 @@ __all__ = ["KafkaResource"]
 logger = logging.getLogger("xresource.streams")
 
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+# The envelope fields a Kafka record sets (its model_fields_set).
+_RECORD_FIELDS = frozenset(
+    {"topic", "value", "raw", "key", "headers", "timestamp", "partition", "offset", "source"}
+)
 
 
 class KafkaResource(EventStreamResource):
@@ -219,29 +223,31 @@ class KafkaResource(EventStreamResource):
             )
         loads = self.serializer.loads
         source = self.display_name
-        construct = StreamMessage.received
         fromtimestamp = datetime.fromtimestamp
         manual = self.group_id is not None and not self.auto_commit
         ack_callback = self._ack_callback
 
+        storage = StreamMessage.storage
+        envelope = StreamMessage.from_storage
+
         def build(record: ConsumerRecord[bytes, bytes]) -> StreamMessage:
+            # A storage dict filled in place: the envelope of every Kafka record is built here.
             raw = record.value if record.value is not None else b""
             timestamp = record.timestamp
-            message = construct(
-                topic=record.topic,
-                value=loads(raw),
-                raw=raw,
-                key=None if record.key is None else _header(record.key),  # text if UTF-8
-                headers=({k: _header(v) for k, v in record.headers} if record.headers else {}),
-                timestamp=(
-                    fromtimestamp(timestamp / 1000, UTC)
-                    if timestamp is not None and timestamp >= 0
-                    else None
-                ),
-                partition=record.partition,
-                offset=record.offset,
-                source=source,
-            )
+            key = record.key
+            data = storage()
+            data["topic"] = record.topic
+            data["value"] = loads(raw)
+            data["raw"] = raw
+            data["key"] = None if key is None else _header(key)  # text when UTF-8, else bytes
+            if record.headers:
+                data["headers"] = {k: _header(v) for k, v in record.headers}
+            if timestamp is not None and timestamp >= 0:
+                data["timestamp"] = fromtimestamp(timestamp / 1000, UTC)
+            data["partition"] = record.partition
+            data["offset"] = record.offset
+            data["source"] = source
+            message = envelope(data, _RECORD_FIELDS)
             if manual:
                 message.bind_ack(ack_callback(record.topic, record.partition, record.offset))
             return message
