@@ -54,6 +54,22 @@ async def _take(
     return got
 
 
+async def _more_within(
+    stream: KafkaResource, topic: str, seconds: float = 2
+) -> list[StreamMessage]:
+    """What else arrives on ``topic`` within ``seconds``; the consume loop must not end by itself
+    (a group that resumed at the right offset gets nothing more)."""
+    extra: list[StreamMessage] = []
+
+    async def more() -> None:
+        async for message in stream.consume(topic):
+            extra.append(message)
+
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(more(), seconds)
+    return extra
+
+
 async def test_round_trip_in_order_per_key(kafka_bootstrap: str, unique_name: str) -> None:
     n = 300
     producer = ResourceFactory.from_url(f"kafka://{kafka_bootstrap}/")
@@ -105,14 +121,7 @@ async def test_group_commit_resumes_after_last_committed_offset(
     second = _kafka(kafka_bootstrap, group_id=group, auto_commit=False)
     async with second:
         part2 = await _take(second, unique_name, n - 15)
-        extra: list[StreamMessage] = []
-
-        async def more() -> None:
-            async for message in second.consume(unique_name):
-                extra.append(message)
-
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(more(), 2)
+        extra = await _more_within(second, unique_name)
     first_values = [m.value for m in part1]
     second_values = [m.value for m in part2]
     assert not set(first_values) & set(second_values), "consumed twice by one group"
@@ -287,14 +296,7 @@ async def test_restart_restores_subscription_and_keeps_commits(
 
     async with _kafka(own_kafka.bootstrap, group_id=group, auto_commit=False) as fresh:
         rest = await _take(fresh, topic, 2)
-        extra: list[StreamMessage] = []
-
-        async def more() -> None:
-            async for message in fresh.consume(topic):
-                extra.append(message)
-
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(more(), 2)
+        extra = await _more_within(fresh, topic)
     # The commit of value 12 survived the restart: the group resumes right after it.
     assert [m.value for m in rest] == [13, 14]
     assert extra == []
@@ -338,14 +340,7 @@ async def test_consume_loop_survives_restart(own_kafka: KafkaMockBroker, unique_
     assert sorted(v for v in got if v < 20) == list(range(20)), "committed, consumed again"
 
     async with _kafka(own_kafka.bootstrap, group_id=group, auto_commit=False) as fresh:
-        extra: list[StreamMessage] = []
-
-        async def more() -> None:
-            async for message in fresh.consume(topic):
-                extra.append(message)
-
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(more(), 2)
+        extra = await _more_within(fresh, topic)
     assert extra == []  # everything was committed, and the commits survived the restart
 
 

@@ -793,6 +793,8 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         started = time.perf_counter()
         if not data:
             return []
+        if not isinstance(data, list | tuple):
+            data = list(data)  # backends slice the batch into chunks
         await self._check_permission(Permission.CREATE, ctx, {"count": len(data)})
         rows, models, stored = await self._insert_new(data, "bulk_create", _now())
         await self._audit_operation("bulk_create", ctx, None, {"count": len(stored)})
