@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -90,6 +91,11 @@ async def test_round_trip_in_order_per_key(kafka_bootstrap: str, unique_name: st
     assert got[0].key == "order-1"
     assert got[0].headers == {"source": "test", "bin": "\x01"}
     assert got[0].timestamp is not None
+    # Broker timestamps in order and of this run (records of one batch share a datetime).
+    stamps = [m.timestamp for m in got]
+    assert all(t is not None for t in stamps)
+    assert stamps == sorted(stamps)  # type: ignore[type-var]
+    assert abs((datetime.now(UTC) - stamps[-1]).total_seconds()) < 600  # type: ignore[operator]
     assert got[0].topic == unique_name
 
 

@@ -229,6 +229,10 @@ class KafkaResource(EventStreamResource):
 
         storage = StreamMessage.storage
         envelope = StreamMessage.from_storage
+        # Records of one producer batch share their millisecond: datetimes are immutable, so
+        # the last one converted is reused for the next record with the same timestamp.
+        last_ms: int | None = None
+        last_time: datetime | None = None
 
         def build(record: ConsumerRecord[bytes, bytes]) -> StreamMessage:
             # A storage dict filled in place: the envelope of every Kafka record is built here.
@@ -243,7 +247,10 @@ class KafkaResource(EventStreamResource):
             if record.headers:
                 data["headers"] = {k: _header(v) for k, v in record.headers}
             if timestamp is not None and timestamp >= 0:
-                data["timestamp"] = fromtimestamp(timestamp / 1000, UTC)
+                nonlocal last_ms, last_time
+                if timestamp != last_ms:
+                    last_ms, last_time = timestamp, fromtimestamp(timestamp / 1000, UTC)
+                data["timestamp"] = last_time
             data["partition"] = record.partition
             data["offset"] = record.offset
             data["source"] = source
