@@ -104,7 +104,7 @@ async def test_buffer_counts_messages_of_a_batch_and_waits_for_room() -> None:
         agen = stream.consume("t")
         first = asyncio.create_task(agen.__anext__())
         await asyncio.sleep(0.05)
-        stream.send("t", list(range(13)))  # more than the buffer holds: routed one by one
+        stream.send("t", list(range(13)))  # more than the buffer holds: put in pieces
         assert (await asyncio.wait_for(first, 5)).value == 0
         await asyncio.sleep(0.05)
         (consumer,) = stream._consumers
@@ -112,6 +112,72 @@ async def test_buffer_counts_messages_of_a_batch_and_waits_for_room() -> None:
         rest = [(await asyncio.wait_for(agen.__anext__(), 5)).value for _ in range(12)]
         assert rest == list(range(1, 13))
         await agen.aclose()
+
+
+async def test_batch_larger_than_the_room_is_still_built_only_when_taken() -> None:
+    # The reader puts what fits and waits for room for the rest: no envelope is built ahead of
+    # the consumer, even for a batch three times the buffer.
+    stream = BatchStream(buffer_size=10)
+    async with stream:
+        got: list[Any] = []
+
+        async def consume() -> None:
+            async for message in stream.consume("t"):
+                assert stream.built == [*got, message.value]
+                (consumer,) = stream._consumers
+                assert consumer.queue.qsize() <= 10
+                got.append(message.value)
+                await asyncio.sleep(0)  # let the reader run between messages
+                if len(got) == 35:
+                    return
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.05)
+        stream.send("t", list(range(35)))
+        await asyncio.wait_for(task, 5)
+        assert got == list(range(35))
+
+
+async def test_reader_waits_for_half_the_buffer_before_putting_more() -> None:
+    # Woken for every message taken, the reader would put one message at a time.
+    stream = BatchStream(buffer_size=10)
+    async with stream:
+        agen = stream.consume("t")
+        first = asyncio.create_task(agen.__anext__())
+        await asyncio.sleep(0.05)
+        stream.send("t", list(range(30)))
+        assert (await asyncio.wait_for(first, 5)).value == 0
+        await asyncio.sleep(0.05)
+        (consumer,) = stream._consumers
+        assert consumer.queue.qsize() == 9  # 10 were put at once, one was taken
+        for expected in range(1, 4):
+            assert (await agen.__anext__()).value == expected
+        await asyncio.sleep(0.05)
+        assert consumer.queue.qsize() == 6  # 4 free places: not enough to wake the reader
+        assert (await agen.__anext__()).value == 4
+        await asyncio.sleep(0.05)
+        assert consumer.queue.qsize() == 10  # half the buffer free: the reader filled it
+        rest = [(await agen.__anext__()).value for _ in range(25)]
+        assert rest == list(range(5, 30))
+        await agen.aclose()
+
+
+async def test_batch_waiting_for_room_goes_back_when_the_consumer_leaves() -> None:
+    stream = BatchStream(buffer_size=5, manual=True)
+    async with stream:
+        agen = stream.consume("t")
+        first = asyncio.create_task(agen.__anext__())
+        await asyncio.sleep(0.05)
+        stream.send("t", list(range(12)))
+        assert (await asyncio.wait_for(first, 5)).value == 0
+        await asyncio.sleep(0.05)
+        await agen.aclose()  # 1-5 wait in the buffer, 6-11 in the reader's batch
+        for _ in range(100):
+            if len(stream.acks) >= 11:
+                break
+            await asyncio.sleep(0.01)
+    assert sorted(v for kind, v in stream.acks if kind == "nack-requeue") == list(range(1, 12))
+    assert not [v for kind, v in stream.acks if kind == "ack"]
 
 
 async def test_batch_with_two_consumers_and_a_handler_reaches_everyone() -> None:
@@ -210,6 +276,23 @@ async def test_buffer_primitives() -> None:
     await asyncio.sleep(0)
     buffer.put_nowait(StreamMessage.received(topic="t", value=5))
     assert (await asyncio.wait_for(getter, 1)).value == 5
+    # wait_room: woken when that much room is free, not for every message taken
+    buffer.put_batch(MessageBatch("t", [7, 8, 9], lambda r: StreamMessage.received(topic="t")))
+    room = asyncio.create_task(buffer.wait_room(2))
+    await asyncio.sleep(0)
+    buffer.get_nowait()
+    await asyncio.sleep(0)
+    assert not room.done()  # one place free
+    buffer.get_nowait()
+    await asyncio.wait_for(room, 1)
+    stopped = asyncio.create_task(buffer.wait_room(3))
+    await asyncio.sleep(0)
+    stopped.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopped
+    buffer.get_nowait()
+    assert buffer.empty()
+    await asyncio.wait_for(buffer.wait_room(10), 1)  # capped at maxsize: an empty buffer is room
     cancelled = asyncio.create_task(buffer.get())
     await asyncio.sleep(0)
     cancelled.cancel()

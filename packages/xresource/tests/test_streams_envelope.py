@@ -97,3 +97,17 @@ def test_from_storage_builds_the_same_message_as_received() -> None:
     built.headers["x"] = "1"
     assert StreamMessage.storage()["headers"] == {}
     assert not built.needs_ack
+
+
+def test_storage_setters_and_their_fallback_set_the_model_storage() -> None:
+    from xresource.streams import envelope
+
+    message = StreamMessage.received(topic="t", value=1)
+    message.value = 2  # pydantic's own __setattr__ still works on a fast-built message
+    assert message.value == 2
+    assert "value" in message.model_fields_set
+    # Should a pydantic release keep the storage elsewhere than in slot descriptors, the setter
+    # falls back to object.__setattr__ (what model_construct does).
+    fallback = envelope._slot_setter("__not_a_slot__")
+    fallback(message, "stored")
+    assert message.__dict__["__not_a_slot__"] == "stored"

@@ -119,6 +119,12 @@ class MessageBatch:
         self.next = len(self.records)
         return out
 
+    def split(self, count: int) -> MessageBatch:
+        """The next ``count`` messages as a batch of their own; this one keeps the rest."""
+        start = self.next
+        self.next = start + count
+        return MessageBatch(self.topic, self.records[start : start + count], self.build)
+
 
 class _Buffer:
     """The bounded FIFO between the reader and one subscription or ``consume()``.
@@ -129,7 +135,7 @@ class _Buffer:
     its number of messages and is handed out one message at a time.
     """
 
-    __slots__ = ("_getters", "_items", "_putters", "maxsize", "size")
+    __slots__ = ("_getters", "_items", "_putters", "_room_needed", "maxsize", "size")
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
@@ -137,6 +143,8 @@ class _Buffer:
         self._items: deque[Any] = deque()
         self._getters: deque[asyncio.Future[None]] = deque()
         self._putters: deque[asyncio.Future[None]] = deque()
+        # The room a waiting putter needs before it is woken (see wait_room).
+        self._room_needed = 1
 
     def qsize(self) -> int:
         return self.size
@@ -180,6 +188,29 @@ class _Buffer:
                 raise
         self.put_nowait(item)
 
+    async def wait_room(self, needed: int) -> None:
+        """Wait until ``needed`` more messages fit (at most ``maxsize``).
+
+        The putter is woken once when that much room is free, not once per message taken: a
+        reader putting a batch in pieces would otherwise be woken, and put one message, for
+        every message the consumer takes. A ``put()`` waiting at the same time waits for that
+        room too (there is one reader per resource, so this does not happen in practice).
+        """
+        needed = min(needed, self.maxsize)
+        while self.maxsize - self.size < needed:
+            putter = asyncio.get_running_loop().create_future()
+            self._putters.append(putter)
+            self._room_needed = needed
+            try:
+                await putter
+            except BaseException:
+                putter.cancel()
+                if self.size < self.maxsize:
+                    self._wake_putter()
+                raise
+            finally:
+                self._room_needed = 1
+
     def get_nowait(self) -> Any:
         items = self._items
         if not items:
@@ -196,7 +227,7 @@ class _Buffer:
         else:
             items.popleft()
         self.size -= 1
-        if self._putters:
+        if self._putters and self.maxsize - self.size >= self._room_needed:
             self._wake_putter()
         return item
 
@@ -934,14 +965,13 @@ class EventStreamResource(XResource):
                 queue.put_nowait(message)
         return True
 
-    def _route_batch_nowait(self, batch: MessageBatch) -> bool:
-        """Hand a whole batch to the one ``consume()`` that wants its topic, without building
-        the envelopes, when no subscription handler runs and that consumer has room for all;
-        ``False`` (nothing delivered) otherwise."""
+    def _batch_target(self, batch: MessageBatch) -> _Consumer | None:
+        """The one ``consume()`` that wants the batch's topic, when no subscription handler
+        runs: it gets the batch as it is (:meth:`_route_batch`). ``None`` otherwise."""
         private = self.__pydantic_private__
         assert private is not None
         if private["_dispatchers"]:
-            return False
+            return None
         topic = batch.topic
         matches = self._topic_matches
         target: _Consumer | None = None
@@ -949,13 +979,46 @@ class EventStreamResource(XResource):
             for pattern in consumer.topics:
                 if matches(pattern, topic):
                     if target is not None:
-                        return False  # several consumers: each gets the same envelope
+                        return None  # several consumers: each gets the same envelope
                     target = consumer
                     break
-        if target is None or target.end is not None or target.queue.room() < len(batch):
-            return False
-        target.queue.put_batch(batch)
-        return True
+        if target is None or target.end is not None:
+            return None
+        return target
+
+    async def _route_batch(self, batch: MessageBatch) -> None:
+        """Deliver a batch. To the one ``consume()`` that wants it, the batch goes into the
+        buffer as it is, in pieces as room appears, so that every envelope is still built only
+        when taken (envelopes built ahead and queued one by one cost a coroutine step each
+        and many garbage collections). Anything else gets the messages one by one."""
+        target = self._batch_target(batch)
+        if target is None:
+            route, route_nowait = self._route, self._route_nowait
+            for message in batch.messages():
+                if not route_nowait(message):
+                    await route(message)
+            return
+        queue = target.queue
+        # Wait for half the buffer, not for one free place: a piece per message taken would
+        # wake this reader for every message.
+        piece = max(1, queue.maxsize // 2)
+        while len(batch):
+            if target.gone or target.end is not None:
+                # The consumer went away meanwhile: what it did not get goes back to the broker,
+                # as the messages still in its buffer do.
+                for message in batch.messages():
+                    if message.needs_ack:
+                        with contextlib.suppress(Exception):
+                            await message.nack(requeue=True)
+                return
+            room = queue.room()
+            if room >= len(batch):
+                queue.put_batch(batch)
+                return
+            if room >= min(len(batch), piece):
+                queue.put_batch(batch.split(room))
+            else:
+                await queue.wait_room(min(len(batch), piece))
 
     async def _read_loop(self) -> None:
         route, route_nowait = self._route, self._route_nowait
@@ -966,10 +1029,7 @@ class EventStreamResource(XResource):
                     # many messages; envelopes built when taken, see MessageBatch).
                     async for item in messages:
                         if isinstance(item, MessageBatch):
-                            if not self._route_batch_nowait(item):
-                                for message in item.messages():
-                                    if not route_nowait(message):
-                                        await route(message)
+                            await self._route_batch(item)
                         elif not route_nowait(item):
                             await route(item)
                 if self._closing or (not self._topic_refs and not self.reader_always):

@@ -64,10 +64,10 @@ class StreamMessage(BaseModel):
         data = _TEMPLATE.copy()  # every field, in the declared order, with its default
         data["headers"] = {}
         data.update(values)
-        _set(message, "__dict__", data)
-        _set(message, "__pydantic_fields_set__", set(values))
-        _set(message, "__pydantic_extra__", None)
-        _set(message, "__pydantic_private__", {"_ack": None, "_nack": None, "_settled": False})
+        _set_dict(message, data)
+        _set_fields_set(message, set(values))
+        _set_extra(message, None)
+        _set_private(message, {"_ack": None, "_nack": None, "_settled": False})
         return message
 
     @classmethod
@@ -82,10 +82,10 @@ class StreamMessage(BaseModel):
         """:meth:`received` for a reader that fills a :meth:`storage` dict itself: no keyword
         arguments to pack and merge per message. ``fields_set`` names the fields it set."""
         message = _new(cls)
-        _set(message, "__dict__", data)
-        _set(message, "__pydantic_fields_set__", set(fields_set))
-        _set(message, "__pydantic_extra__", None)
-        _set(message, "__pydantic_private__", {"_ack": None, "_nack": None, "_settled": False})
+        _set_dict(message, data)
+        _set_fields_set(message, set(fields_set))
+        _set_extra(message, None)
+        _set_private(message, {"_ack": None, "_nack": None, "_settled": False})
         return message
 
     def bind_ack(self, ack: AckCallback | None, nack: NackCallback | None = None) -> None:
@@ -144,6 +144,29 @@ _DEFAULTS: dict[str, Any] = {
     if not field.is_required()
 }
 _TEMPLATE: dict[str, Any] = {"topic": "", **_DEFAULTS}
-# pydantic's BaseModel overrides __setattr__; the envelope's storage is set like model_construct.
-_set = object.__setattr__
 _new = object.__new__
+
+
+def _slot_setter(name: str) -> Callable[[Any, Any], None]:
+    """Set the instance storage ``name`` (``__dict__`` and pydantic's slots) of a model.
+
+    pydantic's ``BaseModel`` overrides ``__setattr__``, so model_construct sets its storage with
+    ``object.__setattr__``. Calling the slot's own descriptor does the same with less work per
+    call (no attribute lookup by name on the type), which counts for every message received.
+    """
+    for klass in StreamMessage.__mro__:
+        descriptor = klass.__dict__.get(name)
+        if descriptor is not None and hasattr(descriptor, "__set__"):
+            return descriptor.__set__  # type: ignore[no-any-return]
+    setattr_ = object.__setattr__  # a pydantic whose BaseModel keeps them elsewhere
+
+    def set_storage(obj: Any, value: Any) -> None:
+        setattr_(obj, name, value)
+
+    return set_storage
+
+
+_set_dict = _slot_setter("__dict__")
+_set_fields_set = _slot_setter("__pydantic_fields_set__")
+_set_extra = _slot_setter("__pydantic_extra__")
+_set_private = _slot_setter("__pydantic_private__")

@@ -46,6 +46,7 @@ __all__ = ["KafkaResource"]
 logger = logging.getLogger("xresource.streams")
 
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+_PUBLISH_OPTIONS = frozenset({"wait", "partition"})
 # The envelope fields a Kafka record sets (its model_fields_set).
 _RECORD_FIELDS = frozenset(
     {"topic", "value", "raw", "key", "headers", "timestamp", "partition", "offset", "source"}
@@ -221,7 +222,7 @@ class KafkaResource(EventStreamResource):
             raise XResourceConnectionError(
                 "no consumer", resource=self.display_name, operation="receive"
             )
-        loads = self.serializer.loads
+        loads = self.serializer.decoder()
         source = self.display_name
         fromtimestamp = datetime.fromtimestamp
         manual = self.group_id is not None and not self.auto_commit
@@ -374,7 +375,8 @@ class KafkaResource(EventStreamResource):
         options: dict[str, Any],
     ) -> None:
         if options:
-            self._check_options("publish", options, ("wait", "partition"))
+            if not options.keys() <= _PUBLISH_OPTIONS:  # checked inline: once per message
+                self._check_options("publish", options, _PUBLISH_OPTIONS)
             partition = options.get("partition")
             wait = options.get("wait", True)
         else:

@@ -196,7 +196,7 @@ class MQTTResource(EventStreamResource):
 
     async def _receive(self) -> AsyncGenerator[StreamMessage, None]:
         client = self._live_client("receive")
-        loads = self.serializer.loads
+        loads = self.serializer.decoder()
         source = self.display_name
         construct = StreamMessage.received
         messages = client.messages

@@ -314,7 +314,7 @@ class RabbitMQResource(EventStreamResource):
             raise XResourceConnectionError(
                 "not consuming", resource=self.display_name, operation="receive"
             )
-        loads = self.serializer.loads
+        loads = self.serializer.decoder()
         source = self.display_name
         manual = not self.auto_ack
         construct = StreamMessage.received

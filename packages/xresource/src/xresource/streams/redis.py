@@ -161,7 +161,7 @@ class RedisPubSubResource(EventStreamResource):
             raise XResourceConnectionError(
                 "not connected", resource=self.display_name, operation="receive"
             )
-        loads = self.serializer.loads
+        loads = self.serializer.decoder()
         source = self.display_name
         construct = StreamMessage.received
         while True:

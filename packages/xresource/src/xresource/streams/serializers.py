@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from xresource.errors import XResourceValidationError
@@ -66,6 +66,11 @@ class Serializer(ABC):
         """The value of a received payload (JSON when it is JSON, else text, else bytes)."""
         return decode_value(raw)
 
+    def decoder(self) -> Callable[[bytes], Any]:
+        """The function the resources call for every payload received: :meth:`loads`, or
+        :func:`decode_value` itself when ``loads`` is not overridden (one call less each time)."""
+        return decode_value if type(self).loads is Serializer.loads else self.loads
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -83,7 +88,7 @@ class JSONSerializer(Serializer):
         if isinstance(value, _BINARY):
             return bytes(value)
         try:
-            return _encode(value).encode("utf-8")
+            return "".join(_encode_chunks(value, 0)).encode("utf-8")
         except RecursionError:
             raise XResourceValidationError(
                 f"message of type {type(value).__name__} cannot be serialized as JSON (it "
@@ -124,14 +129,19 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii
 _BINARY = (bytes, bytearray, memoryview)  # a tuple: isinstance() is faster than with a union
 
 
-def _make_encode() -> Callable[[Any], str]:
+def _make_encoder() -> Callable[[Any, int], Iterable[str]]:
     # JSONEncoder.encode() builds json's C encoder anew for every call; build it once (same
-    # options, same output). No circular-reference bookkeeping: a value that contains itself
-    # ends in RecursionError, reported like any other unserializable value.
+    # options, same output) and call it directly: it returns the chunks of the document. No
+    # circular-reference bookkeeping: a value that contains itself ends in RecursionError,
+    # reported like any other unserializable value.
     c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
     if c_make_encoder is None:  # no C accelerator (e.g. PyPy): the plain encoder
-        return _ENCODER.encode
-    c_encode = c_make_encoder(
+
+        def encode(value: Any, _indent: int) -> Iterable[str]:
+            return (_ENCODER.encode(value),)
+
+        return encode
+    return c_make_encoder(  # type: ignore[no-any-return]
         None,
         _ENCODER.default,
         json.encoder.encode_basestring,  # ensure_ascii=False
@@ -143,13 +153,8 @@ def _make_encode() -> Callable[[Any], str]:
         False,  # allow_nan
     )
 
-    def encode(value: Any) -> str:
-        return "".join(c_encode(value, 0))
 
-    return encode
-
-
-_encode = _make_encode()
+_encode_chunks = _make_encoder()
 
 _BY_NAME: dict[str, type[Serializer]] = {
     "json": JSONSerializer,

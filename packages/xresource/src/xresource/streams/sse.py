@@ -140,7 +140,7 @@ class SSEResource(HTTPStreamResource):
             raise XResourceConnectionError(
                 "not connected", resource=self.display_name, operation="receive"
             )
-        loads = self.serializer.loads
+        loads = self.serializer.decoder()
         source = self.display_name
         event = ""
         data: list[str] = []

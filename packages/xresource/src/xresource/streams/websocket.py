@@ -135,7 +135,7 @@ class WebSocketResource(HTTPStreamResource):
         import aiohttp
 
         ws = self._live("receive")
-        loads = self.serializer.loads
+        loads = self.serializer.decoder()
         source = self.display_name
         channels = self.framing == "channels"
         while True:
