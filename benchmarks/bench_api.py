@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import platform
-import re
 import signal
 import socket
 import statistics
@@ -32,6 +31,9 @@ import time
 from pathlib import Path
 
 import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from registry_serve import Served, ServeFailed, start_serve, stop_serve
 
 try:
     from _report import write_docs_block
@@ -67,38 +69,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_ours(data_dir: str) -> tuple[subprocess.Popen[str], str, str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "xregistry.cli",
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            data_dir,
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    assert process.stdout is not None
-    url = token = None
-    for line in process.stdout:
-        if m := re.match(r"URL: (http://\S+)/$", line.strip()):
-            url = m.group(1)
-        if m := re.match(r"Token \(local admin, this run only\): (\S+)$", line.strip()):
-            token = m.group(1)
-        if line.startswith("Press Ctrl+C"):
-            break
-    if not (url and token):
-        process.kill()
-        raise SystemExit("xregistry serve did not start")
-    return process, url, token
+def start_ours(data_dir: str) -> Served:
+    try:
+        served = start_serve("--data-dir", data_dir, "--log-level", "warning")
+    except ServeFailed as exc:
+        raise SystemExit(str(exc)) from None
+    if served.token is None:
+        stop_serve(served)
+        raise SystemExit("xregistry serve printed no token:\n" + "\n".join(served.output))
+    return served
 
 
 def start_bare(document: Path) -> tuple[subprocess.Popen[str], str]:
@@ -121,6 +100,7 @@ def start_bare(document: Path) -> tuple[subprocess.Popen[str], str]:
 
 
 def stop(process: subprocess.Popen[str]) -> None:
+    """Stop the bare app like Ctrl+C does."""
     os.killpg(process.pid, signal.SIGINT)
     try:
         process.wait(timeout=20)
@@ -153,11 +133,11 @@ async def load(url: str, headers: dict[str, str], requests: int, connections: in
 
 async def measure(args: argparse.Namespace) -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
-        ours, base, token = start_ours(str(Path(tmp) / "sample"))
+        ours = start_ours(str(Path(tmp) / "sample"))
         bare = None
         try:
-            ours_url = f"{base}/api/registry/models/orders"
-            auth = {"Authorization": f"Bearer {token}"}
+            ours_url = f"{ours.url}/api/registry/models/orders"
+            auth = {"Authorization": f"Bearer {ours.token}"}
             async with aiohttp.ClientSession() as session, session.get(ours_url, headers=auth) as r:
                 body = await r.read()
             document = Path(tmp) / "model.json"
@@ -173,7 +153,7 @@ async def measure(args: argparse.Namespace) -> tuple[float, float, int]:
                 bare_rps.append(await load(bare_url, {}, args.requests, args.connections))
                 ours_rps.append(await load(ours_url, auth, args.requests, args.connections))
         finally:
-            stop(ours)
+            stop_serve(ours, timeout=20)
             if bare is not None:
                 stop(bare)
     return statistics.median(ours_rps), statistics.median(bare_rps), len(body)

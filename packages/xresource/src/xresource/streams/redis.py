@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["RedisPubSubResource"]
 
 _MAX_CHANNEL_BYTES = 512 * 1024 * 1024  # Redis' bulk string limit
+# The envelope fields a Pub/Sub message sets (its model_fields_set).
+_MESSAGE_FIELDS = frozenset(
+    {"topic", "value", "raw", "headers", "timestamp", "subscription", "source"}
+)
 
 
 class RedisPubSubResource(EventStreamResource):
@@ -163,7 +167,9 @@ class RedisPubSubResource(EventStreamResource):
             )
         loads = self.serializer.decoder()
         source = self.display_name
-        construct = StreamMessage.received
+        now = datetime.now
+        storage = StreamMessage.storage
+        envelope = StreamMessage.from_storage
         while True:
             if not pubsub.subscribed:
                 # Nothing subscribed (all unsubscribed): the reader ends until the next subscribe.
@@ -175,19 +181,19 @@ class RedisPubSubResource(EventStreamResource):
             topic = channel.decode("utf-8", "replace") if isinstance(channel, bytes) else channel
             raw = item["data"]
             pattern = item.get("pattern")
-            yield construct(
-                topic=topic,
-                value=loads(raw),
-                raw=raw,
-                headers={},
-                timestamp=datetime.now(UTC),
-                source=source,
-                subscription=(
-                    pattern.decode("utf-8", "replace")
-                    if isinstance(pattern, bytes)
-                    else pattern or topic
-                ),
+            # A storage dict filled in place, as Kafka's: no keyword arguments to pack per message.
+            data = storage()
+            data["topic"] = topic
+            data["value"] = loads(raw)
+            data["raw"] = raw
+            data["timestamp"] = now(UTC)  # Pub/Sub messages carry no time: the time of receipt
+            data["subscription"] = (
+                pattern.decode("utf-8", "replace")
+                if isinstance(pattern, bytes)
+                else pattern or topic
             )
+            data["source"] = source
+            yield envelope(data, _MESSAGE_FIELDS)
 
     async def _publish_bytes(
         self,
