@@ -175,17 +175,7 @@ class _Buffer:
             self._wake_getter()
 
     async def put(self, item: Any) -> None:
-        while self.size >= self.maxsize:
-            putter = asyncio.get_running_loop().create_future()
-            self._putters.append(putter)
-            try:
-                await putter
-            except BaseException:
-                putter.cancel()
-                # Another putter may use the room this one was woken for.
-                if self.size < self.maxsize:
-                    self._wake_putter()
-                raise
+        await self.wait_room(1)
         self.put_nowait(item)
 
     async def wait_room(self, needed: int) -> None:
@@ -205,6 +195,7 @@ class _Buffer:
                 await putter
             except BaseException:
                 putter.cancel()
+                # Another putter may use the room this one was woken for.
                 if self.size < self.maxsize:
                     self._wake_putter()
                 raise
