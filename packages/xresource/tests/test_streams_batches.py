@@ -68,6 +68,18 @@ class BatchStream(EventStreamResource):
         self._wire.put_nowait([(topic, v) for v in values])
 
 
+async def _first_after_sending(
+    stream: BatchStream, topic: str, values: list[Any]
+) -> tuple[AsyncGenerator[StreamMessage, None], StreamMessage]:
+    """Start ``consume(topic)``, send ``values`` as one batch once it waits, and return the
+    consumer with the first message it took."""
+    agen = stream.consume(topic)
+    first = asyncio.create_task(anext(agen))
+    await asyncio.sleep(0.05)
+    stream.send(topic, values)
+    return agen, await asyncio.wait_for(first, 5)
+
+
 async def _take(stream: BatchStream, topic: str, n: int) -> list[Any]:
     out = []
     async for message in stream.consume(topic):
@@ -101,11 +113,9 @@ async def test_batch_is_delivered_in_order_and_built_when_taken() -> None:
 async def test_buffer_counts_messages_of_a_batch_and_waits_for_room() -> None:
     stream = BatchStream(buffer_size=5)
     async with stream:
-        agen = stream.consume("t")
-        first = asyncio.create_task(agen.__anext__())
-        await asyncio.sleep(0.05)
-        stream.send("t", list(range(13)))  # more than the buffer holds: put in pieces
-        assert (await asyncio.wait_for(first, 5)).value == 0
+        # more than the buffer holds: put in pieces
+        agen, first = await _first_after_sending(stream, "t", list(range(13)))
+        assert first.value == 0
         await asyncio.sleep(0.05)
         (consumer,) = stream._consumers
         assert consumer.queue.qsize() <= 5  # bounded in messages, not in batches
@@ -142,11 +152,8 @@ async def test_reader_waits_for_half_the_buffer_before_putting_more() -> None:
     # Woken for every message taken, the reader would put one message at a time.
     stream = BatchStream(buffer_size=10)
     async with stream:
-        agen = stream.consume("t")
-        first = asyncio.create_task(agen.__anext__())
-        await asyncio.sleep(0.05)
-        stream.send("t", list(range(30)))
-        assert (await asyncio.wait_for(first, 5)).value == 0
+        agen, first = await _first_after_sending(stream, "t", list(range(30)))
+        assert first.value == 0
         await asyncio.sleep(0.05)
         (consumer,) = stream._consumers
         assert consumer.queue.qsize() == 9  # 10 were put at once, one was taken
@@ -165,11 +172,8 @@ async def test_reader_waits_for_half_the_buffer_before_putting_more() -> None:
 async def test_batch_waiting_for_room_goes_back_when_the_consumer_leaves() -> None:
     stream = BatchStream(buffer_size=5, manual=True)
     async with stream:
-        agen = stream.consume("t")
-        first = asyncio.create_task(agen.__anext__())
-        await asyncio.sleep(0.05)
-        stream.send("t", list(range(12)))
-        assert (await asyncio.wait_for(first, 5)).value == 0
+        agen, first = await _first_after_sending(stream, "t", list(range(12)))
+        assert first.value == 0
         await asyncio.sleep(0.05)
         await agen.aclose()  # 1-5 wait in the buffer, 6-11 in the reader's batch
         for _ in range(100):
@@ -201,11 +205,7 @@ async def test_batch_with_two_consumers_and_a_handler_reaches_everyone() -> None
 async def test_messages_of_a_batch_left_in_the_buffer_go_back_to_the_broker() -> None:
     stream = BatchStream(buffer_size=50, manual=True)
     async with stream:
-        agen = stream.consume("t")
-        stream_task = asyncio.create_task(agen.__anext__())
-        await asyncio.sleep(0.05)
-        stream.send("t", ["a", "b", "c"])
-        first = await asyncio.wait_for(stream_task, 5)
+        agen, first = await _first_after_sending(stream, "t", ["a", "b", "c"])
         assert first.value == "a"
         await agen.aclose()  # "b" and "c" were never handed out
     assert ("nack-requeue", "b") in stream.acks
