@@ -87,8 +87,12 @@ def to_mongo_filter(node: Node, id_field: str | None = None) -> dict[str, Any]:
             return {}
         return {"$and": [to_mongo_filter(c, id_field) for c in node.children]}
     if isinstance(node, Or):
+        if not node.children:  # MATCH_NONE: no document lacks a value in an empty $in
+            return {"_id": {"$in": []}}
         return {"$or": [to_mongo_filter(c, id_field) for c in node.children]}
     if isinstance(node, Nor):
+        if not node.children:
+            return {}
         return {"$nor": [to_mongo_filter(c, id_field) for c in node.children]}
     if isinstance(node, Not):
         return {"$nor": [to_mongo_filter(node.child, id_field)]}

@@ -199,8 +199,12 @@ class _Gen:
                 return "True"
             return "(" + " and ".join(self.expr(c) for c in node.children) + ")"
         if isinstance(node, Or):
+            if not node.children:
+                return "False"
             return "(" + " or ".join(self.expr(c) for c in node.children) + ")"
         if isinstance(node, Nor):
+            if not node.children:
+                return "True"
             return "(not (" + " or ".join(self.expr(c) for c in node.children) + "))"
         if isinstance(node, Not):
             return f"(not {self.expr(node.child)})"

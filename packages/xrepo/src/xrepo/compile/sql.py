@@ -296,8 +296,12 @@ class SQLCompiler:
                 return "1=1"
             return "(" + " AND ".join(self.where(c, fields) for c in node.children) + ")"
         if isinstance(node, Or):
+            if not node.children:
+                return "1=0"
             return "(" + " OR ".join(self.where(c, fields) for c in node.children) + ")"
         if isinstance(node, Nor):
+            if not node.children:
+                return "1=1"
             inner = " OR ".join(self.where(c, fields) for c in node.children)
             return f"(NOT COALESCE(({inner}), {self.false}))"
         if isinstance(node, Not):

@@ -29,6 +29,8 @@ __all__ = [
     "And",
     "Condition",
     "FilterLimits",
+    "MATCH_ALL",
+    "MATCH_NONE",
     "Node",
     "Nor",
     "Not",
@@ -134,7 +136,7 @@ class And:
 
 @dataclass(frozen=True, slots=True)
 class Or:
-    """At least one child holds."""
+    """At least one child holds; the empty ``Or`` matches nothing."""
 
     children: tuple[Node, ...]
 
@@ -154,7 +156,11 @@ class Not:
 
 
 Node: TypeAlias = Condition | And | Or | Nor | Not
+#: The filter that matches every record (the empty ``And``).
 MATCH_ALL = And(())
+#: The filter that matches no record (the empty ``Or``): what a condition becomes when its
+#: value is of a type the field cannot hold, as in MongoDB.
+MATCH_NONE = Or(())
 
 
 class _Parser:
