@@ -9,7 +9,7 @@ import pytest
 
 from xrepo import XRepoValidationError, parse_filter, parse_pipeline
 from xrepo.compile.mongo import check_collection_name, to_mongo_filter, to_mongo_pipeline
-from xrepo.compile.sql import SQLCompiler, finalize
+from xrepo.compile.sql import compiler_for, finalize
 from xresource.databases.dialect import MYSQL, POSTGRESQL, SQLITE
 
 COLS = ["id", "name", "age", "address"]
@@ -17,7 +17,7 @@ HOSTILE = "x'); DROP TABLE users; --"
 
 
 def compile_where(dialect: Any, filters: dict[str, Any]) -> tuple[str, list[Any]]:
-    c = SQLCompiler(dialect, columns=COLS)
+    c = compiler_for(dialect, columns=COLS)
     return c.finish(c.where(parse_filter(filters), COLS))
 
 
@@ -46,16 +46,16 @@ def test_placeholders_follow_the_text_order() -> None:
 
 
 def test_identifiers_are_quoted() -> None:
-    c = SQLCompiler(POSTGRESQL, columns=['we"ird'])
+    c = compiler_for(POSTGRESQL, columns=['we"ird'])
     sql, _ = c.finish(c.where(parse_filter({'we"ird': 1}), ['we"ird']))
     assert sql == '"we""ird" = $1'
-    m = SQLCompiler(MYSQL, columns=["a`b"])
+    m = compiler_for(MYSQL, columns=["a`b"])
     sql, _ = m.finish(m.where(parse_filter({"a`b": 1}), ["a`b"]))
     assert sql == "`a``b` = %s"
 
 
 def test_unknown_column_is_rejected() -> None:
-    c = SQLCompiler(SQLITE, columns=COLS)
+    c = compiler_for(SQLITE, columns=COLS)
     with pytest.raises(XRepoValidationError, match="unknown field 'salary'"):
         c.where(parse_filter({"salary": 1}), COLS)
 
@@ -90,7 +90,7 @@ def test_regex_support_per_dialect() -> None:
     assert sql == "(`name` REGEXP %s)"
     assert params == ["(?-i)^a"]
     with pytest.raises(XRepoValidationError, match="REGEXP"):
-        SQLCompiler(SQLITE, columns=COLS, regexp=False).where(
+        compiler_for(SQLITE, columns=COLS, regexp=False).where(
             parse_filter({"name": {"$regex": "a"}}), COLS
         )
     with pytest.raises(XRepoValidationError, match="only 'i'"):
@@ -98,7 +98,7 @@ def test_regex_support_per_dialect() -> None:
 
 
 def test_pipeline_sql_shapes() -> None:
-    c = SQLCompiler(POSTGRESQL, columns=COLS)
+    c = compiler_for(POSTGRESQL, columns=COLS)
     stages = parse_pipeline(
         [
             {"$match": {"age": {"$gte": 18}}},
@@ -117,7 +117,7 @@ def test_pipeline_sql_shapes() -> None:
     assert docs == [{"_id": "a", "n": 2}]
     with pytest.raises(XRepoValidationError, match=r"\$unwind .* JSON array column"):
         c.pipeline('"users"', parse_pipeline([{"$unwind": "$name"}], fields=set(COLS)))
-    arrays = SQLCompiler(SQLITE, columns=COLS, array_columns={"address"})
+    arrays = compiler_for(SQLITE, columns=COLS, array_columns={"address"})
     unwound = arrays.pipeline(
         '"users"', parse_pipeline([{"$unwind": "$address"}], fields=set(COLS))
     )
@@ -125,7 +125,7 @@ def test_pipeline_sql_shapes() -> None:
 
 
 def test_compiled_documents_decode_and_nest() -> None:
-    c = SQLCompiler(SQLITE, columns=COLS)
+    c = compiler_for(SQLITE, columns=COLS)
     stages = parse_pipeline(
         [{"$group": {"_id": {"n": "$name"}, "ages": {"$push": "$age"}}}], fields=set(COLS)
     )

@@ -22,7 +22,7 @@ from xrepo import (
     parse_pipeline,
 )
 from xrepo.compile.python import compile_filter, run_pipeline
-from xrepo.compile.sql import SQLCompiler
+from xrepo.compile.sql import compiler_for
 from xresource.databases.dialect import SQLITE
 
 
@@ -52,7 +52,7 @@ def sqlite_rows(rows: list[dict[str, Any]], node: Any, pipeline: Any = None) -> 
         "INSERT INTO t VALUES (?, ?, ?, ?, ?)",
         [(r["id"], r["name"], r["age"], r["city"], json.dumps(r["tags"])) for r in rows],
     )
-    compiler = SQLCompiler(SQLITE, columns=COLUMNS, array_columns={"tags"}, regexp=False)
+    compiler = compiler_for(SQLITE, columns=COLUMNS, array_columns={"tags"}, regexp=False)
     if pipeline is not None:
         compiled = compiler.pipeline('"t"', pipeline)
         out = [dict(r) for r in conn.execute(compiled.sql, compiled.params)]

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from pydantic import PrivateAttr
 
-from xrepo.compile.sql import SQLCompiler, adapt_value
+from xrepo.compile.sql import SQLCompiler, adapt_value, compiler_for
 from xrepo.errors import XRepoConfigurationError
 from xrepo.query.filters import Node
 from xrepo.query.pipeline import Lookup, SortKey, Stage
@@ -116,7 +116,7 @@ class ConnectedSQLRepo(XRepo[T]):
         return self._resource.dialect.qualified(self._db_schema, self._table)
 
     def _compiler(self, foreign: Mapping[str, Sequence[str]] | None = None) -> SQLCompiler:
-        return SQLCompiler(
+        return compiler_for(
             self._resource.dialect,
             columns=sorted(self.fields),
             array_columns=self._array_fields,

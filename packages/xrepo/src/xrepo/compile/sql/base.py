@@ -1,5 +1,9 @@
 # ruff: noqa: S608 - this module builds SQL text: identifiers are quoted, values bound.
-"""Compile filters, sorts and pipelines to SQL text with bound parameters, per SQL dialect.
+"""The SQL compiler every dialect shares: filters, sorts and pipelines to SQL text.
+
+What differs between databases lives in one subclass per dialect (:mod:`.postgres`,
+:mod:`.mysql`, :mod:`.sqlite`), each overriding the hooks marked "dialect hook" below; this module
+holds the structure of a statement, which is the same everywhere.
 
 Nothing a caller supplies becomes SQL text: values are bound parameters, identifiers go through
 :meth:`SQLDialect.quote` (validated and quoted), and the only literals written into the text are
@@ -16,12 +20,10 @@ Semantics follow MongoDB (and the in-memory engine): a missing value is SQL ``NU
 
 from __future__ import annotations
 
-import datetime as _dt
 import enum
 import json
 import math
 import re
-import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -45,7 +47,7 @@ from xrepo.query.pipeline import (
 )
 from xresource.databases.dialect import SQLDialect
 
-__all__ = ["CompiledPipeline", "SQLCompiler", "adapt_value", "finalize"]
+__all__ = ["CompiledPipeline", "SQLCompiler", "finalize", "number"]
 
 #: Operators whose value says nothing of the column's type (text patterns, ``exists``).
 _UNTYPED_OPS = TEXT_OPS | {"exists"}
@@ -64,41 +66,7 @@ def finalize(dialect: SQLDialect, text: str, values: Sequence[Any]) -> tuple[str
     return _MARK.sub(repl, text), params
 
 
-def adapt_value(dialect: SQLDialect, value: Any) -> Any:
-    """A Python value as the driver of ``dialect`` binds it (JSON for dicts and lists)."""
-    if isinstance(value, enum.Enum):
-        value = value.value
-    if isinstance(value, dict | list | tuple):
-        return json.dumps(value, default=str, separators=(",", ":"))
-    if dialect.name == "postgresql":
-        return value
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if dialect.name == "sqlite":
-        if isinstance(value, _dt.datetime | _dt.date | _dt.time):
-            return value.isoformat()
-        if isinstance(value, Decimal):
-            return float(value)
-    return value
-
-
-def _pg_cast(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "bigint"
-    if isinstance(value, float):
-        return "double precision"
-    if isinstance(value, Decimal):
-        return "numeric"
-    if isinstance(value, _dt.datetime):
-        return "timestamptz"
-    if isinstance(value, _dt.date):
-        return "date"
-    return "text"
-
-
-def _number(value: Any) -> str:
+def number(value: Any) -> str:
     """A type-checked number as SQL text (never user text)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise XRepoValidationError(f"expected a number, got {value!r}")
@@ -182,7 +150,9 @@ class _Block:
 
 
 class SQLCompiler:
-    """Compiles the query language for one table of one SQL dialect.
+    """Compiles the query language for one table; subclassed once per SQL dialect.
+
+    Use :func:`xrepo.compile.sql.compiler_for` to get the compiler of a dialect.
 
     Args:
         dialect: placeholder style and quoting.
@@ -228,7 +198,16 @@ class SQLCompiler:
 
     def p(self, value: Any) -> str:
         """A bound parameter for ``value`` (adapted for the driver)."""
-        return self.p_raw(adapt_value(self.d, value))
+        return self.p_raw(self.adapt(value))
+
+    @staticmethod
+    def adapt(value: Any) -> Any:
+        """Dialect hook: a Python value as the driver binds it (JSON text for dicts and lists)."""
+        if isinstance(value, enum.Enum):
+            value = value.value
+        if isinstance(value, dict | list | tuple):
+            return json.dumps(value, default=str, separators=(",", ":"))
+        return value
 
     def p_raw(self, value: Any) -> str:
         """A bound parameter passed to the driver as is (a PostgreSQL text[] path, say)."""
@@ -243,10 +222,6 @@ class SQLCompiler:
     def alias(self, prefix: str = "s") -> str:
         self.n += 1
         return f"{prefix}{self.n}"
-
-    @property
-    def pg(self) -> bool:
-        return self.d.name == "postgresql"
 
     # -- column expressions ---------------------------------------------------------------------
     def json_path(self, segments: Sequence[str]) -> str:
@@ -272,21 +247,15 @@ class SQLCompiler:
         head, _, rest = path.partition(".")
         if not rest or head not in fields:
             raise self.error(f"unknown field {path!r}; fields: {', '.join(fields)}")
-        segs = rest.split(".")
-        col = self.q(head)
-        if self.d.name == "sqlite":
-            return f"json_extract({col}, {self.p(self.json_path(segs))})", False
-        if self.pg:
-            self.json_path(segs)
-            if for_output:
-                return f"({col}::jsonb #> {self.p_raw(list(segs))}::text[])", True
-            text = f"({col}::jsonb #>> {self.p_raw(list(segs))}::text[])"
-            if filtering is not None and not isinstance(filtering, str):
-                return f"({text})::{_pg_cast(filtering)}", False
-            return text, False
-        if for_output:
-            return f"JSON_EXTRACT({col}, {self.p(self.json_path(segs))})", True
-        return f"JSON_VALUE({col}, {self.p(self.json_path(segs))})", False
+        return self.nested(self.q(head), rest.split("."), filtering, for_output)
+
+    def nested(
+        self, col: str, segs: Sequence[str], filtering: Any, for_output: bool
+    ) -> tuple[str, bool]:
+        """Dialect hook: the value at JSON path ``segs`` inside column ``col``; the flag says
+        the SQL yields JSON text to decode on output. ``filtering`` is the value it will be
+        compared with (``""`` for text operators, ``None`` when not filtering)."""
+        raise NotImplementedError
 
     # -- filters --------------------------------------------------------------------------------
     def where(self, node: Node, fields: Sequence[str] | None) -> str:
@@ -308,9 +277,8 @@ class SQLCompiler:
             return f"(NOT COALESCE(({self.where(node.child, fields)}), {self.false}))"
         return self.condition(node, fields)
 
-    @property
-    def false(self) -> str:
-        return "FALSE" if self.pg else "0"
+    #: Dialect hook: the SQL spelling of false.
+    false = "0"
 
     def condition(self, c: Condition, fields: Sequence[str] | None) -> str:
         op, value = c.op, c.value
@@ -363,26 +331,14 @@ class SQLCompiler:
         return self.like(e, op, value)
 
     def array_contains(self, e: str, value: Any) -> str:
-        if self.pg:
-            return (
-                f"COALESCE({e}::jsonb @> jsonb_build_array({self.p(value)}::"
-                f"{_pg_cast(value)}), FALSE)"
-            )
-        if self.d.name == "sqlite":
-            return f"EXISTS (SELECT 1 FROM json_each({e}) AS je WHERE je.value = {self.p(value)})"
-        return f"COALESCE(JSON_CONTAINS({e}, JSON_ARRAY({self.p(value)})), 0)"
+        """Dialect hook: whether the JSON array ``e`` holds ``value``."""
+        raise NotImplementedError
 
     def like(self, e: str, op: str, value: str) -> str:
+        """``__contains`` and friends as ``LIKE`` with an escaped pattern (a dialect may do
+        better)."""
         insensitive = op.startswith("i")
         kind = op[1:] if insensitive else op
-        if not insensitive and self.d.name == "sqlite":
-            # SQLite's LIKE ignores ASCII case; instr/substr compare exactly.
-            v = self.p(value)
-            if kind == "contains":
-                return f"(instr({e}, {v}) > 0)"
-            if kind == "startswith":
-                return f"(substr({e}, 1, length({v})) = {v})"
-            return f"(length({e}) >= length({v}) AND substr({e}, -length({v})) = {v})"
         escaped = value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
         pattern = {
             "contains": f"%{escaped}%",
@@ -391,52 +347,42 @@ class SQLCompiler:
         }[kind]
         if insensitive:
             return f"(LOWER({e}) LIKE LOWER({self.p(pattern)}) ESCAPE '!')"
-        if self.d.name == "mysql":
-            return f"({e} LIKE BINARY {self.p(pattern)} ESCAPE '!')"
         return f"({e} LIKE {self.p(pattern)} ESCAPE '!')"
 
     def regex(self, e: str, pattern: str, flags: str) -> str:
+        """Dialect hook: ``e`` matches ``pattern`` (flags: only ``i`` is portable)."""
+        raise NotImplementedError
+
+    def check_regex_flags(self, flags: str) -> None:
         unsupported = set(flags) - {"i"}
         if unsupported:
             raise self.error(
                 f"regex option(s) {''.join(sorted(unsupported))!r} are not "
                 f"supported on {self.d.name}; only 'i' is"
             )
-        if self.pg:
-            return f"({e} {'~*' if 'i' in flags else '~'} {self.p(pattern)})"
-        if self.d.name == "mysql":
-            prefix = "(?i)" if "i" in flags else "(?-i)"
-            return f"({e} REGEXP {self.p(prefix + pattern)})"
-        if not self.regexp:
-            raise self.error(
-                "$regex needs a REGEXP function on this SQLite connection; use "
-                "__contains/__startswith or register one"
-            )
-        return f"({e} REGEXP {self.p(('(?i)' if 'i' in flags else '') + pattern)})"
 
     def order_by(self, keys: Sequence[SortKey], fields: Sequence[str] | None) -> str:
         parts = []
         for path, direction in keys:
             e, _ = self.expr(path, fields, for_output=True)
-            if self.pg and path != self.id_field:
-                # NULLS FIRST would stop PostgreSQL from walking the primary key's index; the
-                # id is never null, so it needs none.
-                parts.append(f"{e} ASC NULLS FIRST" if direction > 0 else f"{e} DESC NULLS LAST")
-            else:
-                parts.append(f"{e} {'ASC' if direction > 0 else 'DESC'}")
+            parts.append(self.order_term(e, path, direction))
         return ", ".join(parts)
+
+    def order_term(self, e: str, path: str, direction: int) -> str:
+        """Dialect hook: one ``ORDER BY`` term; nulls first ascending, last descending."""
+        return f"{e} {'ASC' if direction > 0 else 'DESC'}"
+
+    #: Dialect hook: the ``LIMIT`` that means "no limit" before an ``OFFSET`` (``None``: omit).
+    no_limit: str | None = None
 
     def limit_clause(self, skip: int, limit: int | None) -> str:
         if limit is None and not skip:
             return ""
         if limit is None:
-            if self.pg:
-                return f" OFFSET {_number(skip)}"
-            return (
-                f" LIMIT {'-1' if self.d.name == 'sqlite' else '18446744073709551615'} "
-                f"OFFSET {_number(skip)}"
-            )
-        return f" LIMIT {_number(limit)}" + (f" OFFSET {_number(skip)}" if skip else "")
+            if self.no_limit is None:
+                return f" OFFSET {number(skip)}"
+            return f" LIMIT {self.no_limit} OFFSET {number(skip)}"
+        return f" LIMIT {number(limit)}" + (f" OFFSET {number(skip)}" if skip else "")
 
     # -- statements -----------------------------------------------------------------------------
     def select(
@@ -629,12 +575,7 @@ class SQLCompiler:
             for name, source in stage.include.items():
                 if isinstance(source, Literal):
                     value = source.value
-                    if value is None:
-                        select.append(("NULL", name))
-                    elif self.pg:
-                        select.append((f"CAST({self.p(value)} AS {_pg_cast(value)})", name))
-                    else:
-                        select.append((self.p(value), name))
+                    select.append(("NULL" if value is None else self.literal(value), name))
                     continue
                 e, is_json = self.expr(source, fields, for_output=True)
                 select.append((e, name))
@@ -651,6 +592,10 @@ class SQLCompiler:
         b.json_cols = json_cols
         b.numeric = {n for n in b.numeric if any(a == n for _, a in select)}
         return b
+
+    def literal(self, value: Any) -> str:
+        """Dialect hook: a constant of a ``$project`` (a bound parameter, typed if need be)."""
+        return self.p(value)
 
     def group(self, b: _Block, stage: Group) -> _Block:
         needs_order = any(a.op in ("first", "last") for a in stage.accumulators.values())
@@ -721,7 +666,7 @@ class SQLCompiler:
         if acc.op == "count":
             return "COUNT(*)"
         if acc.op == "sum" and acc.path is None:
-            return f"COUNT(*) * {_number(acc.constant)}"
+            return f"COUNT(*) * {number(acc.constant)}"
         e, _ = self.expr(acc.path, fields)
         if acc.op == "sum":
             return f"COALESCE(SUM({e}), 0)"
@@ -733,15 +678,14 @@ class SQLCompiler:
             return f"MAX(CASE WHEN {self.q('__rn_f')} = 1 THEN {e} END)"
         if acc.op == "last":
             return f"MAX(CASE WHEN {self.q('__rn_l')} = 1 THEN {e} END)"
-        distinct = "DISTINCT " if acc.op == "addToSet" else ""
-        ordered = ""
-        if not distinct and order and self.d.name != "sqlite":
-            ordered = " ORDER BY " + self.order_by(order, fields)
-        if self.pg:
-            return f"COALESCE(json_agg({distinct}{e}{ordered}), '[]'::json)"
-        if self.d.name == "sqlite":
-            return f"json_group_array({distinct}{e})"
-        return f"COALESCE(JSON_ARRAYAGG({distinct}{e}{ordered}), JSON_ARRAY())"
+        distinct = acc.op == "addToSet"
+        ordered = "" if distinct or not order else self.order_by(order, fields)
+        return self.array_agg(e, distinct=distinct, ordered=ordered)
+
+    def array_agg(self, e: str, *, distinct: bool, ordered: str) -> str:
+        """Dialect hook: the JSON array of ``e`` over a group (``$push``/``$addToSet``), in the
+        order ``ordered`` (an ``ORDER BY`` list, or ``""``)."""
+        raise NotImplementedError
 
     def _foreign(self, lookup: Lookup) -> list[str]:
         cols = self.foreign_columns.get(lookup.source)
@@ -831,36 +775,13 @@ class SQLCompiler:
             b = self.wrap(b)
         left, u = b.alias or "", self.alias("u")
         col = f"{self.q(left)}.{self.q(path)}"
-        kind = self.element_types.get(path)
-        preserve = stage.preserve_null_and_empty
-        decode = False
-        if self.pg:
-            fn = "jsonb_array_elements" if kind is None else "jsonb_array_elements_text"
-            join = "LEFT JOIN LATERAL" if preserve else "CROSS JOIN LATERAL"
-            source = (
-                f"{b.source} {join} {fn}({col}::jsonb) WITH ORDINALITY AS {self.q(u)}(elem, n)"
-                + (" ON TRUE" if preserve else "")
-            )
-            elem = f"{self.q(u)}.elem"
-            if kind is None:
-                decode = True
-            elif kind is not str:
-                elem = f"({elem})::{_pg_cast(kind())}"
-            ordinal = f"{self.q(u)}.n"
-        elif self.d.name == "sqlite":
-            join = "LEFT JOIN" if preserve else "JOIN"
-            source = f"{b.source} {join} json_each({col}) AS {self.q(u)} ON 1=1"
-            elem, ordinal = f"{self.q(u)}.value", f"{self.q(u)}.key"
-        else:
-            types_: dict[Any, str] = {str: "VARCHAR(4096)", int: "BIGINT", float: "DOUBLE"}
-            sql_type = types_.get(kind, "JSON")
-            decode = sql_type == "JSON"
-            join = "LEFT JOIN" if preserve else "CROSS JOIN"
-            source = (
-                f"{b.source} {join} JSON_TABLE({col}, '$[*]' COLUMNS (n FOR ORDINALITY, "
-                f"elem {sql_type} PATH '$')) AS {self.q(u)}" + (" ON 1=1" if preserve else "")
-            )
-            elem, ordinal = f"{self.q(u)}.elem", f"{self.q(u)}.n"
+        source, elem, ordinal, decode = self.unwind_source(
+            b.source,
+            col,
+            self.q(u),
+            self.element_types.get(path),
+            preserve=stage.preserve_null_and_empty,
+        )
         select = [(f"{self.q(left)}.{self.q(f)}", f) for f in b.fields or [] if f != path]
         select.append((elem, path))
         order = [(f"{self.q(left)}.{self.q(p)}", d) for p, d in b.order]
@@ -882,6 +803,14 @@ class SQLCompiler:
         )
         return self.wrap_join(unwound, order)
 
+    def unwind_source(
+        self, source: str, col: str, u: str, kind: Any, *, preserve: bool
+    ) -> tuple[str, str, str, bool]:
+        """Dialect hook: ``source`` joined with the elements of the JSON array ``col`` under
+        the quoted alias ``u`` (kept when empty or null if ``preserve``). Returns the joined
+        source, the element and ordinal expressions, and whether the element is JSON text."""
+        raise NotImplementedError
+
     def foreign_source(self, lookup: Lookup, cols: Sequence[str]) -> str:
         """The foreign table of a ``$lookup``, restricted by its ``where`` when it has one."""
         if lookup.where is None:
@@ -894,23 +823,7 @@ class SQLCompiler:
     def lookup_array(self, b: _Block, lookup: Lookup) -> _Block:
         b, cols, left, right = self._lookup_sides(b, lookup, plain=False)
         on = f"{self.q(right)}.{self.q(lookup.foreign)} = {self.q(left)}.{self.q(lookup.local)}"
-        if self.pg:
-            sub = (
-                f"(SELECT COALESCE(json_agg(row_to_json({self.q(right)})), '[]'::json) "
-                f"FROM {self.foreign_source(lookup, cols)} AS {self.q(right)} WHERE {on})"
-            )
-        else:
-            pairs = ", ".join(f"{self.p(c)}, {self.q(right)}.{self.q(c)}" for c in cols)
-            if self.d.name == "sqlite":
-                sub = (
-                    f"(SELECT json_group_array(json_object({pairs})) FROM "
-                    f"{self.foreign_source(lookup, cols)} AS {self.q(right)} WHERE {on})"
-                )
-            else:
-                sub = (
-                    f"(SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT({pairs})), JSON_ARRAY()) "
-                    f"FROM {self.foreign_source(lookup, cols)} AS {self.q(right)} WHERE {on})"
-                )
+        sub = self.rows_as_json(self.foreign_source(lookup, cols), self.q(right), cols, on)
         b.select = [(f"{self.q(left)}.{self.q(f)}", f) for f in b.fields or [] if f != lookup.as_]
         b.select.append((sub, lookup.as_))
         b.json_cols = {c for c in b.json_cols if c != lookup.as_} | {lookup.as_}
@@ -919,3 +832,8 @@ class SQLCompiler:
         out = self.wrap(b)
         out.order = [k for k in order if k[0] in (out.fields or [])]
         return out
+
+    def rows_as_json(self, source: str, alias: str, cols: Sequence[str], on: str) -> str:
+        """Dialect hook: a scalar subquery, the JSON array of the rows of ``source`` (aliased
+        ``alias``, columns ``cols``) where ``on`` holds; ``[]`` when none does."""
+        raise NotImplementedError
