@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from pydantic import PrivateAttr
 
 from xrepo.compile.sql import SQLCompiler, adapt_value, compiler_for
+from xrepo.compile.sql.decode import Kind, field_kind
 from xrepo.errors import XRepoConfigurationError
 from xrepo.query.filters import Node
 from xrepo.query.pipeline import Lookup, SortKey, Stage
@@ -71,6 +72,7 @@ class ConnectedSQLRepo(XRepo[T]):
     _table: str = PrivateAttr()
     _db_schema: str | None = PrivateAttr(default=None)
     _columns_cache: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+    _field_kinds: dict[str, Kind] = PrivateAttr(default_factory=dict)
 
     def __init__(
         self,
@@ -97,6 +99,8 @@ class ConnectedSQLRepo(XRepo[T]):
         )
         resource.dialect.quote(name)  # validates the name early
         self._table = name
+        fields = model_class.model_fields
+        self._field_kinds = {n: field_kind(fields[n].annotation) for n in self.fields}
         self._db_schema = db_schema
         self.metadata.collection = name
         self.metadata.resource_name = resource.name
@@ -125,6 +129,7 @@ class ConnectedSQLRepo(XRepo[T]):
             regexp=self._resource.dialect.name != "sqlite" or self._sqlite_regexp,
             repo=self.name,
             element_types=self._element_types,
+            field_kinds=self._field_kinds,
         )
 
     # -- reads ----------------------------------------------------------------------------------
@@ -142,10 +147,10 @@ class ConnectedSQLRepo(XRepo[T]):
             return int(next(iter(rows[0].values())) or 0) if rows else 0
 
     async def _distinct(self, path: str, node: Node) -> list[Any]:
-        sql, params = self._compiler().distinct(self._qualified, path, node)
+        compiled = self._compiler().distinct(self._qualified, path, node)
         async with repo_errors(self.name, "distinct"):
-            rows = await self._fetch_all(sql, params)
-        return [r["value"] for r in rows]
+            rows = await self._fetch_all(compiled.sql, compiled.params)
+        return [d["value"] for d in compiled.documents(rows) if d["value"] is not None]
 
     async def table_columns(self, table: str) -> list[str]:
         """Column names of ``table`` in this database (cached), in table order."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from xrepo.compile.sql.decode import Kind, ListOf, decode, pipeline_kinds
 from xrepo.errors import XRepoValidationError
 from xrepo.query.filters import TEXT_OPS, And, Condition, Node, Nor, Not, Or
 from xrepo.query.pipeline import (
@@ -83,6 +84,8 @@ class CompiledPipeline:
     params: list[Any]
     json_columns: set[str] = field(default_factory=set)
     numeric_columns: set[str] = field(default_factory=set)
+    #: The kind of each output column (:mod:`.decode`): values come out as ``list()`` types them.
+    kinds: dict[str, Kind] = field(default_factory=dict)
     nested_columns: set[str] = field(default_factory=set)
     optional_prefixes: set[str] = field(default_factory=set)
 
@@ -96,7 +99,10 @@ class CompiledPipeline:
                     continue
                 if key in self.json_columns and isinstance(value, str | bytes):
                     value = json.loads(value)
-                if key in self.numeric_columns and isinstance(value, Decimal):
+                kind = self.kinds.get(key)
+                if kind is not None:
+                    value = decode(kind, value)
+                elif key in self.numeric_columns and isinstance(value, Decimal):
                     value = int(value) if value == value.to_integral_value() else float(value)
                 if key in self.nested_columns:
                     head, _, rest = key.partition(".")
@@ -161,6 +167,10 @@ class SQLCompiler:
         id_field: the primary key (the default order for ``$first``/``$last``).
         foreign_columns: columns of other tables ``$lookup`` may read.
         regexp: whether the connection has a ``REGEXP`` operator (SQLite needs a function).
+        element_types: the scalar type of the elements of list columns, where declared.
+        field_kinds: each column's kind (:func:`~xrepo.compile.sql.decode.field_kind`), so that
+            ``aggregate()`` and ``distinct()`` return the types ``list()`` gives.
+        repo: the repository's name, for errors.
     """
 
     def __init__(
@@ -173,6 +183,7 @@ class SQLCompiler:
         foreign_columns: Mapping[str, Sequence[str]] | None = None,
         regexp: bool = True,
         element_types: Mapping[str, Any] | None = None,
+        field_kinds: Mapping[str, Kind] | None = None,
         repo: str | None = None,
     ) -> None:
         self.d = dialect
@@ -182,6 +193,7 @@ class SQLCompiler:
         self.foreign_columns = dict(foreign_columns or {})
         self.regexp = regexp
         self.element_types = dict(element_types or {})
+        self.field_kinds = dict(field_kinds or {})
         self.repo = repo
         self.values: list[Any] = []
         self.n = 0
@@ -403,12 +415,33 @@ class SQLCompiler:
     def count(self, table: str, node: Node) -> tuple[str, list[Any]]:
         return self.finish(f"SELECT COUNT(*) FROM {table} WHERE {self.where(node, self.columns)}")
 
-    def distinct(self, table: str, path: str, node: Node) -> tuple[str, list[Any]]:
-        e, _ = self.expr(path, self.columns)
+    def distinct(self, table: str, path: str, node: Node) -> CompiledPipeline:
+        """The distinct non-null values of ``path`` among the rows matching ``node``, as rows
+        ``{"value": ...}``; of a list field its distinct elements, as MongoDB's ``distinct``."""
         where = self.where(node, self.columns)
-        return self.finish(
-            f"SELECT DISTINCT {e} AS {self.q('value')} FROM {table} "
-            f"WHERE {where} AND {e} IS NOT NULL"
+        value = self.q("value")
+        kind = self.field_kinds.get(path) if "." not in path else None
+        if path in self.array_columns:
+            alias, u = self.alias("d"), self.alias("u")
+            inner = f"(SELECT {self.q(path)} FROM {table} WHERE {where}) AS {self.q(alias)}"
+            source, elem, _, is_json = self.unwind_source(
+                inner,
+                f"{self.q(alias)}.{self.q(path)}",
+                self.q(u),
+                self.element_types.get(path),
+                preserve=False,
+            )
+            text = f"SELECT DISTINCT {elem} AS {value} FROM {source} WHERE {elem} IS NOT NULL"
+            kind = kind.item if isinstance(kind, ListOf) else None
+        else:
+            e, is_json = self.expr(path, self.columns, for_output=True)
+            text = f"SELECT DISTINCT {e} AS {value} FROM {table} WHERE {where} AND {e} IS NOT NULL"
+        sql, params = self.finish(text)
+        return CompiledPipeline(
+            sql,
+            params,
+            json_columns={"value"} if is_json else set(),
+            kinds={"value": kind} if kind is not None else {},
         )
 
     def update(
@@ -533,11 +566,15 @@ class SQLCompiler:
                 b = self.unwind(b, stage)
             i += 1
         sql, params = self.finish(self.render(b))
+        kinds: dict[str, Kind] = {
+            k: v for k, v in pipeline_kinds(stages, self.field_kinds).items() if v is not None
+        }
         return CompiledPipeline(
             sql,
             params,
             json_columns=b.json_cols,
             numeric_columns=b.numeric,
+            kinds=kinds,
             nested_columns=b.nested,
             optional_prefixes=b.optional,
         )
