@@ -1,9 +1,9 @@
 """aggregate() and distinct() return the Python types that list() gives, on every backend.
 
-The bugs this keeps fixed: SQL backends returned list and dict fields as JSON text, booleans as
-0/1, datetimes as ISO text and Decimals as floats from aggregate(); distinct() of a list field gave
-whole lists (SQL) or a JSONDecodeError (memory, MongoDB); ``materialized=True`` over a SQL table with
-a list or dict field failed validation.
+The bugs this keeps fixed: SQL backends returned list and dict fields as JSON text, booleans
+as 0/1, datetimes as ISO text and Decimals as floats from aggregate(); distinct() of a list
+field gave whole lists (SQL) or a JSONDecodeError (memory, MongoDB); ``materialized=True`` over
+a SQL table with a list or dict field failed validation.
 """
 
 from __future__ import annotations
