@@ -5,6 +5,10 @@ Documents are sampled on the server (``$sample``, size configurable) and folded 
 nested fields, arrays with their element types, optional fields by presence frequency. The
 collection's indexes and any ``$jsonSchema`` validator are read from the server; fields the
 validator declares but the sample never showed are added from it.
+
+An ``_id`` holding ObjectIds is the primary key and is not required (``auto_increment``): MongoDB
+assigns one to a document inserted without it. ObjectId fields become ``ObjectIdStr`` fields in
+generated models (the 24-character hex string).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 from xinspector.discovery.samples import RecordSchemaBuilder
 from xinspector.errors import XInspectorNotFoundError
 from xinspector.schema import CollectionSchema, FieldSchema, IndexSchema
-from xinspector.types import unify_types
+from xinspector.types import split_union, unify_types
 
 __all__ = ["BSON_TYPES", "discover_mongodb", "field_from_json_schema"]
 
@@ -220,8 +224,14 @@ async def discover_mongodb(
                     schema.fields[key].enum = list(spec["enum"])
     if "_id" in schema.fields:
         schema.primary_key = ["_id"]
-        schema.fields["_id"].primary_key = True
-        schema.fields["_id"].unique = True
+        key = schema.fields["_id"]
+        key.primary_key = True
+        key.unique = True
+        if "ObjectId" in split_union(key.type):
+            # MongoDB assigns an ObjectId to a document inserted without _id: every document
+            # has one, yet a model must not require it on create.
+            key.required = False
+            key.auto_increment = True
     for ix in schema.indexes:
         if ix.unique and len(ix.fields) == 1 and ix.fields[0] in schema.fields:
             schema.fields[ix.fields[0]].unique = True

@@ -4,20 +4,42 @@ Filters become MongoDB filters, pipelines MongoDB pipelines (:mod:`xrepo.compile
 server does the filtering, sorting, paging and aggregation. The id field is stored as ``_id``.
 Bulk writes run in a transaction (MongoDB must run as a replica set): a failing item aborts the
 whole batch and is named in the error.
+
+Collections as MongoDB makes them: an ``ObjectId`` reads back as its 24-character hex string
+(decoded by the driver, so ``list()``, ``aggregate()`` and ``distinct()`` agree), and that string
+finds the ``ObjectId`` in every filter and id argument. A ``str`` id left out on create is
+assigned by MongoDB (an ``ObjectId``). Fields typed ``xinspector.types.ObjectIdStr`` (as XInspector
+generates them for ObjectId fields) store 24-hex values as ObjectIds; other ``str`` fields store
+strings. A model that declares ``bson.ObjectId`` fields itself gets ObjectIds as they are.
+Decimals are stored as ``Decimal128`` and read back as ``Decimal``; datetimes are stored as aware
+UTC with milliseconds (naive means UTC), and ``create()`` returns them as stored.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import typing
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any, ClassVar
 
-from pydantic import PrivateAttr
+from bson.codec_options import TypeDecoder, TypeRegistry
+from bson.decimal128 import Decimal128
+from bson.objectid import ObjectId
+from pydantic import BaseModel, BeforeValidator, PrivateAttr
 from pymongo import errors as pm_errors
 
-from xrepo.compile.mongo import check_collection_name, to_bson, to_mongo_filter, to_mongo_pipeline
+from xrepo.compile.mongo import (
+    check_collection_name,
+    is_object_id_hex,
+    stored_value,
+    to_bson,
+    to_mongo_filter,
+    to_mongo_pipeline,
+)
+from xrepo.compile.sql.decode import Kind, ListOf, decode, field_kind, pipeline_kinds
 from xrepo.errors import (
     XRepoConfigurationError,
     XRepoConflictError,
@@ -47,6 +69,53 @@ class _Failed(Exception):
         self.message = message
 
 
+class _ObjectIdAsHex(TypeDecoder):
+    """Decodes every ObjectId as its hex string (in C's decode loop, one call per ObjectId)."""
+
+    bson_type = ObjectId
+
+    def transform_bson(self, value: Any) -> str:
+        return str(value)
+
+
+class _Decimal128AsDecimal(TypeDecoder):
+    """Decodes ``Decimal128`` as ``Decimal`` (what a ``Decimal`` field holds)."""
+
+    bson_type = Decimal128
+
+    def transform_bson(self, value: Any) -> Decimal:
+        return value.to_decimal()  # type: ignore[no-any-return]
+
+
+_AS_HEX = TypeRegistry([_ObjectIdAsHex(), _Decimal128AsDecimal()])
+_KEEP_OBJECT_IDS = TypeRegistry([_Decimal128AsDecimal()])
+
+
+def _mentions(annotation: Any, found: Any, depth: int = 0) -> bool:
+    """Whether ``found(t)`` holds for ``annotation`` or a type inside it (unions, Annotated
+    metadata, containers, nested models), looked at to a bounded depth."""
+    if depth > 8:
+        return False
+    if found(annotation):
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(
+            _mentions(f.annotation, found, depth + 1) or any(found(m) for m in f.metadata)
+            for f in annotation.model_fields.values()
+        )
+    return any(_mentions(a, found, depth + 1) for a in typing.get_args(annotation))
+
+
+def _is_bson_object_id(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, ObjectId)
+
+
+def _is_object_id_str(t: Any) -> bool:
+    # xinspector.types.ObjectIdStr: Annotated[str, BeforeValidator(<ObjectId to hex>)]. Matched by
+    # the validator's name so that a model built from exported source is recognized as well.
+    return isinstance(t, BeforeValidator) and getattr(t.func, "__name__", "") == "_oid_to_str"
+
+
 class ConnectedMongoRepo(XRepo[T]):
     """A repository over a MongoDB collection.
 
@@ -64,6 +133,11 @@ class ConnectedMongoRepo(XRepo[T]):
     _resource: MongoDBResource = PrivateAttr()
     _collection: str = PrivateAttr()
     _str_ids: bool = PrivateAttr(default=False)
+    _oid_ids: bool = PrivateAttr(default=False)
+    _as_hex: bool = PrivateAttr(default=True)
+    _oid_fields: frozenset[str] = PrivateAttr(default=frozenset())
+    _coll_cache: tuple[Any, Any] | None = PrivateAttr(default=None)
+    _field_kinds: dict[str, Kind] = PrivateAttr(default_factory=dict)
     _transactions: bool | None = PrivateAttr(default=None)
 
     def __init__(
@@ -91,9 +165,24 @@ class ConnectedMongoRepo(XRepo[T]):
         self._collection = check_collection_name(name)
         self.metadata.collection = name
         self.metadata.resource_name = resource.name
-        annotation = model_class.model_fields[self.id_field].annotation
+        fields = model_class.model_fields
+        annotation = fields[self.id_field].annotation
         args = typing.get_args(annotation) or (annotation,)
-        self._str_ids = str in args
+        self._str_ids = any(
+            a is str or (typing.get_origin(a) is typing.Annotated and typing.get_args(a)[0] is str)
+            for a in args
+        )
+        self._oid_ids = any(_is_bson_object_id(a) for a in args)
+        # A model that declares bson.ObjectId fields wants ObjectIds; every other model reads
+        # them as the hex strings its str fields hold.
+        self._as_hex = not _mentions(model_class, _is_bson_object_id)
+        self._field_kinds = {n: field_kind(fields[n].annotation) for n in self.fields}
+        self._oid_fields = frozenset(
+            name
+            for name, info in fields.items()
+            if any(_is_object_id_str(m) for m in info.metadata)
+            or _mentions(info.annotation, _is_object_id_str)
+        )
 
     @property
     def resource(self) -> MongoDBResource:
@@ -106,6 +195,24 @@ class ConnectedMongoRepo(XRepo[T]):
         return self._collection
 
     async def _coll(self) -> Any:
+        """The collection, decoding ObjectIds as hex strings (unless the model holds
+        ``bson.ObjectId`` fields) and Decimal128 as Decimal."""
+        await self._resource.ensure_connected()
+        db = self._resource.db
+        cached = self._coll_cache
+        if cached is not None and cached[0] is db:
+            return cached[1]
+        raw = self._resource.collection(self._collection)
+        options = raw.codec_options.with_options(
+            type_registry=_AS_HEX if self._as_hex else _KEEP_OBJECT_IDS
+        )
+        coll = raw.with_options(codec_options=options)
+        self._coll_cache = (db, coll)
+        return coll
+
+    async def _raw_coll(self) -> Any:
+        """The collection with the client's codec options: documents as stored (ObjectIds,
+        Decimal128), for taking a document back exactly as it was."""
         await self._resource.ensure_connected()
         return self._resource.collection(self._collection)
 
@@ -134,8 +241,15 @@ class ConnectedMongoRepo(XRepo[T]):
         return doc
 
     def _row_to_doc(self, row: Row) -> dict[str, Any]:
-        doc = {k: to_bson(v) for k, v in row.items() if k != self.id_field}
-        doc["_id"] = to_bson(row[self.id_field])
+        id_field = self.id_field
+        doc = {k: to_bson(v) for k, v in row.items() if k != id_field}
+        if self._oid_fields:
+            for name in self._oid_fields & doc.keys():
+                doc[name] = _to_object_ids(doc[name])
+        key = row.get(id_field)
+        if key is not None:  # else the driver assigns an ObjectId
+            key = to_bson(key)
+            doc["_id"] = _to_object_ids(key) if id_field in self._oid_fields else key
         return doc
 
     # -- reads ----------------------------------------------------------------------------------
@@ -176,14 +290,46 @@ class ConnectedMongoRepo(XRepo[T]):
             values = await coll.distinct(
                 key, to_mongo_filter(node, self.id_field), session=ambient.current(self._resource)
             )
-        return [v for v in values if v is not None]
+        kind = self._field_kinds.get(path)
+        if isinstance(kind, ListOf):
+            kind = kind.item  # distinct() of a list field gives its elements
+        retype = _retyped(kind)
+        # An ObjectId and the string of its hex both read as that string: one value.
+        seen: set[str] = set()
+        out: list[Any] = []
+        for v in values:
+            if v is None:
+                continue
+            if retype:
+                v = decode(kind, v)
+            if v.__class__ is str:
+                if v in seen:
+                    continue
+                seen.add(v)
+            out.append(v)
+        return out
 
     async def _aggregate(self, stages: list[Stage]) -> list[Row]:
-        pipeline = to_mongo_pipeline(stages, id_field=self.id_field)
+        pipeline = to_mongo_pipeline(stages, id_field=self.id_field, object_ids=self._as_hex)
         async with self._errors("aggregate"):
             coll = await self._coll()
             cursor = await coll.aggregate(pipeline, session=ambient.current(self._resource))
-            return list(await cursor.to_list(None))
+            docs: list[Row] = await cursor.to_list(None)
+        # What BSON cannot say: dates are stored as datetimes, times and UUIDs as strings, a
+        # float field may hold ints. Typed here from the fields each output comes from.
+        kinds = pipeline_kinds(stages, self._field_kinds)
+        work = [(k, kind) for k, kind in kinds.items() if _retyped(kind)]
+        if work:
+            for doc in docs:
+                for key, kind in work:
+                    head, dot, tail = key.partition(".")
+                    if dot:  # a compound $group key: "_id.<name>" is doc["_id"][name]
+                        holder = doc.get(head)
+                        if isinstance(holder, dict) and tail in holder:
+                            holder[tail] = decode(kind, holder[tail])
+                    elif key in doc:
+                        doc[key] = decode(kind, doc[key])
+        return docs
 
     # -- writes ---------------------------------------------------------------------------------
     async def supports_transactions(self) -> bool:
@@ -210,24 +356,26 @@ class ConnectedMongoRepo(XRepo[T]):
             yield None
 
     async def _insert(self, rows: list[Row]) -> list[Row]:
+        assigned: list[int] = []  # rows whose id the driver assigns
         for i, row in enumerate(rows):
             if row.get(self.id_field) is None:
-                if not self._str_ids:
+                if not (self._str_ids or self._oid_ids):
                     raise XRepoValidationError(
-                        f"item {i}: give an {self.id_field!r}; MongoDB generates ids only for "
-                        "str-typed id fields",
+                        f"item {i}: give an {self.id_field!r}; MongoDB assigns ids (ObjectIds) "
+                        "only to str-typed or ObjectId-typed id fields",
                         repo=self.name,
                         operation="create",
                         item=i,
                     )
-                row[self.id_field] = uuid.uuid4().hex
+                assigned.append(i)
         docs = [self._row_to_doc(r) for r in rows]
+        stored = self._as_stored(rows)
         operation = "create" if len(rows) == 1 else "bulk_create"
         async with self._errors(operation):
             coll = await self._coll()
             if len(docs) == 1:
                 await coll.insert_one(docs[0], session=ambient.current(self._resource))
-                return rows
+                return self._with_assigned_ids(stored, docs, assigned)
             try:
                 async with self._session() as session:
                     try:
@@ -256,12 +404,44 @@ class ConnectedMongoRepo(XRepo[T]):
                     operation=operation,
                     item=failed.item,
                 ) from None
+        return self._with_assigned_ids(stored, docs, assigned)
+
+    def _as_stored(self, rows: list[Row]) -> list[Row]:
+        """``rows`` as a read returns them once stored (datetimes aware UTC, milliseconds); a
+        row that storing does not change is returned as the same object."""
+        out = rows
+        for i, row in enumerate(rows):
+            changed = None
+            for k, v in row.items():
+                if v.__class__ in _PLAIN:
+                    continue
+                s = stored_value(v)
+                if s is not v:
+                    changed = changed or dict(row)
+                    changed[k] = s
+            if changed is not None:
+                if out is rows:
+                    out = list(rows)
+                out[i] = changed
+        return out
+
+    def _with_assigned_ids(
+        self, rows: list[Row], docs: list[dict[str, Any]], assigned: list[int]
+    ) -> list[Row]:
+        """The stored rows, with the ids the driver assigned (hex strings for str ids)."""
+        if not assigned:
+            return rows
+        rows = list(rows)
+        for i in assigned:
+            oid = docs[i]["_id"]
+            rows[i] = {**rows[i], self.id_field: str(oid) if self._str_ids else oid}
         return rows
 
     async def _update_where(self, batch: list[UpdateItem]) -> list[int]:
         counts: list[int] = []
         async with self._errors("update"):
             coll = await self._coll()
+            raw = await self._raw_coll()
             async with self._session() as session:
                 # Without a transaction, the documents an item changes are kept so that a
                 # later failing item can put them back.
@@ -270,7 +450,7 @@ class ConnectedMongoRepo(XRepo[T]):
                     for i, (node, changes, conflict) in enumerate(batch):
                         filt = to_mongo_filter(node, self.id_field)
                         if session is None and len(batch) > 1:
-                            saved.extend(await coll.find(filt).to_list(None))
+                            saved.extend(await raw.find(filt).to_list(None))
                         result = await coll.update_many(
                             filt, self._update_doc(changes), session=session
                         )
@@ -283,14 +463,18 @@ class ConnectedMongoRepo(XRepo[T]):
                         counts.append(result.matched_count)
                 except BaseException:
                     for doc in reversed(saved):
-                        await coll.replace_one({"_id": doc["_id"]}, doc)
+                        await raw.replace_one({"_id": doc["_id"]}, doc)
                     raise
         return counts
 
-    @staticmethod
-    def _update_doc(changes: Row) -> dict[str, Any]:
+    def _update_doc(self, changes: Row) -> dict[str, Any]:
         update: dict[str, Any] = {}
-        sets = {k: to_bson(v) for k, v in changes.items() if v is not INCREMENT}
+        oids = self._oid_fields
+        sets = {
+            k: _to_object_ids(to_bson(v)) if k in oids else to_bson(v)
+            for k, v in changes.items()
+            if v is not INCREMENT
+        }
         if sets:
             update["$set"] = sets
         incs = {k: 1 for k, v in changes.items() if v is INCREMENT}
@@ -305,6 +489,26 @@ class ConnectedMongoRepo(XRepo[T]):
                 to_mongo_filter(node, self.id_field), session=ambient.current(self._resource)
             )
             return int(result.deleted_count)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+#: Kinds whose values MongoDB returns in another Python type than the field's.
+_RETYPED: frozenset[Any] = frozenset({_dt.date, _dt.time, uuid.UUID, Decimal, float})
+
+
+def _retyped(kind: Kind) -> bool:
+    if isinstance(kind, ListOf):
+        return _retyped(kind.item)
+    return kind in _RETYPED
+
+
+def _to_object_ids(value: Any) -> Any:
+    """24-hex strings (also inside a list) as ObjectIds: how an ObjectId-typed field stores."""
+    if is_object_id_hex(value):
+        return ObjectId(value)
+    if isinstance(value, list):
+        return [_to_object_ids(v) for v in value]
+    return value
 
 
 def _short(exc: object) -> str:

@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import datetime
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -325,7 +326,10 @@ class MongoDBResource(DatabaseResource):
             "serverSelectionTimeoutMS": int(self.connect_timeout * ms),
             "connectTimeoutMS": int(self.connect_timeout * ms),
             "document_class": dict,
+            # Datetimes come back aware, in datetime.UTC (not bson's FixedOffset): the zone
+            # every xstack backend returns. Naive datetimes written are taken as UTC.
             "tz_aware": True,
+            "tzinfo": datetime.UTC,
         }
         if self.command_timeout is not None:
             kwargs["socketTimeoutMS"] = int(self.command_timeout * ms)
