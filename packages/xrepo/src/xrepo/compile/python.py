@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import heapq
 import re
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -82,11 +83,13 @@ def _has_path(doc: Any, path: str) -> bool:
 
 # -- ordering -----------------------------------------------------------------------------------
 def _rank(value: Any) -> int:
-    # MongoDB's BSON order: null < numbers < strings < objects < arrays < booleans < dates.
+    # MongoDB's BSON order: null < numbers < strings < objects < arrays < binary (UUID)
+    # < booleans < dates; times (no BSON type) after them.
     if value is None:
         return 0
-    if isinstance(value, bool):
-        return 5
+    cls = value.__class__
+    if cls is bool:
+        return 6
     if isinstance(value, int | float | Decimal):
         return 1
     if isinstance(value, str):
@@ -95,42 +98,84 @@ def _rank(value: Any) -> int:
         return 3
     if isinstance(value, list | tuple):
         return 4
-    if isinstance(value, _dt.date | _dt.datetime):
-        return 6
-    return 7
+    if isinstance(value, uuid.UUID | bytes):
+        return 5
+    if isinstance(value, _dt.date):
+        return 7
+    if isinstance(value, _dt.time):
+        return 8
+    return 9
+
+
+def _number_key(value: Any) -> tuple[int, Any]:
+    # NaN sorts before every other number, as in MongoDB; Decimal NaN does not compare at all.
+    if value != value:
+        return 0, 0
+    return 1, value
+
+
+def _moment(value: _dt.date) -> _dt.datetime:
+    """Dates and naive/aware datetimes on one naive-UTC time line (naive means UTC)."""
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(_dt.UTC).replace(tzinfo=None)
+    return _dt.datetime.combine(value, _dt.time())
 
 
 def sort_key(value: Any) -> tuple[int, Any]:
     """A total order over mixed values (MongoDB's cross-type order)."""
     rank = _rank(value)
-    if rank in (3, 4, 7):
-        return rank, repr(value)
     if rank == 0:
         return 0, 0
-    return rank, value
+    if rank == 1:
+        return 1, _number_key(value)
+    if rank == 7:
+        return 7, _moment(value)
+    if rank == 8:
+        return 8, value.replace(tzinfo=None).isoformat()
+    if rank in (2, 6):
+        return rank, value
+    if rank == 5:
+        return rank, value.bytes if isinstance(value, uuid.UUID) else value
+    return rank, repr(value)
 
 
-def sort_rows(rows: list[Row], keys: Sequence[SortKey], *, limit: int | None = None) -> list[Row]:
-    """Sort ``rows`` by ``keys`` (stable); with ``limit``, only the first ``limit`` are kept."""
+def sort_rows(
+    rows: list[Row],
+    keys: Sequence[SortKey],
+    *,
+    limit: int | None = None,
+    typed_fields: frozenset[str] | None = None,
+) -> list[Row]:
+    """Sort ``rows`` by ``keys`` (stable); with ``limit``, only the first ``limit`` are kept.
+
+    ``typed_fields`` are top-level fields whose values all have one scalar type (a validated
+    model's field): they are compared with Python's operators; any other path is compared in
+    MongoDB's cross-type order (:func:`sort_key`), where a bool is not a number.
+    """
     if not keys:
         return rows[:limit] if limit is not None else rows
+    fast = typed_fields is not None and all(p in typed_fields for p, _ in keys)
     directions = {d for _, d in keys}
     if limit is not None and len(directions) == 1 and limit < len(rows) // 8:
         # One direction: a bounded heap beats a full sort (same result as sorted()[:limit]).
-        getter = _tuple_getter([p for p, _ in keys])
         pick = heapq.nlargest if -1 in directions else heapq.nsmallest
-        try:
-            return pick(limit, rows, key=getter)
-        except TypeError:
-            safe = _tuple_getter([p for p, _ in keys], safe=True)
-            return pick(limit, rows, key=safe)
+        if fast:
+            try:
+                return pick(limit, rows, key=_tuple_getter([p for p, _ in keys]))
+            except TypeError:
+                pass
+        return pick(limit, rows, key=_tuple_getter([p for p, _ in keys], safe=True))
     out = list(rows)
     for path, direction in reversed(keys):
-        getter = _tuple_getter([path])
-        try:
-            out.sort(key=getter, reverse=direction < 0)
-        except TypeError:
-            out.sort(key=_tuple_getter([path], safe=True), reverse=direction < 0)
+        if fast:
+            try:
+                out.sort(key=_tuple_getter([path]), reverse=direction < 0)
+                continue
+            except TypeError:  # a null among the values: the safe key orders it first
+                pass
+        out.sort(key=_tuple_getter([path], safe=True), reverse=direction < 0)
     return out[:limit] if limit is not None else out
 
 
@@ -144,31 +189,137 @@ def _tuple_getter(paths: Sequence[str], *, safe: bool = False) -> Callable[[Row]
         return lambda r: tuple(sort_key(get_path(r, p)) for p in paths)
     if len(paths) == 1:
         (p,) = paths
-        if "." in p:
-            return lambda r: _none_first(get_path(r, p))
         # None sorts first, as in MongoDB; a TypeError (None vs int) sends us to the safe key.
         return lambda r: r.get(p)
-    return lambda r: tuple(get_path(r, p) for p in paths)
+    return lambda r: tuple(r.get(p) for p in paths)
 
 
-def _none_first(value: Any) -> Any:
-    if value is None:
-        raise TypeError("None in sort key")
-    return value
+# -- type-strict comparisons (MongoDB's) ---------------------------------------------------------
+def strict_eq(x: Any, v: Any) -> bool:
+    """Equality as MongoDB sees it: numbers across int/float/Decimal, never a bool and a number,
+    documents and arrays element by element."""
+    if x.__class__ is bool or v.__class__ is bool:
+        return x is v
+    if isinstance(x, list | tuple):
+        return (
+            isinstance(v, list | tuple)
+            and len(x) == len(v)
+            and all(strict_eq(a, b) for a, b in zip(x, v, strict=True))
+        )
+    if isinstance(x, Mapping):
+        return (
+            isinstance(v, Mapping)
+            and x.keys() == v.keys()
+            and all(strict_eq(x[k], v[k]) for k in x)
+        )
+    if isinstance(v, list | tuple | Mapping):
+        return False
+    try:
+        return bool(x == v)
+    except ArithmeticError:  # a signalling Decimal NaN
+        return False
+
+
+def _has(x: Any, v: Any) -> bool:
+    """``x`` equals ``v`` or, being an array, holds an element equal to ``v``."""
+    if strict_eq(x, v):
+        return True
+    return x.__class__ is list and any(strict_eq(e, v) for e in x)
+
+
+def _compare(x: Any, v: Any, symbol: str) -> bool:
+    if x is None or (x.__class__ is bool) is not (v.__class__ is bool):
+        return False
+    try:
+        if symbol == ">":
+            return bool(x > v)
+        if symbol == ">=":
+            return bool(x >= v)
+        if symbol == "<":
+            return bool(x < v)
+        return bool(x <= v)
+    except (TypeError, ArithmeticError):
+        return False
+
+
+def _safe_lt(x: Any, v: Any, symbol: str) -> bool:
+    if x.__class__ is list and v.__class__ is not list:
+        # An array matches when one of its elements does (MongoDB's array semantics).
+        return any(_compare(e, v, symbol) for e in x)
+    return _compare(x, v, symbol)
+
+
+class _Members:
+    """The values of an ``$in``: hashable non-bools, bools, and unhashable ones apart, so that
+    a hash lookup never confuses ``True`` with ``1``."""
+
+    __slots__ = ("bools", "hashed", "other")
+
+    def __init__(self, values: Iterable[Any]) -> None:
+        hashed: list[Any] = []
+        self.bools: frozenset[bool] = frozenset()
+        self.other: tuple[Any, ...] = ()
+        for v in values:
+            if v.__class__ is bool:
+                self.bools |= {v}
+            elif isinstance(v, list | tuple | Mapping) or (v != v):
+                self.other += (v,)
+            else:
+                hashed.append(v)
+        self.hashed = frozenset(hashed)
+
+    def holds(self, x: Any, arrays: bool) -> bool:
+        if x.__class__ is bool:
+            return x in self.bools
+        try:
+            if x in self.hashed:
+                return True
+        except TypeError:  # x is a list or dict
+            pass
+        if self.other and any(strict_eq(x, v) for v in self.other):
+            return True
+        if arrays and x.__class__ is list:
+            return any(self.holds(e, False) for e in x if e.__class__ is not list)
+        return False
+
+
+def _safe_in(x: Any, members: _Members) -> bool:
+    return members.holds(x, True)
 
 
 # -- filter compilation -------------------------------------------------------------------------
-class _Gen:
-    """Generates the source of one filter expression; constants go to ``namespace``."""
+_TEXT_METHODS = {
+    "contains": "in",
+    "icontains": "in",
+    "startswith": "startswith",
+    "istartswith": "startswith",
+    "endswith": "endswith",
+    "iendswith": "endswith",
+}
 
-    def __init__(self, safe: bool, array_fields: frozenset[str] | None) -> None:
+
+class _Gen:
+    """Generates the source of one filter expression; constants go to ``namespace``.
+
+    ``typed_fields`` hold one scalar type each (validated) and the tree's values were typed for
+    them (:func:`xrepo.query.values.type_filter`): those compare with Python's operators. Every
+    other path compares type-strictly, as MongoDB does.
+    """
+
+    def __init__(
+        self, safe: bool, array_fields: frozenset[str] | None, typed_fields: frozenset[str]
+    ) -> None:
         self.safe = safe
         self.array_fields = array_fields
+        self.typed_fields = typed_fields
         self.namespace: dict[str, Any] = {
             "_get_path": get_path,
             "_has_path": _has_path,
             "_lt": _safe_lt,
             "_in": _safe_in,
+            "_has": _has,
+            "_eq": strict_eq,
+            "_bool": bool,
         }
         self.n = 0
 
@@ -193,6 +344,9 @@ class _Gen:
             return True
         return path.split(".", 1)[0] in self.array_fields
 
+    def typed(self, path: str) -> bool:
+        return path in self.typed_fields
+
     def expr(self, node: Node) -> str:
         if isinstance(node, And):
             if not node.children:
@@ -211,63 +365,97 @@ class _Gen:
         return self.condition(node)
 
     def condition(self, c: Condition) -> str:
-        get = self.getter(c.path)
-        op, value = c.op, c.value
+        op = c.op
         if op in ("eq", "ne"):
-            if value is None:
-                test = f"({get} is None)"
-            elif self.maybe_array(c.path) and not isinstance(value, list):
-                x, v = self.var(), self.const(value)
-                test = f"(({x} := {get}) == {v} or ({x}.__class__ is list and {v} in {x}))"
-            else:
-                test = f"({get} == {self.const(value)})"
+            test = self.equality(c)
             return test if op == "eq" else f"(not {test})"
         if op in ("gt", "gte", "lt", "lte"):
-            if value is None:
-                return "False" if op in ("gt", "lt") else f"({get} is None)"
-            x, v = self.var(), self.const(value)
-            symbol = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
-            if self.safe:
-                return f"(({x} := {get}) is not None and _lt({x}, {v}, {symbol!r}))"
-            return f"(({x} := {get}) is not None and {x} {symbol} {v})"
+            return self.range(c)
         if op in ("in", "nin"):
-            values = tuple(value)
-            try:
-                container: Any = frozenset(values)
-            except TypeError:
-                container = values
-            x, v = self.var(), self.const(container)
-            if self.safe:
-                test = f"_in({get}, {v})"
-            elif self.maybe_array(c.path):
-                test = (
-                    f"(({x} := {get}) in {v} or ({x}.__class__ is list and "
-                    f"any(e in {v} for e in {x})))"
-                )
-            else:
-                test = f"({get} in {v})"
+            test = self.membership(c)
             return test if op == "in" else f"(not {test})"
+        get = self.getter(c.path)
         if op == "exists":
-            return f"({get} is not None)" if value else f"({get} is None)"
+            return f"({get} is not None)" if c.value else f"({get} is None)"
+        return self.text(c, get)
+
+    def equality(self, c: Condition) -> str:
+        get, value = self.getter(c.path), c.value
+        if value is None:
+            return f"({get} is None)"
+        array = self.maybe_array(c.path)
+        v = self.const(value)
+        if self.typed(c.path) and not array:
+            return f"({get} == {v})"
         x = self.var()
-        if op == "regex":
-            pattern, flags = value
-            compiled = re.compile(pattern, _re_flags(flags))
-            p = self.const(compiled)
-            return f"(({x} := {get}).__class__ is str and {p}.search({x}) is not None)"
-        method = {
-            "contains": "in",
-            "icontains": "in",
-            "startswith": "startswith",
-            "istartswith": "startswith",
-            "endswith": "endswith",
-            "iendswith": "endswith",
-        }[op]
-        insensitive = op.startswith("i")
-        v = self.const(value.lower() if insensitive else value)
-        subject = f"{x}.lower()" if insensitive else x
-        check = f"{v} in {subject}" if method == "in" else f"{subject}.{method}({v})"
-        return f"(({x} := {get}).__class__ is str and {check})"
+        cls = value.__class__
+        if cls is bool:
+            test = f"(({x} := {get}) is {v}"
+        elif cls is str or isinstance(value, _dt.date | _dt.time | uuid.UUID):
+            # Only a value of the same type can be equal (a datetime never equals a date).
+            test = f"(({x} := {get}) == {v}"
+        elif cls in _NUM:
+            test = f"(({x} := {get}) == {v} and {x}.__class__ is not bool"
+        else:
+            test = f"(_eq(({x} := {get}), {v})"
+        if array and not isinstance(value, list):
+            test += f" or ({x}.__class__ is list and _has({x}, {v}))"
+        return test + ")"
+
+    def range(self, c: Condition) -> str:
+        get, value, op = self.getter(c.path), c.value, c.op
+        if value is None:
+            return "False" if op in ("gt", "lt") else f"({get} is None)"
+        x, v = self.var(), self.const(value)
+        symbol = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+        if self.safe:
+            return f"(({x} := {get}) is not None and _lt({x}, {v}, {symbol!r}))"
+        if self.typed(c.path) and not self.maybe_array(c.path):
+            return f"(({x} := {get}) is not None and {x} {symbol} {v})"
+        # A value of another type raises TypeError here and the guarded version reruns; a bool
+        # compares with a bool only, a number with a number only.
+        guard = ""
+        if value.__class__ is bool:
+            guard = f" and {x}.__class__ is bool"
+        elif value.__class__ in _NUM:
+            guard = f" and {x}.__class__ is not bool"
+        return f"(({x} := {get}) is not None{guard} and {x} {symbol} {v})"
+
+    def membership(self, c: Condition) -> str:
+        get = self.getter(c.path)
+        values = tuple(c.value)
+        if self.typed(c.path) and not self.maybe_array(c.path):
+            try:
+                return f"({get} in {self.const(frozenset(values))})"
+            except TypeError:
+                pass
+        members = _Members(values)
+        if self.maybe_array(c.path):
+            return f"_in({get}, {self.const(members)})"
+        return f"{self.const(members)}.holds({get}, False)"
+
+    def text(self, c: Condition, get: str) -> str:
+        x = self.var()
+        if c.op == "regex":
+            pattern, flags = c.value
+            p = self.const(re.compile(pattern, _re_flags(flags)))
+            check = f"{p}.search({{s}}) is not None"
+        else:
+            insensitive = c.op.startswith("i")
+            # Case-insensitive means Python's str.lower() of both sides (full Unicode lowercase
+            # mapping, no case folding: "ß" stays "ß"), the same as SQL's lower().
+            v = self.const(c.value.lower() if insensitive else c.value)
+            subject = "{s}.lower()" if insensitive else "{s}"
+            method = _TEXT_METHODS[c.op]
+            check = f"{v} in {subject}" if method == "in" else f"{subject}.{method}({v})"
+        test = f"(({x} := {get}).__class__ is str and {check.format(s=x)}"
+        if self.maybe_array(c.path):
+            e = self.var()
+            test += (
+                f" or ({x}.__class__ is list and "
+                f"any({e}.__class__ is str and {check.format(s=e)} for {e} in {x}))"
+            )
+        return test + ")"
 
 
 def _re_flags(flags: str) -> int:
@@ -277,35 +465,14 @@ def _re_flags(flags: str) -> int:
     return out
 
 
-def _safe_lt(x: Any, v: Any, symbol: str) -> bool:
-    try:
-        if symbol == ">":
-            return bool(x > v)
-        if symbol == ">=":
-            return bool(x >= v)
-        if symbol == "<":
-            return bool(x < v)
-        return bool(x <= v)
-    except TypeError:
-        return False
-
-
-def _safe_in(x: Any, container: Any) -> bool:
-    try:
-        if x in container:
-            return True
-    except TypeError:
-        if any(x == e for e in container):
-            return True
-    if isinstance(x, list):
-        return any(_safe_in(e, container) for e in x if not isinstance(e, list))
-    return False
-
-
 def _build(
-    node: Node, safe: bool, array_fields: frozenset[str] | None, template: str
+    node: Node,
+    safe: bool,
+    array_fields: frozenset[str] | None,
+    typed_fields: frozenset[str],
+    template: str,
 ) -> Callable[..., Any]:
-    gen = _Gen(safe, array_fields)
+    gen = _Gen(safe, array_fields, typed_fields)
     source = template.format(expr=gen.expr(node))
     namespace = dict(gen.namespace)
     # Only generated names and operators reach the source; every value is a namespace constant.
@@ -315,37 +482,52 @@ def _build(
 
 
 def compile_predicate(
-    node: Node, *, array_fields: frozenset[str] | None = None
+    node: Node,
+    *,
+    array_fields: frozenset[str] | None = None,
+    typed_fields: frozenset[str] = frozenset(),
 ) -> Callable[[Row], bool]:
-    """``node`` as a function ``row -> bool`` (guarded against cross-type comparisons)."""
-    fast = _build(node, False, array_fields, "def _f(r):\n    return bool({expr})\n")
-    safe = _build(node, True, array_fields, "def _f(r):\n    return bool({expr})\n")
+    """``node`` as a function ``row -> bool`` (guarded against cross-type comparisons).
+
+    ``typed_fields``: top-level fields whose values all have one scalar type and whose filter
+    values were typed for it (:func:`xrepo.query.values.type_filter`); compared without the
+    per-value type tests.
+    """
+    template = "def _f(r):\n    return bool({expr})\n"
+    fast = _build(node, False, array_fields, typed_fields, template)
+    safe = _build(node, True, array_fields, typed_fields, template)
 
     def predicate(row: Row) -> bool:
         try:
             return bool(fast(row))
-        except TypeError:
+        except (TypeError, ArithmeticError):
             return bool(safe(row))
 
     return predicate
 
 
 def compile_filter(
-    node: Node, *, array_fields: frozenset[str] | None = None
+    node: Node,
+    *,
+    array_fields: frozenset[str] | None = None,
+    typed_fields: frozenset[str] = frozenset(),
 ) -> Callable[[Iterable[Row]], list[Row]]:
-    """``node`` as a function ``rows -> matching rows`` (one list comprehension)."""
+    """``node`` as a function ``rows -> matching rows`` (one list comprehension).
+
+    ``typed_fields`` as for :func:`compile_predicate`.
+    """
     if isinstance(node, And) and not node.children:
         return list
     template = "def _f(rows):\n    return [r for r in rows if {expr}]\n"
-    fast = _build(node, False, array_fields, template)
-    safe = _build(node, True, array_fields, template)
+    fast = _build(node, False, array_fields, typed_fields, template)
+    safe = _build(node, True, array_fields, typed_fields, template)
 
     def run(rows: Iterable[Row]) -> list[Row]:
         if not isinstance(rows, list):
             rows = list(rows)
         try:
             out: list[Row] = fast(rows)
-        except TypeError:
+        except (TypeError, ArithmeticError):
             out = safe(rows)
         return out
 
@@ -353,19 +535,33 @@ def compile_filter(
 
 
 # -- pipeline -----------------------------------------------------------------------------------
+_BOOL_TAG = "__bool__"
+_NAN_TAG = "__nan__"
+
+
 def _freeze(value: Any) -> Any:
+    """A hashable stand-in for ``value`` under MongoDB's equality: ``True`` is not ``1``, every
+    NaN is the same, documents and arrays compare element by element."""
+    if value.__class__ is bool:
+        return (_BOOL_TAG, value)
     if isinstance(value, Mapping):
         return ("__dict__", tuple((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
         return ("__list__", tuple(_freeze(v) for v in value))
+    if isinstance(value, float | Decimal) and value != value:
+        return (_NAN_TAG, value)
     return value
 
 
 def _thaw(value: Any) -> Any:
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == "__dict__":
-        return {k: _thaw(v) for k, v in value[1]}
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == "__list__":
-        return [_thaw(v) for v in value[1]]
+    if value.__class__ is tuple and len(value) == 2:
+        tag = value[0]
+        if tag == "__dict__":
+            return {k: _thaw(v) for k, v in value[1]}
+        if tag == "__list__":
+            return [_thaw(v) for v in value[1]]
+        if tag in (_BOOL_TAG, _NAN_TAG):
+            return value[1]
     return value
 
 
@@ -377,15 +573,38 @@ def _copy(value: Any) -> Any:
     return value
 
 
+def _add(total: Any, x: Any) -> Any:
+    """``total + x`` where a Decimal meets a float (MongoDB sums them as a decimal)."""
+    try:
+        return total + x
+    except TypeError:
+        if isinstance(total, float):
+            total = Decimal(repr(total))
+        if isinstance(x, float):
+            x = Decimal(repr(x))
+        return total + x
+
+
+def _bson_less(x: Any, m: Any) -> bool:
+    return sort_key(x) < sort_key(m)
+
+
 def _group_code(
-    group: Group, hashable: bool, numeric: frozenset[str] = frozenset()
+    group: Group,
+    exact: bool,
+    numeric: frozenset[str] = frozenset(),
+    typed: frozenset[str] = frozenset(),
 ) -> tuple[str, dict[str, Any]]:
+    """The source of one ``$group`` pass. ``exact``: sums go through :func:`_add` (the first
+    pass adds with ``+`` and is rerun this way when a Decimal meets a float)."""
     ns: dict[str, Any] = {
         "_get_path": get_path,
         "_has_path": _has_path,
         "_U": _UNSET,
         "_NUM": _NUM,
         "_freeze": _freeze,
+        "_add": _add,
+        "_less": _bson_less,
     }
     n = 0
 
@@ -406,67 +625,75 @@ def _group_code(
             return f"_has_path(r, {const(path)})"
         return f"{const(path)} in r"
 
+    def key_part(path: str) -> str:
+        # Values of a typed field are of one hashable type; others may mix True and 1.
+        return get(path) if path in typed else f"_freeze({get(path)})"
+
     if group.key is None:
         key = "None"
     elif isinstance(group.key, str):
-        key = get(group.key)
+        key = key_part(group.key)
     else:
-        key = "(" + ", ".join(get(p) for p in group.key.values()) + ",)"
-    if not hashable:
-        key = f"_freeze({key})"
+        key = "(" + ", ".join(key_part(p) for p in group.key.values()) + ",)"
     init: list[str] = []
     lines: list[str] = []
     slot = 0
+
+    def add(i: int, x: str) -> str:
+        return f"g[{i}] = _add(g[{i}], {x})" if exact else f"g[{i}] += {x}"
+
     for acc in group.accumulators.values():
         i = slot
+        path = acc.path or ""
         if acc.op in ("sum", "count"):
             init.append("0")
             if acc.op == "count":
                 lines.append(f"g[{i}] += 1")
             elif acc.path is None:
                 lines.append(f"g[{i}] += {const(acc.constant)}")
+            elif acc.path in numeric:
+                # Declared int/float and validated on the way in: no type test per row.
+                lines.append(add(i, f"r[{const(acc.path)}]"))
             else:
-                if acc.path in numeric:
-                    # Declared int/float and validated on the way in: no type test per row.
-                    lines.append(f"g[{i}] += r[{const(acc.path)}]")
-                else:
-                    lines.append(f"x = {get(acc.path)}")
-                    lines.append(f"if x.__class__ in _NUM: g[{i}] += x")
+                # Only numbers count (a bool's class is not in _NUM), as in MongoDB.
+                lines.append(f"x = {get(acc.path)}")
+                lines.append(f"if x.__class__ in _NUM: {add(i, 'x')}")
             slot += 1
         elif acc.op == "avg":
             init += ["0", "0"]
-            lines.append(f"x = {get(acc.path or '')}")
+            lines.append(f"x = {get(path)}")
             lines.append(
-                f"if x.__class__ in _NUM:\n            g[{i}] += x\n            g[{i + 1}] += 1"
+                f"if x.__class__ in _NUM:\n            {add(i, 'x')}\n            g[{i + 1}] += 1"
             )
             slot += 2
         elif acc.op in ("min", "max"):
             init.append("_U")
-            symbol = "<" if acc.op == "min" else ">"
-            lines.append(f"x = {get(acc.path or '')}")
+            if path in typed:
+                better = "x < m" if acc.op == "min" else "x > m"
+            else:
+                # MongoDB's order across types (a string is above every number).
+                better = "_less(x, m)" if acc.op == "min" else "_less(m, x)"
+            lines.append(f"x = {get(path)}")
             lines.append(
                 f"if x is not None:\n            m = g[{i}]\n"
-                f"            if m is _U or x {symbol} m: g[{i}] = x"
+                f"            if m is _U or {better}: g[{i}] = x"
             )
             slot += 1
         elif acc.op == "first":
             init.append("_U")
-            lines.append(f"if g[{i}] is _U: g[{i}] = {get(acc.path or '')}")
+            lines.append(f"if g[{i}] is _U: g[{i}] = {get(path)}")
             slot += 1
         elif acc.op == "last":
             init.append("_U")
-            lines.append(f"g[{i}] = {get(acc.path or '')}")
+            lines.append(f"g[{i}] = {get(path)}")
             slot += 1
         elif acc.op == "push":
             init.append("[]")
-            lines.append(f"if {has(acc.path or '')}: g[{i}].append({get(acc.path or '')})")
+            lines.append(f"if {has(path)}: g[{i}].append({get(path)})")
             slot += 1
-        else:  # addToSet: an insertion-ordered dict of (frozen) values
+        else:  # addToSet: an insertion-ordered dict of frozen values
             init.append("{}")
-            value = get(acc.path or "")
-            if not hashable:
-                value = f"_freeze({value})"
-            lines.append(f"if {has(acc.path or '')}: g[{i}][{value}] = None")
+            lines.append(f"if {has(path)}: g[{i}][_freeze({get(path)})] = None")
             slot += 1
     body = "\n        ".join(lines) if lines else "pass"
     source = (
@@ -484,37 +711,41 @@ def _group_code(
     return source, ns
 
 
-def _run_group(group: Group, rows: list[Row], numeric: frozenset[str] = frozenset()) -> list[Row]:
+def _run_group(
+    group: Group,
+    rows: list[Row],
+    numeric: frozenset[str] = frozenset(),
+    typed: frozenset[str] = frozenset(),
+) -> list[Row]:
     groups: dict[Any, list[Any]] | None = None
-    hashable = True
-    for attempt in (True, False):
-        source, ns = _group_code(group, attempt, numeric)
+    for exact in (False, True):
+        source, ns = _group_code(group, exact, numeric, typed)
         exec(compile(source, "<xrepo group>", "exec"), ns)  # noqa: S102 - generated, no values
         try:
             groups = ns["_f"](rows)
         except TypeError:
-            # an unhashable key or set member (a dict or list value), or a cross-type min/max
-            if not attempt:
+            # a Decimal added to a float: rerun with exact sums
+            if exact:
                 raise
             continue
-        hashable = attempt
         break
     assert groups is not None
     out: list[Row] = []
     key_names = list(group.key) if isinstance(group.key, dict) else None
     for k, state in groups.items():
-        key = k if hashable else _thaw(k)
         if key_names is not None:
-            key = dict(zip(key_names, key, strict=True))
+            key: Any = {name: _thaw(part) for name, part in zip(key_names, k, strict=True)}
+        else:
+            key = _thaw(k)
         doc: Row = {"_id": _copy(key)}
         slot = 0
         for name, acc in group.accumulators.items():
-            doc[name], slot = _finish(acc, state, slot, hashable)
+            doc[name], slot = _finish(acc, state, slot)
         out.append(doc)
     return out
 
 
-def _finish(acc: Accumulator, state: list[Any], slot: int, hashable: bool) -> tuple[Any, int]:
+def _finish(acc: Accumulator, state: list[Any], slot: int) -> tuple[Any, int]:
     if acc.op == "avg":
         total, count = state[slot], state[slot + 1]
         return (total / count if count else None), slot + 2
@@ -522,8 +753,7 @@ def _finish(acc: Accumulator, state: list[Any], slot: int, hashable: bool) -> tu
     if value is _UNSET:
         return None, slot + 1
     if acc.op == "addToSet":
-        values = list(value) if hashable else [_thaw(v) for v in value]
-        return [_copy(v) for v in values], slot + 1
+        return [_copy(_thaw(v)) for v in value], slot + 1
     if acc.op == "push":
         return [_copy(v) for v in value], slot + 1
     return _copy(value), slot + 1
@@ -632,6 +862,7 @@ def run_pipeline(
     related: Mapping[str, Sequence[Row]] | None = None,
     array_fields: frozenset[str] | None = None,
     numeric_fields: frozenset[str] = frozenset(),
+    typed_fields: frozenset[str] = frozenset(),
 ) -> list[Row]:
     """Run validated ``stages`` over ``rows`` and return fresh documents (inputs are not shared).
 
@@ -640,15 +871,21 @@ def run_pipeline(
         array_fields: top-level fields that may hold lists (``None``: any may).
         numeric_fields: fields every input row holds as an int or float (validated models);
             they skip the per-row type test until a stage reshapes the documents.
+        typed_fields: fields every input row holds with one scalar type, and that the
+            ``$match`` stages before the first reshaping stage were typed for
+            (:func:`xrepo.query.values.type_stages`); compared with Python's operators until a
+            stage reshapes the documents, type-strictly after.
     """
-    numeric = numeric_fields
+    numeric, typed = numeric_fields, typed_fields
     current: list[Row] = rows if isinstance(rows, list) else list(rows)
     shared = True  # whether `current` still holds the caller's dicts
     i = 0
     while i < len(stages):
         stage = stages[i]
         if isinstance(stage, Match):
-            current = compile_filter(stage.node, array_fields=array_fields)(current)
+            current = compile_filter(stage.node, array_fields=array_fields, typed_fields=typed)(
+                current
+            )
         elif isinstance(stage, Sort):
             limit = None
             # $sort then $limit: keep only what the limit needs (heap), as MongoDB does.
@@ -657,23 +894,25 @@ def run_pipeline(
                 assert isinstance(nxt, Limit)
                 limit = nxt.n
                 i += 1
-            current = sort_rows(current, stage.keys, limit=limit)
+            current = sort_rows(current, stage.keys, limit=limit, typed_fields=typed)
         elif isinstance(stage, Skip):
             current = current[stage.n :]
         elif isinstance(stage, Limit):
             current = current[: stage.n]
         elif isinstance(stage, Project):
             current, shared = _project(stage, current), False
-            numeric = frozenset()
+            numeric = typed = frozenset()
         elif isinstance(stage, Group):
-            current, shared = _run_group(stage, current, numeric), False
-            array_fields, numeric = None, frozenset()
+            current, shared = _run_group(stage, current, numeric, typed), False
+            array_fields, numeric, typed = None, frozenset(), frozenset()
         elif isinstance(stage, Count):
             current, shared = ([{stage.name: len(current)}] if current else []), False
+            numeric = typed = frozenset()
         elif isinstance(stage, Unwind):
-            current, numeric = _unwind(stage, current), frozenset()
+            current, numeric, typed = _unwind(stage, current), frozenset(), frozenset()
         elif isinstance(stage, Lookup):
             current, numeric = _lookup(stage, current, related or {}), frozenset()
+            typed = frozenset()
             array_fields = None if array_fields is None else array_fields | {stage.as_}
         i += 1
     return [_copy(r) for r in current] if shared else current

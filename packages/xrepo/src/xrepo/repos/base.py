@@ -45,6 +45,15 @@ from xrepo.query.filters import (
     parse_filter,
 )
 from xrepo.query.pipeline import Match, SortKey, Stage, parse_pipeline, parse_sort
+from xrepo.query.values import (
+    SCALAR_KINDS,
+    FieldType,
+    Kind,
+    as_utc,
+    field_types,
+    type_filter,
+    type_stages,
+)
 
 if typing.TYPE_CHECKING:
     from xrepo.stats.repo_stats import RepoStats
@@ -216,6 +225,10 @@ class XRepo(XObjPrototype, Generic[T], ABC):
     _numeric_fields: frozenset[str] = PrivateAttr(default=frozenset())
     _element_types: dict[str, type] = PrivateAttr(default_factory=dict)
     _list_adapter: TypeAdapter[Any] | None = PrivateAttr(default=None)
+    _field_types: dict[str, FieldType] = PrivateAttr(default_factory=dict)
+    _typed_fields: frozenset[str] = PrivateAttr(default=frozenset())
+    _datetime_fields: tuple[str, ...] = PrivateAttr(default=())
+    _datetime_lists: tuple[str, ...] = PrivateAttr(default=())
 
     def __init__(
         self,
@@ -263,6 +276,24 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             not self._json_fields
             and not secret
             and all(_is_plain(fields[n].annotation) for n in self._fields)
+        )
+        # Filter values are typed by these (xrepo.query.values); `Any` fields stay untyped.
+        self._field_types = {
+            n: t
+            for n, t in field_types(model_class).items()
+            if n in self._fields and t.kind is not Kind.ANY
+        }
+        self._typed_fields = frozenset(
+            n for n, t in self._field_types.items() if t.kind in SCALAR_KINDS
+        )
+        # Naive means UTC: only models with datetime fields pay for the check on write and read.
+        self._datetime_fields = tuple(
+            n for n, t in self._field_types.items() if t.kind is Kind.DATETIME
+        )
+        self._datetime_lists = tuple(
+            n
+            for n, t in self._field_types.items()
+            if t.kind is Kind.LIST and t.element is Kind.DATETIME
         )
 
     # -- identity ---------------------------------------------------------------------------
@@ -363,6 +394,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         node = parse_filter(
             filters, fields=self._fields, limits=self._limits, operation=operation, repo=self.name
         )
+        node = type_filter(node, self._field_types)
         return self._restrict(node, permission, context, include_deleted=include_deleted)
 
     def _restrict(
@@ -378,7 +410,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             parts.append(Condition(self.metadata.deleted_at_field, "eq", None))
         scope = self._scope_filter(permission, context)
         if scope is not None:
-            parts.append(scope)
+            parts.append(type_filter(scope, self._field_types))
         if len(parts) == 1:
             return parts[0]
         return And(tuple(parts))
@@ -394,6 +426,12 @@ class XRepo(XObjPrototype, Generic[T], ABC):
     def _check_id(self, id: Any, operation: str, item: int | None = None) -> Any:
         if id is None or isinstance(id, Mapping | list | tuple | set):
             raise self._error(f"invalid id {id!r}: ids are scalar values", operation, item=item)
+        id_type = self._field_types.get(self.id_field)
+        if isinstance(id, bool) and id_type is not None and id_type.kind is not Kind.BOOL:
+            # pydantic's lax int would take True for 1; a bool is never a number here.
+            raise self._error(
+                f"invalid id {id!r} for field {self.id_field!r}", operation, item=item
+            )
         adapter = self._adapter(self.id_field)
         try:
             value = adapter.validate_python(id)
@@ -520,7 +558,42 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             for i, obj in zip(pending_at, validated, strict=True):
                 models[i] = obj
                 out[i] = to_row(obj)
+        if self._datetime_fields or self._datetime_lists:
+            for i, row in enumerate(out):
+                changes = self._utc_changes(row)
+                if changes:
+                    row.update(changes)  # a fresh dump, never the caller's dict
+                    model_i = models[i]
+                    if model_i is not None:
+                        models[i] = model_i.model_copy(update=changes)
         return out, models
+
+    def _utc_changes(self, row: Mapping[str, Any]) -> Row | None:
+        """The datetimes of ``row``'s datetime fields that are not aware UTC, made so (naive
+        means UTC); ``None`` when all are."""
+        changes: Row | None = None
+        for name in self._datetime_fields:
+            value = row.get(name)
+            if isinstance(value, _dt.datetime) and value.tzinfo is not _dt.UTC:
+                changes = changes or {}
+                changes[name] = as_utc(value)
+        for name in self._datetime_lists:
+            value = row.get(name)
+            if isinstance(value, list | tuple) and any(
+                isinstance(e, _dt.datetime) and e.tzinfo is not _dt.UTC for e in value
+            ):
+                changes = changes or {}
+                changes[name] = [as_utc(e) if isinstance(e, _dt.datetime) else e for e in value]
+        return changes
+
+    def _utc_models(self, models: Sequence[T]) -> None:
+        """Make the datetimes of freshly validated ``models`` aware UTC, in place (a database
+        that stores naive datetimes returns them naive; naive means UTC)."""
+        for model in models:
+            values = model.__dict__
+            changes = self._utc_changes(values)
+            if changes:
+                values.update(changes)
 
     def _stamped(self, obj: T, stamps: Sequence[str], version: str | None, now: _dt.datetime) -> T:
         """A model instance with the unset metadata fields filled in (a copy when any was)."""
@@ -622,7 +695,10 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             model = self._model_class.model_validate(raw)
         except ValidationError as exc:
             raise self._validation(exc, operation, item) from None
-        return self._dump(model)
+        row = self._dump(model)
+        if self._datetime_fields or self._datetime_lists:
+            row.update(self._utc_changes(row) or {})
+        return row
 
     def _validation(
         self, exc: ValidationError, operation: str, item: int | None
@@ -681,6 +757,8 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             changes[key] = self._adapter(key).dump_python(validated)
         if not changes and expected is None:
             raise self._error("nothing to update", operation, item=item)
+        if self._datetime_fields or self._datetime_lists:
+            changes.update(self._utc_changes(changes) or {})
         if self.metadata.auto_timestamps and self._has(self.metadata.updated_at_field):
             changes.setdefault(self.metadata.updated_at_field, now)
         return changes, expected
@@ -690,9 +768,12 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         if self._json_fields:
             return [self._to_model(r) for r in rows]
         try:
-            return self._models_adapter().validate_python(rows)  # type: ignore[no-any-return]
+            models: builtins.list[T] = self._models_adapter().validate_python(rows)
         except ValidationError:
             return [self._to_model(r) for r in rows]  # names the failing record
+        if self._datetime_fields or self._datetime_lists:
+            self._utc_models(models)
+        return models
 
     def _models_adapter(self) -> TypeAdapter[Any]:
         """``list[model]`` in one validator call: a fifth faster than a loop of model_validate."""
@@ -710,7 +791,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
                 with contextlib.suppress(ValueError):
                     data[name] = json.loads(value)
         try:
-            return self._model_class.model_validate(data)
+            model = self._model_class.model_validate(data)
         except ValidationError as exc:
             raise XRepoValidationError(
                 f"stored record {data.get(self.id_field)!r} does not fit "
@@ -722,6 +803,9 @@ class XRepo(XObjPrototype, Generic[T], ABC):
                 repo=self.name,
                 operation="read",
             ) from None
+        if self._datetime_fields or self._datetime_lists:
+            self._utc_models([model])
+        return model
 
     # -- primitives each backend implements ----------------------------------------------------
     @abstractmethod
@@ -740,7 +824,10 @@ class XRepo(XObjPrototype, Generic[T], ABC):
 
     @abstractmethod
     async def _distinct(self, path: str, node: Node) -> list[Any]:
-        """Distinct non-null values at ``path`` among rows matching ``node``."""
+        """Distinct non-null values at ``path`` among rows matching ``node``, decoded (never
+        JSON text); where the value is an array, its distinct elements (MongoDB's semantics).
+        The base converts top-level scalar values to the field's type (:meth:`_distinct_typed`).
+        """
 
     @abstractmethod
     async def _update_where(self, batch: list[UpdateItem]) -> list[int]:
@@ -906,10 +993,34 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         node = self._filter(
             filters, "distinct", Permission.LIST, ctx, include_deleted=include_deleted
         )
-        values = await self._distinct(field, node)
-        if field in self._json_fields:
-            values = [json.loads(v) if isinstance(v, str) else v for v in values]
+        values = self._distinct_typed(field, await self._distinct(field, node))
         return sorted(values, key=sort_key)
+
+    def _distinct_typed(self, field: str, values: builtins.list[Any]) -> builtins.list[Any]:
+        """Distinct values with the Python types ``list()`` gives the field (its element type
+        for a list field): a backend's ``0``/``1`` for a bool, ISO text for a datetime...
+        Paths inside documents and untyped fields keep the values the backend returned."""
+        from xrepo.compile.python import _freeze
+
+        ftype = self._field_types.get(field)
+        if ftype is None or ftype.scalar not in SCALAR_KINDS:
+            return values
+        adapter = self._adapter(field)
+        listed = ftype.kind is Kind.LIST
+        out: dict[Any, Any] = {}
+        for value in values:
+            try:
+                typed = (
+                    next(iter(adapter.validate_python([value])))
+                    if listed
+                    else adapter.validate_python(value)
+                )
+            except ValidationError:
+                typed = value
+            if isinstance(typed, _dt.datetime):
+                typed = as_utc(typed)
+            out.setdefault(_freeze(typed), typed)  # "1.0" and "1.00" are one Decimal
+        return builtins.list(out.values())
 
     async def update(
         self,
@@ -1129,7 +1240,12 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         ctx = self._context(user_id, context)
         await self._check_permission(Permission.LIST, ctx)
         stages = self._check_stages(
-            parse_pipeline(pipeline, fields=set(self._fields), limits=self._limits, repo=self.name)
+            type_stages(
+                parse_pipeline(
+                    pipeline, fields=set(self._fields), limits=self._limits, repo=self.name
+                ),
+                self._field_types,
+            )
         )
         scope = self._restrict(And(()), Permission.LIST, ctx, include_deleted=include_deleted)
         if not (isinstance(scope, And) and not scope.children):

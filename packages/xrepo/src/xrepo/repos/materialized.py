@@ -200,7 +200,9 @@ class MaterializedRepo(XRepo[T]):
         candidates = self._candidates(node)
         if candidates is None:
             candidates = list(self._rows.values())
-        return compile_filter(node, array_fields=self._array_fields)(candidates)
+        return compile_filter(
+            node, array_fields=self._array_fields, typed_fields=self._typed_fields
+        )(candidates)
 
     # -- read primitives ------------------------------------------------------------------------
     async def _run(self, fn: Any, *args: Any) -> Any:
@@ -213,12 +215,14 @@ class MaterializedRepo(XRepo[T]):
     ) -> list[Row]:
         candidates = self._candidates(node)
         rows = candidates if candidates is not None else list(self._rows.values())
-        predicate = compile_filter(node, array_fields=self._array_fields)
+        predicate = compile_filter(
+            node, array_fields=self._array_fields, typed_fields=self._typed_fields
+        )
 
         def work() -> list[Row]:
             matched = predicate(rows)
             end = None if limit is None else skip + limit
-            ordered = sort_rows(matched, sort, limit=end)
+            ordered = sort_rows(matched, sort, limit=end, typed_fields=self._typed_fields)
             return ordered[skip:end]
 
         result: list[Row] = await self._run(work)
@@ -227,7 +231,9 @@ class MaterializedRepo(XRepo[T]):
     async def _count(self, node: Node) -> int:
         rows = self._candidates(node)
         rows = rows if rows is not None else list(self._rows.values())
-        predicate = compile_filter(node, array_fields=self._array_fields)
+        predicate = compile_filter(
+            node, array_fields=self._array_fields, typed_fields=self._typed_fields
+        )
         return int(await self._run(lambda: len(predicate(rows))))
 
     async def _distinct(self, path: str, node: Node) -> list[Any]:
@@ -235,7 +241,9 @@ class MaterializedRepo(XRepo[T]):
 
         candidates = self._candidates(node)
         rows = candidates if candidates is not None else list(self._rows.values())
-        predicate = compile_filter(node, array_fields=self._array_fields)
+        predicate = compile_filter(
+            node, array_fields=self._array_fields, typed_fields=self._typed_fields
+        )
         # The snapshot is taken here, on the loop; only the scan runs in a worker thread.
         matched = await self._run(predicate, rows)
         seen: dict[Any, None] = {}
@@ -263,6 +271,7 @@ class MaterializedRepo(XRepo[T]):
                 related=related,
                 array_fields=self._array_fields,
                 numeric_fields=numeric,
+                typed_fields=self._typed_fields,
             )
         )
         return out
