@@ -681,7 +681,9 @@ class SQLCompiler:
                 json_cols.add(name)
             else:
                 numeric.add(name)
-            if acc.op in ("first", "last", "min", "max") and acc.path in b.json_cols:
+            if acc.op in ("first", "last", "min", "max") and (
+                acc.path in b.json_cols or self.json_accumulator(acc, fields_for_expr)
+            ):
                 json_cols.add(name)
         out = _Block(
             source=b.source,
@@ -718,6 +720,11 @@ class SQLCompiler:
         distinct = acc.op == "addToSet"
         ordered = "" if distinct or not order else self.order_by(order, fields)
         return self.array_agg(e, distinct=distinct, ordered=ordered)
+
+    def json_accumulator(self, acc: Any, fields: Sequence[str] | None) -> bool:
+        """Dialect hook: whether ``$first``/``$last``/``$min``/``$max`` of ``acc`` yields JSON
+        text to decode (a dialect that accumulates nested paths as JSON says so)."""
+        return False
 
     def array_agg(self, e: str, *, distinct: bool, ordered: str) -> str:
         """Dialect hook: the JSON array of ``e`` over a group (``$push``/``$addToSet``), in the
