@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_NULL_TOKENS",
     "PATTERNS",
     "TYPE_NAMES",
+    "DecimalValue",
     "JsonValue",
     "ObjectIdStr",
     "TextColumnTyper",
@@ -51,6 +52,13 @@ def _oid_to_str(value: Any) -> Any:
     return value
 
 
+def _decimal128_to_decimal(value: Any) -> Any:
+    # bson.Decimal128 (how MongoDB stores exact decimals) validates as its Decimal.
+    if type(value).__name__ == "Decimal128":
+        return value.to_decimal()
+    return value
+
+
 def _decode_json_text(value: Any) -> Any:
     # JSON columns arrive as text from CSV files and some drivers, decoded from others.
     if isinstance(value, str | bytes) and value[:1] in ("{", "[", b"{", b"["):
@@ -70,6 +78,8 @@ def blank_to_none(value: Any) -> Any:
 
 #: A MongoDB ``ObjectId`` held as its 24-character hex string in generated models.
 ObjectIdStr = Annotated[str, BeforeValidator(_oid_to_str)]
+#: A ``Decimal`` that also takes MongoDB's ``Decimal128`` (as read from a collection).
+DecimalValue = Annotated[Decimal, BeforeValidator(_decimal128_to_decimal)]
 #: Any JSON value; text holding a JSON object or array is decoded first.
 JsonValue = Annotated[Any, BeforeValidator(_decode_json_text)]
 
@@ -79,7 +89,7 @@ TYPE_NAMES: dict[str, Any] = {
     "str": str,
     "int": int,
     "float": float,
-    "Decimal": Decimal,
+    "Decimal": DecimalValue,
     "bool": bool,
     "date": date,
     "datetime": datetime,
@@ -168,6 +178,8 @@ def type_of_value(value: Any) -> str:
             return name
     if type(value).__name__ == "ObjectId":
         return "ObjectId"
+    if type(value).__name__ == "Decimal128":
+        return "Decimal"
     return "Any"
 
 
