@@ -27,7 +27,14 @@ from typing import Any
 import pytest
 from differential.backends import BACKENDS, Loaded, load_all
 from differential.cases import CASES, Case
-from differential.check import check_filter, check_pipeline, refusal_summary, settle
+from differential.check import (
+    REPORT,
+    check_filter,
+    check_pipeline,
+    culprits,
+    refusal_summary,
+    settle,
+)
 from differential.compare import canon_rows, show
 from differential.data import HOSTILE, datasets
 from differential.model import FIELDS, Rec
@@ -177,8 +184,6 @@ def _first_diff(op: str, k: int, want: list[Any], got: list[Any]) -> str:
 
 
 def settle_text(findings: list[str], backend: str, label: str) -> None:
-    from differential.check import REPORT
-
     if not findings:
         return
     if REPORT:
@@ -228,6 +233,10 @@ def test_generated_filters(world: World, backend: str) -> None:
         field = data.draw(st.none() | st.sampled_from([*FIELDS[1:], "addr.city", "addr.zip"]),
                           label="distinct")  # fmt: skip
         findings = world.run(check_filter(world.loaded[k], backend, flt, sort, skip, limit, field))
+        if findings and REPORT:  # name the conditions that are wrong on their own
+            blamed = world.run(culprits(world.loaded[k], backend, flt))
+            for f in findings:
+                f.culprits = blamed
         settle(findings, f"seed={world.seed} dataset={k}")
 
     check()

@@ -37,6 +37,7 @@ class Finding:
     expected: Any
     got: Any
     detail: str = ""
+    culprits: Any = None
 
     def text(self) -> str:
         return (
@@ -171,6 +172,28 @@ async def check_pipeline(loaded: Loaded, backend: str, p: Pipeline) -> list[Find
     return [f] if f else []
 
 
+def leaves(flt: Any) -> list[dict[str, Any]]:
+    """The single conditions of a filter tree (for reports: which one is wrong)."""
+    out: list[dict[str, Any]] = []
+    if isinstance(flt, dict):
+        for key, cond in flt.items():
+            if key in ("$and", "$or", "$nor"):
+                for c in cond:
+                    out += leaves(c)
+            else:
+                out.append({key: cond})
+    return out
+
+
+async def culprits(loaded: Loaded, backend: str, flt: dict[str, Any]) -> list[dict[str, Any]]:
+    """The conditions of ``flt`` that are wrong on their own on ``backend`` (report mode)."""
+    found = []
+    for leaf in leaves(flt):
+        if await check_filter(loaded, backend, leaf, [], 0, None, None):
+            found.append(leaf)
+    return found
+
+
 def settle(findings: list[Finding], label: str) -> None:
     """Fail with every finding, or (with XTEST_DIFFERENTIAL_REPORT) record them and go on."""
     if not findings:
@@ -181,7 +204,8 @@ def settle(findings: list[Finding], label: str) -> None:
                 fh.write(json.dumps({"label": label, "backend": f.backend, "operation": f.operation,
                                      "query": show(f.query), "oracle_query": show(f.oracle_query),
                                      "expected": show(f.expected), "got": show(f.got),
-                                     "detail": f.detail}, ensure_ascii=False) + "\n")  # fmt: skip
+                                     "detail": f.detail, "culprits": show(f.culprits)},
+                                    ensure_ascii=False) + "\n")  # fmt: skip
         return
     raise AssertionError("\n".join(f.text() for f in findings))
 

@@ -399,6 +399,11 @@ def oracle_pipeline(p: Pipeline) -> list[dict[str, Any]]:
             grouped = True
         if name == "$project":
             body = {**body, "_id": 0}
+        if name == "$group" and isinstance(body["_id"], dict):
+            # null == missing: mongod leaves a missing part out of a compound key (a group of its
+            # own); $ifNull makes it the null that SQL sees.
+            key = {k: {"$ifNull": [v, None]} for k, v in body["_id"].items()}
+            body = {**body, "_id": key}
         out.append({name: body})
     if not grouped:
         out.append(
