@@ -230,7 +230,7 @@ def test_generated_filters(world: World, backend: str) -> None:
         sort = data.draw(sorts, label="sort")
         skip = data.draw(st.integers(0, 5), label="skip")
         limit = data.draw(st.none() | st.integers(1, 10), label="limit")
-        field = data.draw(st.none() | st.sampled_from([*FIELDS[1:], "addr.city", "addr.zip"]),
+        field = data.draw(st.none() | st.sampled_from([*FIELDS[1:-1], "addr.city", "addr.zip"]),
                           label="distinct")  # fmt: skip
         findings = world.run(check_filter(world.loaded[k], backend, flt, sort, skip, limit, field))
         if findings and REPORT:  # name the conditions that are wrong on their own
