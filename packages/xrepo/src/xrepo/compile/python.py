@@ -340,9 +340,18 @@ class _Gen:
         return f"r.get({self.const(path)})"
 
     def maybe_array(self, path: str) -> bool:
-        if self.array_fields is None:
+        # A path inside a document may reach an array whatever the top-level field's type.
+        if self.array_fields is None or "." in path:
             return True
-        return path.split(".", 1)[0] in self.array_fields
+        return path in self.array_fields
+
+    def null_test(self, path: str) -> str:
+        get = self.getter(path)
+        if not self.maybe_array(path):
+            return f"({get} is None)"
+        # null matches null, missing, and an array holding null (MongoDB)
+        x = self.var()
+        return f"(({x} := {get}) is None or ({x}.__class__ is list and None in {x}))"
 
     def typed(self, path: str) -> bool:
         return path in self.typed_fields
@@ -380,9 +389,10 @@ class _Gen:
         return self.text(c, get)
 
     def equality(self, c: Condition) -> str:
-        get, value = self.getter(c.path), c.value
+        value = c.value
         if value is None:
-            return f"({get} is None)"
+            return self.null_test(c.path)
+        get = self.getter(c.path)
         array = self.maybe_array(c.path)
         v = self.const(value)
         if self.typed(c.path) and not array:
@@ -403,15 +413,17 @@ class _Gen:
         return test + ")"
 
     def range(self, c: Condition) -> str:
-        get, value, op = self.getter(c.path), c.value, c.op
+        value, op = c.value, c.op
         if value is None:
-            return "False" if op in ("gt", "lt") else f"({get} is None)"
+            return "False" if op in ("gt", "lt") else self.null_test(c.path)
+        get = self.getter(c.path)
         x, v = self.var(), self.const(value)
         symbol = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
-        if self.safe:
-            return f"(({x} := {get}) is not None and _lt({x}, {v}, {symbol!r}))"
-        if self.typed(c.path) and not self.maybe_array(c.path):
+        if self.typed(c.path) and not self.maybe_array(c.path) and not self.safe:
             return f"(({x} := {get}) is not None and {x} {symbol} {v})"
+        if self.safe or self.maybe_array(c.path):
+            # per value: arrays by their elements, other types never match
+            return f"(({x} := {get}) is not None and _lt({x}, {v}, {symbol!r}))"
         # A value of another type raises TypeError here and the guarded version reruns; a bool
         # compares with a bool only, a number with a number only.
         guard = ""

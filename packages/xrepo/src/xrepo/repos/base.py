@@ -227,6 +227,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
     _list_adapter: TypeAdapter[Any] | None = PrivateAttr(default=None)
     _field_types: dict[str, FieldType] = PrivateAttr(default_factory=dict)
     _typed_fields: frozenset[str] = PrivateAttr(default=frozenset())
+    _maybe_arrays: frozenset[str] = PrivateAttr(default=frozenset())
     _datetime_fields: tuple[str, ...] = PrivateAttr(default=())
     _datetime_lists: tuple[str, ...] = PrivateAttr(default=())
 
@@ -286,6 +287,8 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         self._typed_fields = frozenset(
             n for n, t in self._field_types.items() if t.kind in SCALAR_KINDS
         )
+        # Fields that may hold an array: declared lists, and untyped fields (`Any`).
+        self._maybe_arrays = self._array_fields | (self._fields - set(self._field_types))
         # Naive means UTC: only models with datetime fields pay for the check on write and read.
         self._datetime_fields = tuple(
             n for n, t in self._field_types.items() if t.kind is Kind.DATETIME

@@ -201,7 +201,7 @@ class MaterializedRepo(XRepo[T]):
         if candidates is None:
             candidates = list(self._rows.values())
         return compile_filter(
-            node, array_fields=self._array_fields, typed_fields=self._typed_fields
+            node, array_fields=self._maybe_arrays, typed_fields=self._typed_fields
         )(candidates)
 
     # -- read primitives ------------------------------------------------------------------------
@@ -216,7 +216,7 @@ class MaterializedRepo(XRepo[T]):
         candidates = self._candidates(node)
         rows = candidates if candidates is not None else list(self._rows.values())
         predicate = compile_filter(
-            node, array_fields=self._array_fields, typed_fields=self._typed_fields
+            node, array_fields=self._maybe_arrays, typed_fields=self._typed_fields
         )
 
         def work() -> list[Row]:
@@ -232,7 +232,7 @@ class MaterializedRepo(XRepo[T]):
         rows = self._candidates(node)
         rows = rows if rows is not None else list(self._rows.values())
         predicate = compile_filter(
-            node, array_fields=self._array_fields, typed_fields=self._typed_fields
+            node, array_fields=self._maybe_arrays, typed_fields=self._typed_fields
         )
         return int(await self._run(lambda: len(predicate(rows))))
 
@@ -242,7 +242,7 @@ class MaterializedRepo(XRepo[T]):
         candidates = self._candidates(node)
         rows = candidates if candidates is not None else list(self._rows.values())
         predicate = compile_filter(
-            node, array_fields=self._array_fields, typed_fields=self._typed_fields
+            node, array_fields=self._maybe_arrays, typed_fields=self._typed_fields
         )
         # The snapshot is taken here, on the loop; only the scan runs in a worker thread.
         matched = await self._run(predicate, rows)
@@ -269,7 +269,7 @@ class MaterializedRepo(XRepo[T]):
                 stages,
                 rows,
                 related=related,
-                array_fields=self._array_fields,
+                array_fields=self._maybe_arrays,
                 numeric_fields=numeric,
                 typed_fields=self._typed_fields,
             )
