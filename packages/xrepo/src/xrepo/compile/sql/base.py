@@ -707,12 +707,8 @@ class SQLCompiler:
         if acc.op == "sum" and acc.path is None:
             return f"COUNT(*) * {number(acc.constant)}"
         e, _ = self.expr(acc.path, fields)
-        if acc.op == "sum":
-            return f"COALESCE(SUM({e}), 0)"
-        if acc.op == "avg":
-            return f"AVG({e})"
-        if acc.op in ("min", "max"):
-            return f"{acc.op.upper()}({e})"
+        if acc.op in ("sum", "avg", "min", "max"):
+            return self.aggregate(acc.op, e)
         if acc.op == "first":
             return f"MAX(CASE WHEN {self.q('__rn_f')} = 1 THEN {e} END)"
         if acc.op == "last":
@@ -725,6 +721,14 @@ class SQLCompiler:
         """Dialect hook: whether ``$first``/``$last``/``$min``/``$max`` of ``acc`` yields JSON
         text to decode (a dialect that accumulates nested paths as JSON says so)."""
         return False
+
+    def aggregate(self, op: str, e: str) -> str:
+        """Dialect hook: ``$sum``/``$avg``/``$min``/``$max`` of ``e`` over a group."""
+        if op == "sum":
+            return f"COALESCE(SUM({e}), 0)"
+        if op == "avg":
+            return f"AVG({e})"
+        return f"{op.upper()}({e})"
 
     def array_agg(self, e: str, *, distinct: bool, ordered: str) -> str:
         """Dialect hook: the JSON array of ``e`` over a group (``$push``/``$addToSet``), in the
