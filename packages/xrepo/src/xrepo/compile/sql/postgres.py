@@ -224,7 +224,11 @@ class PostgresCompiler(SQLCompiler):
         value = _adapted(self, op, value)
         if op == "exists":
             return f"{j} IS NOT NULL" if value else f"{j} IS NULL"
-        is_null = f"({j} IS NULL OR {j} = 'null'::jsonb)"
+        # null matches missing, null, and an array holding null (MongoDB)
+        is_null = (
+            f"({j} IS NULL OR {j} = 'null'::jsonb OR "
+            f"(jsonb_typeof({j}) = 'array' AND {j} @> '[null]'::jsonb))"
+        )
         if op in ("eq", "ne") and value is None:
             return is_null if op == "eq" else f"(NOT {is_null})"
         if op in _RANGE and value is None:
@@ -340,7 +344,12 @@ class PostgresCompiler(SQLCompiler):
                 n = e if kind in _NUMBER_KINDS else "NULL::numeric"
             else:
                 n = _json_scalar(e if nested else f"to_jsonb({e})")["number"]
-            return f"COALESCE(SUM({n}), 0)" if acc.op == "sum" else f"AVG({n})"
+            if acc.op == "sum":
+                return f"COALESCE(SUM({n}), 0)"
+            if kind is float:
+                # AVG(float8) also sums the squares (for variances) and overflows on 1e300.
+                return f"(SUM({n}) / NULLIF(COUNT({n}), 0))"
+            return f"AVG({n})"
         if acc.op in ("min", "max"):
             if kind is str:
                 return f"{acc.op.upper()}({e} COLLATE {BINARY})"
