@@ -536,3 +536,89 @@ def test_sum_and_avg_ignore_non_numbers(stored: list[Any]) -> None:
         assert math.isclose(float(doc["a"]), float(sum(numbers) / len(numbers)))
     else:
         assert doc["a"] is None
+
+
+class Stamped(BaseModel):
+    id: int
+    t: dt.datetime | None = None
+
+
+zones = st.sampled_from([None, UTC, PLUS2, dt.timezone(dt.timedelta(hours=-5, minutes=-30))])
+moments = st.builds(
+    lambda base, minutes, tz: (base + dt.timedelta(minutes=minutes)).replace(tzinfo=tz),
+    st.just(dt.datetime(2024, 1, 1)),
+    st.integers(-3000, 3000),
+    zones,
+)
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    """What a filter value means on a datetime field (naive means UTC), or None: no instant."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return None
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stored=st.lists(st.one_of(st.none(), moments), max_size=6),
+    op=st.sampled_from(["eq", "ne", "gt", "gte", "lt", "lte"]),
+    value=st.one_of(
+        moments,
+        moments.map(lambda m: m.isoformat()),
+        moments.map(lambda m: m.date()),
+        moments.map(lambda m: m.date().isoformat()),
+        st.sampled_from(["2024-01-01", "not a date", "", "2024-02-30"]),
+        st.integers(0, 2),
+        st.booleans(),
+    ),
+)
+async def test_datetimes_match_instants(stored: list[Any], op: str, value: Any) -> None:
+    data = [{"id": n, "t": v} for n, v in enumerate(stored)]
+    repo = MaterializedRepo(model_class=Stamped, data=data)
+    got = [m.id for m in await repo.list({"t": {f"${op}": value}}, limit=None)]
+    wanted = _instant(value)
+
+    def holds(v: dt.datetime | None) -> bool:
+        if op == "ne":
+            return v is None or wanted is None or _instant(v) != wanted
+        if v is None or wanted is None:
+            return False
+        a = _instant(v)
+        assert a is not None
+        return {
+            "eq": a == wanted,
+            "gt": a > wanted,
+            "gte": a >= wanted,
+            "lt": a < wanted,
+            "lte": a <= wanted,
+        }[op]
+
+    assert got == [r["id"] for r in data if holds(r["t"])]
+    for model in await repo.list(limit=None):
+        assert model.t is None or model.t.tzinfo is UTC
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stored=st.lists(st.one_of(untyped_values, st.lists(untyped_values, max_size=3)), max_size=8),
+    values=st.lists(untyped_values, max_size=4),
+    negate=st.booleans(),
+)
+async def test_untyped_in_matches_the_strict_reference(
+    stored: list[Any], values: list[Any], negate: bool
+) -> None:
+    data = [{"id": n, "v": v} for n, v in enumerate(stored)]
+    repo = MaterializedRepo(model_class=Loose, data=data)
+    op = "$nin" if negate else "$in"
+    got = [m.id for m in await repo.list({"v": {op: values}}, limit=None)]
+    hits = [r["id"] for r in data if any(strict_reference(r["v"], "eq", v) for v in values)]
+    expected = [r["id"] for r in data if r["id"] not in hits] if negate else hits
+    assert got == expected

@@ -26,11 +26,11 @@ from xrepo.errors import XRepoValidationError
 __all__ = [
     "COMPARISON_OPS",
     "FORBIDDEN_OPERATORS",
+    "MATCH_ALL",
+    "MATCH_NONE",
     "And",
     "Condition",
     "FilterLimits",
-    "MATCH_ALL",
-    "MATCH_NONE",
     "Node",
     "Nor",
     "Not",
