@@ -23,6 +23,7 @@ from xrepo import (
 )
 from xrepo.compile.python import compile_filter, run_pipeline
 from xrepo.compile.sql import compiler_for
+from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS
 from xresource.databases.dialect import SQLITE
 
 
@@ -45,6 +46,8 @@ def sqlite_rows(rows: list[dict[str, Any]], node: Any, pipeline: Any = None) -> 
     """Run the SQL the compiler produces on stdlib sqlite3."""
     conn = sqlite3.connect(":memory:")
     conn.row_factory = sqlite3.Row
+    for fname, n_args, function in SQLITE_FUNCTIONS:  # as the repository does
+        conn.create_function(fname, n_args, function, deterministic=True)
     conn.execute(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, age INTEGER, city TEXT, tags TEXT)"
     )
@@ -52,7 +55,7 @@ def sqlite_rows(rows: list[dict[str, Any]], node: Any, pipeline: Any = None) -> 
         "INSERT INTO t VALUES (?, ?, ?, ?, ?)",
         [(r["id"], r["name"], r["age"], r["city"], json.dumps(r["tags"])) for r in rows],
     )
-    compiler = compiler_for(SQLITE, columns=COLUMNS, array_columns={"tags"}, regexp=False)
+    compiler = compiler_for(SQLITE, columns=COLUMNS, array_columns={"tags"})
     if pipeline is not None:
         compiled = compiler.pipeline('"t"', pipeline)
         out = [dict(r) for r in conn.execute(compiled.sql, compiled.params)]

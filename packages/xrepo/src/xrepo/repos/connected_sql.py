@@ -9,9 +9,7 @@ names the failing item.
 
 from __future__ import annotations
 
-import functools
 import operator
-import re
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -22,6 +20,7 @@ from pydantic import PrivateAttr
 
 from xrepo.compile.sql import SQLCompiler, adapt_value, compiler_for
 from xrepo.compile.sql.decode import Kind, field_kind
+from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS
 from xrepo.errors import XRepoConfigurationError
 from xrepo.query.filters import Node
 from xrepo.query.pipeline import Lookup, SortKey, Stage
@@ -369,9 +368,10 @@ class ConnectedSQLRepo(XRepo[T]):
         raw = getattr(executor, "raw", None)
         if raw is None or raw in _REGEXP_READY:
             return
-        # SQLite calls regexp(pattern, value) for `value REGEXP pattern`; it runs inside
-        # SQLite's own scan, like any SQL function.
-        await raw.create_function("regexp", 2, _regexp, deterministic=True)
+        # REGEXP, Unicode case folding, datetime normalisation (xrepo.compile.sql.sqlite): they
+        # run inside SQLite's own scan, like any SQL function.
+        for name, n_args, function in SQLITE_FUNCTIONS:
+            await raw.create_function(name, n_args, function, deterministic=True)
         _REGEXP_READY.add(raw)
 
     @asynccontextmanager
@@ -400,17 +400,6 @@ class ConnectedSQLRepo(XRepo[T]):
 
 
 _REGEXP_READY: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
-@functools.lru_cache(maxsize=256)
-def _pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def _regexp(pattern: Any, value: Any) -> bool:
-    if not isinstance(value, str) or not isinstance(pattern, str):
-        return False
-    return _pattern(pattern).search(value) is not None
 
 
 ConnectedRepo.register(ConnectedSQLRepo)

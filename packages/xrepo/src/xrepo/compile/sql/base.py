@@ -309,7 +309,7 @@ class SQLCompiler:
         if op in ("eq", "ne"):
             if value is None:
                 return f"{e} IS NULL" if op == "eq" else f"{e} IS NOT NULL"
-            test = self.array_contains(e, value) if is_array else f"{e} = {self.p(value)}"
+            test = self.array_contains(e, value) if is_array else self.compare(e, "=", value)
             if op == "eq":
                 return test
             return f"(NOT COALESCE({test}, {self.false}))"
@@ -317,7 +317,7 @@ class SQLCompiler:
             if value is None:
                 return "1=0" if op in ("gt", "lt") else f"{e} IS NULL"
             symbol = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
-            return f"{e} {symbol} {self.p(value)}"
+            return self.compare(e, symbol, value)
         if op in ("in", "nin"):
             present = [v for v in value if v is not None]
             has_null = len(present) != len(value)
@@ -329,7 +329,7 @@ class SQLCompiler:
             else:
                 parts = []
                 if present:
-                    parts.append(f"{e} IN ({', '.join(self.p(v) for v in present)})")
+                    parts.append(self.compare_in(e, present))
                 if has_null:
                     parts.append(f"{e} IS NULL")
                 test = "(" + " OR ".join(parts) + ")" if parts else "1=0"
@@ -341,6 +341,14 @@ class SQLCompiler:
         if op == "regex":
             return self.regex(e, *value)
         return self.like(e, op, value)
+
+    def compare(self, e: str, symbol: str, value: Any) -> str:
+        """Dialect hook: ``e`` compared (``=``, ``<``, ``>=``...) with a non-null scalar."""
+        return f"{e} {symbol} {self.p(value)}"
+
+    def compare_in(self, e: str, values: Sequence[Any]) -> str:
+        """Dialect hook: ``e`` equals one of the non-null scalars ``values``."""
+        return f"{e} IN ({', '.join(self.p(v) for v in values)})"
 
     def array_contains(self, e: str, value: Any) -> str:
         """Dialect hook: whether the JSON array ``e`` holds ``value``."""

@@ -1,53 +1,292 @@
 # ruff: noqa: S608 - this module builds SQL text: identifiers are quoted, values bound.
-"""SQLite: ``json_extract``/``json_each`` paths, a ``REGEXP`` function, exact substring tests."""
+"""SQLite: ``json_extract``/``json_each`` paths, Python functions per connection, strict types.
+
+SQLite is dynamically typed and converts values by a column's affinity (``'10' = 10`` on an
+INTEGER column, ``0 = '0'`` on a TEXT one), stores booleans as ``0``/``1``, has no datetime or
+decimal type, folds only ASCII case and cuts some text functions at a NUL character. The rules
+below give MongoDB's answers all the same (``docs/xrepo.md`` lists what remains):
+
+- **Types**: every comparison with a scalar also tests the stored type, ``typeof()`` for a
+  column and ``json_type()`` for a JSON path, so a string never equals a number and, inside
+  JSON, ``true`` never equals ``1``. Numbers compare exactly across int, float and Decimal:
+  a value a double cannot hold (an int beyond 2**53 that is not one, an inexact Decimal) is
+  compared through its neighbouring doubles; NaN matches nothing (SQLite cannot store it).
+- **Datetimes** are stored as fixed-width ISO text in UTC
+  (``2024-01-01T00:00:00.000000+00:00``; naive means UTC), so text order is time order. Rows
+  written before (``isoformat()``: other offsets, no microseconds) are normalised at comparison
+  time by the ``xr_dt`` function.
+- **Decimals** are stored as doubles (numeric order and ``$sum`` work; 15-17 significant digits).
+- **Text**: ``__icontains`` and friends fold case by Unicode simple case folding
+  (:mod:`xrepo.compile.casefold`, function ``xr_fold``); ``__endswith`` runs in Python
+  (``xr_endswith``) because SQLite's ``substr``/``length`` stop at a NUL character.
+- **Pipelines**: ``$push`` keeps the ``$sort`` order through a window function (SQLite before
+  3.44 has no ``ORDER BY`` inside an aggregate); ``$sum``/``$avg`` ignore non-numbers and
+  ``$sum`` of integers never overflows (it sums 32-bit halves, then turns into a double as
+  MongoDB does).
+
+The functions (``regexp``, ``xr_fold``, ``xr_endswith``, ``xr_dt``) are registered on every
+connection by the repository (:data:`SQLITE_FUNCTIONS`); a compiler made with ``regexp=False``
+refuses what needs them.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
+import enum
+import functools
+import json
+import math
+import re
+import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from xrepo.compile.sql.base import SQLCompiler
+from xrepo.compile.casefold import fold
+from xrepo.compile.sql.base import CompiledPipeline, SQLCompiler, _Block
+from xrepo.errors import XRepoValidationError
+from xrepo.query.filters import Node
+from xrepo.query.pipeline import Accumulator, Group, SortKey
 
-__all__ = ["SQLiteCompiler"]
+__all__ = ["SQLITE_FUNCTIONS", "SQLiteCompiler", "canonical_datetime"]
+
+_INT64 = (-(2**63), 2**63 - 1)
+#: ``GLOB`` of the canonical datetime text (rows written by this version).
+_CANONICAL_DT = (
+    "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]."
+    "[0-9][0-9][0-9][0-9][0-9][0-9]+00:00"
+)
+
+
+def canonical_datetime(value: _dt.datetime) -> str:
+    """The stored text of a datetime: UTC (naive means UTC), microseconds always written."""
+    aware = value.replace(tzinfo=_dt.UTC) if value.tzinfo is None else value.astimezone(_dt.UTC)
+    return aware.isoformat(timespec="microseconds")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, _dt.datetime):
+        return canonical_datetime(value)
+    if isinstance(value, _dt.date | _dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return str(value)
+
+
+def _kind(value: Any) -> str:
+    """The type bracket of a value: ``bool``, ``number``, ``text``, ``datetime`` or ``""``."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float | Decimal):
+        return "number"
+    if isinstance(value, _dt.datetime):
+        return "datetime"
+    if isinstance(value, str | _dt.date | _dt.time | uuid.UUID):
+        return "text"
+    return ""
+
+
+def _double_bounds(value: int | float | Decimal) -> float | tuple[float, float] | None:
+    """``value`` as SQLite compares it: an int64 or a double when exact (a Decimal as the double
+    it is stored as); else, for an int beyond int64, the doubles just below and above it;
+    ``None`` for NaN."""
+    if isinstance(value, Decimal):
+        # Decimals are stored as doubles: compare with the double a Decimal is stored as.
+        value = float("nan") if value.is_nan() else float(value)
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, int) and _INT64[0] <= value <= _INT64[1]:
+        return value  # SQLite compares 64-bit integers with doubles exactly
+    try:
+        f = float(value)
+    except OverflowError:
+        f = math.inf if value > 0 else -math.inf
+    if math.isinf(f):
+        if f > 0:
+            return (sys.float_info.max, math.inf)
+        return (-math.inf, -sys.float_info.max)
+    exact = Decimal(f)
+    if exact == value:
+        return f
+    if exact > value:
+        return (math.nextafter(f, -math.inf), f)
+    return (f, math.nextafter(f, math.inf))
 
 
 class SQLiteCompiler(SQLCompiler):
-    """The compiler of SQLite (values the driver cannot bind become text or floats)."""
+    """The compiler of SQLite (see the module's documentation for its rules)."""
 
     no_limit = "-1"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: JSON-path expressions this compiler made -> (column, path): their json_type().
+        self._json_paths: dict[str, tuple[str, str]] = {}
+        #: Elements of a JSON array column being tested (``je.value``) -> their ``je.type``.
+        self._elements: dict[str, str] = {}
+
+    # -- values ---------------------------------------------------------------------------------
     @staticmethod
     def adapt(value: Any) -> Any:
-        value = SQLCompiler.adapt(value)
+        if isinstance(value, enum.Enum):
+            value = value.value
+        if isinstance(value, dict | list | tuple):
+            try:
+                return json.dumps(
+                    value, default=_json_default, separators=(",", ":"), allow_nan=False
+                )
+            except ValueError:
+                raise XRepoValidationError(
+                    "NaN and infinity cannot be stored in a JSON value on SQLite"
+                ) from None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+            raise XRepoValidationError(
+                f"the integer {value} is beyond SQLite's 64-bit range; store it as a float or "
+                "a Decimal"
+            )
+        if isinstance(value, Decimal):
+            value = float(value)
+        if isinstance(value, float) and math.isnan(value):
+            raise XRepoValidationError("SQLite cannot store NaN (it would store NULL)")
         if isinstance(value, uuid.UUID):
             return str(value)
-        if isinstance(value, _dt.datetime | _dt.date | _dt.time):
+        if isinstance(value, _dt.datetime):
+            return canonical_datetime(value)
+        if isinstance(value, _dt.time):
+            return value.isoformat(timespec="microseconds")
+        if isinstance(value, _dt.date):
             return value.isoformat()
-        if isinstance(value, Decimal):
-            return float(value)
         return value
 
+    # -- column expressions ---------------------------------------------------------------------
     def nested(
         self, col: str, segs: Sequence[str], filtering: Any, for_output: bool
     ) -> tuple[str, bool]:
-        return f"json_extract({col}, {self.p(self.json_path(segs))})", False
+        path = self.json_path(segs)
+        e = f"json_extract({col}, {self.p(path)})"
+        self._json_paths[e] = (col, path)
+        return e, False
+
+    def _type_of(self, e: str) -> tuple[str, bool]:
+        """SQL for the stored type of ``e`` and whether it is ``json_type`` (else ``typeof``)."""
+        if e in self._elements:
+            return self._elements[e], True
+        found = self._json_paths.get(e)
+        if found is not None:
+            return f"json_type({found[0]}, {self.p(found[1])})", True
+        return f"typeof({e})", False
+
+    def _guard(self, e: str, kind: str) -> str:
+        """A test that ``e`` holds a value of type bracket ``kind`` (``""``: no test)."""
+        if not kind:
+            return ""
+        t, is_json = self._type_of(e)
+        if kind == "number":
+            return f"{t} IN ('integer', 'real')"
+        if kind == "bool":
+            # A boolean column holds 0/1 (its model tells it apart, before compiling); inside
+            # JSON, true and false have their own type.
+            return f"{t} IN ('true', 'false')" if is_json else f"{t} = 'integer'"
+        return f"{t} = 'text'"
+
+    def _operand(self, e: str, kind: str) -> str:
+        """``e`` as it compares with a value of ``kind`` (datetimes: normalised text)."""
+        if kind == "datetime" and self.regexp:
+            return f"(CASE WHEN {e} GLOB '{_CANONICAL_DT}' THEN {e} ELSE xr_dt({e}) END)"
+        return e
+
+    def _any_element(self, e: str, test: Callable[[str], str]) -> str | None:
+        """For a JSON array column ``e``: ``test`` holds for one of its elements (MongoDB's
+        array semantics for comparisons, patterns and regexes); ``None`` for other columns."""
+        if e not in {self.q(c) for c in self.array_columns}:
+            return None
+        je = self.alias("je")
+        self._elements[f"{je}.value"] = f"{je}.type"
+        return f"EXISTS (SELECT 1 FROM json_each({e}) AS {je} WHERE {test(f'{je}.value')})"
+
+    # -- comparisons ----------------------------------------------------------------------------
+    def compare(self, e: str, symbol: str, value: Any) -> str:
+        found = self._any_element(e, lambda x: self.compare(x, symbol, value))
+        if found is not None:
+            return found
+        if isinstance(value, enum.Enum):
+            value = value.value
+        kind = _kind(value)
+        if kind == "number":
+            bounds = _double_bounds(value)
+            if bounds is None:  # NaN: SQLite stores none, so nothing compares with it
+                return "1=0"
+            if isinstance(bounds, tuple):  # between two doubles: never equal
+                if symbol == "=":
+                    return "1=0"
+                symbol, value = (">", bounds[0]) if symbol[0] == ">" else ("<", bounds[1])
+            else:
+                value = bounds
+        guard = self._guard(e, kind)
+        test = f"{self._operand(e, kind)} {symbol} {self.p(value)}"
+        return f"({test} AND {guard})" if guard else test
+
+    def compare_in(self, e: str, values: Sequence[Any]) -> str:
+        parts = [self.compare(e, "=", v) for v in values]
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
     def array_contains(self, e: str, value: Any) -> str:
-        return f"EXISTS (SELECT 1 FROM json_each({e}) AS je WHERE je.value = {self.p(value)})"
+        if isinstance(value, enum.Enum):
+            value = value.value
+        kind = _kind(value)
+        if kind == "number":
+            bounds = _double_bounds(value)
+            if not isinstance(bounds, int | float):
+                return "1=0"
+            value = bounds
+        guard = {
+            "number": "je.type IN ('integer', 'real')",
+            "bool": "je.type IN ('true', 'false')",
+            "text": "je.type = 'text'",
+            "datetime": "je.type = 'text'",
+        }.get(kind)
+        test = f"je.value = {self.p(value)}" + (f" AND {guard}" if guard else "")
+        return f"EXISTS (SELECT 1 FROM json_each({e}) AS je WHERE {test})"
+
+    # -- text -----------------------------------------------------------------------------------
+    def _needs_functions(self, what: str) -> None:
+        if not self.regexp:
+            raise self.error(
+                f"{what} needs the Python functions the repository registers on each SQLite "
+                "connection; this connection has none"
+            )
 
     def like(self, e: str, op: str, value: str) -> str:
-        if op.startswith("i"):
-            return super().like(e, op, value)
-        # SQLite's LIKE ignores ASCII case; instr/substr compare exactly.
+        found = self._any_element(e, lambda x: self.like(x, op, value))
+        if found is not None:
+            return found
+        guard = self._guard(e, "text")
+        insensitive = op.startswith("i")
+        kind = op[1:] if insensitive else op
+        if value == "":  # every string contains, starts and ends with ""
+            return f"({guard})"
+        if insensitive:
+            self._needs_functions(f"__{op}")
+            e, value = f"xr_fold({e})", fold(value)
         v = self.p(value)
-        if op == "contains":
-            return f"(instr({e}, {v}) > 0)"
-        if op == "startswith":
-            return f"(substr({e}, 1, length({v})) = {v})"
-        return f"(length({e}) >= length({v}) AND substr({e}, -length({v})) = {v})"
+        if kind == "contains":
+            test = f"instr({e}, {v}) > 0"
+        elif kind == "startswith":
+            # instr() is exact with NUL characters, substr()/length() are not.
+            test = f"instr({e}, {v}) = 1"
+        elif self.regexp:
+            test = f"xr_endswith({e}, {v})"
+        else:
+            tail = f"substr({e}, length({e}) - length({v}) + 1)"
+            test = f"length({e}) >= length({v}) AND {tail} = {v}"
+        return f"({guard} AND {test})"
 
     def regex(self, e: str, pattern: str, flags: str) -> str:
         self.check_regex_flags(flags)
@@ -56,7 +295,90 @@ class SQLiteCompiler(SQLCompiler):
                 "$regex needs a REGEXP function on this SQLite connection; use "
                 "__contains/__startswith or register one"
             )
-        return f"({e} REGEXP {self.p(('(?i)' if 'i' in flags else '') + pattern)})"
+        found = self._any_element(e, lambda x: self.regex(x, pattern, flags))
+        if found is not None:
+            return found
+        full = ("(?i)" if "i" in flags else "") + pattern
+        try:
+            _pattern(full)
+        except re.error as exc:
+            raise self.error(
+                f"$regex {pattern!r} is not a valid pattern on sqlite (Python re): {exc}"
+            ) from None
+        return f"({self._guard(e, 'text')} AND {e} REGEXP {self.p(full)})"
+
+    # -- distinct -------------------------------------------------------------------------------
+    def distinct(self, table: str, path: str, node: Node) -> CompiledPipeline:
+        """Of a JSON path, the distinct values as JSON text typed by ``json_type``: ``true``
+        never merges with ``1`` (``json_extract`` gives both as 1), ``"1"`` never with ``1``,
+        while ``10`` and ``10.0`` do (numbers compare by value, as in MongoDB)."""
+        if self.columns is None or "." not in path or path in self.columns:
+            return super().distinct(table, path, node)
+        where = self.where(node, self.columns)
+        x, _ = self.expr(path, self.columns)
+        t, _ = self._type_of(x)
+        integral = f"{x} = CAST({x} AS INTEGER) AND abs({x}) < 9007199254740992"
+        value = (
+            f"CASE {t} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            f"WHEN 'text' THEN json_quote({x}) WHEN 'integer' THEN CAST({x} AS TEXT) "
+            f"WHEN 'real' THEN CASE WHEN {integral} THEN CAST(CAST({x} AS INTEGER) AS TEXT) "
+            f"ELSE printf('%!.17g', {x}) END ELSE json({x}) END"
+        )
+        sql, params = self.finish(
+            f"SELECT DISTINCT {value} AS {self.q('value')} FROM {table} "
+            f"WHERE {where} AND {t} IS NOT NULL AND {t} != 'null'"
+        )
+        return CompiledPipeline(sql, params, json_columns={"value"})
+
+    # -- pipelines ------------------------------------------------------------------------------
+    def accumulator(self, acc: Any, fields: Sequence[str] | None, order: Sequence[SortKey]) -> str:
+        if acc.op in ("sum", "avg") and acc.path is not None:
+            e, _ = self.expr(acc.path, fields)
+            # A boolean column holds 0/1: never a number to MongoDB.
+            guard = "0" if self.field_kinds.get(acc.path) is bool else self._guard(e, "number")
+            if acc.op == "avg":
+                return f"AVG(CASE WHEN {guard} THEN {e} END)"
+            # SUM() raises "integer overflow"; MongoDB turns to a double. Sum the high and the
+            # low 32 bits of the integers apart (neither can overflow), join them (SQLite's
+            # arithmetic turns to a double on overflow), add the doubles.
+            ints = f"CASE WHEN {guard} AND {self._type_of(e)[0]} = 'integer' THEN {e} END"
+            reals = f"CASE WHEN {guard} AND {self._type_of(e)[0]} = 'real' THEN {e} END"
+            return (
+                f"(COALESCE(SUM(({ints}) >> 32), 0) * 4294967296 "
+                f"+ COALESCE(SUM(({ints}) & 4294967295), 0) "
+                f"+ (CASE WHEN COUNT({reals}) > 0 THEN TOTAL({reals}) ELSE 0 END))"
+            )
+        return super().accumulator(acc, fields, order)
+
+    def group(self, b: _Block, stage: Group) -> _Block:
+        """``$push`` in order: each group's array is a window aggregate over its rows in the
+        sort order (whole partition), then taken as ``$first`` of the group."""
+        pushes = [n for n, a in stage.accumulators.items() if a.op == "push"]
+        order = b.order or ([(self.id_field, 1)] if b.fields and self.id_field in b.fields else [])
+        if not pushes or not order:
+            return super().group(b, stage)
+        if b.shaped:
+            b = self.wrap(b)
+        keys = [stage.key] if isinstance(stage.key, str) else list((stage.key or {}).values())
+        partition = ", ".join(self.expr(p, b.fields)[0] for p in keys)
+        window = (
+            f"OVER ({'PARTITION BY ' + partition + ' ' if partition else ''}"
+            f"ORDER BY {self.order_by(order, b.fields)} "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+        )
+        select = [(self.q(f), f) for f in b.fields or []]
+        accumulators = dict(stage.accumulators)
+        for i, name in enumerate(pushes):
+            acc = accumulators[name]
+            column = f"__push{i}"
+            e, _ = self.expr(acc.path or "", b.fields)
+            select.append((f"json_group_array({e}) {window}", column))
+            accumulators[name] = Accumulator("first", column)
+        b.select = select
+        b = self.wrap(b)
+        b.order = list(order) if all(p in (b.fields or []) for p, _ in order) else []
+        b.json_cols |= {f"__push{i}" for i in range(len(pushes))}
+        return super().group(b, replace(stage, accumulators=accumulators))
 
     def array_agg(self, e: str, *, distinct: bool, ordered: str) -> str:
         return f"json_group_array({'DISTINCT ' if distinct else ''}{e})"
@@ -72,3 +394,47 @@ class SQLiteCompiler(SQLCompiler):
         return (
             f"(SELECT json_group_array(json_object({pairs})) FROM {source} AS {alias} WHERE {on})"
         )
+
+
+# -- functions registered on every SQLite connection ----------------------------------------------
+@functools.lru_cache(maxsize=256)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: Any, value: Any) -> bool:
+    # SQLite calls regexp(pattern, value) for `value REGEXP pattern`.
+    if not isinstance(value, str) or not isinstance(pattern, str):
+        return False
+    return _pattern(pattern).search(value) is not None
+
+
+def _fold(value: Any) -> Any:
+    return fold(value) if isinstance(value, str) else value
+
+
+def _endswith(value: Any, suffix: Any) -> bool:
+    return isinstance(value, str) and isinstance(suffix, str) and value.endswith(suffix)
+
+
+@functools.lru_cache(maxsize=4096)
+def _dt_text(value: Any) -> Any:
+    """Stored datetime text (any ``isoformat()``, any offset, naive meaning UTC) in the
+    canonical form; anything else unchanged (it then compares as the text it is)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = _dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return canonical_datetime(parsed)
+
+
+#: ``(name, number of arguments, function)`` to register on every SQLite connection
+#: (``create_function(..., deterministic=True)``).
+SQLITE_FUNCTIONS: tuple[tuple[str, int, Callable[..., Any]], ...] = (
+    ("regexp", 2, _regexp),
+    ("xr_fold", 1, _fold),
+    ("xr_endswith", 2, _endswith),
+    ("xr_dt", 1, _dt_text),
+)
