@@ -9,6 +9,7 @@ import pytest
 
 from xrepo import parse_filter, parse_pipeline
 from xrepo.compile.sql import PostgresCompiler, compiler_for
+from xrepo.compile.sql.postgres import pcre_dollar
 from xresource.databases.dialect import POSTGRESQL
 
 COLS = ["id", "i", "f", "s", "b", "at", "d", "tags"]
@@ -126,3 +127,21 @@ def test_accumulators() -> None:
     assert '(SUM("f") / NULLIF(COUNT("f"), 0))' in sql
     assert 'AVG("i")' in sql  # exact numeric
     assert "mx" in compiled.json_columns
+
+
+@pytest.mark.parametrize(
+    ("pattern", "translated"),
+    [
+        ("^abc$", "^abc(?=\\n?$)"),
+        ("a|b$", "a|b(?=\\n?$)"),
+        ("$", "(?=\\n?$)"),
+        ("a\\$b", "a\\$b"),  # an escaped dollar is a character
+        ("[$]x$", "[$]x(?=\\n?$)"),  # so is a dollar in a class
+        ("[]$]", "[]$]"),  # "]" first in a class is a member
+        ("[^]$]$", "[^]$](?=\\n?$)"),
+        ("[a^]$", "[a^](?=\\n?$)"),
+    ],
+)
+def test_dollar_means_what_it_means_in_pcre(pattern: str, translated: str) -> None:
+    # MongoDB's (PCRE's) $ also matches before a final newline; PostgreSQL's only at the end.
+    assert pcre_dollar(pattern) == translated

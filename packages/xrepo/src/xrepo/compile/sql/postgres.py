@@ -30,7 +30,7 @@ from typing import Any
 from xrepo.compile.sql.base import SQLCompiler
 from xrepo.query.filters import TEXT_OPS, Condition
 
-__all__ = ["PostgresCompiler", "pg_cast"]
+__all__ = ["PostgresCompiler", "pcre_dollar", "pg_cast"]
 
 #: Case-insensitive operators fold with ICU's root locale, not the database's ``LC_CTYPE``.
 FOLD = '"und-x-icu"'
@@ -128,6 +128,40 @@ def mongo_order(j: str, direction: int) -> list[str]:
         f"{s['string']} COLLATE {BINARY} {way}",
         f"{j} {way}",
     ]
+
+
+def pcre_dollar(pattern: str) -> str:
+    """``pattern`` with each ``$`` anchor meaning what it means in PCRE (MongoDB, MariaDB) and
+    Python: the end of the text or just before a final newline. PostgreSQL's ``$`` is the end
+    only; the lookahead ``(?=\\n?$)`` is PCRE's ``$`` in its terms. Escaped dollars and dollars
+    inside a bracket expression are literal characters and stay as they are."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    in_class = False
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            # A "]" right after "[" or "[^" is a member of the class, not its end.
+            opening = (
+                3 if pattern.startswith("^]", i + 1) else 2 if pattern.startswith("]", i + 1) else 1
+            )
+            out.append(pattern[i : i + opening])
+            i += opening
+            continue
+        elif c == "$":
+            out.append("(?=\\n?$)")
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 class PostgresCompiler(SQLCompiler):
@@ -297,6 +331,7 @@ class PostgresCompiler(SQLCompiler):
 
     def regex(self, e: str, pattern: str, flags: str) -> str:
         self.check_regex_flags(flags)
+        pattern = pcre_dollar(pattern)
         if "i" in flags:
             return f"({e} COLLATE {FOLD} ~* {self.p(pattern)}::text)"
         return f"({e} ~ {self.p(pattern)}::text)"
