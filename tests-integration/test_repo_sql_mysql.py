@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xobj_prototype import XObjPrototype
-from xrepo import XRepo, XRepoFactory, parse_filter
+from xrepo import XRepo, XRepoFactory, XRepoValidationError, parse_filter
 from xresource import ResourceFactory
 
 
@@ -257,6 +257,10 @@ PIPELINES: list[list[dict[str, Any]]] = [
     [{"$unwind": "$tags"}, {"$match": {"tags": "A"}}, {"$project": {"tags": 1}}],
     [{"$unwind": "$tags"}, {"$group": {"_id": None, "mx": {"$max": "$tags"}}}],
     [{"$group": {"_id": None, "set": {"$addToSet": "$s"}}}],
+    [{"$project": {"z": "$doc.zip"}}, {"$match": {"z": 10}}],
+    [{"$project": {"z": "$doc.zip"}}, {"$match": {"z": "10"}}],
+    [{"$project": {"z": "$doc.zip"}}, {"$match": {"z": {"$gt": "a"}}}],
+    [{"$group": {"_id": "$doc.zip", "n": {"$sum": 1}}}, {"$match": {"_id": True}}],
 ]
 
 
@@ -336,3 +340,17 @@ async def test_equality_on_an_indexed_column_uses_the_index(
     finally:
         await resource.execute(f"DROP TABLE IF EXISTS {q}")
         await resource.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "message"),
+    [
+        ([{"$group": {"_id": None, "m": {"$min": "$doc"}}}], "$min of the document field 'doc'"),
+        ([{"$group": {"_id": None, "m": {"$max": "$tags"}}}], "$max of the list field 'tags'"),
+    ],
+)
+def test_unsupported_aggregates_are_refused_clearly(
+    backends: Backends, pipeline: list[dict[str, Any]], message: str
+) -> None:
+    with pytest.raises(XRepoValidationError, match=re.escape(message) + ".*mysql"):
+        backends.run(backends.repo.aggregate(pipeline))

@@ -107,6 +107,10 @@ class MySQLCompiler(SQLCompiler):
         # How each expression just compiled compares (keyed by its SQL text; a later expr()
         # of the same text overwrites it, and every hook runs right after its expr()).
         self._kinds: dict[str, str] = {}
+        # The field each expression reads (for errors), and the columns of the current derived
+        # block that hold JSON text (a nested path projected or grouped on, say).
+        self._paths: dict[str, str] = {}
+        self._json_names: set[str] = set()
 
     @staticmethod
     def adapt(value: Any) -> Any:
@@ -129,11 +133,18 @@ class MySQLCompiler(SQLCompiler):
             return e, is_json  # a JSON path: nested() said how it compares
         # Only the table's own columns have a known type: a name after $project/$group may
         # hold anything.
-        kind = (
-            _column_kind(self.field_kinds.get(path))
-            if fields is self.columns and self.columns is not None
-            else "unknown"
-        )
+        self._paths[e] = path
+        if fields is self.columns and self.columns is not None:
+            kind = _column_kind(self.field_kinds.get(path))
+        elif path in self._json_names:
+            # JSON text in a derived column: compared by JSON_TYPE like a nested path.
+            if filtering is not None and for_output is False:
+                e = self._typed_json(e, filtering) or e
+                return e, False
+            self._kinds[e] = "json"
+            return e, True
+        else:
+            kind = "unknown"
         if kind == "text" and filtering is None:
             # Outside a filter: sort, group, aggregate, project exactly; later stages inherit it.
             e = f"{e} COLLATE {EXACT}"
@@ -149,8 +160,19 @@ class MySQLCompiler(SQLCompiler):
         if for_output or filtering is None:
             self._kinds[x] = "json"
             return x, True
+        typed = self._typed_json(x, filtering)
+        if typed is None:
+            v = f"JSON_VALUE({col}, {pp})"
+            self._kinds[v] = "other"
+            return v, False
+        return typed, False
+
+    def _typed_json(self, x: str, filtering: Any) -> str | None:
+        """The JSON value ``x`` as SQL of the type of ``filtering``, ``NULL`` when it holds
+        another type (so it never equals, and ``$ne`` always holds); ``None`` for values of no
+        JSON type (dates...)."""
         t = f"JSON_TYPE({x})"
-        v = f"JSON_VALUE({col}, {pp})"
+        v = f"JSON_VALUE({x}, '$')"
         kind = _value_kind(filtering)
         if kind == "text":
             e = f"IF({t} = 'STRING', {v}, NULL) COLLATE {EXACT}"
@@ -159,10 +181,9 @@ class MySQLCompiler(SQLCompiler):
         elif kind == "bool":
             e = f"IF({t} = 'BOOLEAN', {v} = '1', NULL)"  # JSON_VALUE spells true '1'
         else:
-            self._kinds[v] = "other"
-            return v, False
+            return None
         self._kinds[e] = "exact"
-        return e, False
+        return e
 
     def _nested_path(self, path: str, fields: Sequence[str] | None) -> bool:
         return fields is not None and path not in fields and "." in path
@@ -315,6 +336,12 @@ class MySQLCompiler(SQLCompiler):
         if kind == "json":
             return self._json_aggregate(op, e)
         if op in ("min", "max"):
+            if kind in ("array", "document"):
+                raise self.error(
+                    f"${op} of the {'list' if kind == 'array' else 'document'} field "
+                    f"{self._paths.get(e, e)!r} is not supported on {self.d.name}",
+                    "aggregate",
+                )
             return super().aggregate(op, e)
         if kind in ("number", "decimal"):
             if op == "sum":
@@ -348,6 +375,16 @@ class MySQLCompiler(SQLCompiler):
             f"CASE {fn}({boolean}) WHEN '1' THEN 'true' WHEN '0' THEN 'false' END",
         ]
         return f"COALESCE({', '.join(as_json if op == 'min' else reversed(as_json))})"
+
+    def wrap(self, b: Any) -> Any:
+        out = super().wrap(b)
+        self._json_names = set(out.json_cols)
+        return out
+
+    def wrap_join(self, b: Any, order: list[tuple[str, int]]) -> Any:
+        out = super().wrap_join(b, order)
+        self._json_names = set(out.json_cols)
+        return out
 
     def json_accumulator(self, acc: Any, fields: Sequence[str] | None) -> bool:
         return acc.path is not None and self._nested_path(acc.path, fields)
