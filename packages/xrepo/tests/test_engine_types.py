@@ -622,3 +622,31 @@ async def test_untyped_in_matches_the_strict_reference(
     hits = [r["id"] for r in data if any(strict_reference(r["v"], "eq", v) for v in values)]
     expected = [r["id"] for r in data if r["id"] not in hits] if negate else hits
     assert got == expected
+
+
+def test_arrays_and_documents_order_element_by_element() -> None:
+    values: list[Any] = [
+        [3],
+        [1099511627776],
+        [],
+        ["中"],
+        [1, 2],
+        {"b": 1},
+        {"a": 2},
+        {"a": 1, "b": 0},
+    ]
+    rows = [{"id": i, "v": v} for i, v in enumerate(values)]
+    assert [r["v"] for r in sort_rows(rows, [("v", 1)])] == [
+        {"a": 1, "b": 0},
+        {"a": 2},
+        {"b": 1},
+        [],
+        [1, 2],
+        [3],
+        [1099511627776],
+        ["中"],
+    ]
+    stages = parse_pipeline([{"$group": {"_id": None, "hi": {"$max": "$v"}, "lo": {"$min": "$v"}}}])
+    (doc,) = run_pipeline(stages, rows)
+    assert doc["hi"] == ["中"]
+    assert doc["lo"] == {"a": 1, "b": 0}

@@ -138,6 +138,12 @@ def sort_key(value: Any) -> tuple[int, Any]:
         return rank, value
     if rank == 5:
         return rank, value.bytes if isinstance(value, uuid.UUID) else value
+    if rank == 4:
+        # arrays element by element (a prefix first), as MongoDB compares whole arrays
+        return 4, tuple(sort_key(e) for e in value)
+    if rank == 3:
+        # documents field by field: the value's type, the name, then the value
+        return 3, tuple((_rank(v), k, sort_key(v)) for k, v in value.items())
     return rank, repr(value)
 
 
