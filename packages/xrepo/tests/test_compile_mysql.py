@@ -12,7 +12,6 @@ import pytest
 
 from xrepo import parse_filter, parse_pipeline
 from xrepo.compile.sql import MySQLCompiler, compiler_for
-from xrepo.compile.sql.decode import ListOf
 from xresource.databases.dialect import MYSQL
 
 KINDS: dict[str, Any] = {
@@ -20,7 +19,7 @@ KINDS: dict[str, Any] = {
     "s": str,
     "i": int,
     "d": Any,
-    "tags": ListOf(str),
+    "tags": list[str],
     "doc": dict,
     "at": dt.datetime,
 }

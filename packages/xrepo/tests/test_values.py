@@ -288,7 +288,7 @@ def test_as_utc() -> None:
     assert as_utc(plus2).hour == 10
 
 
-def test_match_stages_are_typed_until_the_documents_are_reshaped() -> None:
+def test_every_match_stage_is_typed_by_the_kinds_at_its_point() -> None:
     fields = set(Doc.model_fields)
     stages = parse_pipeline(
         [
@@ -297,21 +297,31 @@ def test_match_stages_are_typed_until_the_documents_are_reshaped() -> None:
             {"$match": {"i": {"$lt": 2.5}}},
             {"$group": {"_id": "$i", "n": {"$sum": 1}}},
             {"$match": {"_id": "1"}},
+            {"$match": {"n": {"$gt": 2.5}}},
         ],
         fields=fields,
     )
     out = type_stages(stages, TYPES)
     assert out[0] == Match(MATCH_NONE)
     assert out[2] == Match(Condition("i", "lte", 2))
-    assert out[4] == stages[4]  # after $group: untyped
-    for reshaping in (
+    assert out[4] == Match(MATCH_NONE)  # the group key is an int: "1" is never one
+    assert out[5] == Match(Condition("n", "gte", 3))  # a count is an int
+    for keeping in (
         {"$project": {"i": 1}},
         {"$unwind": "$tags"},
-        {"$count": "i"},
         {"$lookup": {"from": "o", "localField": "i", "foreignField": "x", "as": "os"}},
+        {"$count": "i"},
     ):
-        stages = parse_pipeline([reshaping, {"$match": {"i": "x"}}], fields=fields)
-        assert type_stages(stages, TYPES)[1] == stages[1]
+        stages = parse_pipeline([keeping, {"$match": {"i": "x"}}], fields=fields)
+        assert type_stages(stages, TYPES)[1] == Match(MATCH_NONE), keeping
+    for untyping in (
+        {"$project": {"i": "$address.zip"}},
+        {"$lookup": {"from": "o", "localField": "s", "foreignField": "x", "as": "i"}},
+        {"$group": {"_id": "$anything"}},
+    ):
+        path = "_id" if "$group" in untyping else "i"
+        stages = parse_pipeline([untyping, {"$match": {path: "x"}}], fields=fields)
+        assert type_stages(stages, TYPES)[1] == stages[1], untyping
 
 
 def test_deep_trees_simplify() -> None:

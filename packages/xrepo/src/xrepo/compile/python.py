@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from xrepo.compile.casefold import fold
 from xrepo.query.filters import And, Condition, Node, Nor, Not, Or
 from xrepo.query.pipeline import (
     Accumulator,
@@ -323,6 +324,7 @@ class _Gen:
             "_has_path": _has_path,
             "_lt": _safe_lt,
             "_in": _safe_in,
+            "_fold": fold,
             "_has": _has,
             "_eq": strict_eq,
             "_bool": bool,
@@ -460,10 +462,11 @@ class _Gen:
             check = f"{p}.search({{s}}) is not None"
         else:
             insensitive = c.op.startswith("i")
-            # Case-insensitive means Python's str.lower() of both sides (full Unicode lowercase
-            # mapping, no case folding: "ß" stays "ß"), the same as SQL's lower().
-            v = self.const(c.value.lower() if insensitive else c.value)
-            subject = "{s}.lower()" if insensitive else "{s}"
+            # Case-insensitive means Unicode simple case folding of both sides, as MongoDB's
+            # caseless regex compares (final and medial sigma, long s, the Kelvin sign alike; no
+            # expansion, no Turkish rules: xrepo.compile.casefold).
+            v = self.const(fold(c.value) if insensitive else c.value)
+            subject = "_fold({s})" if insensitive else "{s}"
             method = _TEXT_METHODS[c.op]
             check = f"{v} in {subject}" if method == "in" else f"{subject}.{method}({v})"
         test = f"(({x} := {get}).__class__ is str and {check.format(s=x)}"

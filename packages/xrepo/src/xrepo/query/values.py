@@ -21,6 +21,7 @@ the kind of each top-level field (:func:`field_types`), so that every backend an
 
 Examples:
     >>> from pydantic import BaseModel
+    >>> from xrepo.query.filters import parse_filter
     >>> class Item(BaseModel):
     ...     id: int
     ...     qty: int
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PydanticSchemaGenerationError, TypeAdapter
 
 from xrepo.query.filters import (
     MATCH_ALL,
@@ -55,7 +56,7 @@ from xrepo.query.filters import (
     Not,
     Or,
 )
-from xrepo.query.pipeline import Count, Group, Lookup, Match, Project, Stage, Unwind
+from xrepo.query.pipeline import Count, Group, Literal, Lookup, Match, Project, Stage, Unwind
 
 __all__ = [
     "IMPOSSIBLE",
@@ -64,10 +65,15 @@ __all__ = [
     "SCALAR_KINDS",
     "FieldType",
     "Kind",
+    "annotation_type",
     "as_utc",
     "field_types",
     "kind_of_schema",
+    "kind_of_value",
+    "pipeline_types",
+    "python_type",
     "simplify",
+    "stage_types",
     "type_filter",
     "type_stages",
     "typed_value",
@@ -273,6 +279,25 @@ def field_types(model: type[BaseModel]) -> dict[str, FieldType]:
     for name, spec in fields.items():
         out[name] = _kind(spec.get("schema", {}), defs, 0)
     return out
+
+
+def annotation_type(annotation: Any) -> FieldType:
+    """The :class:`FieldType` of a type annotation, as a model field of that type has it
+    (``None`` and ``Any`` are untyped).
+
+    Examples:
+        >>> annotation_type(list[bool] | None)
+        FieldType(kind=<Kind.LIST: 'list'>, element=<Kind.BOOL: 'bool'>)
+    """
+    if isinstance(annotation, FieldType):
+        return annotation
+    if annotation is None or annotation is Any:
+        return _ANY
+    try:
+        schema = TypeAdapter(annotation).core_schema
+    except (PydanticSchemaGenerationError, TypeError):
+        return _ANY
+    return kind_of_schema(schema, {})
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -605,18 +630,149 @@ def type_filter(node: Node, types: Mapping[str, FieldType]) -> Node:
     return simplify(type(node)(children))
 
 
-#: Stages after which documents no longer have the model's shape: a later $match is untyped.
-_RESHAPING = (Group, Project, Unwind, Lookup, Count)
-
-
 def type_stages(stages: Sequence[Stage], types: Mapping[str, FieldType]) -> list[Stage]:
-    """The ``$match`` stages before the first reshaping stage, typed by :func:`type_filter`."""
+    """Every ``$match`` of ``stages`` typed by :func:`type_filter` with the kinds known at its
+    point of the pipeline (:func:`stage_types`): after ``$group``, ``$unwind`` or ``$project`` a
+    value the field cannot hold matches nothing too. Fields of unknown kind stay untyped."""
     out: list[Stage] = []
-    typed = True
+    current: Mapping[str, FieldType] = types
     for stage in stages:
-        if isinstance(stage, _RESHAPING):
-            typed = False
-        if typed and isinstance(stage, Match):
-            stage = Match(type_filter(stage.node, types))
+        if isinstance(stage, Match) and current:
+            stage = Match(type_filter(stage.node, current))
         out.append(stage)
+        current = stage_types(stage, current)
     return out
+
+
+# -- kinds through a pipeline ---------------------------------------------------------------------
+_SCALAR_OF: dict[type, Kind] = {
+    bool: Kind.BOOL,  # before int: a bool is an int to Python
+    int: Kind.INT,
+    float: Kind.FLOAT,
+    Decimal: Kind.DECIMAL,
+    str: Kind.STR,
+    _dt.datetime: Kind.DATETIME,  # before date
+    _dt.date: Kind.DATE,
+    _dt.time: Kind.TIME,
+    uuid.UUID: Kind.UUID,
+}
+
+
+def kind_of_value(value: Any) -> FieldType | None:
+    """The :class:`FieldType` of a constant (a ``$literal``), ``None`` when it has none."""
+    for cls, kind in _SCALAR_OF.items():
+        if isinstance(value, cls):
+            return FieldType(kind)
+    return FieldType(Kind.JSON) if isinstance(value, Mapping) else None
+
+
+def _accumulated(op: str, source: FieldType | None, constant: Any) -> FieldType | None:
+    """The kind of a ``$group`` accumulator's result over values of ``source`` (MongoDB's)."""
+    if op == "count":
+        return FieldType(Kind.INT)
+    if op == "sum":
+        if source is None:
+            # $sum of a constant: n times the number, or 0 for a non-number (MongoDB ignores it).
+            if constant is None:
+                return None
+            const = kind_of_value(constant)
+            return const if const is not None and const.kind in _NUMERIC else FieldType(Kind.INT)
+        if source.kind in _NUMERIC:
+            return source
+        # Scalars that are never numbers sum to 0; arrays, documents and unions are unknown.
+        return FieldType(Kind.INT) if source.kind in SCALAR_KINDS else None
+    if op == "avg":
+        if source is not None and source.kind is Kind.DECIMAL:
+            return source
+        # A double, or null when no value is a number.
+        return FieldType(Kind.FLOAT)
+    if op in ("push", "addToSet"):
+        if source is None or source.kind is Kind.LIST:
+            return FieldType(Kind.LIST, Kind.ANY)  # a list of lists is untyped at the element
+        return FieldType(Kind.LIST, source.kind)
+    return source  # min, max, first, last: one of the values (or null)
+
+
+def stage_types(stage: Stage, types: Mapping[str, FieldType]) -> dict[str, FieldType]:
+    """The kinds of the fields of the documents ``stage`` outputs, from those it reads.
+
+    Fields of unknown kind are left out (untyped). A compound ``$group`` key is ``_id`` (a
+    document) plus ``_id.<name>`` for each part, the way the compilers name them.
+
+    Examples:
+        >>> from xrepo.query.pipeline import Accumulator, Group
+        >>> out = stage_types(Group("b", {"n": Accumulator("count")}), {"b": FieldType(Kind.BOOL)})
+        >>> out["_id"].kind, out["n"].kind
+        (<Kind.BOOL: 'bool'>, <Kind.INT: 'int'>)
+    """
+    out = _stage_types(stage, types)
+    return {k: v for k, v in out.items() if v.kind is not Kind.ANY}
+
+
+def _stage_types(stage: Stage, types: Mapping[str, FieldType]) -> dict[str, FieldType]:
+    out: dict[str, FieldType] = {}
+    if isinstance(stage, Project):
+        if stage.include is None:
+            gone = set(stage.exclude)
+            return {k: v for k, v in types.items() if k not in gone}
+        if "_id" in types and not stage.drop_id and "_id" not in stage.include:
+            out["_id"] = types["_id"]
+        for name, source in stage.include.items():
+            found = (
+                kind_of_value(source.value) if isinstance(source, Literal) else types.get(source)
+            )
+            if found is not None:
+                out[name] = found
+        return out
+    if isinstance(stage, Group):
+        if isinstance(stage.key, str):
+            if stage.key in types:
+                out["_id"] = types[stage.key]
+        elif isinstance(stage.key, dict):
+            out["_id"] = FieldType(Kind.JSON)
+            for name, path in stage.key.items():
+                if path in types:
+                    out[f"_id.{name}"] = types[path]
+        for name, acc in stage.accumulators.items():
+            of = types.get(acc.path) if acc.path is not None else None
+            result = _accumulated(acc.op, of, acc.constant)
+            if result is not None:
+                out[name] = result
+        return out
+    if isinstance(stage, Count):
+        return {stage.name: FieldType(Kind.INT)}
+    if isinstance(stage, Unwind):
+        out = dict(types)
+        kind = out.pop(stage.path, None)
+        if kind is not None:
+            if kind.kind is not Kind.LIST:
+                out[stage.path] = kind  # MongoDB keeps a non-array value as it is
+            elif kind.element not in (None, Kind.ANY, Kind.LIST):
+                out[stage.path] = FieldType(kind.element)
+        return out
+    if isinstance(stage, Lookup):
+        # Documents of another source: untyped here, and so is anything under the name.
+        under = stage.as_ + "."
+        return {k: v for k, v in types.items() if k != stage.as_ and not k.startswith(under)}
+    return dict(types)  # $match, $sort, $skip, $limit keep the shape
+
+
+def pipeline_types(stages: Sequence[Stage], types: Mapping[str, FieldType]) -> dict[str, FieldType]:
+    """The kinds of the output fields of ``stages`` over fields of ``types`` (:func:`stage_types`
+    stage after stage)."""
+    current = dict(types)
+    for stage in stages:
+        current = stage_types(stage, current)
+    return current
+
+
+# -- Python types ---------------------------------------------------------------------------------
+_PYTHON: dict[Kind, type] = {kind: cls for cls, kind in _SCALAR_OF.items()}
+_PYTHON[Kind.LIST] = list
+_PYTHON[Kind.JSON] = dict
+
+
+def python_type(ftype: FieldType | None) -> type | None:
+    """The Python type values of ``ftype`` have after validation (``list`` for a list, ``dict``
+    for a document, ``None`` when unknown), for code that dispatches on Python types."""
+    return None if ftype is None else _PYTHON.get(ftype.kind)

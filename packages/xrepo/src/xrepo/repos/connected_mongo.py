@@ -17,9 +17,7 @@ UTC with milliseconds (naive means UTC), and ``create()`` returns them as stored
 
 from __future__ import annotations
 
-import datetime as _dt
 import typing
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -39,7 +37,7 @@ from xrepo.compile.mongo import (
     to_mongo_filter,
     to_mongo_pipeline,
 )
-from xrepo.compile.sql.decode import Kind, ListOf, decode, field_kind, pipeline_kinds
+from xrepo.compile.sql.decode import decode
 from xrepo.errors import (
     XRepoConfigurationError,
     XRepoConflictError,
@@ -50,6 +48,7 @@ from xrepo.errors import (
 )
 from xrepo.query.filters import Node
 from xrepo.query.pipeline import SortKey, Stage
+from xrepo.query.values import FieldType, Kind, pipeline_types
 from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
 from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.errors_map import translate
@@ -141,7 +140,6 @@ class ConnectedMongoRepo(XRepo[T]):
     _as_hex: bool = PrivateAttr(default=True)
     _oid_fields: frozenset[str] = PrivateAttr(default=frozenset())
     _coll_cache: tuple[Any, Any] | None = PrivateAttr(default=None)
-    _field_kinds: dict[str, Kind] = PrivateAttr(default_factory=dict)
     _decimals: bool = PrivateAttr(default=False)
     _walk: bool = PrivateAttr(default=False)
     _transactions: bool | None = PrivateAttr(default=None)
@@ -182,7 +180,6 @@ class ConnectedMongoRepo(XRepo[T]):
         # A model that declares bson.ObjectId fields wants ObjectIds; every other model reads
         # them as the hex strings its str fields hold.
         self._as_hex = not _mentions(model_class, _is_bson_object_id)
-        self._field_kinds = {n: field_kind(fields[n].annotation) for n in self.fields}
         # Decimal fields read Decimal128: list() then decodes through the decoding collection.
         self._decimals = _mentions(model_class, _is_decimal)
         self._oid_fields = frozenset(
@@ -327,9 +324,10 @@ class ConnectedMongoRepo(XRepo[T]):
             values = await coll.distinct(
                 key, to_mongo_filter(node, self.id_field), session=ambient.current(self._resource)
             )
-        kind = self._field_kinds.get(path)
-        if isinstance(kind, ListOf):
-            kind = kind.item  # distinct() of a list field gives its elements
+        kind = self._field_types.get(path)
+        if kind is not None and kind.kind is Kind.LIST:
+            # distinct() of a list field gives its elements
+            kind = FieldType(kind.element) if kind.element is not None else None
         retype = _retyped(kind)
         # An ObjectId and the string of its hex both read as that string: one value.
         seen: set[str] = set()
@@ -354,7 +352,7 @@ class ConnectedMongoRepo(XRepo[T]):
             docs: list[Row] = await cursor.to_list(None)
         # What BSON cannot say: dates are stored as datetimes, times and UUIDs as strings, a
         # float field may hold ints. Typed here from the fields each output comes from.
-        kinds = pipeline_kinds(stages, self._field_kinds)
+        kinds = pipeline_types(stages, self._field_types)
         work = [(k, kind) for k, kind in kinds.items() if _retyped(kind)]
         if work:
             for doc in docs:
@@ -529,13 +527,13 @@ class ConnectedMongoRepo(XRepo[T]):
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 #: Kinds whose values MongoDB returns in another Python type than the field's.
-_RETYPED: frozenset[Any] = frozenset({_dt.date, _dt.time, uuid.UUID, Decimal, float})
+_RETYPED = frozenset({Kind.DATE, Kind.TIME, Kind.UUID, Kind.DECIMAL, Kind.FLOAT})
 
 
-def _retyped(kind: Kind) -> bool:
-    if isinstance(kind, ListOf):
-        return _retyped(kind.item)
-    return kind in _RETYPED
+def _retyped(kind: FieldType | None) -> bool:
+    if kind is None:
+        return False
+    return (kind.element if kind.kind is Kind.LIST else kind.kind) in _RETYPED
 
 
 def _as_read(value: Any) -> Any:

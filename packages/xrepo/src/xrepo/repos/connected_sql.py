@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 from pydantic import PrivateAttr
 
 from xrepo.compile.sql import SQLCompiler, adapt_value, compiler_for
-from xrepo.compile.sql.decode import Kind, field_kind
 from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS
 from xrepo.errors import XRepoConfigurationError
 from xrepo.query.filters import Node
@@ -71,7 +70,6 @@ class ConnectedSQLRepo(XRepo[T]):
     _table: str = PrivateAttr()
     _db_schema: str | None = PrivateAttr(default=None)
     _columns_cache: dict[str, list[str]] = PrivateAttr(default_factory=dict)
-    _field_kinds: dict[str, Kind] = PrivateAttr(default_factory=dict)
 
     def __init__(
         self,
@@ -98,8 +96,6 @@ class ConnectedSQLRepo(XRepo[T]):
         )
         resource.dialect.quote(name)  # validates the name early
         self._table = name
-        fields = model_class.model_fields
-        self._field_kinds = {n: field_kind(fields[n].annotation) for n in self.fields}
         self._db_schema = db_schema
         self.metadata.collection = name
         self.metadata.resource_name = resource.name
@@ -128,7 +124,7 @@ class ConnectedSQLRepo(XRepo[T]):
             regexp=self._resource.dialect.name != "sqlite" or self._sqlite_regexp,
             repo=self.name,
             element_types=self._element_types,
-            field_kinds=self._field_kinds,
+            field_kinds=self._field_types,
         )
 
     # -- reads ----------------------------------------------------------------------------------

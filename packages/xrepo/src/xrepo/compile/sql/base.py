@@ -29,7 +29,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from xrepo.compile.sql.decode import Kind, ListOf, decode, pipeline_kinds
+from xrepo.compile.sql.decode import decode
+from xrepo.compile.sql.documents import (
+    children,
+    document_condition,
+    document_value,
+    expand,
+    expand_keys,
+)
 from xrepo.errors import XRepoValidationError
 from xrepo.query.filters import TEXT_OPS, And, Condition, Node, Nor, Not, Or
 from xrepo.query.pipeline import (
@@ -46,6 +53,7 @@ from xrepo.query.pipeline import (
     Stage,
     Unwind,
 )
+from xrepo.query.values import FieldType, Kind, annotation_type, pipeline_types
 from xresource.databases.dialect import SQLDialect
 
 __all__ = ["CompiledPipeline", "SQLCompiler", "finalize", "number"]
@@ -85,7 +93,7 @@ class CompiledPipeline:
     json_columns: set[str] = field(default_factory=set)
     numeric_columns: set[str] = field(default_factory=set)
     #: The kind of each output column (:mod:`.decode`): values come out as ``list()`` types them.
-    kinds: dict[str, Kind] = field(default_factory=dict)
+    kinds: dict[str, FieldType] = field(default_factory=dict)
     nested_columns: set[str] = field(default_factory=set)
     optional_prefixes: set[str] = field(default_factory=set)
 
@@ -168,8 +176,9 @@ class SQLCompiler:
         foreign_columns: columns of other tables ``$lookup`` may read.
         regexp: whether the connection has a ``REGEXP`` operator (SQLite needs a function).
         element_types: the scalar type of the elements of list columns, where declared.
-        field_kinds: each column's kind (:func:`~xrepo.compile.sql.decode.field_kind`), so that
-            ``aggregate()`` and ``distinct()`` return the types ``list()`` gives.
+        field_kinds: each column's kind (:func:`xrepo.query.values.field_types`, or a type
+            annotation), so that ``aggregate()`` and ``distinct()`` return the types ``list()``
+            gives.
         repo: the repository's name, for errors.
     """
 
@@ -183,7 +192,7 @@ class SQLCompiler:
         foreign_columns: Mapping[str, Sequence[str]] | None = None,
         regexp: bool = True,
         element_types: Mapping[str, Any] | None = None,
-        field_kinds: Mapping[str, Kind] | None = None,
+        field_kinds: Mapping[str, FieldType | Any] | None = None,
         repo: str | None = None,
     ) -> None:
         self.d = dialect
@@ -193,10 +202,15 @@ class SQLCompiler:
         self.foreign_columns = dict(foreign_columns or {})
         self.regexp = regexp
         self.element_types = dict(element_types or {})
-        self.field_kinds = dict(field_kinds or {})
+        kinds = {k: annotation_type(v) for k, v in (field_kinds or {}).items()}
+        self.field_kinds = {k: v for k, v in kinds.items() if v.kind is not Kind.ANY}
         self.repo = repo
         self.values: list[Any] = []
         self.n = 0
+        #: Sub-documents a ``$lookup`` may have left out, and the columns holding JSON text, of
+        #: the block the current pipeline stage reads (see :mod:`.documents`).
+        self.optional: set[str] = set()
+        self.json_names: set[str] = set()
 
     # -- basics ---------------------------------------------------------------------------------
     def error(self, message: str, operation: str = "query") -> XRepoValidationError:
@@ -258,6 +272,8 @@ class SQLCompiler:
             return self.q(path), False
         head, _, rest = path.partition(".")
         if not rest or head not in fields:
+            if children(path, fields):
+                return document_value(self, path, fields), True
             raise self.error(f"unknown field {path!r}; fields: {', '.join(fields)}")
         return self.nested(self.q(head), rest.split("."), filtering, for_output)
 
@@ -287,6 +303,9 @@ class SQLCompiler:
             return f"(NOT COALESCE(({inner}), {self.false}))"
         if isinstance(node, Not):
             return f"(NOT COALESCE(({self.where(node.child, fields)}), {self.false}))"
+        cols = children(node.path, fields)
+        if cols and fields is not None:
+            return document_condition(self, node, cols, fields)
         return self.condition(node, fields)
 
     #: Dialect hook: the SQL spelling of false.
@@ -440,7 +459,8 @@ class SQLCompiler:
                 preserve=False,
             )
             text = f"SELECT DISTINCT {elem} AS {value} FROM {source} WHERE {elem} IS NOT NULL"
-            kind = kind.item if isinstance(kind, ListOf) else None
+            element = kind.element if kind is not None and kind.kind is Kind.LIST else None
+            kind = FieldType(element) if element is not None else None
         else:
             e, is_json = self.expr(path, self.columns, for_output=True)
             text = f"SELECT DISTINCT {e} AS {value} FROM {table} WHERE {where} AND {e} IS NOT NULL"
@@ -531,6 +551,7 @@ class SQLCompiler:
         i = 0
         while i < len(stages):
             stage = stages[i]
+            self.optional, self.json_names = set(b.optional), set(b.json_cols)
             if isinstance(stage, Match):
                 if b.shaped:
                     b = self.wrap(b)
@@ -538,9 +559,10 @@ class SQLCompiler:
             elif isinstance(stage, Sort):
                 if b.select is not None or b.limit is not None or b.offset:
                     b = self.wrap(b)
-                # Validate the names now; parameters of this dry run are never referenced.
-                self.order_by(stage.keys, b.fields)
-                b.order = list(stage.keys)
+                # A sub-document sorts field by field. Validate the names now; parameters of
+                # this dry run are never referenced.
+                b.order = expand_keys(stage.keys, b.fields)
+                self.order_by(b.order, b.fields)
             elif isinstance(stage, Skip):
                 b.offset += stage.n
                 if b.limit is not None:
@@ -574,9 +596,7 @@ class SQLCompiler:
                 b = self.unwind(b, stage)
             i += 1
         sql, params = self.finish(self.render(b))
-        kinds: dict[str, Kind] = {
-            k: v for k, v in pipeline_kinds(stages, self.field_kinds).items() if v is not None
-        }
+        kinds = pipeline_types(stages, self.field_kinds)
         return CompiledPipeline(
             sql,
             params,

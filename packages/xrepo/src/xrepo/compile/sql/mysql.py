@@ -34,8 +34,8 @@ from decimal import Decimal
 from typing import Any
 
 from xrepo.compile.sql.base import SQLCompiler
-from xrepo.compile.sql.decode import ListOf
 from xrepo.query.filters import Condition, Node, Not, Or
+from xrepo.query.values import python_type
 
 __all__ = ["MySQLCompiler"]
 
@@ -78,7 +78,7 @@ def _column_kind(kind: Any) -> str:
     ``document``, ``other`` (temporal, UUID...) or ``unknown`` (checked at run time)."""
     if kind is None:
         return "unknown"
-    if isinstance(kind, ListOf):
+    if kind is list:
         return "array"
     if kind is dict:
         return "document"
@@ -135,7 +135,7 @@ class MySQLCompiler(SQLCompiler):
         # hold anything.
         self._paths[e] = path
         if fields is self.columns and self.columns is not None:
-            kind = _column_kind(self.field_kinds.get(path))
+            kind = _column_kind(python_type(self.field_kinds.get(path)))
         elif path in self._json_names:
             # JSON text in a derived column: compared by JSON_TYPE like a nested path.
             if filtering is not None and for_output is False:

@@ -29,6 +29,7 @@ from typing import Any
 
 from xrepo.compile.sql.base import SQLCompiler
 from xrepo.query.filters import TEXT_OPS, Condition
+from xrepo.query.values import python_type
 
 __all__ = ["PostgresCompiler", "pcre_dollar", "pg_cast"]
 
@@ -182,7 +183,7 @@ class PostgresCompiler(SQLCompiler):
             return None
         if path in self.array_columns:
             return None
-        kind = self.field_kinds.get(path)
+        kind = python_type(self.field_kinds.get(path))
         return kind if isinstance(kind, type) and issubclass(kind, _NATIVE_KINDS) else None
 
     def is_nested(self, path: str, fields: Sequence[str] | None) -> bool:

@@ -49,6 +49,7 @@ from xrepo.compile.sql.base import CompiledPipeline, SQLCompiler, _Block
 from xrepo.errors import XRepoValidationError
 from xrepo.query.filters import Node
 from xrepo.query.pipeline import Accumulator, Group, SortKey
+from xrepo.query.values import python_type
 
 __all__ = ["SQLITE_FUNCTIONS", "SQLiteCompiler", "canonical_datetime"]
 
@@ -335,7 +336,8 @@ class SQLiteCompiler(SQLCompiler):
         if acc.op in ("sum", "avg") and acc.path is not None:
             e, _ = self.expr(acc.path, fields)
             # A boolean column holds 0/1: never a number to MongoDB.
-            guard = "0" if self.field_kinds.get(acc.path) is bool else self._guard(e, "number")
+            is_bool = python_type(self.field_kinds.get(acc.path)) is bool
+            guard = "0" if is_bool else self._guard(e, "number")
             if acc.op == "avg":
                 return f"AVG(CASE WHEN {guard} THEN {e} END)"
             # SUM() raises "integer overflow"; MongoDB turns to a double. Sum the high and the
