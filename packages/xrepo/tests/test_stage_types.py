@@ -89,7 +89,7 @@ def kinds(stages: list[dict[str, Any]]) -> dict[str, FieldType]:
         ([{"$group": {"_id": None, "a": {"$max": "$anything"}}}], "a", None),
         ([{"$group": {"_id": None, "a": {"$push": "$d"}}}], "a", T(Kind.LIST, Kind.DECIMAL)),
         ([{"$group": {"_id": None, "a": {"$addToSet": "$b"}}}], "a", T(Kind.LIST, Kind.BOOL)),
-        ([{"$group": {"_id": None, "a": {"$push": "$tags"}}}], "a", T(Kind.LIST, Kind.ANY)),
+        ([{"$group": {"_id": None, "a": {"$push": "$tags"}}}], "a", T(Kind.LIST, Kind.LIST)),
         ([{"$group": {"_id": None, "a": {"$push": "$meta.x"}}}], "a", T(Kind.LIST, Kind.ANY)),
         # $project: renames, literals, exclusions
         ([{"$project": {"x": "$b"}}], "x", T(Kind.BOOL)),
@@ -157,6 +157,7 @@ def test_decode_by_kind() -> None:
     assert decode(T(Kind.BOOL), 2) == 2  # not a boolean's shape: left alone
     assert decode(T(Kind.LIST, Kind.BOOL), "[1, 0]") == [True, False]
     assert decode(T(Kind.LIST, Kind.ANY), "[1, 0]") == [1, 0]
+    assert decode(T(Kind.LIST, Kind.LIST), ['["a"," b"]', "[]"]) == [["a", " b"], []]
     assert decode(T(Kind.DATETIME), "2024-01-01T00:00:00") == dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     assert decode(T(Kind.DECIMAL), 1.5) == Decimal("1.5")
     assert decode(T(Kind.INT), Decimal(3)) == 3

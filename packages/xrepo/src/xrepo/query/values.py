@@ -687,8 +687,9 @@ def _accumulated(op: str, source: FieldType | None, constant: Any) -> FieldType 
         # A double, or null when no value is a number.
         return FieldType(Kind.FLOAT)
     if op in ("push", "addToSet"):
-        if source is None or source.kind is Kind.LIST:
-            return FieldType(Kind.LIST, Kind.ANY)  # a list of lists is untyped at the element
+        if source is None:
+            return FieldType(Kind.LIST, Kind.ANY)
+        # A list of lists: element kind LIST (arrays, their own elements untyped).
         return FieldType(Kind.LIST, source.kind)
     return source  # min, max, first, last: one of the values (or null)
 

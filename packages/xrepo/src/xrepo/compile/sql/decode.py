@@ -72,7 +72,7 @@ def decode(kind: FieldType | None, value: Any) -> Any:
             except ValueError:
                 return value
         if isinstance(value, list) and kind.element not in (None, Kind.ANY):
-            element = FieldType(kind.element)
+            element = FieldType(kind.element)  # a list of lists: arrays of untyped elements
             return [decode(element, v) for v in value]
         return value
     if k is Kind.JSON:
