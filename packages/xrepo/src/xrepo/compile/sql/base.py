@@ -623,7 +623,8 @@ class SQLCompiler:
                     )
             removed = set(stage.exclude)
             for f in fields:
-                if f not in removed:
+                # A removed sub-document takes its columns along.
+                if f not in removed and not any(f.startswith(r + ".") for r in removed):
                     select.append((self.q(f), f))
                     if f in b.nested:
                         nested.add(f)
@@ -632,22 +633,29 @@ class SQLCompiler:
         else:
             if (
                 fields is not None
-                and "_id" in fields
+                and ("_id" in fields or children("_id", fields))
                 and not stage.drop_id
                 and "_id" not in stage.include
             ):
-                select.append((self.q("_id"), "_id"))
-            for name, source in stage.include.items():
-                if isinstance(source, Literal):
-                    value = source.value
-                    select.append(("NULL" if value is None else self.literal(value), name))
+                for col, name in expand("_id", "_id", fields):  # a compound _id: its columns
+                    select.append((self.q(col), name))
+                    if "." in name:
+                        nested.add(name)
+            for out_name, out_source in stage.include.items():
+                if isinstance(out_source, Literal):
+                    value = out_source.value
+                    select.append(("NULL" if value is None else self.literal(value), out_name))
                     continue
-                e, is_json = self.expr(source, fields, for_output=True)
-                select.append((e, name))
-                if "." in name:
-                    nested.add(name)
-                if is_json or source in b.json_cols:
-                    json_cols.add(name)
+                if out_source in b.optional:
+                    b.optional.add(out_name)
+                # A sub-document is projected as its columns, each keeping its type.
+                for col, name in expand(out_source, out_name, fields):
+                    e, is_json = self.expr(col, fields, for_output=True)
+                    select.append((e, name))
+                    if "." in name:
+                        nested.add(name)
+                    if is_json or col in b.json_cols:
+                        json_cols.add(name)
             # nested columns produced earlier keep their flag when projected as-is
             for name, source in stage.include.items():
                 if isinstance(source, str) and source in b.nested and name == source:
@@ -669,6 +677,8 @@ class SQLCompiler:
             key_paths = [(stage.key, "_id")]
         elif isinstance(stage.key, dict):
             key_paths = [(p, f"_id.{k}") for k, p in stage.key.items()]
+        # A sub-document groups by its columns, and comes out as them (``_id.<name>``).
+        key_paths = [kp for p, a in key_paths for kp in expand(p, a, b.fields)]
         order = b.order or ([(self.id_field, 1)] if b.fields and self.id_field in b.fields else [])
         if needs_order:
             keys_sql = ", ".join(self.expr(p, b.fields)[0] for p, _ in key_paths)
@@ -704,13 +714,27 @@ class SQLCompiler:
             select.append(("NULL", "_id"))
         numeric: set[str] = set()
         for name, acc in stage.accumulators.items():
+            document = acc.path is not None and bool(children(acc.path, fields_for_expr))
+            if document and acc.op in ("sum", "avg", "min", "max"):
+                if acc.op in ("min", "max"):
+                    raise self.error(
+                        f"${acc.op} of the document field {acc.path!r} is not supported on "
+                        f"{self.d.name} (MongoDB's order of documents)",
+                        "aggregate",
+                    )
+                # MongoDB sums and averages numbers only: a document is none. (Aggregates of
+                # nothing, not constants: a group by nothing needs an aggregate for HAVING.)
+                nothing = "COUNT(*) * 0" if acc.op == "sum" else "CASE WHEN COUNT(*) < 0 THEN 0 END"
+                select.append((f"({nothing})", name))
+                numeric.add(name)
+                continue
             select.append((self.accumulator(acc, fields_for_expr, order), name))
             if acc.op in ("push", "addToSet"):
                 json_cols.add(name)
             else:
                 numeric.add(name)
             if acc.op in ("first", "last", "min", "max") and (
-                acc.path in b.json_cols or self.json_accumulator(acc, fields_for_expr)
+                document or acc.path in b.json_cols or self.json_accumulator(acc, fields_for_expr)
             ):
                 json_cols.add(name)
         out = _Block(
@@ -724,6 +748,8 @@ class SQLCompiler:
             json_cols=json_cols,
             numeric=numeric,
         )
+        if isinstance(stage.key, str) and stage.key in b.optional:
+            out.optional = {"_id"}  # grouped on a document a $lookup may have left out
         if not group_by:
             out.having = ["COUNT(*) > 0"]
             out.group_by = None
@@ -790,8 +816,11 @@ class SQLCompiler:
         kind = "LEFT JOIN" if preserve else "JOIN"
         source = (
             f"{b.source} {kind} {self.foreign_source(lookup, cols)} AS {self.q(right)} ON "
-            f"{self.q(left)}.{self.q(lookup.local)} = "
-            f"{self.q(right)}.{self.q(lookup.foreign)}"
+            + self.lookup_on(
+                f"{self.q(left)}.{self.q(lookup.local)}",
+                f"{self.q(right)}.{self.q(lookup.foreign)}",
+                correlated=False,
+            )
         )
         select = [(f"{self.q(left)}.{self.q(f)}", f) for f in b.fields or [] if f != lookup.as_]
         select += [(f"{self.q(right)}.{self.q(c)}", f"{lookup.as_}.{c}") for c in cols]
@@ -898,7 +927,11 @@ class SQLCompiler:
 
     def lookup_array(self, b: _Block, lookup: Lookup) -> _Block:
         b, cols, left, right = self._lookup_sides(b, lookup, plain=False)
-        on = f"{self.q(right)}.{self.q(lookup.foreign)} = {self.q(left)}.{self.q(lookup.local)}"
+        on = self.lookup_on(
+            f"{self.q(left)}.{self.q(lookup.local)}",
+            f"{self.q(right)}.{self.q(lookup.foreign)}",
+            correlated=True,
+        )
         sub = self.rows_as_json(self.foreign_source(lookup, cols), self.q(right), cols, on)
         b.select = [(f"{self.q(left)}.{self.q(f)}", f) for f in b.fields or [] if f != lookup.as_]
         b.select.append((sub, lookup.as_))
@@ -912,4 +945,16 @@ class SQLCompiler:
     def rows_as_json(self, source: str, alias: str, cols: Sequence[str], on: str) -> str:
         """Dialect hook: a scalar subquery, the JSON array of the rows of ``source`` (aliased
         ``alias``, columns ``cols``) where ``on`` holds; ``[]`` when none does."""
+        raise NotImplementedError
+
+    def lookup_on(self, local: str, foreign: str, *, correlated: bool) -> str:
+        """Dialect hook: the join condition of a ``$lookup``, null-safe: MongoDB joins a null or
+        missing local value with the foreign rows whose field is null or missing (SQL's ``=``
+        never joins ``NULL``). ``correlated`` says it is the ``WHERE`` of the subquery of a lone
+        ``$lookup`` (``local`` is then a value of the outer row), else the ``ON`` of a join."""
+        return f"({foreign} = {local} OR ({foreign} IS NULL AND {local} IS NULL))"
+
+    def json_object(self, pairs: Sequence[tuple[str, str, bool]]) -> str:
+        """Dialect hook: a JSON object of ``(key, SQL value, the value is JSON text)`` pairs, in
+        order: a sub-document read as one value (:mod:`.documents`)."""
         raise NotImplementedError

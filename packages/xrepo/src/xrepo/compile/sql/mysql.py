@@ -416,6 +416,18 @@ class MySQLCompiler(SQLCompiler):
             f"FROM {source} AS {alias} WHERE {on})"
         )
 
+    def lookup_on(self, local: str, foreign: str, *, correlated: bool) -> str:
+        # <=> is MariaDB's null-safe equality, and still walks an index on the foreign side.
+        return f"{foreign} <=> {local}"
+
+    def json_object(self, pairs: Sequence[tuple[str, str, bool]]) -> str:
+        # JSON_EXTRACT(.., '$') marks JSON text as JSON, so it nests instead of being quoted.
+        items = ", ".join(
+            f"{self.p(k)}, {f'JSON_EXTRACT({v}, {self.p(chr(36))})' if is_json else v}"
+            for k, v, is_json in pairs
+        )
+        return f"JSON_OBJECT({items})"
+
 
 def _element_test(c: MySQLCompiler, v: str, t: str, symbol: str, value: Any) -> str:
     """An array element (text ``v``, JSON ``t``) compared with ``value``, types kept apart."""

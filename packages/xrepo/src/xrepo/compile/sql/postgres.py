@@ -430,3 +430,20 @@ class PostgresCompiler(SQLCompiler):
             f"(SELECT COALESCE(json_agg(row_to_json({alias})), '[]'::json) "
             f"FROM {source} AS {alias} WHERE {on})"
         )
+
+    def lookup_on(self, local: str, foreign: str, *, correlated: bool) -> str:
+        if correlated:
+            # The OR form walks an index on the foreign column (a BitmapOr of "= local" and
+            # "IS NULL" per outer row); IS NOT DISTINCT FROM walks none.
+            return super().lookup_on(local, foreign, correlated=True)
+        # One-element jsonb arrays compare null-safely ([null] = [null]) and can be hash- or
+        # merge-joined; IS NOT DISTINCT FROM and the OR form force a nested loop over both
+        # tables. Like MongoDB they never join a number with a string (no driver error either).
+        return f"jsonb_build_array({foreign}) = jsonb_build_array({local})"
+
+    def json_object(self, pairs: Sequence[tuple[str, str, bool]]) -> str:
+        # jsonb, not json: $addToSet needs equality (DISTINCT), sorts need jsonb_typeof().
+        items = ", ".join(
+            f"{self.p(k)}::text, {f'({v})::jsonb' if is_json else v}" for k, v, is_json in pairs
+        )
+        return f"jsonb_build_object({items})"

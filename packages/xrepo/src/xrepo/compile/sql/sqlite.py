@@ -397,6 +397,17 @@ class SQLiteCompiler(SQLCompiler):
             f"(SELECT json_group_array(json_object({pairs})) FROM {source} AS {alias} WHERE {on})"
         )
 
+    def lookup_on(self, local: str, foreign: str, *, correlated: bool) -> str:
+        # IS is SQLite's null-safe equality, and still walks an index on the foreign side.
+        return f"{foreign} IS {local}"
+
+    def json_object(self, pairs: Sequence[tuple[str, str, bool]]) -> str:
+        # json() marks JSON text as JSON, so it nests instead of being quoted.
+        items = ", ".join(
+            f"{self.p(k)}, {f'json({v})' if is_json else v}" for k, v, is_json in pairs
+        )
+        return f"json_object({items})"
+
 
 # -- functions registered on every SQLite connection ----------------------------------------------
 @functools.lru_cache(maxsize=256)
