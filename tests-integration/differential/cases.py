@@ -55,8 +55,8 @@ CASES: list[Case] = [
     Case("list-non-ascii-element", {"tags": "é"}),
     Case("list-case-element", {"tags": "A"}),
     _p("unwind-group-case", [{"$unwind": "$tags"}, {"$group": {"_id": "$tags", "n": {"$sum": 1}}}]),
-    _p("avg-int-exact", [{"$group": {"_id": None, "a": {"$avg": "$i"}}}], tolerant=True),
-    _p("avg-int-by-bool", [{"$group": {"_id": "$b", "a": {"$avg": "$i"}}}], tolerant=True),
+    _p("avg-int-exact", [{"$group": {"_id": None, "a": {"$avg": "$i"}}}]),
+    _p("avg-int-by-bool", [{"$group": {"_id": "$b", "a": {"$avg": "$i"}}}]),
     # values of another type
     Case("str-field-eq-0", {"s": 0}),
     Case("int-field-eq-true", {"i": True}),
@@ -94,17 +94,15 @@ CASES: list[Case] = [
     _p(
         "sum-avg-of-strings",
         [{"$group": {"_id": None, "s": {"$sum": "$s"}, "a": {"$avg": "$s"}}}],
-        tolerant=True,
     ),
     _p(
         "sum-avg-of-bools",
         [{"$group": {"_id": None, "s": {"$sum": "$b"}, "a": {"$avg": "$b"}}}],
-        tolerant=True,
     ),
     _p("sum-of-list", [{"$group": {"_id": None, "s": {"$sum": "$nums"}}}]),
     _p("max-of-list", [{"$group": {"_id": None, "m": {"$max": "$tags"}}}]),
-    _p("sum-nested-mixed", [{"$group": {"_id": None, "s": {"$sum": "$addr.n"}}}], tolerant=True),
-    _p("sum-decimal-exact", [{"$group": {"_id": None, "s": {"$sum": "$d"}}}]),
+    _p("sum-nested-mixed", [{"$group": {"_id": None, "s": {"$sum": "$addr.n"}}}]),
+    _p("sum-decimal-exact", [{"$group": {"_id": None, "s": {"$sum": "$d"}}}], exact=True),
     _p("addtoset-list", [{"$group": {"_id": None, "t": {"$addToSet": "$tags"}}}], sets={"t"}),
     # dates and datetimes
     Case("iso-date-string-on-datetime", {"ts": {"$gte": "2024-01-01"}}),

@@ -1,9 +1,10 @@
 """Running one query on the oracle and on a backend, and judging the backend's answer.
 
 An answer is right when it equals mongod's after the normalisations of
-:mod:`differential.compare`. A backend may refuse instead, with an ``XRepoValidationError`` or
-``XRepoQueryError`` (counted per backend and reported); any other exception — a raw driver error —
-is a mismatch.
+:mod:`differential.compare`, on the records that the documented case-folding deviations
+(:mod:`differential.deviations`) leave in. A backend may refuse instead, with an
+``XRepoValidationError`` or ``XRepoQueryError`` (counted per backend and reported); any other
+exception — a raw driver error — is a mismatch.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from differential.backends import Loaded
-from differential.compare import canon, canon_rows, show
+from differential.compare import Tolerance, canon, canon_rows, row_diff, show
+from differential.deviations import excluded_ids
 from differential.queries import Pipeline, oracle_filter, oracle_pipeline, with_source
 from xrepo import XRepoQueryError, XRepoValidationError
 
@@ -123,6 +125,7 @@ async def check_filter(
 ) -> list[Finding]:  # fmt: skip
     """list() (sorted, paged), count() and distinct() of ``flt`` on ``backend`` vs mongod."""
     repo = loaded.repos[backend]
+    flt = _without(flt, excluded_ids(backend, flt, loaded.data))
     oflt = oracle_filter(flt)
     findings: list[Finding] = []
     full_sort = [*sort, *([("id", 1)] if "id" not in dict(sort) else [])]
@@ -156,19 +159,46 @@ async def check_filter(
     return findings
 
 
+def _without(flt: dict[str, Any], ids: set[Any]) -> dict[str, Any]:
+    """``flt`` restricted to the records not in ``ids`` (a documented deviation's records)."""
+    if not ids:
+        return flt
+    rest = {"id": {"$nin": sorted(ids)}}
+    return {"$and": [flt, rest]} if flt else rest
+
+
+def _restricted(p: Pipeline, backend: str, loaded: Loaded) -> Pipeline:
+    """``p`` with its leading $match (the only stage with case-insensitive operators) restricted
+    to the records the case-folding deviations leave in."""
+    if not p.stages or "$match" not in p.stages[0]:
+        return p
+    first = p.stages[0]["$match"]
+    body = _without(first, excluded_ids(backend, first, loaded.data))
+    if body is first:
+        return p
+    return Pipeline([{"$match": body}, *p.stages[1:]], p.ordered, p.sets, p.bags, p.exact)
+
+
 async def check_pipeline(loaded: Loaded, backend: str, p: Pipeline) -> list[Finding]:
     """aggregate() of ``p`` on ``backend`` vs mongod."""
     repo = loaded.repos[backend]
-    oracle_p = Pipeline(with_source(p, f"{loaded.oracle.name}_orders"), p.ordered, p.tolerant,
-                        p.sets, p.bags)  # fmt: skip
+    p = _restricted(p, backend, loaded)
+    oracle_p = Pipeline(with_source(p, f"{loaded.oracle.name}_orders"), p.ordered, p.sets,
+                        p.bags, p.exact)  # fmt: skip
     ostages = oracle_pipeline(oracle_p)
     raw = list(loaded.oracle.aggregate(ostages))
-    kw: dict[str, Any] = {"tolerant": p.tolerant, "sets": frozenset(p.sets),
-                          "bags": frozenset(p.bags)}  # fmt: skip
+    kw: dict[str, Any] = {"sets": frozenset(p.sets), "bags": frozenset(p.bags),
+                          "approx": frozenset(p.approx)}  # fmt: skip
     want = canon_rows(raw, p.ordered, **kw)
+    tolerance = Tolerance.for_data(loaded.data)
     status, got = await _ours(repo.aggregate(with_source(p, loaded.orders[backend])))
-    f = _judge(backend, "aggregate", p.stages, ostages, status, got, raw,
-               lambda g: canon_rows(g, p.ordered, **kw) == want)  # fmt: skip
+
+    def same(g: Any) -> bool:
+        return tolerance.same_rows(want, canon_rows(g, p.ordered, **kw), p.ordered)
+
+    f = _judge(backend, "aggregate", p.stages, ostages, status, got, raw, same)
+    if f and status == "ok":
+        f.detail = row_diff(want, canon_rows(got, p.ordered, **kw), p.ordered)
     return [f] if f else []
 
 

@@ -2,8 +2,10 @@
 
 Bounds (chosen so that every backend can store each value exactly, and documented here):
 
-- strings: up to 8 characters from an alphabet of case pairs (a/A, é/É, ß/ẞ, ж/Ж, i/İ/dotless i), an
-  emoji (4-byte UTF-8), CJK, LIKE/regex metacharacters (``% _ \\ . *``), quotes, spaces, tab,
+- strings: up to 8 characters from an alphabet of case pairs (a/A, é/É, ß/ẞ, ж/Ж, i/İ/dotless i,
+  s/long s, the Kelvin sign, final and medial sigma: the letters whose case mappings are not
+  one-to-one, see :mod:`differential.deviations`), an emoji (4-byte UTF-8), CJK, LIKE/regex
+  metacharacters (``% _ \\ . *``), quotes, spaces, tab,
   newline and other control characters, but never NUL: PostgreSQL ``text`` cannot store U+0000;
   empty strings and values padded with trailing/leading spaces are frequent;
 - ints: ``|i| <= 2**40`` in the data, so that a ``$sum`` of a dataset stays inside int64 on
@@ -30,6 +32,7 @@ from hypothesis import strategies as st
 
 ALPHABET = [
     "a", "A", "b", "B", "c", "é", "É", "e", "E", "ß", "ẞ", "s", "S", "ж", "Ж", "i", "İ", "\u0131",
+    "\u017f", "k", "\u212a", "\u03c3", "\u03c2",
     "中", "😀", "%", "_", "\\", ".", "*", "'", '"', " ", "\t", "\n", "\x01", "\x1f", "\x7f",
 ]  # fmt: skip
 TZS = [

@@ -10,8 +10,13 @@ translated to the raw MongoDB filter/pipeline a MongoDB user would write for the
 - values on typed top-level fields arrive in their JSON form (ISO strings for ``ts``/``day``,
   decimal strings for ``d``) and are typed as the model's field would type them (design rule 1);
   any other value is left as it is, and mongod then matches nothing with it, as the rule asks;
-- values everywhere else (nested paths, ``$match`` after ``$group``/``$unwind``) are untyped and go
-  to mongod unchanged.
+- values on nested paths are untyped and go to mongod unchanged;
+- a ``$match`` after ``$group``/``$unwind``/``$project`` is typed by the kinds at its point, as
+  every backend types it (design rule 1; ``xrepo.query.values.type_stages``): a decimal string
+  against a Decimal ``_id`` or accumulator becomes a Decimal128 (:func:`_late_kind`);
+- null == missing (docs/xrepo.md): compound ``$group`` keys read a missing part as null
+  (``$ifNull``); a ``$match`` after ``$group`` never tests a ``$push``/``$addToSet`` array for
+  null (whether a missing field was pushed as null is what that rule leaves open).
 """
 
 from __future__ import annotations
@@ -52,10 +57,10 @@ HOSTILE_VALUES: dict[str, list[Any]] = {
     "addr.sub.k": ["10", 10, None],
 }  # fmt: skip
 REGEXES = ["a", "^a", "A", "é", "^É", "[ab]", "a.c", "^.$", "c$", "^$", "ab|É", "\\.", "x%",
-           " $", "^ ", "\\d", "ß", "^abc$"]  # fmt: skip
+           " $", "^ ", "\\d", "ß", "^abc$", "k", "\u03c3", "S"]  # fmt: skip
 LOOKUPS = ["contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"]
 LOOKUP_VALUES = ["", "a", "A", "c", "abc", "é", "É", "ß", "SS", " ", "%", "_", "\\", "x%", "中",
-                 "\n", "b ", "oslo"]  # fmt: skip
+                 "\n", "b ", "oslo", "K", "\u017f", "\u03c2", "I"]  # fmt: skip
 
 
 def paths_values(data: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -260,9 +265,22 @@ class Pipeline:
 
     stages: list[dict[str, Any]]
     ordered: bool = False  # the output's order is defined (a total sort, nothing after it reorders)
-    tolerant: bool = False  # floats computed by $avg/$sum compare with a relative tolerance
     sets: set[str] = field(default_factory=set)  # accumulators whose arrays are compared as sets
     bags: set[str] = field(default_factory=set)  # arrays compared as multisets
+    exact: bool = False  # $avg/$sum results must equal mongod's exactly (no tolerance)
+
+    @property
+    def approx(self) -> set[str]:
+        """The outputs of the last ``$group``'s ``$avg``/``$sum``: mongod's inexact numbers there
+        compare within a tolerance (:mod:`differential.compare`)."""
+        out: set[str] = set()
+        if self.exact:
+            return out
+        for stage in self.stages:
+            if "$group" in stage:
+                out = {name for name, acc in stage["$group"].items()
+                       if isinstance(acc, dict) and {"$avg", "$sum"} & acc.keys()}  # fmt: skip
+        return out
 
 
 ACCUMULATORS: list[tuple[str, Any]] = [
@@ -313,11 +331,10 @@ def pipelines(draw: st.DrawFn, seen: dict[str, list[Any]]) -> Pipeline:
             group[f"a{n}"] = {acc: expr}
             if acc == "$addToSet":
                 p.sets.add(f"a{n}")
-            if acc in ("$avg", "$sum"):
-                p.tolerant = True
         stages.append({"$group": group})
         if draw(st.integers(0, 3)) == 0:
-            stages.append({"$match": draw(_post_group_match(seen))})
+            arrays = accs[0][0] in ("$push", "$addToSet")
+            stages.append({"$match": draw(_post_group_match(arrays))})
         if draw(st.booleans()):
             stages.append({"$sort": {"_id": draw(st.sampled_from([1, -1]))}})
             p.ordered = True
@@ -374,31 +391,43 @@ def pipelines(draw: st.DrawFn, seen: dict[str, list[Any]]) -> Pipeline:
 
 
 @st.composite
-def _post_group_match(draw: st.DrawFn, seen: dict[str, list[Any]]) -> dict[str, Any]:
-    """A $match after $group: untyped, on the key or an accumulator."""
+def _post_group_match(draw: st.DrawFn, arrays: bool) -> dict[str, Any]:
+    """A $match after $group, on the key or the first accumulator (``arrays``: a $push or
+    $addToSet, never tested for null: see the module docstring)."""
     target = draw(st.sampled_from(["_id", "a0"]))
-    value = draw(st.sampled_from([0, 1, 2, "1", "a", "A", "abc", "abc ", True, None, 1.5]))
+    values: list[Any] = [0, 1, 2, "1", "a", "A", "abc", "abc ", True, None, 1.5]
+    if target == "a0" and arrays:
+        values.remove(None)
+    value = draw(st.sampled_from(values))
     op = draw(st.sampled_from(["$eq", "$ne", "$gt", "$lte"]))
     return {target: {op: value}}
 
 
 def oracle_pipeline(p: Pipeline) -> list[dict[str, Any]]:
-    """The raw pipeline for mongod: the leading $match typed, later ones untyped, the server's
-    ``_id`` dropped from documents (not from ``$group`` keys)."""
+    """The raw pipeline for mongod: every $match typed as the backends type it (the leading one
+    by the model, later ones by the kinds at their point), null for missing in compound keys,
+    the server's ``_id`` dropped from documents (not from ``$group`` keys)."""
     out: list[dict[str, Any]] = []
     typed = True
     grouped = False
+    kinds: dict[str, str] = {}  # field after a $group -> the top-level field whose kind it has
     for stage in p.stages:
         ((name, body),) = stage.items()
         if name == "$match":
-            out.append({"$match": oracle_filter(body, typed)})
+            if typed:
+                out.append({"$match": oracle_filter(body, True)})
+            else:
+                out.append({"$match": _late_match(body, kinds)})
             continue
         if name in ("$group", "$project", "$unwind", "$lookup", "$count"):
             typed = False
+            kinds = {}
         if name in ("$group", "$count"):
             grouped = True
         if name == "$project":
             body = {**body, "_id": 0}
+        if name == "$group":
+            kinds = _group_kinds(body)
         if name == "$group" and isinstance(body["_id"], dict):
             # null == missing: mongod leaves a missing part out of a compound key (a group of its
             # own); $ifNull makes it the null that SQL sees.
@@ -409,6 +438,48 @@ def oracle_pipeline(p: Pipeline) -> list[dict[str, Any]]:
         out.append(
             {"$project": {"_id": 0, "o._id": 0}} if _has_lookup(p) else {"$project": {"_id": 0}}
         )
+    return out
+
+
+# Accumulators whose result has the kind of their input (xrepo.query.values._accumulated):
+# $sum/$avg of a Decimal field are Decimals, $min/$max/$first/$last one of the values.
+_KIND_KEEPING = {"$sum": {"d"}, "$avg": {"d"}, "$min": None, "$max": None, "$first": None,
+                 "$last": None}  # fmt: skip
+
+
+def _group_kinds(group: dict[str, Any]) -> dict[str, str]:
+    """The outputs of a $group whose kind is a typed top-level field's (``_id: "$d"`` -> d)."""
+    out: dict[str, str] = {}
+    key = group.get("_id")
+    if isinstance(key, str) and key.startswith("$") and key[1:] in SCALARS:
+        out["_id"] = key[1:]
+    for name, acc in group.items():
+        if name == "_id" or not isinstance(acc, dict):
+            continue
+        ((op, expr),) = acc.items()
+        source = expr[1:] if isinstance(expr, str) and expr.startswith("$") else None
+        allowed = _KIND_KEEPING.get(op, set())
+        if source in SCALARS and (allowed is None or source in allowed):
+            out[name] = source
+    return out
+
+
+def _late_match(body: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+    """A $match after $group typed by the kinds at its point: the fields whose kind is a typed
+    field's take its JSON forms (a decimal string against a Decimal becomes a Decimal128); the
+    rest go unchanged (a value of another kind then matches nothing on mongod, as required)."""
+    if any(k.startswith("$") or "__" in k for k in body):
+        return oracle_filter(body, False)  # not generated after a $group; untyped as before
+    out: dict[str, Any] = {}
+    for path, cond in body.items():
+        source = kinds.get(path)
+        if source is None:
+            out[path] = _condition(path, cond, False)
+            continue
+        if isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond):
+            out[path] = {op: _typed(source, v) for op, v in cond.items()}
+        else:
+            out[path] = {"$eq": _typed(source, cond)}
     return out
 
 
