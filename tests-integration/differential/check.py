@@ -198,7 +198,7 @@ async def check_pipeline(loaded: Loaded, backend: str, p: Pipeline) -> list[Find
 
     f = _judge(backend, "aggregate", p.stages, ostages, status, got, raw, same)
     if f and status == "ok":
-        f.detail = row_diff(want, canon_rows(got, p.ordered, **kw), p.ordered)
+        f.detail = row_diff(want, canon_rows(got, p.ordered, **kw), p.ordered, tolerance)
     return [f] if f else []
 
 

@@ -165,14 +165,14 @@ class Tolerance:
         return True
 
 
-def row_diff(want: list[Canon], got: list[Canon], ordered: bool) -> str:
+def row_diff(want: list[Canon], got: list[Canon], ordered: bool, tolerance: Tolerance) -> str:
     """A short account of how two canonical answers differ (for reports)."""
-    if ordered and sorted(want, key=repr) == sorted(got, key=repr):
+    if tolerance.same_rows(want, got, ordered=False):
         for n, (w, g) in enumerate(zip(want, got, strict=True)):
-            if w != g:
+            if not tolerance.close(w, g):
                 return f"same rows, order differs from position {n}"
-    only_w = [w for w in want if w not in got]
-    only_g = [g for g in got if g not in want]
+    only_w = [w for w in want if not any(tolerance.close(w, g) for g in got)]
+    only_g = [g for g in got if not any(tolerance.close(w, g) for w in want)]
     return f"mongod only: {show(only_w)}; ours only: {show(only_g)}"
 
 
