@@ -681,7 +681,11 @@ class SQLCompiler:
         key_paths = [kp for p, a in key_paths for kp in expand(p, a, b.fields)]
         order = b.order or ([(self.id_field, 1)] if b.fields and self.id_field in b.fields else [])
         if needs_order:
-            keys_sql = ", ".join(self.expr(p, b.fields)[0] for p, _ in key_paths)
+            # The keys as grouped (for output): a partition must split exactly as the groups do
+            # (PostgreSQL's text of a JSON path would merge "10" with 10).
+            keys_sql = ", ".join(
+                self.expr(p, b.fields, for_output=True)[0] for p, _ in key_paths
+            )
             partition = f"PARTITION BY {keys_sql} " if keys_sql else ""
             fwd = self.order_by(order, b.fields) if order else ""
             rev = self.order_by([(p, -d) for p, d in order], b.fields) if order else ""

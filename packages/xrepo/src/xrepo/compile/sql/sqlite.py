@@ -119,6 +119,28 @@ def _double_bounds(value: int | float | Decimal) -> float | tuple[float, float] 
     return (f, math.nextafter(f, math.inf))
 
 
+#: MongoDB's order of types over ``json_type()``: null and missing, numbers, strings, documents,
+#: arrays, booleans.
+_RANK = (
+    "(CASE {t} WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 WHEN 'object' THEN 3 "
+    "WHEN 'array' THEN 4 WHEN 'true' THEN 5 WHEN 'false' THEN 5 ELSE 0 END)"
+)
+
+
+def json_text(x: str, t: str, *, null: str = "NULL") -> str:
+    """SQL for the canonical JSON text of the JSON value ``x`` (``json_extract``) of type ``t``
+    (``json_type``): ``true`` stays ``true`` (``json_extract`` gives 1), ``"1"`` stays a string,
+    and an integral real is written as an integer, so ``10`` and ``10.0`` are one text (MongoDB
+    groups numbers by value). JSON ``null`` becomes ``null`` (``NULL``: the same as missing)."""
+    integral = f"{x} = CAST({x} AS INTEGER) AND abs({x}) < 9007199254740992"
+    return (
+        f"(CASE {t} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN {null} "
+        f"WHEN 'text' THEN json_quote({x}) WHEN 'integer' THEN CAST({x} AS TEXT) "
+        f"WHEN 'real' THEN CASE WHEN {integral} THEN CAST(CAST({x} AS INTEGER) AS TEXT) "
+        f"ELSE printf('%!.17g', {x}) END ELSE json({x}) END)"
+    )
+
+
 class SQLiteCompiler(SQLCompiler):
     """The compiler of SQLite (see the module's documentation for its rules)."""
 
@@ -130,6 +152,10 @@ class SQLiteCompiler(SQLCompiler):
         self._json_paths: dict[str, tuple[str, str]] = {}
         #: Elements of a JSON array column being tested (``je.value``) -> their ``je.type``.
         self._elements: dict[str, str] = {}
+        #: Canonical JSON text of a path (:func:`json_text`) -> its ``json_extract`` expression.
+        self._json_texts: dict[str, str] = {}
+        #: Output columns holding a list that are not JSON text columns (a group key on one).
+        self._list_columns: set[str] = set()
 
     # -- values ---------------------------------------------------------------------------------
     @staticmethod
@@ -173,7 +199,17 @@ class SQLiteCompiler(SQLCompiler):
         path = self.json_path(segs)
         e = f"json_extract({col}, {self.p(path)})"
         self._json_paths[e] = (col, path)
-        return e, False
+        if not for_output:
+            return e, False
+        # Read out (grouped, projected, sorted, accumulated) as typed JSON text: json_extract()
+        # gives true as 1, and a group would merge them.
+        text = json_text(e, f"json_type({col}, {self.p(path)})")
+        self._json_texts[text] = e
+        return text, True
+
+    def _json_column(self, e: str) -> bool:
+        """Whether ``e`` is a column of the current block that holds JSON text."""
+        return e in {self.q(c) for c in self.json_names}
 
     def _type_of(self, e: str) -> tuple[str, bool]:
         """SQL for the stored type of ``e`` and whether it is ``json_type`` (else ``typeof``)."""
@@ -206,11 +242,18 @@ class SQLiteCompiler(SQLCompiler):
     def _any_element(self, e: str, test: Callable[[str], str]) -> str | None:
         """For a JSON array column ``e``: ``test`` holds for one of its elements (MongoDB's
         array semantics for comparisons, patterns and regexes); ``None`` for other columns."""
-        if e not in {self.q(c) for c in self.array_columns}:
+        listed = {self.q(c) for c in self.array_columns | self._list_columns}
+        if e in listed:
+            source = e
+        elif self._json_column(e):
+            # JSON text after a $group/$lookup: a scalar is tested itself (json_each yields it),
+            # an array by its elements, a document never equals a scalar.
+            source = f"CASE WHEN json_type({e}) = 'object' THEN NULL ELSE {e} END"
+        else:
             return None
         je = self.alias("je")
         self._elements[f"{je}.value"] = f"{je}.type"
-        return f"EXISTS (SELECT 1 FROM json_each({e}) AS {je} WHERE {test(f'{je}.value')})"
+        return f"EXISTS (SELECT 1 FROM json_each({source}) AS {je} WHERE {test(f'{je}.value')})"
 
     # -- comparisons ----------------------------------------------------------------------------
     def compare(self, e: str, symbol: str, value: Any) -> str:
@@ -316,23 +359,66 @@ class SQLiteCompiler(SQLCompiler):
         if self.columns is None or "." not in path or path in self.columns:
             return super().distinct(table, path, node)
         where = self.where(node, self.columns)
-        x, _ = self.expr(path, self.columns)
-        t, _ = self._type_of(x)
-        integral = f"{x} = CAST({x} AS INTEGER) AND abs({x}) < 9007199254740992"
-        value = (
-            f"CASE {t} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
-            f"WHEN 'text' THEN json_quote({x}) WHEN 'integer' THEN CAST({x} AS TEXT) "
-            f"WHEN 'real' THEN CASE WHEN {integral} THEN CAST(CAST({x} AS INTEGER) AS TEXT) "
-            f"ELSE printf('%!.17g', {x}) END ELSE json({x}) END"
-        )
+        value, _ = self.expr(path, self.columns, for_output=True)
         sql, params = self.finish(
             f"SELECT DISTINCT {value} AS {self.q('value')} FROM {table} "
-            f"WHERE {where} AND {t} IS NOT NULL AND {t} != 'null'"
+            f"WHERE {where} AND {value} IS NOT NULL"
         )
         return CompiledPipeline(sql, params, json_columns={"value"})
 
+    # -- order ----------------------------------------------------------------------------------
+    def order_term(self, e: str, path: str, direction: int) -> str:
+        """JSON values sort in MongoDB's order of types (a JSON ``true`` after every number,
+        not as 1), then by value; other columns as SQLite orders them."""
+        extracted = self._json_texts.get(e)
+        if extracted is not None:
+            t = self._type_of(extracted)[0]
+            value = extracted
+        elif self._json_column(e):
+            t, value = f"json_type({e})", f"json_extract({e}, '$')"
+        else:
+            return super().order_term(e, path, direction)
+        way = "ASC" if direction > 0 else "DESC"
+        return f"{_RANK.format(t=t)} {way}, {value} {way}"
+
+    def _min_max_order(self, e: str, op: str) -> str:
+        """The window order putting the ``$min``/``$max`` of the JSON text ``e`` first: values
+        before null and missing (both ignored), then MongoDB's order of types, then value."""
+        t, value = f"json_type({e})", f"json_extract({e}, '$')"
+        way = "ASC" if op == "min" else "DESC"
+        return f"({e} IS NULL) ASC, {_RANK.format(t=t)} {way}, {value} {way}"
+
     # -- pipelines ------------------------------------------------------------------------------
+    def _nested(self, path: str | None, fields: Sequence[str] | None) -> bool:
+        return (
+            path is not None
+            and fields is not None
+            and path not in fields
+            and path.partition(".")[0] in fields
+        )
+
+    def json_accumulator(self, acc: Any, fields: Sequence[str] | None) -> bool:
+        return self._nested(acc.path, fields)
+
+    def _pushed(self, path: str, fields: Sequence[str] | None, *, distinct: bool) -> str:
+        """The JSON array of the values at the JSON path ``path``, typed (a JSON true is pushed
+        as true, not 1): a JSON null is pushed, a missing value is not (MongoDB)."""
+        head, _, rest = path.partition(".")
+        col, jp = self.q(head), self.p(self.json_path(rest.split(".")))
+        text = json_text(f"json_extract({col}, {jp})", f"json_type({col}, {jp})", null="'null'")
+        return (
+            f"json_group_array({'DISTINCT ' if distinct else ''}json({text})) "
+            f"FILTER (WHERE {text} IS NOT NULL)"
+        )
+
     def accumulator(self, acc: Any, fields: Sequence[str] | None, order: Sequence[SortKey]) -> str:
+        if acc.op in ("first", "last", "push", "addToSet") and self._nested(acc.path, fields):
+            # Typed JSON text: a JSON true is pushed (and comes out) as true, not 1.
+            e, _ = self.expr(acc.path, fields, for_output=True)
+            if acc.op in ("first", "last"):
+                rn = self.q("__rn_f" if acc.op == "first" else "__rn_l")
+                return f"MAX(CASE WHEN {rn} = 1 THEN {e} END)"
+            return self._pushed(acc.path, fields, distinct=acc.op == "addToSet")
         if acc.op in ("sum", "avg") and acc.path is not None:
             e, _ = self.expr(acc.path, fields)
             # A boolean column holds 0/1: never a number to MongoDB.
@@ -355,34 +441,58 @@ class SQLiteCompiler(SQLCompiler):
     def group(self, b: _Block, stage: Group) -> _Block:
         """``$push`` in order: each group's array is a window aggregate over its rows in the
         sort order (whole partition), then taken as ``$first`` of the group."""
-        pushes = [n for n, a in stage.accumulators.items() if a.op == "push"]
         order = b.order or ([(self.id_field, 1)] if b.fields and self.id_field in b.fields else [])
-        if not pushes or not order:
-            return super().group(b, stage)
+        pushes = [n for n, a in stage.accumulators.items() if a.op == "push"] if order else []
+        # $min/$max of a JSON path: MongoDB's order of types (numbers < strings < documents <
+        # arrays < booleans), which MIN() over json_extract() (true as 1) does not follow.
+        extremes = [
+            n
+            for n, a in stage.accumulators.items()
+            if a.op in ("min", "max") and self._nested(a.path, b.fields)
+        ]
         if b.shaped:
             b = self.wrap(b)
+        self._list_columns.discard("_id")
+        if isinstance(stage.key, str) and stage.key in self.array_columns:
+            self._list_columns.add("_id")  # $match on the key tests its elements
+        if not pushes and not extremes:
+            return super().group(b, stage)
         keys = [stage.key] if isinstance(stage.key, str) else list((stage.key or {}).values())
-        partition = ", ".join(self.expr(p, b.fields)[0] for p in keys)
-        window = (
-            f"OVER ({'PARTITION BY ' + partition + ' ' if partition else ''}"
-            f"ORDER BY {self.order_by(order, b.fields)} "
-            "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
-        )
+        partition = ", ".join(self.expr(p, b.fields, for_output=True)[0] for p in keys)
+        over = f"OVER ({'PARTITION BY ' + partition + ' ' if partition else ''}"
+        whole = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
         select = [(self.q(f), f) for f in b.fields or []]
         accumulators = dict(stage.accumulators)
+        added: list[str] = []
         for i, name in enumerate(pushes):
             acc = accumulators[name]
             column = f"__push{i}"
-            e, _ = self.expr(acc.path or "", b.fields)
-            select.append((f"json_group_array({e}) {window}", column))
+            if self._nested(acc.path, b.fields):
+                pushed = self._pushed(acc.path or "", b.fields, distinct=False)
+            else:
+                pushed = f"json_group_array({self.expr(acc.path or '', b.fields)[0]})"
+            window = f"{over}ORDER BY {self.order_by(order, b.fields)} {whole}"
+            select.append((f"{pushed} {window}", column))
             accumulators[name] = Accumulator("first", column)
+            added.append(column)
+        for i, name in enumerate(extremes):
+            acc = accumulators[name]
+            column = f"__extreme{i}"
+            e, _ = self.expr(acc.path or "", b.fields, for_output=True)
+            window = f"{over}ORDER BY {self._min_max_order(e, acc.op)} {whole}"
+            select.append((f"FIRST_VALUE({e}) {window}", column))
+            # Every row of a group holds its extreme: MAX() of the group reads it.
+            accumulators[name] = Accumulator("max", column)
+            added.append(column)
         b.select = select
         b = self.wrap(b)
         b.order = list(order) if all(p in (b.fields or []) for p, _ in order) else []
-        b.json_cols |= {f"__push{i}" for i in range(len(pushes))}
+        b.json_cols |= set(added)
         return super().group(b, replace(stage, accumulators=accumulators))
 
     def array_agg(self, e: str, *, distinct: bool, ordered: str) -> str:
+        if self._json_column(e):
+            e = f"json({e})"  # JSON text (a sub-document...) nests instead of being quoted
         return f"json_group_array({'DISTINCT ' if distinct else ''}{e})"
 
     def unwind_source(
