@@ -136,3 +136,21 @@ def test_match_after_group_tests_typed_values_and_elements(conn: sqlite3.Connect
 def test_sort_by_a_json_path_in_the_order_of_types(conn: sqlite3.Connection) -> None:
     docs = run(conn, [{"$sort": {"doc.v": -1, "id": 1}}, {"$project": {"_id": 0, "id": 1}}])
     assert [d["id"] for d in docs] == [1, 6, 5, 3, 4, 2, 7]
+
+
+def test_pushed_boolean_column_matches_as_booleans() -> None:
+    c = sqlite3.connect(":memory:")
+    c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, b INTEGER)")
+    c.executemany("INSERT INTO t VALUES (?, ?, ?)", [(1, "a", 1), (2, "a", 0), (3, "b", 0)])
+    comp = compiler_for(SQLITE, columns=["id", "s", "b"], field_kinds={"b": bool | None})
+    stages = [
+        {"$group": {"_id": "$s", "t": {"$addToSet": "$b"}}},
+        {"$match": {"t": {"$eq": True}}},  # was nothing: the set held 1, and 1 is not true
+    ]
+    compiled = comp.pipeline('"t"', parse_pipeline(stages, fields={"id", "s", "b"}))
+    cur = c.execute(compiled.sql, compiled.params)
+    names = [d[0] for d in cur.description]
+    docs = compiled.documents([dict(zip(names, r, strict=True)) for r in cur])
+    assert len(docs) == 1
+    assert docs[0]["_id"] == "a"
+    assert sorted(typed(docs[0]["t"])) == [("bool", False), ("bool", True)]

@@ -411,7 +411,18 @@ class SQLiteCompiler(SQLCompiler):
             f"FILTER (WHERE {text} IS NOT NULL)"
         )
 
+    def _element(self, path: str, fields: Sequence[str] | None) -> str:
+        """The SQL of ``path`` as a ``json_group_array`` element: a boolean column (0/1) as
+        JSON true/false, so that ``$match`` tests the pushed array's elements as booleans."""
+        e, _ = self.expr(path, fields)
+        if python_type(self.field_kinds.get(path)) is bool:
+            return f"(CASE {e} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END)"
+        return e
+
     def accumulator(self, acc: Any, fields: Sequence[str] | None, order: Sequence[SortKey]) -> str:
+        if acc.op in ("push", "addToSet") and not self._nested(acc.path, fields):
+            e = self._element(acc.path, fields)
+            return self.array_agg(e, distinct=acc.op == "addToSet", ordered="")
         if acc.op in ("first", "last", "push", "addToSet") and self._nested(acc.path, fields):
             # Typed JSON text: a JSON true is pushed (and comes out) as true, not 1.
             e, _ = self.expr(acc.path, fields, for_output=True)
@@ -470,7 +481,7 @@ class SQLiteCompiler(SQLCompiler):
             if self._nested(acc.path, b.fields):
                 pushed = self._pushed(acc.path or "", b.fields, distinct=False)
             else:
-                pushed = f"json_group_array({self.expr(acc.path or '', b.fields)[0]})"
+                pushed = f"json_group_array({self._element(acc.path or '', b.fields)})"
             window = f"{over}ORDER BY {self.order_by(order, b.fields)} {whole}"
             select.append((f"{pushed} {window}", column))
             accumulators[name] = Accumulator("first", column)
