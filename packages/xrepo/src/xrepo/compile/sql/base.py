@@ -53,7 +53,7 @@ from xrepo.query.pipeline import (
     Stage,
     Unwind,
 )
-from xrepo.query.values import FieldType, Kind, annotation_type, pipeline_types
+from xrepo.query.values import FieldType, Kind, annotation_type, pipeline_types, stage_types
 from xresource.databases.dialect import SQLDialect
 
 __all__ = ["CompiledPipeline", "SQLCompiler", "finalize", "number"]
@@ -211,6 +211,9 @@ class SQLCompiler:
         #: the block the current pipeline stage reads (see :mod:`.documents`).
         self.optional: set[str] = set()
         self.json_names: set[str] = set()
+        #: The kinds of the fields the current pipeline stage reads (the table's outside a
+        #: pipeline): a dialect types the columns of derived blocks by them.
+        self.kinds_in: dict[str, FieldType] = dict(self.field_kinds)
 
     # -- basics ---------------------------------------------------------------------------------
     def error(self, message: str, operation: str = "query") -> XRepoValidationError:
@@ -463,6 +466,7 @@ class SQLCompiler:
             kind = FieldType(element) if element is not None else None
         else:
             e, is_json = self.expr(path, self.columns, for_output=True)
+            e, _ = self.group_key(e)
             text = f"SELECT DISTINCT {e} AS {value} FROM {table} WHERE {where} AND {e} IS NOT NULL"
         sql, params = self.finish(text)
         return CompiledPipeline(
@@ -550,7 +554,7 @@ class SQLCompiler:
         b = _Block(source=table, alias=None, fields=self.columns)
         i = 0
         while i < len(stages):
-            stage = stages[i]
+            stage, start = stages[i], i
             self.optional, self.json_names = set(b.optional), set(b.json_cols)
             if isinstance(stage, Match):
                 if b.shaped:
@@ -595,7 +599,10 @@ class SQLCompiler:
             elif isinstance(stage, Unwind):
                 b = self.unwind(b, stage)
             i += 1
+            for done in stages[start:i]:
+                self.kinds_in = stage_types(done, self.kinds_in)
         sql, params = self.finish(self.render(b))
+        self.kinds_in = dict(self.field_kinds)
         kinds = pipeline_types(stages, self.field_kinds)
         return CompiledPipeline(
             sql,
@@ -706,10 +713,12 @@ class SQLCompiler:
         json_cols: set[str] = set()
         for path, alias in key_paths:
             e, is_json = self.expr(path, fields_for_expr, for_output=True)
+            e, exact = self.group_key(e)
             select.append((e, alias))
             # By position: a repeated expression would bind its JSON-path parameter twice,
             # and PostgreSQL would not see the two as the same expression.
             group_by.append(str(len(select)))
+            group_by.extend(exact)
             if "." in alias:
                 nested.add(alias)
             if is_json or path in b.json_cols:
@@ -758,6 +767,12 @@ class SQLCompiler:
             out.having = ["COUNT(*) > 0"]
             out.group_by = None
         return self.wrap(out)
+
+    def group_key(self, e: str) -> tuple[str, list[str]]:
+        """Dialect hook: a ``$group`` key (or ``distinct()`` value) ``e`` as selected, and more
+        ``GROUP BY`` terms that split it exactly (MongoDB's equality) where ``e`` alone would
+        not."""
+        return e, []
 
     def accumulator(self, acc: Any, fields: Sequence[str] | None, order: Sequence[SortKey]) -> str:
         if acc.op == "count":

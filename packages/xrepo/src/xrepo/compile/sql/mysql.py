@@ -35,7 +35,7 @@ from typing import Any
 
 from xrepo.compile.sql.base import SQLCompiler
 from xrepo.query.filters import Condition, Node, Not, Or
-from xrepo.query.values import python_type
+from xrepo.query.values import Kind, python_type
 
 __all__ = ["MySQLCompiler"]
 
@@ -50,6 +50,8 @@ _ELEMENT_TYPES: dict[Any, str] = {
     int: "BIGINT",
     float: "DOUBLE",
 }
+#: Integral doubles below 2**53 are exact as integers.
+_EXACT_DOUBLE = "9007199254740992"
 #: The JSON types of numbers.
 _NUMBER = "('INTEGER','DOUBLE')"
 #: MongoDB's order of types, as the rank of each ``JSON_TYPE`` (null/missing lowest).
@@ -134,8 +136,14 @@ class MySQLCompiler(SQLCompiler):
         # Only the table's own columns have a known type: a name after $project/$group may
         # hold anything.
         self._paths[e] = path
+        # The kinds of the fields this stage reads, followed from the table's through the
+        # earlier stages: a derived column keeps its table's collation (general_ci, say), so a
+        # text field after $unwind or $group is made exact like the table's own columns.
+        known = self.kinds_in.get(path) if fields is not None and path in fields else None
         if fields is self.columns and self.columns is not None:
             kind = _column_kind(python_type(self.field_kinds.get(path)))
+        elif known is not None and known.kind is Kind.LIST:
+            kind = "array"  # a list (a $push, a $group key): compared element by element
         elif path in self._json_names:
             # JSON text in a derived column: compared by JSON_TYPE like a nested path.
             if filtering is not None and for_output is False:
@@ -144,7 +152,7 @@ class MySQLCompiler(SQLCompiler):
             self._kinds[e] = "json"
             return e, True
         else:
-            kind = "unknown"
+            kind = _column_kind(python_type(known))
         if kind == "text" and filtering is None:
             # Outside a filter: sort, group, aggregate, project exactly; later stages inherit it.
             e = f"{e} COLLATE {EXACT}"
@@ -396,7 +404,60 @@ class MySQLCompiler(SQLCompiler):
 
     def array_agg(self, e: str, *, distinct: bool, ordered: str) -> str:
         order = f" ORDER BY {ordered}" if ordered else ""
-        return f"COALESCE(JSON_ARRAYAGG({'DISTINCT ' if distinct else ''}{e}{order}), JSON_ARRAY())"
+        kind = self._kinds.get(e, "unknown")
+        if kind == "bool":
+            # JSON booleans, so that a later $match compares them as booleans (not as 0/1).
+            value = f"CASE WHEN {e} IS NULL THEN 'null' WHEN {e} THEN 'true' ELSE 'false' END"
+            item = f"JSON_EXTRACT({value}, '$')"
+        else:
+            # Each value made a JSON value first: JSON_ARRAYAGG of a text value grouped over a
+            # JSON_TABLE (an $unwind) turns non-ASCII letters into '?' in MariaDB 10.11
+            # ('é' -> '?'); through JSON_ARRAY the text is escaped as JSON and survives.
+            item = f"JSON_EXTRACT(JSON_ARRAY({e}), '$[0]')"
+        return (
+            f"COALESCE(JSON_ARRAYAGG({'DISTINCT ' if distinct else ''}{item}{order}), JSON_ARRAY())"
+        )
+
+    def group_key(self, e: str) -> tuple[str, list[str]]:
+        kind = self._kinds.get(e, "unknown")
+        if kind == "json":
+            # MongoDB groups numerically equal numbers together (10 and 10.0): an integral
+            # JSON number is grouped (and returned) as the integer, other values as they are.
+            d = f"CAST(JSON_VALUE({e}, '$') AS DOUBLE)"
+            integral = (
+                f"JSON_TYPE({e}) IN {_NUMBER} AND {d} = FLOOR({d}) AND ABS({d}) < {_EXACT_DOUBLE}"
+            )
+            # JSON null is missing (one group), and the JSON text is compared byte by byte.
+            value = (
+                f"CASE WHEN COALESCE(JSON_TYPE({e}), 'NULL') = 'NULL' THEN NULL "
+                f"WHEN {integral} THEN CAST(CAST({d} AS SIGNED) AS CHAR) "
+                f"ELSE CONVERT({e} USING utf8mb4) END"
+            )
+            return f"({value}) COLLATE {EXACT}", []
+        if kind == "unknown":
+            # A column of unknown type (a field of a $lookup's table) compares by its own
+            # collation: its bytes split what that collation merges ('x', 'X', 'x ').
+            return e, [f"IF(CHARSET({e}) <> 'binary', CAST({e} AS BINARY), NULL)"]
+        return e, []
+
+    def list_order_term(self, e: str, direction: int) -> str:
+        # The smallest (largest) element in MongoDB's order of types, then numbers by value,
+        # strings and booleans by code point; an empty array first, below null and missing.
+        t = self.alias("jt")
+        x = f"{t}.x"
+        way = "ASC" if direction > 0 else "DESC"
+        rank = _RANK.format(x=x)
+        num = f"IF(JSON_TYPE({x}) IN {_NUMBER}, CAST(JSON_VALUE({x}, '$') AS DOUBLE), NULL)"
+        text = (
+            f"IF(JSON_TYPE({x}) IN ('STRING','BOOLEAN'), "
+            f"CAST(JSON_VALUE({x}, '$') AS CHAR CHARACTER SET utf8mb4) COLLATE {EXACT}, NULL)"
+        )
+        source = f"FROM JSON_TABLE({e}, '$[*]' COLUMNS (x JSON PATH '$')) AS {t}"
+        pick = f"{source} ORDER BY {rank} {way}, {num} {way}, {text} {way} LIMIT 1"
+        empty = f"IF(JSON_LENGTH({e}) = 0, 0, 1)"
+        terms = [f"COALESCE((SELECT {rank} {pick}), 0)", f"(SELECT {num} {pick})"]
+        terms.append(f"(SELECT {text} {pick})")
+        return ", ".join(f"{term} {way}" for term in [empty, *terms])
 
     def unwind_source(
         self, source: str, col: str, u: str, kind: Any, *, preserve: bool
