@@ -407,8 +407,33 @@ class SQLCompiler:
         parts = []
         for path, direction in keys:
             e, _ = self.expr(path, fields, for_output=True)
+            if self.list_valued(path):
+                if path == "_id":
+                    # mongod orders a list _id (a $group key) as a whole value, element by
+                    # element after every scalar; no dialect here compares JSON arrays so.
+                    raise self.error(
+                        f"$sort by the list field {path!r} (a $group key) is not supported on "
+                        f"{self.d.name}: MongoDB orders it as a whole array, element by element",
+                        "aggregate",
+                    )
+                parts.append(self.list_order_term(e, direction))
+                continue
             parts.append(self.order_term(e, path, direction))
         return ", ".join(parts)
+
+    def list_valued(self, path: str) -> bool:
+        """Whether ``path`` holds lists where the current stage reads it (a list column, a
+        ``$push``/``$addToSet`` result, a ``$group`` key on a list field)."""
+        if path in self.array_columns:
+            return True
+        kind = self.kinds_in.get(path)
+        return kind is not None and kind.kind is Kind.LIST
+
+    def list_order_term(self, e: str, direction: int) -> str:
+        """Dialect hook: the ``ORDER BY`` terms of the JSON array ``e`` as MongoDB sorts an
+        array: by its smallest element ascending, its largest descending (MongoDB's order of
+        types, then value); an empty array below null and missing."""
+        raise self.error(f"$sort by a list field is not supported on {self.d.name}", "aggregate")
 
     def order_term(self, e: str, path: str, direction: int) -> str:
         """Dialect hook: one ``ORDER BY`` term; nulls first ascending, last descending."""
@@ -533,11 +558,13 @@ class SQLCompiler:
         alias = self.alias()
         inner = self.render(b)
         fields = self.out(b)
-        order = (
-            [k for k in b.order if fields is None or k[0] in fields]
-            if b.limit is None and not b.offset
-            else []
-        )
+        # The rows keep their order past a $limit/$skip too: a later $unwind, $push, $first or
+        # $last reads it.
+        order = [
+            k
+            for k in b.order
+            if fields is None or k[0] in fields or k[0].partition(".")[0] in fields
+        ]
         return _Block(
             source=f"({inner}) AS {self.q(alias)}",
             alias=alias,
@@ -727,6 +754,14 @@ class SQLCompiler:
             select.append(("NULL", "_id"))
         numeric: set[str] = set()
         for name, acc in stage.accumulators.items():
+            if acc.op in ("min", "max") and acc.path is not None and self.list_valued(acc.path):
+                # MongoDB compares whole arrays here (element by element, after every scalar),
+                # an order no dialect here gives JSON arrays: refused rather than wrong.
+                raise self.error(
+                    f"${acc.op} of the list field {acc.path!r} is not supported on "
+                    f"{self.d.name} (MongoDB compares whole arrays element by element)",
+                    "aggregate",
+                )
             document = acc.path is not None and bool(children(acc.path, fields_for_expr))
             if document and acc.op in ("sum", "avg", "min", "max"):
                 if acc.op in ("min", "max"):
@@ -908,9 +943,23 @@ class SQLCompiler:
         )
         select = [(f"{self.q(left)}.{self.q(f)}", f) for f in b.fields or [] if f != path]
         select.append((elem, path))
-        order = [(f"{self.q(left)}.{self.q(p)}", d) for p, d in b.order]
-        if order:
-            order.append((ordinal, 1))
+        # MongoDB's order of the unwound rows: the documents' (their $sort, else the natural
+        # order), then each element's position. The block carries it as sort keys, the
+        # position as a hidden column: an ORDER BY inside a derived table binds no database
+        # (PostgreSQL, SQLite and MariaDB all dropped it under a $group's $push/$first/$last).
+        keys = b.order or ([(self.id_field, 1)] if self.id_field in (b.fields or ()) else [])
+        position = f"__{u}"
+        select.append((ordinal, position))
+        order: list[SortKey] = []
+        for key, direction in keys:
+            if key == path or key.startswith(path + "."):
+                # The sort read the array itself, which the element now replaces: keep it.
+                kept = f"__{u}_{len(order)}"
+                select.append((f"{self.q(left)}.{self.q(path)}", kept))
+                self.array_columns.add(kept)
+                key = kept + key[len(path) :]
+            order.append((key, direction))
+        order.append((position, 1))
         self.array_columns.discard(path)  # from here on the field holds single elements
         json_cols = set(b.json_cols) - {path}
         if decode:
@@ -925,7 +974,9 @@ class SQLCompiler:
             numeric=set(b.numeric),
             optional=set(b.optional),
         )
-        return self.wrap_join(unwound, order)
+        out = self.wrap_join(unwound, [])
+        out.order = order
+        return out
 
     def unwind_source(
         self, source: str, col: str, u: str, kind: Any, *, preserve: bool

@@ -341,6 +341,9 @@ class PostgresCompiler(SQLCompiler):
     def order_by(self, keys: Sequence[tuple[str, int]], fields: Sequence[str] | None) -> str:
         parts: list[str] = []
         for path, direction in keys:
+            if self.list_valued(path):  # by an element, as MongoDB sorts arrays (or refused)
+                parts.append(super().order_by([(path, direction)], fields))
+                continue
             kind = self.native_kind(path, fields)
             if kind is not None or fields is None:
                 e, _ = self.expr(path, fields, for_output=True)
@@ -357,6 +360,17 @@ class PostgresCompiler(SQLCompiler):
             # never null, so it needs none.
             return super().order_term(e, path, direction)
         return f"{e} ASC NULLS FIRST" if direction > 0 else f"{e} DESC NULLS LAST"
+
+    def list_order_term(self, e: str, direction: int) -> str:
+        # The smallest (largest) element in MongoDB's order, found by a subquery per term; an
+        # empty array first, below null and missing.
+        x = self.alias("x")
+        way = "ASC" if direction > 0 else "DESC"
+        pick = ", ".join(mongo_order(x, direction))
+        elements = f"jsonb_array_elements(({e})::jsonb) AS {x}"
+        element = f"(SELECT {x} FROM {elements} ORDER BY {pick} LIMIT 1)"
+        empty = f"(CASE WHEN ({e})::jsonb = '[]'::jsonb THEN 0 ELSE 1 END) {way}"
+        return ", ".join([empty, *mongo_order(element, direction)])
 
     def literal(self, value: Any) -> str:
         return f"CAST({self.p(value)} AS {pg_cast(value)})"

@@ -506,6 +506,25 @@ class SQLiteCompiler(SQLCompiler):
             e = f"json({e})"  # JSON text (a sub-document...) nests instead of being quoted
         return f"json_group_array({'DISTINCT ' if distinct else ''}{e})"
 
+    def list_order_term(self, e: str, direction: int) -> str:
+        # The smallest (largest) element in MongoDB's order of types (null, numbers, strings
+        # by code point, documents, arrays, booleans), then value; an empty array first, below
+        # null and missing.
+        je = self.alias("je")
+        way = "ASC" if direction > 0 else "DESC"
+        rank = (
+            f"(CASE {je}.type WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 "
+            f"WHEN 'object' THEN 3 WHEN 'array' THEN 4 WHEN 'true' THEN 5 WHEN 'false' THEN 5 "
+            "ELSE 0 END)"
+        )
+        pick = f"FROM json_each({e}) AS {je} ORDER BY {rank} {way}, {je}.value {way} LIMIT 1"
+        empty = f"(CASE WHEN json_type({e}) = 'array' AND json_array_length({e}) = 0 THEN 0 END)"
+        empty = f"COALESCE({empty}, 1)"
+        return (
+            f"{empty} {way}, COALESCE((SELECT {rank} {pick}), 0) {way}, "
+            f"(SELECT {je}.value {pick}) {way}"
+        )
+
     def unwind_source(
         self, source: str, col: str, u: str, kind: Any, *, preserve: bool
     ) -> tuple[str, str, str, bool]:
