@@ -718,7 +718,10 @@ class SQLCompiler:
             # The keys as grouped (for output): a partition must split exactly as the groups do
             # (PostgreSQL's text of a JSON path would merge "10" with 10).
             keys_sql = ", ".join(
-                self.expr(p, b.fields, for_output=True)[0] for p, _ in key_paths
+                term
+                for p, _ in key_paths
+                for key, exact in [self.group_key(self.expr(p, b.fields, for_output=True)[0])]
+                for term in (key, *exact)
             )
             partition = f"PARTITION BY {keys_sql} " if keys_sql else ""
             fwd = self.order_by(order, b.fields) if order else ""
