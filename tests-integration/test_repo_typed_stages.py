@@ -216,28 +216,13 @@ async def oracle(
         yield answers
 
 
-#: Wrong answers of the SQL compilers that typing does not decide (the condition is the same
-#: typed or not): a scalar tested against an array built by $push matches no element on SQLite
-#: and MariaDB. Listed so that the rest keeps being checked; an entry that starts to pass fails.
-KNOWN = {("sqlite", "push holds 1"), ("mysql", "push holds 1")}
-
-
-async def test_late_match_answers_as_mongod(
-    request: pytest.FixtureRequest, repo: XRepo[Rec], oracle: dict[str, list[Any]]
-) -> None:
-    backend = request.node.callspec.params["repo"]
-    wrong, known = [], []
+async def test_late_match_answers_as_mongod(repo: XRepo[Rec], oracle: dict[str, list[Any]]) -> None:
+    wrong = []
     for label, stages, _ in CASES:
         got = canon_docs(await repo.aggregate(stages))
         if got != oracle[label]:
-            (known if (backend, label) in KNOWN else wrong).append(
-                f"{label}: got {got}, mongod {oracle[label]}"
-            )
+            wrong.append(f"{label}: got {got}, mongod {oracle[label]}")
     assert not wrong, "\n".join(wrong)
-    expected_known = sorted(label for b, label in KNOWN if b == backend)
-    assert [k.partition(":")[0] for k in known] == expected_known, "a known bug is fixed: drop it"
-    if known:
-        pytest.xfail("; ".join(known))
 
 
 async def test_the_oracle_sees_the_bugs(oracle: dict[str, list[Any]]) -> None:
