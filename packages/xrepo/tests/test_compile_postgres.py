@@ -9,7 +9,7 @@ import pytest
 
 from xrepo import parse_filter, parse_pipeline
 from xrepo.compile.sql import PostgresCompiler, compiler_for
-from xrepo.compile.sql.postgres import pcre_dollar
+from xrepo.compile.sql.postgres import pcre_pattern
 from xresource.databases.dialect import POSTGRESQL
 
 COLS = ["id", "i", "f", "s", "b", "at", "d", "tags"]
@@ -140,8 +140,10 @@ def test_accumulators() -> None:
         ("[]$]", "[]$]"),  # "]" first in a class is a member
         ("[^]$]$", "[^]$](?=\\n?$)"),
         ("[a^]$", "[a^](?=\\n?$)"),
+        ("^.$", "^[^\\n](?=\\n?$)"),  # PCRE's dot is not a newline
+        ("a\\.b[.]", "a\\.b[.]"),  # an escaped dot and a dot in a class are dots
     ],
 )
-def test_dollar_means_what_it_means_in_pcre(pattern: str, translated: str) -> None:
-    # MongoDB's (PCRE's) $ also matches before a final newline; PostgreSQL's only at the end.
-    assert pcre_dollar(pattern) == translated
+def test_pcre_reads_the_same_on_postgresql(pattern: str, translated: str) -> None:
+    # MongoDB's (PCRE's) $ also matches before a final newline, its dot never matches one.
+    assert pcre_pattern(pattern) == translated

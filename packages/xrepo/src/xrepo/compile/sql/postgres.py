@@ -31,7 +31,7 @@ from xrepo.compile.sql.base import SQLCompiler
 from xrepo.query.filters import TEXT_OPS, Condition
 from xrepo.query.values import python_type
 
-__all__ = ["PostgresCompiler", "pcre_dollar", "pg_cast"]
+__all__ = ["PostgresCompiler", "pcre_pattern", "pg_cast"]
 
 #: Case-insensitive operators fold with ICU's root locale, not the database's ``LC_CTYPE``.
 FOLD = '"und-x-icu"'
@@ -131,11 +131,17 @@ def mongo_order(j: str, direction: int) -> list[str]:
     ]
 
 
-def pcre_dollar(pattern: str) -> str:
-    """``pattern`` with each ``$`` anchor meaning what it means in PCRE (MongoDB, MariaDB) and
-    Python: the end of the text or just before a final newline. PostgreSQL's ``$`` is the end
-    only; the lookahead ``(?=\\n?$)`` is PCRE's ``$`` in its terms. Escaped dollars and dollars
-    inside a bracket expression are literal characters and stay as they are."""
+def pcre_pattern(pattern: str) -> str:
+    """``pattern`` (PCRE, as MongoDB and MariaDB read it; Python reads it alike) in PostgreSQL's
+    regex dialect where the two read the same text differently.
+
+    - ``$`` is the end of the text or just before a final newline in PCRE, the end only in
+      PostgreSQL: it becomes the lookahead ``(?=\\n?$)``.
+    - ``.`` matches any character but a newline in PCRE (without the ``s`` option, which SQL
+      backends refuse), any character in PostgreSQL: it becomes ``[^\\n]``.
+
+    Escaped characters and characters inside a bracket expression stay as they are.
+    """
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class = False
@@ -157,9 +163,9 @@ def pcre_dollar(pattern: str) -> str:
             i += opening
             continue
         elif c == "$":
-            out.append("(?=\\n?$)")
-            i += 1
-            continue
+            c = "(?=\\n?$)"
+        elif c == ".":
+            c = "[^\\n]"
         out.append(c)
         i += 1
     return "".join(out)
@@ -332,7 +338,7 @@ class PostgresCompiler(SQLCompiler):
 
     def regex(self, e: str, pattern: str, flags: str) -> str:
         self.check_regex_flags(flags)
-        pattern = pcre_dollar(pattern)
+        pattern = pcre_pattern(pattern)
         if "i" in flags:
             return f"({e} COLLATE {FOLD} ~* {self.p(pattern)}::text)"
         return f"({e} ~ {self.p(pattern)}::text)"
