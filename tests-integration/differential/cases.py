@@ -155,6 +155,17 @@ CASES: list[Case] = [
         "match-after-group-untyped",
         [{"$group": {"_id": "$addr.zip", "n": {"$sum": 1}}}, {"$match": {"_id": "10"}}],
     ),
+    # found by a long run: SQLite pushed a list column as its JSON text, so a string compared
+    # with the pushed (nested) arrays matched; PostgreSQL's regex dot matched a newline
+    _p(
+        "push-lists-then-compare",
+        [
+            {"$sort": {"id": 1}},
+            {"$group": {"_id": None, "a0": {"$push": "$tags"}}},
+            {"$match": {"a0": {"$gt": "1"}}},
+        ],
+    ),
+    Case("regex-dot-is-not-newline", {"s": {"$regex": "^abc.$"}}),  # "abc " but not "abc\n"
     _p(
         "unwind-preserve",
         [

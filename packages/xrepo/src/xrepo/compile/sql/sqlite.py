@@ -415,8 +415,11 @@ class SQLiteCompiler(SQLCompiler):
         """The SQL of ``path`` as a ``json_group_array`` element: a boolean column (0/1) as
         JSON true/false, so that ``$match`` tests the pushed array's elements as booleans."""
         e, _ = self.expr(path, fields)
-        if python_type(self.field_kinds.get(path)) is bool:
+        kind = python_type(self.field_kinds.get(path))
+        if kind is bool:
             return f"(CASE {e} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END)"
+        if kind in (list, dict) or self._json_column(e):
+            return f"json({e})"  # a list or document nests instead of being pushed as text
         return e
 
     def accumulator(self, acc: Any, fields: Sequence[str] | None, order: Sequence[SortKey]) -> str:
