@@ -93,11 +93,6 @@ from pymongo import MongoClient
 
 from xrepo import XRepoFactory
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("XTEST_DIFFERENTIAL") != "1",
-    reason="differential suite: enabled once the fixes of issue 14 land (XTEST_DIFFERENTIAL=1)",
-)
-
 FILTER_EXAMPLES = max(300, int(os.environ.get("XTEST_DIFFERENTIAL_EXAMPLES") or 300))
 PIPELINE_EXAMPLES = max(200, FILTER_EXAMPLES * 2 // 3)
 GENERATED_DATASETS = 2
