@@ -165,6 +165,10 @@ CASES: list[Case] = [
             {"$match": {"a0": {"$gt": "1"}}},
         ],
     ),
+    _p(
+        "push-unwound-elements",
+        [{"$unwind": "$tags"}, {"$group": {"_id": "$tags", "a0": {"$addToSet": "$tags"}}}],
+    ),
     Case("regex-dot-is-not-newline", {"s": {"$regex": "^abc.$"}}),  # "abc " but not "abc\n"
     _p(
         "unwind-preserve",

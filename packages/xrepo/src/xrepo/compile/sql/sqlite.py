@@ -415,7 +415,7 @@ class SQLiteCompiler(SQLCompiler):
         """The SQL of ``path`` as a ``json_group_array`` element: a boolean column (0/1) as
         JSON true/false, so that ``$match`` tests the pushed array's elements as booleans."""
         e, _ = self.expr(path, fields)
-        kind = python_type(self.field_kinds.get(path))
+        kind = python_type(self.kinds_in.get(path))
         if kind is bool:
             return f"(CASE {e} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END)"
         if kind in (list, dict) or self._json_column(e):
@@ -436,7 +436,7 @@ class SQLiteCompiler(SQLCompiler):
         if acc.op in ("sum", "avg") and acc.path is not None:
             e, _ = self.expr(acc.path, fields)
             # A boolean column holds 0/1: never a number to MongoDB.
-            is_bool = python_type(self.field_kinds.get(acc.path)) is bool
+            is_bool = python_type(self.kinds_in.get(acc.path)) is bool
             guard = "0" if is_bool else self._guard(e, "number")
             if acc.op == "avg":
                 return f"AVG(CASE WHEN {guard} THEN {e} END)"
