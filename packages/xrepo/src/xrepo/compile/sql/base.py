@@ -56,7 +56,7 @@ from xrepo.query.pipeline import (
 from xrepo.query.values import FieldType, Kind, annotation_type, pipeline_types, stage_types
 from xresource.databases.dialect import SQLDialect
 
-__all__ = ["CompiledPipeline", "SQLCompiler", "finalize", "number"]
+__all__ = ["CompiledPipeline", "SQLCompiler", "finalize", "like_pattern", "number"]
 
 #: Operators whose value says nothing of the column's type (text patterns, ``exists``).
 _UNTYPED_OPS = TEXT_OPS | {"exists"}
@@ -73,6 +73,16 @@ def finalize(dialect: SQLDialect, text: str, values: Sequence[Any]) -> tuple[str
         return dialect.param(len(params))
 
     return _MARK.sub(repl, text), params
+
+
+def like_pattern(op: str, value: str) -> str:
+    """The ``LIKE`` pattern of a text lookup (``contains``, ``istartswith``...) for ``value``,
+    escaped with ``!`` (the compilers write ``ESCAPE '!'``)."""
+    escaped = value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    kind = op.removeprefix("i")
+    before = "%" if kind in ("contains", "endswith") else ""
+    after = "%" if kind in ("contains", "startswith") else ""
+    return f"{before}{escaped}{after}"
 
 
 def number(value: Any) -> str:
@@ -380,13 +390,7 @@ class SQLCompiler:
         """``__contains`` and friends as ``LIKE`` with an escaped pattern (a dialect may do
         better)."""
         insensitive = op.startswith("i")
-        kind = op[1:] if insensitive else op
-        escaped = value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-        pattern = {
-            "contains": f"%{escaped}%",
-            "startswith": f"{escaped}%",
-            "endswith": f"%{escaped}",
-        }[kind]
+        pattern = like_pattern(op, value)
         if insensitive:
             return f"(LOWER({e}) LIKE LOWER({self.p(pattern)}) ESCAPE '!')"
         return f"({e} LIKE {self.p(pattern)} ESCAPE '!')"

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from xrepo.compile.sql.base import SQLCompiler
+from xrepo.compile.sql.base import SQLCompiler, like_pattern
 from xrepo.query.filters import Condition, Node, Not, Or
 from xrepo.query.values import Kind, python_type
 
@@ -290,13 +290,7 @@ class MySQLCompiler(SQLCompiler):
 
     def _like(self, e: str, op: str, value: str) -> str:
         insensitive = op.startswith("i")
-        kind = op[1:] if insensitive else op
-        escaped = value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-        pattern = {
-            "contains": f"%{escaped}%",
-            "startswith": f"{escaped}%",
-            "endswith": f"%{escaped}",
-        }[kind]
+        pattern = like_pattern(op, value)
         if not insensitive:
             return f"(CONVERT({e} USING utf8mb4) COLLATE {EXACT} LIKE {self.p(pattern)} ESCAPE '!')"
         # Both sides lowered under the Unicode collation, then matched exactly (the column's

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from xrepo.compile.sql.base import SQLCompiler
+from xrepo.compile.sql.base import SQLCompiler, like_pattern
 from xrepo.query.filters import TEXT_OPS, Condition
 from xrepo.query.values import python_type
 
@@ -324,13 +324,7 @@ class PostgresCompiler(SQLCompiler):
     def like(self, e: str, op: str, value: str) -> str:
         if not op.startswith("i"):
             return super().like(e, op, value)
-        kind = op[1:]
-        escaped = value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-        pattern = {
-            "contains": f"%{escaped}%",
-            "startswith": f"{escaped}%",
-            "endswith": f"%{escaped}",
-        }[kind]
+        pattern = like_pattern(op, value)
         return (
             f"(lower({e} COLLATE {FOLD}) LIKE lower({self.p(pattern)}::text COLLATE {FOLD}) "
             "ESCAPE '!')"
