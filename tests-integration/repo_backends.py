@@ -192,6 +192,46 @@ async def open_backend(
         yield repo, orders, resource
 
 
+#: The session fixture holding each server's URL, by backend.
+URL_FIXTURES = {"postgresql": "postgres_url", "mysql": "mysql_url", "mongodb": "mongodb_url"}
+
+
+@contextlib.asynccontextmanager
+async def seeded_repo(
+    request: pytest.FixtureRequest,
+    kind: str,
+    *,
+    model: type[Any],
+    rows: Sequence[Mapping[str, Any]],
+    ddl: Mapping[str, str],
+    name: str,
+    tmp_path: Path,
+    database: str = "xrepo_tests",
+) -> AsyncIterator[XRepo[Any]]:
+    """A repository of ``model`` holding ``rows`` on backend ``kind``: in memory, a MongoDB
+    collection of ``database``, or a SQL table made with ``ddl[kind]`` (``{t}`` standing for the
+    quoted ``name``); the collection or table is dropped on exit."""
+    if kind == "memory":
+        yield MaterializedRepo(model_class=model, data=list(rows))
+        return
+    if kind == "mongodb":
+        url = mongo_db_url(request.getfixturevalue(URL_FIXTURES[kind]), database)
+        async with mongo_collections(url, [name]) as resource:
+            repo = await XRepoFactory.create(resource=resource, model_class=model, collection=name)
+            await repo.bulk_create(list(rows))
+            yield repo
+        return
+    url = (
+        f"sqlite:///{tmp_path / f'{name}.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue(URL_FIXTURES[kind])
+    )
+    async with sql_tables(url, {name: ddl[kind]}) as resource:
+        repo = await XRepoFactory.create(resource=resource, model_class=model, collection=name)
+        await repo.bulk_create(list(rows))
+        yield repo
+
+
 @pytest.fixture(params=BACKENDS, name="backend")
 async def backend_and_orders(
     request: pytest.FixtureRequest, tmp_path: Path, unique_name: str

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from repo_backends import mongo_collections, mongo_db_url, sql_tables
+from repo_backends import mongo_collections, mongo_db_url, seeded_repo
 
 from xobj_prototype import XObjPrototype
-from xrepo import XRepo, XRepoFactory
+from xrepo import XRepo
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -140,15 +140,16 @@ def canon_rows(rows: list[Any], ordered: bool, sets: bool = False) -> Any:
 async def repo(
     request: pytest.FixtureRequest, tmp_path: Path, unique_name: str
 ) -> AsyncIterator[XRepo[Rec]]:
-    kind = request.param
-    url = (
-        f"sqlite:///{tmp_path / 'more.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    async with sql_tables(url, {unique_name: DDL[kind]}) as resource:
-        repo = await XRepoFactory.create(resource=resource, model_class=Rec, collection=unique_name)
-        await repo.bulk_create(ROWS)
+    async with seeded_repo(
+        request,
+        request.param,
+        model=Rec,
+        rows=ROWS,
+        ddl=DDL,
+        name=unique_name,
+        tmp_path=tmp_path,
+        database="xrepo_sql_more",
+    ) as repo:
         yield repo
 
 

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from repo_backends import mongo_collections, mongo_db_url, sql_tables
+from repo_backends import mongo_collections, mongo_db_url, seeded_repo
 
 from xobj_prototype import XObjPrototype
-from xrepo import XRepo, XRepoFactory, XRepoValidationError
+from xrepo import XRepo, XRepoValidationError
 
 BACKENDS = ["sqlite", "postgresql", "mysql"]
-URL_FIXTURES = {"postgresql": "postgres_url", "mysql": "mysql_url"}
 
 
 class Rec(XObjPrototype):
@@ -118,15 +117,16 @@ REFUSED: list[tuple[str, str, list[dict[str, Any]]]] = [
 async def repo(
     request: pytest.FixtureRequest, tmp_path: Path, unique_name: str
 ) -> AsyncIterator[XRepo[Rec]]:
-    kind = request.param
-    url = (
-        f"sqlite:///{tmp_path / 'order.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue(URL_FIXTURES[kind])
-    )
-    async with sql_tables(url, {unique_name: DDL[kind]}) as resource:
-        repo = await XRepoFactory.create(resource=resource, model_class=Rec, collection=unique_name)
-        await repo.bulk_create(ROWS)
+    async with seeded_repo(
+        request,
+        request.param,
+        model=Rec,
+        rows=ROWS,
+        ddl=DDL,
+        name=unique_name,
+        tmp_path=tmp_path,
+        database="xrepo_sql_order",
+    ) as repo:
         yield repo
 
 

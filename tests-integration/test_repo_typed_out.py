@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from repo_backends import mongo_collections, mongo_db_url, sql_tables
+from repo_backends import URL_FIXTURES, seeded_repo, sql_tables
 
 from xobj_prototype import XObjPrototype
 from xrepo import MaterializedRepo, XRepo, XRepoFactory
 
 BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb"]
-URL_FIXTURES = {"postgresql": "postgres_url", "mysql": "mysql_url"}
 UTC = dt.UTC
 
 
@@ -85,27 +84,16 @@ DDL = {
 async def repo(
     request: pytest.FixtureRequest, tmp_path: Path, unique_name: str
 ) -> AsyncIterator[XRepo[Rec]]:
-    kind = request.param
-    if kind == "memory":
-        yield MaterializedRepo(model_class=Rec, data=ROWS)
-        return
-    if kind == "mongodb":
-        url = mongo_db_url(request.getfixturevalue("mongodb_url"), "xrepo_typed")
-        async with mongo_collections(url, [unique_name]) as resource:
-            repo = await XRepoFactory.create(
-                resource=resource, model_class=Rec, collection=unique_name
-            )
-            await repo.bulk_create(ROWS)
-            yield repo
-        return
-    url = (
-        f"sqlite:///{tmp_path / 'typed.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue(URL_FIXTURES[kind])
-    )
-    async with sql_tables(url, {unique_name: DDL[kind]}) as resource:
-        repo = await XRepoFactory.create(resource=resource, model_class=Rec, collection=unique_name)
-        await repo.bulk_create(ROWS)
+    async with seeded_repo(
+        request,
+        request.param,
+        model=Rec,
+        rows=ROWS,
+        ddl=DDL,
+        name=unique_name,
+        tmp_path=tmp_path,
+        database="xrepo_typed",
+    ) as repo:
         yield repo
 
 
