@@ -39,7 +39,9 @@ _SIMPLE = {
     "None": "None",
 }
 _IMPORTED = {
-    "Decimal": ("decimal", "Decimal"),
+    # The generated model's own type (it also takes MongoDB's Decimal128), so that the source
+    # builds the same model, JSON schema included.
+    "Decimal": ("xinspector.types", "DecimalValue"),
     "date": ("datetime", "date"),
     "datetime": ("datetime", "datetime"),
     "time": ("datetime", "time"),
