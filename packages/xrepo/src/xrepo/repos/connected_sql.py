@@ -9,6 +9,8 @@ names the failing item.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import operator
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -19,6 +21,7 @@ from typing import Any, ClassVar
 from pydantic import PrivateAttr
 
 from xrepo.compile.sql import SQLCompiler, adapt_value, compiler_for
+from xrepo.compile.sql.base import json_text
 from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS
 from xrepo.errors import XRepoConfigurationError
 from xrepo.query.filters import Node
@@ -125,7 +128,31 @@ class ConnectedSQLRepo(XRepo[T]):
             repo=self.name,
             element_types=self._element_types,
             field_kinds=self._field_types,
+            json_columns=self._any_fields,
         )
+
+    @property
+    def _any_fields(self) -> frozenset[str]:
+        """Untyped fields (``Any``): stored as JSON text, scalars too (see :meth:`_decoded`)."""
+        return self._fields - self._field_types.keys()
+
+    def _decoded(self, rows: list[Row]) -> list[Row]:
+        """``rows`` with the JSON text of their ``Any`` fields decoded (here, not in the shared
+        ``_to_model``: MongoDB and memory hold native values, where a string "5" is a string)."""
+        names = self._any_fields
+        if not names:
+            return rows
+        out = []
+        for row in rows:
+            row = dict(row)
+            for name in names:
+                value = row.get(name)
+                if isinstance(value, str | bytes):
+                    # A row written before Any fields were JSON text is kept as stored.
+                    with contextlib.suppress(ValueError):
+                        row[name] = json.loads(value)
+            out.append(row)
+        return out
 
     # -- reads ----------------------------------------------------------------------------------
     async def _select(
@@ -133,7 +160,7 @@ class ConnectedSQLRepo(XRepo[T]):
     ) -> list[Row]:
         sql, params = self._compiler().select(self._qualified, node, sort, skip, limit)
         async with repo_errors(self.name, "list"):
-            return await self._fetch_all(sql, params)
+            return self._decoded(await self._fetch_all(sql, params))
 
     async def _count(self, node: Node) -> int:
         sql, params = self._compiler().count(self._qualified, node)
@@ -145,7 +172,10 @@ class ConnectedSQLRepo(XRepo[T]):
         compiled = self._compiler().distinct(self._qualified, path, node)
         async with repo_errors(self.name, "distinct"):
             rows = await self._fetch_all(compiled.sql, compiled.params)
-        return [d["value"] for d in compiled.documents(rows) if d["value"] is not None]
+        values = [d["value"] for d in compiled.documents(rows) if d["value"] is not None]
+        if path in self._any_fields:
+            return _distinct_elements(values)
+        return values
 
     async def table_columns(self, table: str) -> list[str]:
         """Column names of ``table`` in this database (cached), in table order."""
@@ -197,6 +227,11 @@ class ConnectedSQLRepo(XRepo[T]):
         records: list[Any] = list(map(operator.itemgetter(*columns), rows))
         if len(columns) == 1:
             records = [(v,) for v in records]
+        if self._any_fields:  # JSON text, as the compiler's INSERT binds them
+            at = [i for i, c in enumerate(columns) if c in self._any_fields]
+            records = [
+                tuple(json_text(v) if i in at else v for i, v in enumerate(rec)) for rec in records
+            ]
         if not self._plain_dump:  # a value may need adapting (JSON, enums...)
             d = self._resource.dialect
             records = [
@@ -281,7 +316,7 @@ class ConnectedSQLRepo(XRepo[T]):
                     )
                     back = await tx.fetch_one(sql, params)
                     stored.append(dict(back) if back is not None else row)
-            return stored
+            return self._decoded(stored)
         except XResourceError as exc:
             item = await self._failing_item(rows, columns) if len(rows) > 1 else 0
             raise translate(
@@ -396,6 +431,28 @@ class ConnectedSQLRepo(XRepo[T]):
 
 
 _REGEXP_READY: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _distinct_elements(values: Sequence[Any]) -> list[Any]:
+    """MongoDB's ``distinct`` over the distinct values of an ``Any`` field: an array gives its
+    elements, and values equal as MongoDB compares them (``5`` and ``5.0``; never ``True`` and
+    ``1``) are one."""
+    out: list[Any] = []
+    seen: set[str] = set()
+    for value in values:
+        for v in value if isinstance(value, list) else [value]:
+            key = _mongo_key(v)
+            if key not in seen:
+                seen.add(key)
+                out.append(v)
+    return out
+
+
+def _mongo_key(value: Any) -> str:
+    """A text equal for values MongoDB's ``distinct`` counts as one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return json.dumps(value, default=str, separators=(",", ":"))
+    return f"number:{float(value)!r}" if isinstance(value, float) else f"number:{value}.0"
 
 
 ConnectedRepo.register(ConnectedSQLRepo)

@@ -56,7 +56,7 @@ from xrepo.query.pipeline import (
 from xrepo.query.values import FieldType, Kind, annotation_type, pipeline_types, stage_types
 from xresource.databases.dialect import SQLDialect
 
-__all__ = ["CompiledPipeline", "SQLCompiler", "finalize", "like_pattern", "number"]
+__all__ = ["CompiledPipeline", "SQLCompiler", "finalize", "json_text", "like_pattern", "number"]
 
 #: Operators whose value says nothing of the column's type (text patterns, ``exists``).
 _UNTYPED_OPS = TEXT_OPS | {"exists"}
@@ -137,6 +137,15 @@ class CompiledPipeline:
         return out
 
 
+def json_text(value: Any) -> Any:
+    """The JSON text of a value of an ``Any`` column (``None`` stays SQL ``NULL``)."""
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        value = value.value
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
 def _set_nested(doc: dict[str, Any], path: str, value: Any) -> None:
     parts = path.split(".")
     for seg in parts[:-1]:
@@ -190,6 +199,8 @@ class SQLCompiler:
             annotation), so that ``aggregate()`` and ``distinct()`` return the types ``list()``
             gives.
         repo: the repository's name, for errors.
+        json_columns: columns of untyped fields (``Any``): their values, scalars too, are
+            stored as JSON text and compared as JSON, type-strictly.
     """
 
     def __init__(
@@ -204,6 +215,7 @@ class SQLCompiler:
         element_types: Mapping[str, Any] | None = None,
         field_kinds: Mapping[str, FieldType | Any] | None = None,
         repo: str | None = None,
+        json_columns: Collection[str] = (),
     ) -> None:
         self.d = dialect
         self.columns = list(columns) if columns is not None else None
@@ -220,7 +232,10 @@ class SQLCompiler:
         #: Sub-documents a ``$lookup`` may have left out, and the columns holding JSON text, of
         #: the block the current pipeline stage reads (see :mod:`.documents`).
         self.optional: set[str] = set()
-        self.json_names: set[str] = set()
+        #: An ``Any`` column holds JSON text (a number 5 is ``5``, a string ``"5"``): it
+        #: compares and reads out as JSON, like a derived column holding JSON text.
+        self.any_columns = frozenset(json_columns)
+        self.json_names: set[str] = set(self.any_columns)
         #: The kinds of the fields the current pipeline stage reads (the table's outside a
         #: pipeline): a dialect types the columns of derived blocks by them.
         self.kinds_in: dict[str, FieldType] = dict(self.field_kinds)
@@ -282,7 +297,7 @@ class SQLCompiler:
     ) -> tuple[str, bool]:
         """SQL for the value at ``path``; the flag says it is JSON text to decode on output."""
         if fields is None or path in fields:
-            return self.q(path), False
+            return self.q(path), fields is self.columns and path in self.any_columns
         head, _, rest = path.partition(".")
         if not rest or head not in fields:
             if children(path, fields):
@@ -508,7 +523,11 @@ class SQLCompiler:
     def update(
         self, table: str, node: Node, changes: Mapping[str, Any], increment: Collection[str] = ()
     ) -> tuple[str, list[Any]]:
-        sets = [f"{self.q(k)} = {self.p(v)}" for k, v in changes.items() if k not in increment]
+        sets = [
+            f"{self.q(k)} = {self.p(self.stored(k, v))}"
+            for k, v in changes.items()
+            if k not in increment
+        ]
         sets += [f"{self.q(k)} = COALESCE({self.q(k)}, 0) + 1" for k in increment]
         return self.finish(
             f"UPDATE {table} SET {', '.join(sets)} WHERE {self.where(node, self.columns)}"
@@ -526,12 +545,21 @@ class SQLCompiler:
         returning: bool,
     ) -> tuple[str, list[Any]]:
         cols = ", ".join(self.q(c) for c in columns)
-        tuples = ", ".join("(" + ", ".join(self.p(r.get(c)) for c in columns) + ")" for r in rows)
+        tuples = ", ".join(
+            "(" + ", ".join(self.p(self.stored(c, r.get(c))) for c in columns) + ")" for r in rows
+        )
         text = f"INSERT INTO {table} ({cols}) VALUES {tuples}"
         if returning:
             all_cols = ", ".join(self.q(c) for c in (self.columns or columns))
             text += f" RETURNING {all_cols}"
         return self.finish(text)
+
+    def stored(self, column: str, value: Any) -> Any:
+        """``value`` as column ``column`` stores it: JSON text in an ``Any`` column (SQL
+        ``NULL`` stays ``NULL``), so that 5 and ``"5"`` stay apart."""
+        if column in self.any_columns:
+            return json_text(value)
+        return value
 
     # -- pipelines ------------------------------------------------------------------------------
     def render(self, b: _Block) -> str:
@@ -583,6 +611,7 @@ class SQLCompiler:
     def pipeline(self, table: str, stages: Sequence[Stage]) -> CompiledPipeline:
         """Compile a validated pipeline over ``table`` into one SQL statement."""
         b = _Block(source=table, alias=None, fields=self.columns)
+        b.json_cols = set(self.any_columns)  # Any columns hold JSON text
         i = 0
         while i < len(stages):
             stage, start = stages[i], i

@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from xrepo.compile.sql.base import SQLCompiler, like_pattern
-from xrepo.query.filters import Condition, Node, Not, Or
+from xrepo.query.filters import TEXT_OPS, Condition, Node, Not, Or
 from xrepo.query.values import Kind, python_type
 
 __all__ = ["MySQLCompiler"]
@@ -112,7 +112,7 @@ class MySQLCompiler(SQLCompiler):
         # The field each expression reads (for errors), and the columns of the current derived
         # block that hold JSON text (a nested path projected or grouped on, say).
         self._paths: dict[str, str] = {}
-        self._json_names: set[str] = set()
+        self._json_names: set[str] = set(self.any_columns)  # Any columns: JSON text
 
     @staticmethod
     def adapt(value: Any) -> Any:
@@ -140,7 +140,7 @@ class MySQLCompiler(SQLCompiler):
         # earlier stages: a derived column keeps its table's collation (general_ci, say), so a
         # text field after $unwind or $group is made exact like the table's own columns.
         known = self.kinds_in.get(path) if fields is not None and path in fields else None
-        if fields is self.columns and self.columns is not None:
+        if fields is self.columns and self.columns is not None and path not in self.any_columns:
             kind = _column_kind(python_type(self.field_kinds.get(path)))
         elif known is not None and known.kind is Kind.LIST:
             kind = "array"  # a list (a $push, a $group key): compared element by element
@@ -198,6 +198,9 @@ class MySQLCompiler(SQLCompiler):
 
     # -- filters --------------------------------------------------------------------------------
     def condition(self, c: Condition, fields: Sequence[str] | None) -> str:
+        json_text = fields is not None and c.path in fields and c.path in self._json_names
+        if json_text and not self.list_valued(c.path):
+            return self._any_condition(c, fields)
         if self._nested_path(c.path, fields):
             node = self._nested_condition(c)
             if node is not None:
@@ -208,6 +211,38 @@ class MySQLCompiler(SQLCompiler):
                     return present if c.value else f"(NOT {present})"
                 return present if c.op == "ne" else f"(NOT {present})"
         return super().condition(c, fields)
+
+    def _any_condition(self, c: Condition, fields: Sequence[str] | None) -> str:
+        """A condition on a column holding JSON text (an ``Any`` column, a JSON column of a
+        derived block): a scalar is compared type-strictly, an array matches when one of its
+        elements does (MongoDB's rule for arrays)."""
+        op, value = c.op, c.value
+        sample = value[0] if op in ("in", "nin") and value else value
+        if isinstance(sample, dict | list):
+            return super().condition(c, fields)  # refused by the base, naming the field
+        if op == "exists" or (value is None and op in ("eq", "ne", "gte", "lte")):
+            present = self._present(c.path, fields)
+            return present if (value if op == "exists" else op == "ne") else f"(NOT {present})"
+        if value is None:
+            return self.false  # $gt/$lt null: nothing
+        node = self._nested_condition(c)
+        if node is not None:  # $in/$nin: one typed equality per value
+            return self.where(node, fields)
+        if op == "ne":
+            return (
+                f"(NOT COALESCE({self._any_condition(Condition(c.path, 'eq', value), fields)}, 0))"
+            )
+        e = self.q(c.path)
+        typed = self._typed_json(e, "") if op in TEXT_OPS else self._typed_json(e, value)
+        self._kinds[e] = "array"
+        if op in _SYMBOLS:
+            scalar = self.compare(typed, _SYMBOLS[op], value) if typed else self.false
+            elements = self.compare(e, _SYMBOLS[op], value)
+        elif op == "regex":
+            scalar, elements = self.regex(typed or e, *value), self.regex(e, *value)
+        else:
+            scalar, elements = self.like(typed or e, op, value), self.like(e, op, value)
+        return f"({scalar} OR (JSON_TYPE({e}) = 'ARRAY' AND {elements}))"
 
     def _nested_condition(self, c: Condition) -> Node | None:
         """``$in``/``$nin`` on a JSON path as one typed equality per value."""
@@ -482,6 +517,9 @@ class MySQLCompiler(SQLCompiler):
             for k, v, is_json in pairs
         )
         return f"JSON_OBJECT({items})"
+
+
+_SYMBOLS = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 def _element_test(c: MySQLCompiler, v: str, t: str, symbol: str, value: Any) -> str:

@@ -366,6 +366,13 @@ class SQLiteCompiler(SQLCompiler):
         )
         return CompiledPipeline(sql, params, json_columns={"value"})
 
+    def group_key(self, e: str) -> tuple[str, list[str]]:
+        """A column holding JSON text (an ``Any`` column, a derived JSON column) groups by its
+        canonical text: ``5`` and ``5.0`` are one group, as MongoDB groups numbers by value."""
+        if self._json_column(e):
+            return json_text(f"json_extract({e}, '$')", f"json_type({e})"), []
+        return e, []
+
     # -- order ----------------------------------------------------------------------------------
     def order_term(self, e: str, path: str, direction: int) -> str:
         """JSON values sort in MongoDB's order of types (a JSON ``true`` after every number,
@@ -399,6 +406,14 @@ class SQLiteCompiler(SQLCompiler):
 
     def json_accumulator(self, acc: Any, fields: Sequence[str] | None) -> bool:
         return self._nested(acc.path, fields)
+
+    def _json_valued(self, path: str | None, fields: Sequence[str] | None) -> bool:
+        """Whether ``path`` is a column of the current block holding JSON text (an ``Any``
+        column, say): its ``$min``/``$max`` follow MongoDB's order of types, like a path's."""
+        if path is None or fields is None or path not in fields:
+            return False
+        # A list (a $push result) is refused by the base: MongoDB compares whole arrays.
+        return path in self.json_names and not self.list_valued(path)
 
     def _pushed(self, path: str, fields: Sequence[str] | None, *, distinct: bool) -> str:
         """The JSON array of the values at the JSON path ``path``, typed (a JSON true is pushed
@@ -435,6 +450,10 @@ class SQLiteCompiler(SQLCompiler):
             return self._pushed(acc.path, fields, distinct=acc.op == "addToSet")
         if acc.op in ("sum", "avg") and acc.path is not None:
             e, _ = self.expr(acc.path, fields)
+            if self._json_column(e):  # JSON text (an Any column): its value, typed by json_type
+                x = f"json_extract({e}, '$')"
+                self._json_paths[x] = (e, "$")
+                e = x
             # A boolean column holds 0/1: never a number to MongoDB.
             is_bool = python_type(self.kinds_in.get(acc.path)) is bool
             guard = "0" if is_bool else self._guard(e, "number")
@@ -462,7 +481,8 @@ class SQLiteCompiler(SQLCompiler):
         extremes = [
             n
             for n, a in stage.accumulators.items()
-            if a.op in ("min", "max") and self._nested(a.path, b.fields)
+            if a.op in ("min", "max")
+            and (self._nested(a.path, b.fields) or self._json_valued(a.path, b.fields))
         ]
         if b.shaped:
             b = self.wrap(b)
