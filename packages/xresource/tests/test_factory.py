@@ -8,7 +8,12 @@ from typing import Any, ClassVar
 import pytest
 
 import xresource.factory as factory_module
-from xresource import ResourceFactory, XResource, XResourceConfigurationError
+from xresource import (
+    ResourceFactory,
+    XResource,
+    XResourceConfigurationError,
+    XResourceUnknownTypeError,
+)
 
 pytestmark = pytest.mark.usefixtures("isolated_factory")
 
@@ -80,6 +85,9 @@ def test_register_refuses_non_resources(bad_class: Any) -> None:
 def test_unknown_type_lists_known_types() -> None:
     with pytest.raises(XResourceConfigurationError) as info:
         ResourceFactory.create("oracle")
+    # The XResource specification's factory raises ValueError for an unknown type.
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, XResourceUnknownTypeError)
     message = str(info.value)
     assert "unknown resource type 'oracle'" in message
     for known in ("csv", "mongodb", "postgresql", "rest"):

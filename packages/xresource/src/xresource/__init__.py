@@ -30,6 +30,7 @@ from xresource.errors import (
     XResourcePoolExhaustedError,
     XResourceQueryError,
     XResourceTimeoutError,
+    XResourceUnknownTypeError,
     XResourceValidationError,
 )
 from xresource.factory import ResourceFactory
@@ -126,6 +127,7 @@ __all__ = [
     "XResourcePoolExhaustedError",
     "XResourceQueryError",
     "XResourceTimeoutError",
+    "XResourceUnknownTypeError",
     "XResourceValidationError",
     "YAMLResource",
     "__version__",

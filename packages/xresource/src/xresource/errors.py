@@ -21,6 +21,7 @@ __all__ = [
     "XResourcePoolExhaustedError",
     "XResourceQueryError",
     "XResourceTimeoutError",
+    "XResourceUnknownTypeError",
     "XResourceValidationError",
 ]
 
@@ -75,6 +76,11 @@ class XResourceNotFoundError(XResourceError, XNotFoundError):
 
 class XResourceConfigurationError(XResourceError, XConfigurationError):
     """A resource's parameters are missing, malformed or unsupported (bad URL, unknown type...)."""
+
+
+class XResourceUnknownTypeError(XResourceConfigurationError, ValueError):
+    """No resource type is registered under the name asked for (also a ``ValueError``, as the
+    XResource specification's factory raises)."""
 
 
 class XResourceValidationError(XResourceError, XValidationError):

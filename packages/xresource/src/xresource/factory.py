@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from xobj_prototype import XValidationError
 from xresource.base import XResource
-from xresource.errors import XResourceConfigurationError
+from xresource.errors import XResourceConfigurationError, XResourceUnknownTypeError
 from xresource.settings import ResourceSettingsStore
 from xresource.url import ParsedURL, parse_url
 
@@ -150,7 +150,7 @@ class ResourceFactory:
         key = _ALIASES.get(key, key)
         target = cls._registry.get(key)
         if target is None:
-            raise XResourceConfigurationError(
+            raise XResourceUnknownTypeError(
                 f"unknown resource type {resource_type!r}; known types: "
                 f"{', '.join(cls.known_types())}",
                 operation="create",
