@@ -74,6 +74,9 @@ def model_from_schema(schema: Mapping[str, Any], name: str | None = None) -> typ
         )
     from xinspector import generate_model  # imported here: only repos without a model need it
 
+    if name is None and not any(schema.get(k) for k in ("table", "collection", "file")):
+        # A schema for data in hand names no source: the default name of model_from_data.
+        name = "Record"
     try:
         return generate_model(schema, name)
     except Exception as exc:  # XInspectorError or a pydantic error: say which schema
