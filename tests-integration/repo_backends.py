@@ -232,6 +232,38 @@ async def seeded_repo(
         yield repo
 
 
+def seeded_repo_fixture(
+    backends: Sequence[str],
+    *,
+    model: type[Any],
+    rows: Sequence[Mapping[str, Any]],
+    ddl: Mapping[str, str],
+    database: str = "xrepo_tests",
+) -> Any:
+    """A ``repo`` fixture for a test module: :func:`seeded_repo` on each of ``backends``.
+
+    Assign it in the module: ``repo = seeded_repo_fixture(BACKENDS, model=Rec, rows=ROWS, ...)``.
+    """
+
+    @pytest.fixture(params=backends, name="repo")
+    async def fixture(
+        request: pytest.FixtureRequest, tmp_path: Path, unique_name: str
+    ) -> AsyncIterator[XRepo[Any]]:
+        async with seeded_repo(
+            request,
+            request.param,
+            model=model,
+            rows=rows,
+            ddl=ddl,
+            name=unique_name,
+            tmp_path=tmp_path,
+            database=database,
+        ) as repo:
+            yield repo
+
+    return fixture
+
+
 @pytest.fixture(params=BACKENDS, name="backend")
 async def backend_and_orders(
     request: pytest.FixtureRequest, tmp_path: Path, unique_name: str

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from repo_backends import mongo_collections, mongo_db_url, seeded_repo
+from repo_backends import mongo_collections, mongo_db_url, seeded_repo_fixture
 
 from xobj_prototype import XObjPrototype
 from xrepo import XRepo
@@ -136,21 +135,7 @@ def canon_rows(rows: list[Any], ordered: bool, sets: bool = False) -> Any:
     return out if ordered else sorted(out, key=repr)
 
 
-@pytest.fixture(params=BACKENDS)
-async def repo(
-    request: pytest.FixtureRequest, tmp_path: Path, unique_name: str
-) -> AsyncIterator[XRepo[Rec]]:
-    async with seeded_repo(
-        request,
-        request.param,
-        model=Rec,
-        rows=ROWS,
-        ddl=DDL,
-        name=unique_name,
-        tmp_path=tmp_path,
-        database="xrepo_sql_more",
-    ) as repo:
-        yield repo
+repo = seeded_repo_fixture(BACKENDS, model=Rec, rows=ROWS, ddl=DDL, database="xrepo_sql_more")
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ an ``XRepoValidationError`` naming the operator, the field and the backend.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from repo_backends import mongo_collections, mongo_db_url, seeded_repo
+from repo_backends import mongo_collections, mongo_db_url, seeded_repo_fixture
 
 from xobj_prototype import XObjPrototype
 from xrepo import XRepo, XRepoValidationError
@@ -113,21 +112,7 @@ REFUSED: list[tuple[str, str, list[dict[str, Any]]]] = [
 ]  # fmt: skip
 
 
-@pytest.fixture(params=BACKENDS)
-async def repo(
-    request: pytest.FixtureRequest, tmp_path: Path, unique_name: str
-) -> AsyncIterator[XRepo[Rec]]:
-    async with seeded_repo(
-        request,
-        request.param,
-        model=Rec,
-        rows=ROWS,
-        ddl=DDL,
-        name=unique_name,
-        tmp_path=tmp_path,
-        database="xrepo_sql_order",
-    ) as repo:
-        yield repo
+repo = seeded_repo_fixture(BACKENDS, model=Rec, rows=ROWS, ddl=DDL, database="xrepo_sql_order")
 
 
 @pytest.fixture

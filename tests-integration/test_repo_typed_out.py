@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from repo_backends import URL_FIXTURES, seeded_repo, sql_tables
+from repo_backends import URL_FIXTURES, seeded_repo_fixture, sql_tables
 
 from xobj_prototype import XObjPrototype
 from xrepo import MaterializedRepo, XRepo, XRepoFactory
@@ -80,21 +79,7 @@ DDL = {
 }
 
 
-@pytest.fixture(params=BACKENDS)
-async def repo(
-    request: pytest.FixtureRequest, tmp_path: Path, unique_name: str
-) -> AsyncIterator[XRepo[Rec]]:
-    async with seeded_repo(
-        request,
-        request.param,
-        model=Rec,
-        rows=ROWS,
-        ddl=DDL,
-        name=unique_name,
-        tmp_path=tmp_path,
-        database="xrepo_typed",
-    ) as repo:
-        yield repo
+repo = seeded_repo_fixture(BACKENDS, model=Rec, rows=ROWS, ddl=DDL, database="xrepo_typed")
 
 
 def same(got: Any, want: Any) -> bool:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from bson import Decimal128
-from repo_backends import mongo_collections, mongo_db_url, seeded_repo
+from repo_backends import mongo_collections, mongo_db_url, seeded_repo_fixture
 
 from xobj_prototype import XObjPrototype
 from xrepo import XRepo
@@ -170,21 +169,7 @@ def canon_docs(docs: list[dict[str, Any]]) -> list[Any]:
     return sorted((canon(d) for d in docs), key=repr)
 
 
-@pytest.fixture(params=BACKENDS)
-async def repo(
-    request: pytest.FixtureRequest, tmp_path: Path, unique_name: str
-) -> AsyncIterator[XRepo[Rec]]:
-    async with seeded_repo(
-        request,
-        request.param,
-        model=Rec,
-        rows=ROWS,
-        ddl=DDL,
-        name=unique_name,
-        tmp_path=tmp_path,
-        database="xrepo_typed_stages",
-    ) as repo:
-        yield repo
+repo = seeded_repo_fixture(BACKENDS, model=Rec, rows=ROWS, ddl=DDL, database="xrepo_typed_stages")
 
 
 @pytest.fixture

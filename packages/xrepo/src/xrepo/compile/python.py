@@ -42,10 +42,12 @@ from xrepo.query.pipeline import (
 __all__ = [
     "compile_filter",
     "compile_predicate",
+    "freeze",
     "get_path",
     "run_pipeline",
     "sort_key",
     "sort_rows",
+    "thaw",
 ]
 
 Row = dict[str, Any]
@@ -560,27 +562,28 @@ _BOOL_TAG = "__bool__"
 _NAN_TAG = "__nan__"
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
     """A hashable stand-in for ``value`` under MongoDB's equality: ``True`` is not ``1``, every
     NaN is the same, documents and arrays compare element by element."""
     if value.__class__ is bool:
         return (_BOOL_TAG, value)
     if isinstance(value, Mapping):
-        return ("__dict__", tuple((k, _freeze(v)) for k, v in value.items()))
+        return ("__dict__", tuple((k, freeze(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
-        return ("__list__", tuple(_freeze(v) for v in value))
+        return ("__list__", tuple(freeze(v) for v in value))
     if isinstance(value, float | Decimal) and value != value:
         return (_NAN_TAG, value)
     return value
 
 
-def _thaw(value: Any) -> Any:
+def thaw(value: Any) -> Any:
+    """The value :func:`freeze` stands for."""
     if value.__class__ is tuple and len(value) == 2:
         tag = value[0]
         if tag == "__dict__":
-            return {k: _thaw(v) for k, v in value[1]}
+            return {k: thaw(v) for k, v in value[1]}
         if tag == "__list__":
-            return [_thaw(v) for v in value[1]]
+            return [thaw(v) for v in value[1]]
         if tag in (_BOOL_TAG, _NAN_TAG):
             return value[1]
     return value
@@ -623,7 +626,7 @@ def _group_code(
         "_has_path": _has_path,
         "_U": _UNSET,
         "_NUM": _NUM,
-        "_freeze": _freeze,
+        "freeze": freeze,
         "_add": _add,
         "_less": _bson_less,
     }
@@ -648,7 +651,7 @@ def _group_code(
 
     def key_part(path: str) -> str:
         # Values of a typed field are of one hashable type; others may mix True and 1.
-        return get(path) if path in typed else f"_freeze({get(path)})"
+        return get(path) if path in typed else f"freeze({get(path)})"
 
     if group.key is None:
         key = "None"
@@ -714,7 +717,7 @@ def _group_code(
             slot += 1
         else:  # addToSet: an insertion-ordered dict of frozen values
             init.append("{}")
-            lines.append(f"if {has(path)}: g[{i}][_freeze({get(path)})] = None")
+            lines.append(f"if {has(path)}: g[{i}][freeze({get(path)})] = None")
             slot += 1
     body = "\n        ".join(lines) if lines else "pass"
     source = (
@@ -755,9 +758,9 @@ def _run_group(
     key_names = list(group.key) if isinstance(group.key, dict) else None
     for k, state in groups.items():
         if key_names is not None:
-            key: Any = {name: _thaw(part) for name, part in zip(key_names, k, strict=True)}
+            key: Any = {name: thaw(part) for name, part in zip(key_names, k, strict=True)}
         else:
-            key = _thaw(k)
+            key = thaw(k)
         doc: Row = {"_id": _copy(key)}
         slot = 0
         for name, acc in group.accumulators.items():
@@ -774,7 +777,7 @@ def _finish(acc: Accumulator, state: list[Any], slot: int) -> tuple[Any, int]:
     if value is _UNSET:
         return None, slot + 1
     if acc.op == "addToSet":
-        return [_copy(_thaw(v)) for v in value], slot + 1
+        return [_copy(thaw(v)) for v in value], slot + 1
     if acc.op == "push":
         return [_copy(v) for v in value], slot + 1
     return _copy(value), slot + 1
@@ -862,14 +865,14 @@ def _lookup(stage: Lookup, rows: list[Row], related: Mapping[str, Sequence[Row]]
         value = get_path(f, stage.foreign)
         keys = value if isinstance(value, list) else [value]
         for k in keys:
-            index.setdefault(_freeze(k), []).append(f)
+            index.setdefault(freeze(k), []).append(f)
     out: list[Row] = []
     for r in rows:
         value = get_path(r, stage.local)
         keys = value if isinstance(value, list) else [value]
         matches: list[Row] = []
         for k in keys:
-            matches.extend(index.get(_freeze(k), ()))
+            matches.extend(index.get(freeze(k), ()))
         doc = dict(r)
         doc[stage.as_] = [_copy(m) for m in matches]
         out.append(doc)

@@ -1003,7 +1003,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """Distinct values with the Python types ``list()`` gives the field (its element type
         for a list field): a backend's ``0``/``1`` for a bool, ISO text for a datetime...
         Paths inside documents and untyped fields keep the values the backend returned."""
-        from xrepo.compile.python import _freeze
+        from xrepo.compile.python import freeze
 
         ftype = self._field_types.get(field)
         if ftype is None or ftype.scalar not in SCALAR_KINDS:
@@ -1022,7 +1022,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
                 typed = value
             if isinstance(typed, _dt.datetime):
                 typed = as_utc(typed)
-            out.setdefault(_freeze(typed), typed)  # "1.0" and "1.00" are one Decimal
+            out.setdefault(freeze(typed), typed)  # "1.0" and "1.00" are one Decimal
         return builtins.list(out.values())
 
     async def update(

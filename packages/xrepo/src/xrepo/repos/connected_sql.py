@@ -73,6 +73,8 @@ class ConnectedSQLRepo(XRepo[T]):
     _table: str = PrivateAttr()
     _db_schema: str | None = PrivateAttr(default=None)
     _columns_cache: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+    #: Untyped fields (``Any``): stored as JSON text, scalars too (see :meth:`_decoded`).
+    _any_fields: frozenset[str] = PrivateAttr(default=frozenset())
 
     def __init__(
         self,
@@ -100,6 +102,7 @@ class ConnectedSQLRepo(XRepo[T]):
         resource.dialect.quote(name)  # validates the name early
         self._table = name
         self._db_schema = db_schema
+        self._any_fields = self._fields - self._field_types.keys()
         self.metadata.collection = name
         self.metadata.resource_name = resource.name
 
@@ -130,11 +133,6 @@ class ConnectedSQLRepo(XRepo[T]):
             field_kinds=self._field_types,
             json_columns=self._any_fields,
         )
-
-    @property
-    def _any_fields(self) -> frozenset[str]:
-        """Untyped fields (``Any``): stored as JSON text, scalars too (see :meth:`_decoded`)."""
-        return self._fields - self._field_types.keys()
 
     def _decoded(self, rows: list[Row]) -> list[Row]:
         """``rows`` with the JSON text of their ``Any`` fields decoded (here, not in the shared

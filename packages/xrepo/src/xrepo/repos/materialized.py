@@ -237,7 +237,7 @@ class MaterializedRepo(XRepo[T]):
         return int(await self._run(lambda: len(predicate(rows))))
 
     async def _distinct(self, path: str, node: Node) -> list[Any]:
-        from xrepo.compile.python import _freeze, _thaw, get_path
+        from xrepo.compile.python import freeze, get_path, thaw
 
         candidates = self._candidates(node)
         rows = candidates if candidates is not None else list(self._rows.values())
@@ -251,8 +251,8 @@ class MaterializedRepo(XRepo[T]):
             value = get_path(row, path)
             for v in value if isinstance(value, list) else [value]:
                 if v is not None:
-                    seen[_freeze(v)] = None
-        return [_thaw(v) for v in seen]
+                    seen[freeze(v)] = None
+        return [thaw(v) for v in seen]
 
     async def _aggregate(self, stages: list[Stage]) -> list[Row]:
         related = await self._related_rows(stages)

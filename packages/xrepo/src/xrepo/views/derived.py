@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from pydantic import BaseModel
 
-from xrepo.compile.python import _freeze, _thaw, compile_filter, get_path, run_pipeline, sort_rows
+from xrepo.compile.python import compile_filter, freeze, get_path, run_pipeline, sort_rows, thaw
 from xrepo.errors import XRepoError
 from xrepo.query.filters import And, Node, conditions
 from xrepo.query.pipeline import (
@@ -128,8 +128,8 @@ class DerivedRepo(XRepo[T]):
             value = get_path(row, path)
             for v in value if isinstance(value, builtins.list) else [value]:
                 if v is not None:
-                    seen[_freeze(v)] = None
-        return [_thaw(v) for v in seen]
+                    seen[freeze(v)] = None
+        return [thaw(v) for v in seen]
 
     async def _aggregate(self, stages: builtins.list[Stage]) -> builtins.list[Row]:
         lead: builtins.list[Node] = []
