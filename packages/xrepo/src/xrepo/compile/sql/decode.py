@@ -17,7 +17,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from xrepo.query.values import FieldType, Kind
+from xrepo.query.values import FieldType, Kind, as_utc
 
 __all__ = ["decode"]
 
@@ -28,9 +28,7 @@ def _datetime(value: Any) -> Any:
             value = _dt.datetime.fromisoformat(value)
         except ValueError:
             return value
-    if isinstance(value, _dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=_dt.UTC)  # naive means UTC
-    return value
+    return as_utc(value) if isinstance(value, _dt.datetime) else value
 
 
 def _date(value: Any) -> Any:
