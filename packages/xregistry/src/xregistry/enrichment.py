@@ -14,10 +14,10 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, SupportsIndex, overload
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -70,20 +70,103 @@ class ModelEnrichment(BaseModel):
 
 
 class DiscoveryResult(BaseModel):
-    """What :meth:`EnrichedRegistry.discover_and_register` did, table by table."""
+    """What :meth:`EnrichedRegistry.discover_and_register` did, table by table.
+
+    It is also the specification's result, the list of registered model names: ``len()``,
+    iteration, ``in`` and indexing (``result[0]``, ``result[-1]``, slices) read ``registered``;
+    the tables that failed are in ``failed`` (``{table: error}``). As for a list, a result that
+    registered nothing is false, even when it reports failures.
+
+    Examples:
+        >>> result = DiscoveryResult(registered=["albums", "artists"], failed={"bad": "Error"})
+        >>> len(result), result[0], list(result), "artists" in result
+        (2, 'albums', ['albums', 'artists'], True)
+    """
 
     registered: list[str] = Field(default_factory=list)
     failed: dict[str, str] = Field(default_factory=dict)
 
+    def __len__(self) -> int:
+        return len(self.registered)
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> str | list[str]:
+        if isinstance(index, str):
+            # A name looks like a lookup, but the specification's result is a list.
+            raise TypeError(
+                f"DiscoveryResult is indexed by position like the list of registered model "
+                f"names, not by {index!r}; use 'name in result', .registered or .failed"
+            )
+        return self.registered[index]
+
+    # The specification's result is a list of names: iterate over them, not over the fields
+    # (pydantic's default, which model_dump() still gives).
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(self.registered)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.registered
+
+
+_SYNC_KEYS = ("synced", "changes", "new_version", "old_version", "model_name")
+
 
 class SyncResult(BaseModel):
-    """What :meth:`EnrichedRegistry.sync_with_resource` found."""
+    """What :meth:`EnrichedRegistry.sync_with_resource` found.
+
+    It reads like the specification's result dict as well: ``result["synced"]``,
+    ``result["changes"]``, ``result["new_version"]`` (and ``"old_version"``, ``"model_name"``),
+    ``len()`` (the number of keys), ``in``, ``keys()``, ``items()``, ``get()`` and ``dict(result)``.
+    An unknown key raises ``KeyError`` naming the known ones.
+
+    Examples:
+        >>> result = SyncResult(model_name="Product", synced=False, old_version="1.0.0",
+        ...                     new_version="1.0.0")
+        >>> result["synced"], result["new_version"], len(result)
+        (False, '1.0.0', 5)
+    """
 
     model_name: str
     synced: bool
     changes: list[dict[str, Any]] = Field(default_factory=list)
     old_version: str
     new_version: str
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _SYNC_KEYS:
+            raise KeyError(f"{key!r} is not a key of a sync result; keys: {', '.join(_SYNC_KEYS)}")
+        return getattr(self, key)
+
+    def __len__(self) -> int:
+        return len(_SYNC_KEYS)
+
+    # Iteration gives the keys, as a dict's does (pydantic's default gives (name, value) pairs).
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(_SYNC_KEYS)
+
+    def __contains__(self, key: object) -> bool:
+        return key in _SYNC_KEYS
+
+    def keys(self) -> tuple[str, ...]:
+        """The specification's keys, then the two this result adds."""
+        return _SYNC_KEYS
+
+    def values(self) -> list[Any]:
+        """The values in the order of :meth:`keys`."""
+        return [getattr(self, key) for key in _SYNC_KEYS]
+
+    def items(self) -> list[tuple[str, Any]]:
+        """``(key, value)`` pairs in the order of :meth:`keys`."""
+        return [(key, getattr(self, key)) for key in _SYNC_KEYS]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``result[key]``, or ``default`` for an unknown key."""
+        return getattr(self, key) if key in _SYNC_KEYS else default
 
 
 class EnrichedRegistry:
