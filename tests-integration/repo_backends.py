@@ -22,6 +22,7 @@ import pytest
 
 from xobj_prototype import XObjPrototype
 from xrepo import MaterializedRepo, XRepo, XRepoFactory
+from xrepo.audit import AuditSink, JSONLinesAuditSink, MongoAuditSink, SQLAuditSink
 from xresource import ResourceFactory
 
 BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb", "csv", "json"]
@@ -369,3 +370,23 @@ class TcpProxy:
             pass
         finally:
             dst.transport.abort()
+
+
+def sink_for(kind: str, resource: Any, tmp_path: Path, name: str) -> AuditSink:
+    """A real audit sink beside backend ``kind``: a table of its database, a collection of its
+    MongoDB, a JSON-lines file otherwise."""
+    if kind in ("sqlite", "postgresql", "mysql"):
+        return SQLAuditSink(resource, table=f"{name}_audit")
+    if kind == "mongodb":
+        return MongoAuditSink(resource, collection=f"{name}_audit")
+    return JSONLinesAuditSink(tmp_path / f"{name}_audit.jsonl")
+
+
+async def drop_sink(sink: AuditSink) -> None:
+    """Remove what :func:`sink_for` made."""
+    if isinstance(sink, SQLAuditSink):
+        await sink.drop_table()
+    elif isinstance(sink, MongoAuditSink):
+        await sink.drop()
+    else:
+        await sink.close()

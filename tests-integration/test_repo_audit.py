@@ -27,15 +27,15 @@ from repo_backends import (
     TcpProxy,
     backend_and_resource,  # noqa: F401 (the backend fixture)
     backend_urls,
+    drop_sink,
     open_backend,
+    sink_for,
 )
 
 from xrepo import RepoContext, XRepo, XRepoPermissionError
 from xrepo.acl import ACLPolicy, ACLRule
 from xrepo.audit import (
     AuditLogger,
-    AuditSink,
-    JSONLinesAuditSink,
     MongoAuditSink,
     SQLAuditSink,
     XRepoAuditError,
@@ -55,23 +55,6 @@ RULES = [
 U1 = RepoContext(user_id="u1", roles=("user",))
 GUEST = RepoContext(user_id="g", roles=("guest",))
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def sink_for(kind: str, resource: Any, tmp_path: Path, name: str) -> AuditSink:
-    if kind in ("sqlite", "postgresql", "mysql"):
-        return SQLAuditSink(resource, table=f"{name}_audit")
-    if kind == "mongodb":
-        return MongoAuditSink(resource, collection=f"{name}_audit")
-    return JSONLinesAuditSink(tmp_path / f"{name}_audit.jsonl")
-
-
-async def drop_sink(sink: AuditSink) -> None:
-    if isinstance(sink, SQLAuditSink):
-        await sink.drop_table()
-    elif isinstance(sink, MongoAuditSink):
-        await sink.drop()
-    else:
-        await sink.close()
 
 
 async def test_every_write_and_refusal_is_audited_once(

@@ -322,10 +322,15 @@ class ConnectedSQLRepo(XRepo[T]):
             ) from exc
 
     async def _failing_item(self, rows: list[Row], columns: list[str]) -> int | None:
-        """Find which row of a failed batch the database rejects (rolled back afterwards)."""
+        """Find which row of a failed batch the database rejects (rolled back afterwards).
+
+        Inside a caller's transaction the probe runs there, in a savepoint: a second connection
+        would wait for the row locks that transaction still holds (MariaDB's 50 s lock wait,
+        SQLite's busy timeout) and then blame the wrong row.
+        """
         found: int | None = None
         try:
-            async with self._resource.transaction() as tx:
+            async with self._transaction() as tx:
                 for i, row in enumerate(rows):
                     cols = [
                         c
@@ -406,10 +411,21 @@ class ConnectedSQLRepo(XRepo[T]):
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Any]:
         """The caller's ambient transaction on this database (:mod:`xrepo.secure.ambient`),
-        or a new one committed at the end of the block."""
+        or a new one committed at the end of the block.
+
+        In the caller's transaction the block runs in a savepoint, so that a failed statement
+        undoes only this block's work and leaves the transaction usable (PostgreSQL refuses every
+        statement after an error until a rollback), as a block in its own transaction would.
+        """
         tx = ambient.current(self._resource)
         if tx is not None:
-            yield tx
+            await tx.execute(f"SAVEPOINT {_SAVEPOINT}")
+            try:
+                yield tx
+            except BaseException:
+                await tx.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+                raise
+            await tx.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
             return
         async with self._resource.transaction() as own:
             yield own
@@ -429,6 +445,9 @@ class ConnectedSQLRepo(XRepo[T]):
 
 
 _REGEXP_READY: weakref.WeakSet[Any] = weakref.WeakSet()
+#: The savepoint a block in a caller's transaction runs in (nested blocks reuse the name: each
+#: SAVEPOINT shadows the outer one until released, in PostgreSQL, MariaDB and SQLite alike).
+_SAVEPOINT = "xrepo_block"
 
 
 def _distinct_elements(values: Sequence[Any]) -> list[Any]:
