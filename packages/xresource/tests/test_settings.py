@@ -112,7 +112,7 @@ def test_unknown_keys_are_an_error_listing_valid_ones(tmp_path: Path) -> None:
         ResourceFactory.create("svc")
     message = str(info.value)
     assert "unknown keys hots" in message
-    assert "valid keys:" in message
+    assert "valid keys (each may carry a default_ prefix) for svc resources:" in message
     assert "host" in message
     assert "pool_size" in message
 

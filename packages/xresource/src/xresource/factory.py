@@ -8,6 +8,7 @@ imports a driver it does not have. Third-party packages add types through the en
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import PurePath
@@ -117,7 +118,18 @@ class ResourceFactory:
     def register(
         cls, resource_type: str, resource_class: type[XResource], *, override: bool = False
     ) -> None:
-        """Register ``resource_class`` under ``resource_type``; a taken name needs ``override``."""
+        """Register ``resource_class`` under ``resource_type``; a taken name needs ``override``.
+
+        Registering the same class under its name again does nothing. ``resource_class`` must be
+        a concrete :class:`XResource` subclass: one that overrides ``connect``/``disconnect``
+        (the specification's plugins) or ``_connect``/``_disconnect``, and implements
+        ``validate_connection`` and ``list_collections_or_tables``.
+
+        Raises:
+            XResourceConfigurationError: the name is not an identifier, the class is not a
+                concrete resource, or the name is taken by another class and ``override`` is
+                false.
+        """
         if not isinstance(resource_type, str) or not resource_type.isidentifier():
             raise XResourceConfigurationError(
                 f"resource type name must be an identifier, got {resource_type!r}",
@@ -126,6 +138,14 @@ class ResourceFactory:
         if not (isinstance(resource_class, type) and issubclass(resource_class, XResource)):
             raise XResourceConfigurationError(
                 f"{resource_class!r} is not an XResource subclass", operation="register"
+            )
+        missing = sorted(getattr(resource_class, "__abstractmethods__", ()))
+        if missing:
+            raise XResourceConfigurationError(
+                f"{resource_class.__name__} cannot be registered as {resource_type!r}: it does "
+                f"not implement {', '.join(missing)} (a resource implements connect, disconnect, "
+                "validate_connection and list_collections_or_tables)",
+                operation="register",
             )
         key = resource_type.lower()
         existing = cls._registry.get(key)
@@ -178,11 +198,25 @@ class ResourceFactory:
         return target
 
     @classmethod
+    def section_names(cls, resource_class: type[XResource]) -> list[str]:
+        """Settings sections read for ``resource_class``: its type and that type's aliases
+        (``[resources.rest]`` and ``[resources.api]``, ``[resources.rest_api]``...)."""
+        own = resource_class.resource_type.lower()
+        names = [own]
+        names += [name for name, target in cls._registry.items() if target is resource_class]
+        names += [alias for alias, target in _ALIASES.items() if target in names]
+        return list(dict.fromkeys(names))
+
+    @classmethod
     def create(cls, resource_type: str, **kwargs: Any) -> XResource:
-        """Create a resource of ``resource_type``; settings defaults apply under ``kwargs``."""
+        """Create a resource of ``resource_type``; settings defaults apply under ``kwargs``.
+
+        A parameter given here wins over the settings' value, whichever spelling either uses
+        (``max_pool_size=5`` here beats ``default_pool_size = 10`` in ``settings.toml``).
+        """
         resource_class = cls.resolve(resource_type)
-        defaults = cls.settings.defaults_for(resource_class)
-        return cls._build(resource_class, {**defaults, **kwargs})
+        defaults = cls.settings.defaults_for(resource_class, cls.section_names(resource_class))
+        return cls._build(resource_class, defaults, kwargs)
 
     @classmethod
     def from_url(cls, url: str, *, resource_type: str | None = None, **kwargs: Any) -> XResource:
@@ -193,7 +227,7 @@ class ResourceFactory:
         parsed = parse_url(url)
         type_name = resource_type or cls._type_for(parsed)
         resource_class = cls.resolve(type_name)
-        defaults = cls.settings.defaults_for(resource_class)
+        defaults = cls.settings.defaults_for(resource_class, cls.section_names(resource_class))
         try:
             params = resource_class.params_from_url(parsed)
         except XResourceConfigurationError:
@@ -202,7 +236,7 @@ class ResourceFactory:
             raise XResourceConfigurationError(
                 f"cannot read {parsed.redacted!r} as a {type_name} URL: {exc}", operation="from_url"
             ) from None
-        return cls._build(resource_class, {**defaults, **params, **kwargs})
+        return cls._build(resource_class, defaults, params, kwargs)
 
     # -- internals ----------------------------------------------------------------------------
     @classmethod
@@ -225,15 +259,32 @@ class ResourceFactory:
         return _SCHEMES[parsed.scheme]
 
     @classmethod
-    def _build(cls, resource_class: type[XResource], params: Mapping[str, Any]) -> XResource:
+    def _build(cls, resource_class: type[XResource], *layers: Mapping[str, Any]) -> XResource:
+        """Build from parameter ``layers``, later ones winning (settings, URL, keywords).
+
+        Each layer is put in canonical names first, so that a value the caller gives under one
+        spelling replaces the settings' value under another instead of clashing with it.
+        """
+        subject = f"{resource_class.resource_type} resource parameters"
+        params: dict[str, Any] = {}
+        given_as: dict[str, str] = {}
+        try:
+            for layer in layers:
+                params.update(resource_class.canonical_params(layer, given_as=given_as))
+        except ValueError as exc:
+            raise XResourceConfigurationError(
+                f"invalid {subject}: {exc}", operation="create"
+            ) from None
         try:
             return resource_class(**params)
         except ValidationError as exc:
-            err = XValidationError.from_pydantic(
-                exc, subject=f"{resource_class.resource_type} resource parameters"
-            )
+            err = XValidationError.from_pydantic(exc, subject=subject)
+            message = err.message
+            for field, alias in given_as.items():
+                # Name the parameter as the caller wrote it, not only its canonical field.
+                message = re.sub(rf"\b{re.escape(field)}\b", f"{field} (given as {alias})", message)
             raise XResourceConfigurationError(
-                err.message, operation="create", details={"errors": err.errors}
+                message, operation="create", details={"errors": err.errors}
             ) from None
 
     @classmethod

@@ -9,13 +9,13 @@ with bound parameters in the dialect's placeholder style (:mod:`xresource.databa
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
-from xresource.base import XResource
+from xresource.base import ParameterAlias, XResource
 from xresource.databases.dialect import SQLDialect
 from xresource.errors import XResourceError
 
@@ -38,7 +38,10 @@ def noting_failure(records: Iterable[Sequence[Any]], failed: list[BaseException]
 
 
 class PoolStats(BaseModel):
-    """A snapshot of a connection pool (``get_pool_stats()``)."""
+    """A snapshot of a connection pool (``get_pool_stats()``).
+
+    Readable as attributes or, like the specification's dict, by key: ``stats["in_use"]``.
+    """
 
     min_size: int
     max_size: int
@@ -48,6 +51,15 @@ class PoolStats(BaseModel):
     waiting: int | None = Field(
         default=None, description="Callers waiting for a connection, where the driver tells."
     )
+
+    def __getitem__(self, key: str) -> Any:
+        if not isinstance(key, str) or key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def keys(self) -> list[str]:
+        """The statistics' names (``dict(stats)`` and ``stats[name]`` use them)."""
+        return list(type(self).model_fields)
 
 
 class DatabaseResource(XResource, ABC):
@@ -66,20 +78,19 @@ class DatabaseResource(XResource, ABC):
         default=60.0, gt=0, description="Seconds a single statement may run."
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _pool_size_alias(cls, data: Any) -> Any:
-        # The spec's `pool_size` (and settings' `default_pool_size`) mean the pool's maximum.
-        if isinstance(data, dict) and "pool_size" in data:
-            data = dict(data)
-            data.setdefault("pool_max_size", data.pop("pool_size"))
-        return data
+    #: The specification's spellings: ``pool_size`` (settings' ``default_pool_size``) is the
+    #: pool's maximum; ``connection_timeout`` is in milliseconds, as in its ``settings.toml``.
+    parameter_aliases: ClassVar[Mapping[str, str | ParameterAlias]] = {
+        "pool_size": "pool_max_size",
+        "connection_timeout": ParameterAlias("connect_timeout", 0.001),
+    }
 
     @model_validator(mode="after")
     def _check_pool_bounds(self) -> DatabaseResource:
         if self.pool_min_size > self.pool_max_size:
             raise ValueError(
-                f"pool_min_size ({self.pool_min_size}) exceeds pool_max_size ({self.pool_max_size})"
+                f"pool_min_size ({self.pool_min_size}) exceeds pool_max_size "
+                f"({self.pool_max_size}); the minimum may not be larger than the maximum"
             )
         return self
 

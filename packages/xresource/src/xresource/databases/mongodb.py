@@ -1,9 +1,11 @@
 """``MongoDBResource``: MongoDB through PyMongo's native async API (``pymongo.AsyncMongoClient``).
 
-The client owns its connection pool (``maxPoolSize``/``minPoolSize`` from the resource's pool
-fields); this module adds what a repository needs on top: streaming reads in batches, thin write
-wrappers whose failures become ``XResourceError`` subclasses, transactions, and a guard that refuses
-server-side JavaScript (``$where``, ``$function``, ``$accumulator``) in filters and pipelines.
+The client owns its connection pool (``maxPoolSize``/``minPoolSize``/``maxIdleTimeMS`` from the
+resource's pool fields, which the specification's ``max_pool_size``, ``min_pool_size`` and
+``max_idle_time_ms`` also set); this module adds what a repository needs on top: streaming reads
+in batches, thin write wrappers whose failures become ``XResourceError`` subclasses, transactions,
+and a guard that refuses server-side JavaScript (``$where``, ``$function``, ``$accumulator``) in
+filters and pipelines.
 
 Credentials never stay in ``connection_string``: a password in the URL is moved into the
 ``password`` field (a ``SecretStr``) when the resource is built, and handed to PyMongo separately.
@@ -25,7 +27,7 @@ import datetime
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, Literal, NoReturn
 from urllib.parse import parse_qsl, unquote, urlencode
 
 from bson.errors import BSONError
@@ -39,6 +41,7 @@ from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 
 from xobj_prototype import is_secret_key, redact_text
+from xresource.base import ParameterAlias
 from xresource.databases.base import DatabaseResource, PoolStats
 from xresource.errors import (
     XResourceAuthenticationError,
@@ -53,7 +56,7 @@ from xresource.errors import (
 )
 from xresource.url import ParsedURL
 
-__all__ = ["FORBIDDEN_OPERATORS", "MongoDBResource", "check_no_server_js"]
+__all__ = ["FORBIDDEN_OPERATORS", "MongoDBResource", "MongoPoolStats", "check_no_server_js"]
 
 Document = dict[str, Any]
 
@@ -150,6 +153,22 @@ class _PoolCounter(monitoring.ConnectionPoolListener):
         return None
 
 
+class MongoPoolStats(PoolStats):
+    """:class:`PoolStats` plus the keys the specification's ``get_pool_stats()`` names.
+
+    ``max_pool_size``/``min_pool_size``/``idle_time_ms`` are the options the client was given
+    (``maxPoolSize``/``minPoolSize``/``maxIdleTimeMS``); ``active_connections`` is the number of
+    pooled connections open now (lent out or idle, as ``size``); ``status`` is ``"connected"`` or
+    ``"not_connected"``.
+    """
+
+    status: Literal["connected", "not_connected"]
+    max_pool_size: int
+    min_pool_size: int
+    active_connections: int
+    idle_time_ms: int | None = Field(description="maxIdleTimeMS; None: idle connections stay.")
+
+
 def _split_credentials(uri: str) -> tuple[str, str | None, str | None, dict[str, str]]:
     """``uri`` without user, password and secret query options, plus those parts.
 
@@ -191,16 +210,28 @@ class MongoDBResource(DatabaseResource):
         database: the database name (required, here or in the URI path).
         user, password: credentials given apart from the URI (they win over the URI's).
         options: extra ``AsyncMongoClient`` keyword options (``appname``, ``tls``...).
-        pool_max_size / pool_min_size: ``maxPoolSize`` / ``minPoolSize``.
+        pool_max_size / pool_min_size: ``maxPoolSize`` / ``minPoolSize`` (the specification's
+            ``max_pool_size`` / ``min_pool_size`` are accepted for them; ``pool_size`` too).
+        max_idle_time: ``maxIdleTimeMS`` in seconds (``max_idle_time_ms`` gives it in
+            milliseconds): a pooled connection idle that long is closed.
         acquire_timeout: ``waitQueueTimeoutMS``: a caller that waits longer for a pooled
             connection gets ``XResourcePoolExhaustedError``.
         connect_timeout: ``serverSelectionTimeoutMS`` and ``connectTimeoutMS``: a dead server is
             an ``XResourceConnectionError`` after this many seconds.
         command_timeout: ``socketTimeoutMS``: one network round trip may take this long.
+
+    ``connection_timeout`` (milliseconds, as in the specification's ``settings.toml``) sets
+    ``connect_timeout``. Bad pool values (a maximum below 1, a negative minimum, a minimum above
+    the maximum, an idle time of 0) are refused when the resource is built.
     """
 
     resource_type: ClassVar[str] = "mongodb"
     url_schemes: ClassVar[tuple[str, ...]] = ("mongodb", "mongodb+srv")
+    parameter_aliases: ClassVar[Mapping[str, str | ParameterAlias]] = {
+        "max_pool_size": "pool_max_size",
+        "min_pool_size": "pool_min_size",
+        "max_idle_time_ms": ParameterAlias("max_idle_time", 0.001),
+    }
 
     connection_string: str = Field(
         default="mongodb://127.0.0.1:27017", description="MongoDB URI without its password."
@@ -323,8 +354,8 @@ class MongoDBResource(DatabaseResource):
             "maxPoolSize": self.pool_max_size,
             "minPoolSize": self.pool_min_size,
             "waitQueueTimeoutMS": int(self.acquire_timeout * ms),
-            "serverSelectionTimeoutMS": int(self.connect_timeout * ms),
-            "connectTimeoutMS": int(self.connect_timeout * ms),
+            "serverSelectionTimeoutMS": round(self.connect_timeout * ms),
+            "connectTimeoutMS": round(self.connect_timeout * ms),
             "document_class": dict,
             # Datetimes come back aware, in datetime.UTC (not bson's FixedOffset): the zone
             # every xstack backend returns. Naive datetimes written are taken as UTC.
@@ -334,7 +365,7 @@ class MongoDBResource(DatabaseResource):
         if self.command_timeout is not None:
             kwargs["socketTimeoutMS"] = int(self.command_timeout * ms)
         if self.max_idle_time is not None:
-            kwargs["maxIdleTimeMS"] = int(self.max_idle_time * ms)
+            kwargs["maxIdleTimeMS"] = round(self.max_idle_time * ms)
         if self.user is not None:
             kwargs["username"] = self.user
         if self.password is not None:
@@ -381,26 +412,28 @@ class MongoDBResource(DatabaseResource):
             return False
         return True
 
-    def get_pool_stats(self) -> PoolStats:
-        """Connections open, lent out and idle, from the client's CMAP events (zeros before
-        ``connect()``). Monitoring sockets (heartbeats) are not pooled and not counted."""
+    def get_pool_stats(self) -> MongoPoolStats:
+        """Connections open, lent out and idle, from the client's CMAP events (zeros and
+        ``status="not_connected"`` before ``connect()``), with the pool options in force.
+
+        Monitoring sockets (heartbeats) are not pooled and not counted. The specification's keys
+        are there too: ``stats["max_pool_size"]``, ``stats["active_connections"]``...
+        """
         counter = self._pool_counter if self._client is not None else None
-        if counter is None:
-            return PoolStats(
-                min_size=self.pool_min_size,
-                max_size=self.pool_max_size,
-                size=0,
-                in_use=0,
-                idle=0,
-                waiting=0,
-            )
-        return PoolStats(
+        open_now = counter.open if counter is not None else 0
+        in_use = counter.in_use if counter is not None else 0
+        return MongoPoolStats(
             min_size=self.pool_min_size,
             max_size=self.pool_max_size,
-            size=counter.open,
-            in_use=counter.in_use,
-            idle=max(0, counter.open - counter.in_use),
-            waiting=counter.waiting,
+            size=open_now,
+            in_use=in_use,
+            idle=max(0, open_now - in_use),
+            waiting=counter.waiting if counter is not None else 0,
+            status="connected" if counter is not None else "not_connected",
+            max_pool_size=self.pool_max_size,
+            min_pool_size=self.pool_min_size,
+            active_connections=open_now,
+            idle_time_ms=None if self.max_idle_time is None else round(self.max_idle_time * 1000),
         )
 
     def get_metadata(self) -> dict[str, Any]:

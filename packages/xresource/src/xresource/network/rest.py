@@ -32,6 +32,7 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_valid
 
 from xobj_prototype import is_secret_key, redact_text, redact_url
 from xresource.__about__ import __version__
+from xresource.base import ParameterAlias
 from xresource.errors import (
     XResourceAuthenticationError,
     XResourceConfigurationError,
@@ -102,12 +103,19 @@ class RESTResource(NetworkResource):
         pool_size: connections kept by the session's connector.
         max_retries, backoff_initial, backoff_max, backoff_jitter, max_retry_after,
         retry_statuses, retry_non_idempotent: the retry policy (see the module docstring).
+            ``max_retries`` counts retries after the first attempt (3: up to 4 requests); the
+            specification's ``retry_attempts`` is accepted for it.
+        connection_timeout: ``connect_timeout`` in milliseconds (the settings files' spelling).
         health_path / health_method: what :meth:`validate_connection` requests.
         endpoints: named paths, listed by :meth:`list_collections_or_tables`.
     """
 
     resource_type: ClassVar[str] = "rest"
     url_schemes: ClassVar[tuple[str, ...]] = ("http", "https")
+    parameter_aliases: ClassVar[Mapping[str, str | ParameterAlias]] = {
+        "retry_attempts": "max_retries",
+        "connection_timeout": ParameterAlias("connect_timeout", 0.001),
+    }
 
     headers: dict[str, str] = Field(default_factory=dict)
     secret_headers: dict[str, SecretStr] = Field(default_factory=dict)
