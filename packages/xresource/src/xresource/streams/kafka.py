@@ -14,20 +14,31 @@ What Kafka guarantees is exposed, not hidden:
 
 ``publish(..., wait=False)`` returns once the message is batched (call ``flush()`` later); the
 default waits for the broker's acknowledgement (``acks``).
+
+``producer_config`` / ``consumer_config`` (the specification's dicts) are merged into aiokafka's
+``AIOKafkaProducer`` / ``AIOKafkaConsumer`` keyword arguments, after the resource's own: a key
+given there wins over the resource's default for that client. A key that is also a first-class
+setting the caller gave explicitly with another value (``bootstrap_servers``, ``group_id``...)
+is a configuration error naming both; the consumer-only and producer-only ones (``group_id``,
+``enable_auto_commit``, ``auto_offset_reset``, ``acks``) are moved onto the resource's field, so
+that what the resource does (commits, metadata) follows them. A key aiokafka does not know is an
+``XResourceConfigurationError`` at ``connect()`` that names it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import difflib
+import inspect
 import logging
 import re
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
-from xobj_prototype import redact_text
+from xobj_prototype import is_secret_key, redact_text
 from xresource.errors import (
     XResourceConfigurationError,
     XResourceConnectionError,
@@ -46,6 +57,43 @@ __all__ = ["KafkaResource"]
 logger = logging.getLogger("xresource.streams")
 
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+# aiokafka arguments that the resource sets from a field of its own, for both clients: a key of
+# producer_config/consumer_config among them wins for that one client, unless the caller gave the
+# field explicitly with another value (then it is a clash, reported with both names).
+_COMMON_KEYS = {
+    "bootstrap_servers": "bootstrap_servers",
+    "client_id": "client_id",
+    "security_protocol": "security_protocol",
+    "sasl_mechanism": "sasl_mechanism",
+    "sasl_plain_username": "sasl_username",
+    "sasl_plain_password": "sasl_password",
+}
+# Arguments of one client only that the resource's own behaviour depends on (commits, metadata):
+# given in that client's config they are moved onto the field, so that both agree.
+_LIFTED_KEYS = {
+    "producer_config": {"acks": "acks"},
+    "consumer_config": {
+        "group_id": "group_id",
+        "enable_auto_commit": "auto_commit",
+        "auto_offset_reset": "auto_offset_reset",
+    },
+}
+# Arguments the resource must control: it hands aiokafka bytes and decodes them itself
+# (serializer=...), and topics are subscribed through subscribe()/consume().
+_MANAGED_KEYS = {
+    "producer_config": {
+        "loop": "",
+        "key_serializer": "serializer",
+        "value_serializer": "serializer",
+    },
+    "consumer_config": {
+        "loop": "",
+        "topics": "subscribe() or consume()",
+        "key_deserializer": "serializer",
+        "value_deserializer": "serializer",
+    },
+}
 _PUBLISH_OPTIONS = frozenset({"wait", "partition"})
 # The envelope fields a Kafka record sets (its model_fields_set).
 _RECORD_FIELDS = frozenset(
@@ -87,8 +135,14 @@ class KafkaResource(EventStreamResource):
         "for metadata; when no answer comes within connect_timeout the connection counts as "
         "lost and is re-established like every stream's (events, backoff, final error).",
     )
-    producer_config: dict[str, Any] = Field(default_factory=dict)
-    consumer_config: dict[str, Any] = Field(default_factory=dict)
+    producer_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra AIOKafkaProducer arguments; they win over the resource's defaults.",
+    )
+    consumer_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra AIOKafkaConsumer arguments; they win over the resource's defaults.",
+    )
 
     _producer: AIOKafkaProducer | None = PrivateAttr(default=None)
     _consumer: AIOKafkaConsumer | None = PrivateAttr(default=None)
@@ -101,6 +155,55 @@ class KafkaResource(EventStreamResource):
         if not hosts:
             raise ValueError("bootstrap_servers needs at least one host:port")
         return ",".join(hosts)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_client_configs(cls, data: Any) -> Any:
+        # Before the fields are validated: a lifted key becomes the field's input (validated as
+        # the field), and what the caller gave explicitly is still told apart from defaults.
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        for option in ("producer_config", "consumer_config"):
+            config = data.get(option)
+            if config is None:
+                continue
+            if not isinstance(config, Mapping):
+                raise ValueError(
+                    f"{option} must be a mapping of aiokafka settings such as "
+                    f"{{'linger_ms': 5}}, got {type(config).__name__}"
+                )
+            kept: dict[str, Any] = {}
+            for key, value in config.items():
+                if not isinstance(key, str) or not key.isidentifier():
+                    raise ValueError(f"{option} key {key!r} is not an aiokafka setting name")
+                managed = _MANAGED_KEYS[option].get(key)
+                if managed is not None:
+                    instead = f"; use {managed}= instead" if managed else ""
+                    raise ValueError(f"{option}[{key!r}] is set by the resource itself{instead}")
+                lifted = _LIFTED_KEYS[option].get(key)
+                field = lifted or _COMMON_KEYS.get(key)
+                if field is not None:
+                    given = _explicit(data, field)
+                    if given is not None and not _same(field, given, value):
+                        shown = (
+                            ""
+                            if is_secret_key(key) or is_secret_key(field)
+                            else f" ({value!r} against {given!r})"
+                        )
+                        raise ValueError(
+                            f"{option}[{key!r}] clashes with {field}= given too{shown}; set it "
+                            "in one place only"
+                        )
+                    if lifted is not None:
+                        # aiokafka's acks=-1 is the field's "all".
+                        data[lifted] = "all" if (key, value) == ("acks", -1) else value
+                        continue
+                # Kept as a secret, like the resource's own password fields: no repr shows it.
+                secret = isinstance(value, str) and is_secret_key(key)
+                kept[key] = SecretStr(value) if secret else value
+            data[option] = kept
+        return data
 
     @classmethod
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
@@ -158,14 +261,106 @@ class KafkaResource(EventStreamResource):
             )
         return config
 
+    def client_config(self, client: Literal["producer", "consumer"]) -> dict[str, Any]:
+        """The keyword arguments the resource passes to ``AIOKafkaProducer`` (``"producer"``) or
+        ``AIOKafkaConsumer`` (``"consumer"``): its own settings, then ``producer_config`` /
+        ``consumer_config`` over them. Secrets are masked; no driver is needed.
+
+        Examples:
+            >>> kafka = KafkaResource(
+            ...     bootstrap_servers="k:9092", producer_config={"acks": 0, "linger_ms": 5}
+            ... )
+            >>> config = kafka.client_config("producer")
+            >>> config["acks"], config["linger_ms"]
+            (0, 5)
+        """
+        if client not in ("producer", "consumer"):
+            raise XResourceValidationError(
+                f"client must be 'producer' or 'consumer', got {client!r}",
+                resource=self.display_name,
+                operation="client_config",
+            )
+        return {
+            k: "**********" if isinstance(v, SecretStr) or (is_secret_key(k) and v) else v
+            for k, v in self._client_kwargs(client, reveal=False).items()
+        }
+
+    def _client_kwargs(self, client: str, *, reveal: bool = True) -> dict[str, Any]:
+        config: dict[str, Any] = self._common()
+        if client == "producer":
+            config["acks"] = self.acks
+            extra = self.producer_config
+        else:
+            config["group_id"] = self.group_id
+            config["enable_auto_commit"] = self.auto_commit and self.group_id is not None
+            config["auto_offset_reset"] = self.auto_offset_reset
+            extra = self.consumer_config
+        # Last, so that a key of the config wins over the resource's default for it.
+        config.update(extra)
+        if reveal:
+            return {
+                k: v.get_secret_value() if isinstance(v, SecretStr) else v
+                for k, v in config.items()
+            }
+        return config
+
+    def _check_client_configs(self) -> None:
+        """A key aiokafka's client does not take is the caller's mistake, named, never a
+        connection failure (aiokafka would raise TypeError)."""
+        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+        accepted = {
+            "producer_config": _parameters(AIOKafkaProducer),
+            "consumer_config": _parameters(AIOKafkaConsumer),
+        }
+        for option, other in (
+            ("producer_config", "consumer_config"),
+            ("consumer_config", "producer_config"),
+        ):
+            unknown = sorted(set(getattr(self, option)) - accepted[option])
+            if not unknown:
+                continue
+            key = unknown[0]
+            client = "AIOKafkaProducer" if option == "producer_config" else "AIOKafkaConsumer"
+            if key in accepted[other]:
+                hint = f"; it is a setting of the other client: put it in {other}"
+            else:
+                close = difflib.get_close_matches(key, sorted(accepted[option]), n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise XResourceConfigurationError(
+                f"{option}[{key!r}] is not an argument of aiokafka's {client}{hint}"
+                + (f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else ""),
+                resource=self.display_name,
+                operation="connect",
+            )
+
+    def _refused(self, client: str, exc: Exception, operation: str) -> XResourceConfigurationError:
+        option = f"{client}_config"
+        given = sorted(getattr(self, option))
+        where = f" (with {option} {', '.join(given)})" if given else ""
+        return XResourceConfigurationError(
+            f"aiokafka refused the {client} settings{where}: {type(exc).__name__}: "
+            f"{redact_text(str(exc))}",
+            resource=self.display_name,
+            operation=operation,
+        )
+
     # -- transport -------------------------------------------------------------------------------
     async def _open(self) -> None:
         self._require("aiokafka", "kafka")
         from aiokafka import AIOKafkaProducer
 
-        producer = AIOKafkaProducer(**self._common(), acks=self.acks, **self.producer_config)
+        self._check_client_configs()
+        try:
+            producer = AIOKafkaProducer(**self._client_kwargs("producer"))
+        except Exception as exc:  # the constructor only checks arguments: no network yet
+            raise self._refused("producer", exc, "connect") from None
         try:
             await producer.start()
+        except (TypeError, ValueError) as exc:
+            # Raised by argument checks in start() (e.g. SASL settings), not by the network.
+            await _quiet_stop(producer, self.connect_timeout)
+            raise self._refused("producer", exc, "connect") from None
         except Exception as exc:
             await _quiet_stop(producer, self.connect_timeout)
             raise self._connection_error("connect", exc) from None
@@ -188,15 +383,16 @@ class KafkaResource(EventStreamResource):
         from aiokafka import AIOKafkaConsumer
 
         if self._consumer is None:
-            consumer = AIOKafkaConsumer(
-                **self._common(),
-                group_id=self.group_id,
-                enable_auto_commit=self.auto_commit and self.group_id is not None,
-                auto_offset_reset=self.auto_offset_reset,
-                **self.consumer_config,
-            )
+            try:
+                consumer = AIOKafkaConsumer(**self._client_kwargs("consumer"))
+            except Exception as exc:  # the constructor only checks arguments: no network yet
+                raise self._refused("consumer", exc, "subscribe") from None
             try:
                 await consumer.start()
+            except (TypeError, ValueError) as exc:
+                # aiokafka checks some arguments only here (auto_offset_reset, SASL...).
+                await _quiet_stop(consumer, self.connect_timeout)
+                raise self._refused("consumer", exc, "subscribe") from None
             except Exception as exc:
                 await _quiet_stop(consumer, self.connect_timeout)
                 raise self._connection_error("subscribe", exc) from None
@@ -403,6 +599,16 @@ class KafkaResource(EventStreamResource):
             if wait:
                 await future
         except Exception as exc:
+            if type(exc).__name__ == "MessageSizeTooLargeError":
+                # The message, not the server: max_request_size (producer_config) or the
+                # broker's message.max.bytes is smaller than it.
+                raise XResourceValidationError(
+                    f"{redact_text(str(exc))}; nothing was sent (max_request_size is "
+                    f"{producer._max_request_size} bytes: raise it in producer_config, or send "
+                    "smaller messages)",
+                    resource=self.display_name,
+                    operation=f"publish to {topic!r}",
+                ) from None
             raise self._connection_error(f"publish to {topic!r}", exc) from None
 
     async def flush(self) -> None:
@@ -431,6 +637,37 @@ class KafkaResource(EventStreamResource):
         except Exception as exc:
             raise self._connection_error("list topics", exc) from None
         return sorted(metadata.topics())
+
+
+def _explicit(data: Mapping[str, Any], field: str) -> Any:
+    """The value the caller gave for ``field`` (through its alias too), else None."""
+    if field == "group_id" and data.get("group_id") is None:
+        return data.get("consumer_group")
+    return data.get(field)
+
+
+def _same(field: str, given: Any, value: Any) -> bool:
+    """Whether a config value says what the field given explicitly says."""
+    if isinstance(given, SecretStr):
+        given = given.get_secret_value()
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if field == "bootstrap_servers" and isinstance(given, str) and isinstance(value, str):
+        return [h.strip() for h in given.split(",") if h.strip()] == [
+            h.strip() for h in value.split(",") if h.strip()
+        ]
+    if field == "acks":
+        return bool({-1: "all"}.get(value, value) == {-1: "all"}.get(given, given))
+    return bool(given == value)
+
+
+def _parameters(client: type) -> set[str]:
+    """The keyword arguments of an aiokafka client's constructor (this version's)."""
+    return {
+        name
+        for name, p in inspect.signature(client).parameters.items()
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    }
 
 
 def _header(value: bytes | None) -> str | bytes | None:
