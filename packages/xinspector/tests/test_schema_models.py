@@ -37,7 +37,12 @@ USERS: dict[str, Any] = {
         "class": {"type": "str", "nullable": True},
         "ns": {"type": "str", "nullable": True},
         "price": {"type": "Decimal", "max_digits": 6, "decimal_places": 2},
-        "status": {"type": "str", "enum": ["new", "paid"], "cardinality": "low"},
+        "status": {
+            "type": "str",
+            "enum": ["new", "paid"],
+            "cardinality": "low",
+            "observed": ["enum"],
+        },
         "address": {
             "type": "object",
             "fields": {"city": {"type": "str"}, "zip": {"type": "str", "nullable": True}},

@@ -4,7 +4,8 @@
 
     xinspector inspect URL [--collection C] [--format json|yaml|table]
     xinspector schema URL [--collection C] [--format json|yaml]
-    xinspector generate URL --collection C [--model-name M] [--enums] [--out models.py]
+    xinspector generate URL --collection C [--model-name M] [--enums] [--strict-observed]
+                        [--include-samples] [--out models.py]
     xinspector diff OLD.json NEW.json
 
 URLs are resource URLs (``postgresql://user@host/db``, ``sqlite:///app.db``,
@@ -142,9 +143,13 @@ async def _run(args: argparse.Namespace) -> str:
         if args.command == "schema":
             return _dump(await inspector.discover_schema(args.collection), args.format)
         model = await inspector.generate_model(
-            args.collection, model_name=args.model_name, enums=args.enums, profile=args.profile
+            args.collection,
+            model_name=args.model_name,
+            enums=args.enums,
+            profile=args.profile,
+            strict_observed=args.strict_observed,
         )
-        source = model_to_source(model)
+        source = model_to_source(model, include_samples=args.include_samples)
         if args.out:
             await asyncio.to_thread(_write_atomic, Path(args.out), source)
             return f"wrote {model.__name__} to {args.out}\n"
@@ -182,6 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_gen.add_argument("--model-name", help="class name (default: from the collection)")
     p_gen.add_argument(
         "--enums", action="store_true", help="Literal types for low-cardinality fields"
+    )
+    p_gen.add_argument(
+        "--strict-observed",
+        action="store_true",
+        help="make facts only seen in the data (longest string, values seen) validators too",
+    )
+    p_gen.add_argument(
+        "--include-samples",
+        action="store_true",
+        help="write sample and observed values from the data into the module",
     )
     p_gen.add_argument(
         "--profile", action="store_true", help="profile first (cardinality, samples, enums)"

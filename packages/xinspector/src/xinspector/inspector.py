@@ -324,7 +324,7 @@ class XInspector:
                 and field.enum is None
                 and field.type in {"str", "int"}
             ):
-                field.enum = list(fs.distinct_values)
+                field.set_observed("enum", list(fs.distinct_values))
         log.info(
             "inspected %s %s: %d records, %d fields in %.2fs",
             self.kind,
@@ -384,12 +384,16 @@ class XInspector:
         ns: str | None = None,
         enums: bool = False,
         profile: bool = False,
+        strict_observed: bool = False,
+        include_samples: bool = False,
     ) -> type[XObjPrototype]:
         """A model for ``collection_name`` (see :func:`xinspector.generate_model`).
 
         With ``profile=True`` the schema is enriched by a profile first (cardinality, sample
-        values, low-cardinality enums) — files are always profiled, since that is their
-        discovery.
+        values, low-cardinality value sets) — files are always profiled, since that is their
+        discovery. What the source declares is validated; what was only observed in the data
+        is information, unless ``strict_observed=True`` makes it a rule too.
+        ``include_samples=True`` puts sample and observed values in the descriptions.
         """
         if profile:
             result = await self.inspect(collection_name)
@@ -398,7 +402,12 @@ class XInspector:
             schema = await self.discover(collection_name)
         name = CollectionSchema.from_dict(schema).name if isinstance(schema, dict) else schema.name
         return generate_model(
-            schema, model_name or model_name_for(name), ns=ns or f"models.{name}", enums=enums
+            schema,
+            model_name or model_name_for(name),
+            ns=ns or f"models.{name}",
+            enums=enums,
+            strict_observed=strict_observed,
+            include_samples=include_samples,
         )
 
     async def generate_joined_model(

@@ -16,9 +16,9 @@ as plain lists of field names).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from xinspector.errors import XInspectorSchemaError
 from xinspector.types import canonical_type
@@ -60,7 +60,24 @@ class FieldSchema(BaseModel):
     ``type`` is a schema type name (:data:`xinspector.types.TYPE_NAMES`), or a union such as
     ``"int | str"``. ``object`` fields carry their nested ``fields``; ``list`` fields the element
     schema in ``items``.
+
+    Constraints (``max_length``, ``minimum``, ``enum``...) are what the source *declares* (a
+    catalog, a ``$jsonSchema`` validator, a hand-written schema), except those named in
+    ``observed``: facts seen in the sampled data (the longest string, the values seen so far),
+    which say nothing about the next record.
     """
+
+    #: Constraint attributes that can be observed rather than declared.
+    OBSERVABLE: ClassVar[tuple[str, ...]] = (
+        "max_length",
+        "min_length",
+        "minimum",
+        "maximum",
+        "decimal_places",
+        "max_digits",
+        "enum",
+        "format",
+    )
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -81,9 +98,22 @@ class FieldSchema(BaseModel):
     min_length: int | None = None
     minimum: Any = None
     maximum: Any = None
+    exclusive_minimum: Any = None
+    exclusive_maximum: Any = None
     max_digits: int | None = None
     decimal_places: int | None = None
     enum: list[Any] | None = None
+    checks: list[str] | None = Field(
+        default=None,
+        description="CHECK expressions of the source that no constraint above expresses.",
+    )
+    observed: list[str] = Field(
+        default_factory=list,
+        description="Names of the constraint attributes above (max_length, min_length, "
+        "minimum, maximum, decimal_places, max_digits, enum, format) that were only seen in "
+        "sampled data, not declared by the source. Generated models treat them as "
+        "information, not as rules, unless asked (strict_observed=True).",
+    )
     cardinality: Literal["low", "high"] | None = None
     sample_values: list[Any] = Field(default_factory=list)
     presence: float | None = Field(
@@ -92,6 +122,33 @@ class FieldSchema(BaseModel):
     )
     items: FieldSchema | None = None
     fields: dict[str, FieldSchema] | None = None
+
+    @field_validator("observed")
+    @classmethod
+    def _known_observed(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in cls.OBSERVABLE]
+        if unknown:
+            raise ValueError(
+                f"'observed' names unknown constraint(s) {', '.join(map(repr, unknown))}; "
+                f"expected some of {', '.join(cls.OBSERVABLE)}"
+            )
+        return list(dict.fromkeys(value))
+
+    def is_declared(self, attr: str) -> bool:
+        """Whether constraint ``attr`` is set and declared by the source (not only observed)."""
+        return getattr(self, attr, None) is not None and attr not in self.observed
+
+    def set_observed(self, attr: str, value: Any) -> None:
+        """Record ``value`` for constraint ``attr`` as a fact seen in the data, not a rule."""
+        setattr(self, attr, value)
+        if attr not in self.observed:
+            self.observed.append(attr)
+
+    def set_declared(self, attr: str, value: Any) -> None:
+        """Record ``value`` for constraint ``attr`` as declared by the source."""
+        setattr(self, attr, value)
+        if attr in self.observed:
+            self.observed.remove(attr)
 
     def to_dict(self) -> dict[str, Any]:
         """The field as a plain dict, leaving out entries at their defaults."""

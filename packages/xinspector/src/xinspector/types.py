@@ -35,6 +35,7 @@ __all__ = [
     "is_numeric_type",
     "python_type",
     "split_union",
+    "text_to_int",
     "type_of_value",
     "unify_types",
 ]
@@ -73,6 +74,16 @@ def blank_to_none(value: Any) -> Any:
     """``None`` for text that means "no value" (CSV and Excel cells), the value otherwise."""
     if isinstance(value, str) and value.strip() in DEFAULT_NULL_TOKENS:
         return None
+    return value
+
+
+def text_to_int(value: Any) -> Any:
+    """An ``int`` for text holding an integer (a CSV cell), the value otherwise: ``Literal``
+    value sets of integers take their own rows' text."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.lstrip("+-").isdigit():
+            return int(text)
     return value
 
 

@@ -66,16 +66,21 @@ def schema_from_statistics(
             type=type_name,
             required=True,
             nullable=fs.null_count > 0,
-            format=fs.format,
             cardinality=fs.cardinality,
             sample_values=list(fs.sample_values),
         )
+        # A file declares nothing: lengths, scales, formats and value sets are what the rows
+        # held, recorded as observed facts (information for the model, not validators).
+        if fs.format == "json":
+            field.format = "json"
+        elif fs.format is not None:
+            field.set_observed("format", fs.format)
         if type_name == "str" and fs.max_length is not None:
-            field.max_length = fs.max_length
+            field.set_observed("max_length", fs.max_length)
         if type_name == "Decimal" and fs.model_extra and "decimal_places" in fs.model_extra:
-            field.decimal_places = fs.model_extra["decimal_places"]
+            field.set_observed("decimal_places", fs.model_extra["decimal_places"])
         if fs.is_categorical and fs.distinct_values is not None and type_name in {"str", "int"}:
-            field.enum = list(fs.distinct_values)
+            field.set_observed("enum", list(fs.distinct_values))
         fields[col] = field
     return CollectionSchema(
         name=name, kind=kind, source=source, fields=fields, row_estimate=total, sample_size=total

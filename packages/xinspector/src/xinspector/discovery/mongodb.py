@@ -62,6 +62,8 @@ def field_from_json_schema(spec: dict[str, Any], *, required: bool) -> FieldSche
         ("minLength", "min_length"),
         ("minimum", "minimum"),
         ("maximum", "maximum"),
+        ("exclusiveMinimum", "exclusive_minimum"),
+        ("exclusiveMaximum", "exclusive_maximum"),
     ):
         if src in spec:
             setattr(fs, dst, spec[src])
@@ -220,8 +222,13 @@ async def discover_mongodb(
             for key, spec in (json_schema.get("properties") or {}).items():
                 if key not in schema.fields and isinstance(spec, dict):
                     schema.fields[key] = field_from_json_schema(spec, required=key in required)
-                elif key in schema.fields and isinstance(spec, dict) and "enum" in spec:
-                    schema.fields[key].enum = list(spec["enum"])
+                elif key in schema.fields and isinstance(spec, dict):
+                    # The validator declares; what the sample showed stays for the rest.
+                    declared = field_from_json_schema(spec, required=key in required)
+                    for attr in ("enum", "max_length", "min_length", "minimum", "maximum"):
+                        value = getattr(declared, attr)
+                        if value is not None:
+                            schema.fields[key].set_declared(attr, value)
     if "_id" in schema.fields:
         schema.primary_key = ["_id"]
         key = schema.fields["_id"]

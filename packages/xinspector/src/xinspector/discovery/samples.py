@@ -59,8 +59,8 @@ class RecordSchemaBuilder:
         sample_size: sample values kept per field.
         refine_strings: infer ``date``/``datetime``/``time``/``UUID`` from string values (JSON and
             YAML carry those as text); numbers in strings stay strings.
-        complete: the records are all the data, not a sample: observed string lengths become
-            ``max_length`` constraints.
+        complete: the records are all the data, not a sample: the longest string seen is
+            reported (as an observed ``max_length``, information rather than a rule).
 
     Examples:
         >>> b = RecordSchemaBuilder()
@@ -162,13 +162,16 @@ class RecordSchemaBuilder:
             type=type_name,
             required=acc.present >= parent_count,
             nullable=acc.nulls > 0 or acc.present < parent_count,
-            format=fmt,
             presence=round(acc.present / parent_count, 6) if parent_count else 0.0,
             sample_values=list(acc.samples),
         )
+        if fmt is not None:
+            # Every value seen looked like an e-mail: a fact about the data, not a rule.
+            fs.set_observed("format", fmt)
         if type_name == "str" and acc.max_len is not None and self.complete:
-            # A length bound seen in a sample is no bound on the rest of the data.
-            fs.max_length = acc.max_len
+            # Only over all the data is the longest string worth reporting; even then it is
+            # what was seen, not a bound (the next record may be longer).
+            fs.set_observed("max_length", acc.max_len)
         if acc.fields is not None and "object" in type_name:
             objects = acc.types.get("object", 0)
             fs.fields = {k: self._to_field(v, objects) for k, v in acc.fields.items()}
@@ -184,7 +187,7 @@ class RecordSchemaBuilder:
             )
             fs.cardinality = "low" if low else "high"
             if low and type_name in {"str", "int"}:
-                fs.enum = sorted(acc.distinct, key=str)
+                fs.set_observed("enum", sorted(acc.distinct, key=str))
         elif present_values and acc.overflow:
             fs.cardinality = "high"
         return fs

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from xinspector.discovery.checks import apply_check, parse_check
 from xinspector.errors import XInspectorNotFoundError
 from xinspector.schema import CollectionSchema, FieldSchema, ForeignKey, IndexSchema
 from xresource import SQLExecutor
@@ -170,6 +171,15 @@ def _fk_action(code: str | None) -> str | None:
     }.get(code or "")
 
 
+def _apply_check(schema: CollectionSchema, clause: str | None) -> None:
+    """A single-column CHECK becomes declared constraints of its field where it can."""
+    if not clause:
+        return
+    check = parse_check(clause)
+    if check.column is not None and check.column in schema.fields:
+        apply_check(schema.fields[check.column], clause, check)
+
+
 def _apply_keys(schema: CollectionSchema) -> None:
     """Copy table-level keys onto the fields (primary_key, unique, foreign_key)."""
     for name in schema.primary_key:
@@ -225,11 +235,12 @@ SELECT con.conname::text AS name, con.contype::text AS type,
        ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
              ORDER BY k.ord) AS ref_columns,
-       con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update
+       con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update,
+       CASE WHEN con.contype = 'c' THEN pg_get_expr(con.conbin, con.conrelid) END AS clause
 FROM pg_constraint con
 LEFT JOIN pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
-WHERE con.conrelid = $1 AND con.contype IN ('p', 'u', 'f')
+WHERE con.conrelid = $1 AND con.contype IN ('p', 'u', 'f', 'c')
 ORDER BY con.contype, con.conname
 """
 _PG_INDEXES = """
@@ -277,7 +288,9 @@ async def discover_postgres(
     )
     for con in await db.fetch_all(_PG_CONSTRAINTS, [oid]):
         cols = list(con["columns"])
-        if con["type"] == "p":
+        if con["type"] == "c":
+            _apply_check(schema, con["clause"])
+        elif con["type"] == "p":
             schema.primary_key = cols
         elif con["type"] == "u":
             schema.unique_constraints.append(cols)
@@ -408,11 +421,15 @@ async def discover_mysql(
         )
         raise _not_found(target, f"{database}.{table}", [_text(r["name"]) for r in rows])
     json_cols: set[str] = set()
+    other_checks: list[str] = []
     try:
         for row in await db.fetch_all(_MY_JSON_CHECKS, [database, table]):
-            m = re.match(r"\s*json_valid\(`?([^`)]+)`?\)\s*$", _text(row["clause"]) or "")
+            clause = _text(row["clause"]) or ""
+            m = re.match(r"\s*json_valid\(`?([^`)]+)`?\)\s*$", clause)
             if m:
                 json_cols.add(m.group(1))
+            else:
+                other_checks.append(clause)
     except Exception:  # noqa: S110 - CHECK_CONSTRAINTS is missing before MySQL 8.0.16
         pass
     fields: dict[str, FieldSchema] = {}
@@ -448,6 +465,10 @@ async def discover_mysql(
         if fs.type == "json":
             fs.format = "json"
         fields[name] = fs
+    for clause in other_checks:
+        check = parse_check(clause)
+        if check.column is not None and check.column in fields:
+            apply_check(fields[check.column], clause, check)
     rows_estimate = info["table_rows"]
     schema = CollectionSchema(
         name=table,

@@ -2,9 +2,10 @@
 
 Each schema field becomes a model field: its type from :data:`xinspector.types.TYPE_NAMES`
 (``object`` fields become nested models, ``list`` fields ``list[item]``), ``X | None`` with a
-``None`` default where the field is nullable or optional, constraints from the schema
-(``max_length``, ``max_digits``/``decimal_places``, ``ge``/``le``, an e-mail or URL pattern where
-every value had one, ``Literal`` enums for low-cardinality fields when asked) and a description.
+``None`` default where the field is nullable or optional, the constraints the
+source declares (``max_length``, ``max_digits``/``decimal_places``, ``ge``/``le``/``gt``/``lt``,
+``Literal`` enums) and a description. Facts only observed in sampled data
+(``FieldSchema.observed``) are information, not validators, unless ``strict_observed=True``.
 Names that are not Python identifiers (``"Order Date"``, ``"_id"``, ``"class"``) get a safe
 attribute name and keep the original as alias, so records validate by their own keys.
 
@@ -24,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator, Field, create_model
 
 from xinspector.errors import XInspectorSchemaError
 from xinspector.schema import CollectionSchema, FieldSchema
-from xinspector.types import TYPE_NAMES, blank_to_none, python_type, split_union
+from xinspector.types import TYPE_NAMES, blank_to_none, python_type, split_union, text_to_int
 from xobj_prototype import XObjPrototype
 
 __all__ = [
@@ -84,6 +85,7 @@ class FieldSpec:
     nested: ModelSpec | None = None
     items: FieldSpec | None = None
     blank_is_null: bool = False
+    int_text: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -97,47 +99,94 @@ class ModelSpec:
     doc: str | None = None
 
 
-def _description(fs: FieldSchema) -> str | None:
+# Observed facts that are values from the data (personal data, possibly): shown only when
+# asked (include_samples=True), unlike lengths and scales.
+_VALUE_FACTS = frozenset({"enum", "minimum", "maximum"})
+
+
+def _description(fs: FieldSchema, *, include_samples: bool) -> str | None:
     parts: list[str] = []
     if fs.description:
         parts.append(fs.description)
     if fs.db_type:
         parts.append(f"Source type: {fs.db_type}")
+    if fs.checks:
+        parts.append(f"Check: {' AND '.join(fs.checks)}")
     if fs.cardinality:
         parts.append(f"Cardinality: {fs.cardinality}")
-    if fs.sample_values and fs.type not in {"object", "list", "bytes"}:
+    observed = _observed_facts(fs, include_samples=include_samples)
+    if observed:
+        shown = ", ".join(f"{k} {_short(v)}" for k, v in observed.items())
+        parts.append(f"Observed in the data (not enforced): {shown}")
+    if include_samples and fs.sample_values and fs.type not in {"object", "list", "bytes"}:
         shown = ", ".join(str(v)[:40] for v in fs.sample_values[:3])
         parts.append(f"Sample values: {shown}")
     return " | ".join(parts) or None
 
 
-def _constraints(fs: FieldSchema) -> dict[str, Any]:
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        head = ", ".join(str(v)[:40] for v in value[:5])
+        return f"[{head}{', ...' if len(value) > 5 else ''}]"
+    return str(value)[:40]
+
+
+def _observed_facts(fs: FieldSchema, *, include_samples: bool) -> dict[str, Any]:
+    """The facts ``fs`` only observed, value-bearing ones only with ``include_samples``."""
+    return {
+        attr: getattr(fs, attr)
+        for attr in fs.observed
+        if getattr(fs, attr, None) is not None and (include_samples or attr not in _VALUE_FACTS)
+    }
+
+
+def _constraints(fs: FieldSchema, *, strict_observed: bool) -> dict[str, Any]:
+    def rule(attr: str) -> Any:
+        # Declared constraints are rules; observed ones only when asked for.
+        if strict_observed or attr not in fs.observed:
+            return getattr(fs, attr)
+        return None
+
     out: dict[str, Any] = {}
     base = split_union(fs.type)
     if base == ["str"]:
-        if fs.max_length is not None:
+        if rule("max_length") is not None:
             out["max_length"] = fs.max_length
-        if fs.min_length is not None:
+        if rule("min_length") is not None:
             out["min_length"] = fs.min_length
-        if fs.format == "email":
+        if rule("format") == "email":
             out["pattern"] = _EMAIL
-        elif fs.format == "url":
+        elif rule("format") == "url":
             out["pattern"] = _URL
     if base == ["Decimal"]:
-        if fs.max_digits is not None:
+        if rule("max_digits") is not None:
             out["max_digits"] = fs.max_digits
-        if fs.decimal_places is not None:
+        if rule("decimal_places") is not None:
             out["decimal_places"] = fs.decimal_places
     if base and base[0] in {"int", "float", "Decimal"} and len(base) == 1:
-        if fs.minimum is not None:
-            out["ge"] = fs.minimum
-        if fs.maximum is not None:
-            out["le"] = fs.maximum
+        for attr, key in (
+            ("minimum", "ge"),
+            ("maximum", "le"),
+            ("exclusive_minimum", "gt"),
+            ("exclusive_maximum", "lt"),
+        ):
+            value = rule(attr) if attr in fs.OBSERVABLE else getattr(fs, attr)
+            if value is not None:
+                out[key] = value
     return out
 
 
+@dataclass(frozen=True)
+class _Options:
+    """How observed facts and samples are treated (see :func:`generate_model`)."""
+
+    enums: bool = False
+    strict_observed: bool = False
+    include_samples: bool = False
+
+
 def _field_spec(
-    name: str, fs: FieldSchema, taken: set[str], parent: str, *, enums: bool, text_source: bool
+    name: str, fs: FieldSchema, taken: set[str], parent: str, opts: _Options, text_source: bool
 ) -> FieldSpec:
     attr = python_name(name, taken)
     spec = FieldSpec(
@@ -145,26 +194,29 @@ def _field_spec(
         attr=attr,
         type_name=fs.type,
         optional=fs.nullable or not fs.required,
-        constraints=_constraints(fs),
-        description=_description(fs),
+        constraints=_constraints(fs, strict_observed=opts.strict_observed),
+        description=_description(fs, include_samples=opts.include_samples),
     )
-    if fs.enum and split_union(fs.type)[0] in {"str", "int"} and (enums or fs.db_type):
+    # A declared enum (a database enum type, a CHECK ... IN, a validator) is a rule; values
+    # merely seen become one with enums=True or strict_observed=True.
+    enum_is_rule = "enum" not in fs.observed or opts.enums or opts.strict_observed
+    if fs.enum and split_union(fs.type)[0] in {"str", "int"} and enum_is_rule:
         spec.enum = list(fs.enum)
     if fs.type == "object" and fs.fields:
         spec.nested = build_model_spec_fields(
-            f"{parent}{model_name_for(name)}", fs.fields, enums=enums, text_source=text_source
+            f"{parent}{model_name_for(name)}", fs.fields, opts=opts, text_source=text_source
         )
         spec.nested.doc = f"The nested object {name!r} of {parent}."
     if fs.type == "list" and fs.items is not None:
         spec.items = _field_spec(
-            "item",
-            fs.items,
-            set(),
-            f"{parent}{model_name_for(name)}",
-            enums=enums,
-            text_source=text_source,
+            "item", fs.items, set(), f"{parent}{model_name_for(name)}", opts, text_source
         )
     spec.blank_is_null = text_source and spec.optional and fs.type != "str"
+    # A Literal of ints takes no text: a CSV row's "1" must still match 1.
+    spec.int_text = text_source and spec.enum is not None and split_union(fs.type)[0] == "int"
+    observed = _observed_facts(fs, include_samples=opts.include_samples)
+    if observed and not opts.strict_observed:
+        spec.extra["x-observed"] = observed
     if fs.primary_key:
         spec.extra["x-primary-key"] = True
     if fs.foreign_key:
@@ -175,14 +227,16 @@ def _field_spec(
 
 
 def build_model_spec_fields(
-    name: str, fields: Mapping[str, FieldSchema], *, enums: bool, text_source: bool
+    name: str,
+    fields: Mapping[str, FieldSchema],
+    *,
+    opts: _Options | None = None,
+    text_source: bool = False,
 ) -> ModelSpec:
     """A :class:`ModelSpec` for a mapping of field schemas (nested models use it too)."""
     taken: set[str] = set()
-    specs = [
-        _field_spec(k, v, taken, name, enums=enums, text_source=text_source)
-        for k, v in fields.items()
-    ]
+    options = opts or _Options()
+    specs = [_field_spec(k, v, taken, name, options, text_source) for k, v in fields.items()]
     return ModelSpec(name=name, fields=specs)
 
 
@@ -203,8 +257,19 @@ def build_model_spec(
     *,
     ns: str | None = None,
     enums: bool = False,
+    strict_observed: bool = False,
+    include_samples: bool = False,
 ) -> ModelSpec:
     """Everything :func:`generate_model` and the source exporter need, from a schema."""
+    for option, value in (
+        ("enums", enums),
+        ("strict_observed", strict_observed),
+        ("include_samples", include_samples),
+    ):
+        if not isinstance(value, bool):
+            raise XInspectorSchemaError(
+                f"{option} must be True or False, got {value!r}", operation="generate_model"
+            )
     cs = _as_schema(schema, model_name)
     name = model_name or model_name_for(cs.name)
     if not name.isidentifier() or keyword.iskeyword(name):
@@ -212,7 +277,8 @@ def build_model_spec(
             f"model name {name!r} is not a Python identifier", operation="generate_model"
         )
     text_source = cs.kind == "file" and cs.source in {"csv", None}
-    spec = build_model_spec_fields(name, cs.fields, enums=enums, text_source=text_source)
+    opts = _Options(enums=enums, strict_observed=strict_observed, include_samples=include_samples)
+    spec = build_model_spec_fields(name, cs.fields, opts=opts, text_source=text_source)
     extra = cs.model_extra or {}
     spec.meta = {
         "ns": ns or extra.get("ns") or f"models.{cs.name}",
@@ -222,6 +288,7 @@ def build_model_spec(
         "source_schema": cs.to_dict(),
         "description": cs.description,
         "enums": enums,
+        "strict_observed": strict_observed,
     }
     spec.doc = (
         f"Generated by xinspector from {cs.kind} {cs.name!r}"
@@ -260,6 +327,8 @@ def _build(spec: ModelSpec, models: dict[str, type[XObjPrototype]]) -> type[XObj
         annotation = _annotation(f, models)
         if f.optional and annotation is not Any:
             annotation = annotation | None
+        if f.int_text:
+            annotation = Annotated[annotation, BeforeValidator(text_to_int)]
         if f.blank_is_null:
             annotation = Annotated[annotation, BeforeValidator(blank_to_none)]
         kwargs: dict[str, Any] = dict(f.constraints)
@@ -295,15 +364,29 @@ def generate_model(
     *,
     ns: str | None = None,
     enums: bool = False,
+    strict_observed: bool = False,
+    include_samples: bool = False,
 ) -> type[XObjPrototype]:
     """A Pydantic v2 model subclassing ``XObjPrototype`` for ``schema``.
+
+    Constraints the source declares (``varchar(120)``, ``NOT NULL``, ``numeric(10,2)``, a
+    CHECK, an enum type, a ``$jsonSchema``) are validated. Facts only observed in sampled data
+    (``FieldSchema.observed``: the longest string, the values seen, an e-mail look) are
+    information: they go into the field's description and ``json_schema_extra["x-observed"]``,
+    so that the model accepts the next record the source accepts.
 
     Args:
         schema: a :class:`CollectionSchema` or a schema dict.
         model_name: the class name (default: the collection's name in CamelCase).
         ns: the namespace in ``Meta`` (default ``models.<collection>``).
-        enums: turn fields with a few known values (``cardinality="low"`` with ``enum``) into
-            ``Literal`` fields; database enum types always are.
+        enums: turn fields with a few observed values (``cardinality="low"`` with an observed
+            ``enum``) into ``Literal`` fields; declared enums always are.
+        strict_observed: make every observed fact a rule too (``max_length``, ``ge``/``le``,
+            e-mail/URL patterns, decimal places, ``Literal`` value sets), for a model that
+            accepts only data like the sample.
+        include_samples: put sample values and observed values (value sets, smallest and
+            largest numbers) in descriptions and extras. Off by default: they are data, and
+            may be personal data.
 
     Examples:
         >>> User = generate_model({"table": "users", "fields": {
@@ -312,7 +395,14 @@ def generate_model(
         >>> User(id="7").id, User.meta().collection, User.meta().auto_generated
         (7, 'users', True)
     """
-    spec = build_model_spec(schema, model_name, ns=ns, enums=enums)
+    spec = build_model_spec(
+        schema,
+        model_name,
+        ns=ns,
+        enums=enums,
+        strict_observed=strict_observed,
+        include_samples=include_samples,
+    )
     return _build(spec, {})
 
 
@@ -378,10 +468,16 @@ def generate_joined_model(
     model_name: str | None = None,
     *,
     ns: str | None = None,
+    strict_observed: bool = False,
 ) -> type[XObjPrototype]:
     """A model for the rows of a join of ``schemas`` (see :func:`joined_schema`)."""
     schema = joined_schema(schemas, join_config)
-    return generate_model(schema, model_name or model_name_for(schema.name) + "View", ns=ns)
+    return generate_model(
+        schema,
+        model_name or model_name_for(schema.name) + "View",
+        ns=ns,
+        strict_observed=strict_observed,
+    )
 
 
 _ = TYPE_NAMES  # the names this module resolves; re-exported for readers of the source

@@ -24,7 +24,7 @@ from pydantic.fields import FieldInfo
 
 from xinspector.models.generate import FieldSpec, ModelSpec, build_model_spec
 from xinspector.schema import CollectionSchema
-from xinspector.types import split_union
+from xinspector.types import DEFAULT_NULL_TOKENS, split_union
 from xobj_prototype import XObjPrototype
 
 __all__ = ["model_to_source", "schema_to_source"]
@@ -39,9 +39,7 @@ _SIMPLE = {
     "None": "None",
 }
 _IMPORTED = {
-    # The generated model's own type (it also takes MongoDB's Decimal128), so that the source
-    # builds the same model, JSON schema included.
-    "Decimal": ("xinspector.types", "DecimalValue"),
+    "Decimal": ("decimal", "Decimal"),
     "date": ("datetime", "date"),
     "datetime": ("datetime", "datetime"),
     "time": ("datetime", "time"),
@@ -50,14 +48,116 @@ _IMPORTED = {
 }
 
 
+def _set_literal(name: str, values: list[str]) -> str:
+    """``NAME = frozenset({...})`` as ruff formats it (on one line when it fits)."""
+    inner = "{" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "}"
+    one = f"{name} = frozenset({inner})\n"
+    if len(one) <= _WIDTH + 1:
+        return one
+    return f"{name} = frozenset(\n    {inner}\n)\n"
+
+
+# Definitions the generated module carries itself, so that it runs with pydantic alone (and
+# xobj-prototype for the base class): the same validators as xinspector.types, inlined.
+# name -> (the names it needs: "module:name" imports or other helpers, its source).
+_HELPERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "NULL_TOKENS": (
+        (),
+        "# Text that means no value in a CSV or Excel cell (compared after stripping).\n"
+        + _set_literal("NULL_TOKENS", sorted(DEFAULT_NULL_TOKENS)),
+    ),
+    "blank_to_none": (
+        ("typing:Any", "NULL_TOKENS"),
+        """def blank_to_none(value: Any) -> Any:
+    \"\"\"None for text that means no value (CSV and Excel cells), the value otherwise.\"\"\"
+    if isinstance(value, str) and value.strip() in NULL_TOKENS:
+        return None
+    return value
+""",
+    ),
+    "text_to_int": (
+        ("typing:Any",),
+        """def text_to_int(value: Any) -> Any:
+    \"\"\"An int for text holding an integer (a CSV cell), the value otherwise.\"\"\"
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.lstrip("+-").isdigit():
+            return int(text)
+    return value
+""",
+    ),
+    "ObjectIdStr": (
+        ("typing:Annotated", "typing:Any", "pydantic:BeforeValidator"),
+        """def _oid_to_str(value: Any) -> Any:
+    # A bson.ObjectId validates as its 24-character hex string.
+    if type(value).__name__ == "ObjectId":
+        return str(value)
+    return value
+
+
+ObjectIdStr = Annotated[str, BeforeValidator(_oid_to_str)]
+""",
+    ),
+    "DecimalValue": (
+        ("typing:Annotated", "typing:Any", "pydantic:BeforeValidator", "decimal:Decimal"),
+        """def _decimal128_to_decimal(value: Any) -> Any:
+    # A bson.Decimal128 (how MongoDB stores exact decimals) validates as its Decimal.
+    if type(value).__name__ == "Decimal128":
+        return value.to_decimal()
+    return value
+
+
+DecimalValue = Annotated[Decimal, BeforeValidator(_decimal128_to_decimal)]
+""",
+    ),
+    "JsonValue": (
+        ("typing:Annotated", "typing:Any", "pydantic:BeforeValidator", "json:"),
+        """def _decode_json_text(value: Any) -> Any:
+    # JSON columns arrive as text from CSV files and some drivers, decoded from others.
+    if isinstance(value, str | bytes) and value[:1] in ("{", "[", b"{", b"["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+JsonValue = Annotated[Any, BeforeValidator(_decode_json_text)]
+""",
+    ),
+}
+
+
 class _Imports:
     def __init__(self) -> None:
         self.std: dict[str, set[str]] = {}
         self.third: dict[str, set[str]] = {}
         self.first: dict[str, set[str]] = {}
+        self.plain: set[str] = set()
+        self.helpers: list[str] = []
+
+    def helper(self, name: str) -> str:
+        """Use an inlined definition (and whatever it needs) by its name."""
+        if name in self.helpers:
+            return name
+        needs, _ = _HELPERS[name]
+        for need in needs:
+            if ":" not in need:
+                self.helper(need)
+                continue
+            module, attr = need.split(":")
+            if attr:
+                self.add(module, attr)
+            else:
+                self.plain.add(module)
+        self.helpers.append(name)
+        return name
+
+    def render_helpers(self) -> str:
+        return "\n\n\n".join(_HELPERS[name][1].rstrip("\n") for name in self.helpers)
 
     def add(self, module: str, name: str) -> str:
-        if module in {"datetime", "decimal", "typing", "uuid"}:
+        if module in {"datetime", "decimal", "json", "typing", "uuid"}:
             group = self.std
         elif module in {"pydantic"}:
             group = self.third
@@ -69,9 +169,8 @@ class _Imports:
     def render(self) -> str:
         blocks = []
         for group in (self.std, self.third, self.first):
-            lines = []
+            lines = [f"import {m}" for m in sorted(self.plain)] if group is self.std else []
             for module in sorted(group):
-                names = sorted(group[module], key=lambda n: (not n[:1].isupper(), n.lower()))
                 names = sorted(group[module], key=_isort_key)
                 line = f"from {module} import {', '.join(names)}"
                 if len(line) > _WIDTH:
@@ -164,17 +263,21 @@ def _type_source(name: str, imports: _Imports) -> str:
     for part in parts:
         if part in _SIMPLE:
             out.append(_SIMPLE[part])
-        elif part in _IMPORTED:
+        elif part in _IMPORTED and part != "Decimal":
             module, attr = _IMPORTED[part]
             out.append(imports.add(module, attr))
         elif part in {"dict", "object"}:
             out.append(f"dict[str, {imports.add('typing', 'Any')}]")
         elif part == "list":
             out.append(f"list[{imports.add('typing', 'Any')}]")
+        elif part == "Decimal":
+            # The generated model's own type (it also takes MongoDB's Decimal128), so that the
+            # source builds the same model, JSON schema included.
+            out.append(imports.helper("DecimalValue"))
         elif part == "json":
-            out.append(imports.add("xinspector.types", "JsonValue"))
+            out.append(imports.helper("JsonValue"))
         elif part == "ObjectId":
-            out.append(imports.add("xinspector.types", "ObjectIdStr"))
+            out.append(imports.helper("ObjectIdStr"))
         else:
             return imports.add("typing", "Any")
     return " | ".join(dict.fromkeys(out))
@@ -186,7 +289,9 @@ def _annotation_source(spec: FieldSpec, imports: _Imports, *, item: bool = False
     elif spec.type_name == "list" and spec.items is not None:
         ann = f"list[{_annotation_source(spec.items, imports, item=True)}]"
     elif spec.enum is not None:
-        values = ", ".join(json.dumps(v) if isinstance(v, str) else repr(v) for v in spec.enum)
+        values = ", ".join(
+            json.dumps(v, ensure_ascii=False) if isinstance(v, str) else repr(v) for v in spec.enum
+        )
         ann = f"{imports.add('typing', 'Literal')}[{values}]"
     else:
         ann = _type_source(spec.type_name, imports)
@@ -200,11 +305,17 @@ def _annotation_source(spec: FieldSpec, imports: _Imports, *, item: bool = False
         ann = f"{ann} | None"
     if item:
         return ann
+    if spec.int_text:
+        ann = (
+            f"{imports.add('typing', 'Annotated')}[{ann}, "
+            f"{imports.add('pydantic', 'BeforeValidator')}("
+            f"{imports.helper('text_to_int')})]"
+        )
     if spec.blank_is_null:
         ann = (
             f"{imports.add('typing', 'Annotated')}[{ann}, "
             f"{imports.add('pydantic', 'BeforeValidator')}("
-            f"{imports.add('xinspector.types', 'blank_to_none')})]"
+            f"{imports.helper('blank_to_none')})]"
         )
     return ann
 
@@ -236,9 +347,20 @@ def _field_source(spec: FieldSpec, imports: _Imports) -> str:
 
 def _meta_source(meta: Mapping[str, Any]) -> str:
     lines = ["    class Meta:"]
-    for key in ("ns", "collection", "indexes", "auto_generated", "description", "source_schema"):
+    for key in (
+        "ns",
+        "collection",
+        "indexes",
+        "auto_generated",
+        "enums",
+        "strict_observed",
+        "description",
+        "source_schema",
+    ):
         value = meta.get(key)
         if value is None or (key == "indexes" and not value):
+            continue
+        if key in {"enums", "strict_observed"} and not value:
             continue
         if key == "indexes":
             value = tuple(tuple(ix) for ix in value)
@@ -274,11 +396,53 @@ def _nested_specs(spec: ModelSpec) -> list[ModelSpec]:
 
 def _module(classes: list[str], imports: _Imports, doc: str) -> str:
     header = f'"""{doc}"""\n\n' + imports.render() + "\n"
+    helpers = imports.render_helpers()
+    if helpers:
+        header += "\n\n" + helpers + "\n"
     return header + "\n\n" + "\n\n".join(c.rstrip("\n") + "\n" for c in classes)
 
 
-def spec_to_source(spec: ModelSpec) -> str:
-    """Render a :class:`ModelSpec` (with its nested models first) as a module."""
+_VALUE_FACTS = frozenset({"enum", "minimum", "maximum"})
+
+
+def _without_samples(schema: Any, *, keep_enums: bool) -> Any:
+    """``schema`` (a schema dict or part of one) without values from the data: sample values,
+    and the observed value sets and smallest/largest values (``keep_enums``: observed value
+    sets that the model turned into ``Literal`` rules stay, they are in the source anyway)."""
+    if isinstance(schema, list):
+        return [_without_samples(v, keep_enums=keep_enums) for v in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out: dict[str, Any] = {}
+    observed = schema.get("observed")
+    dropped: set[str] = set()
+    if isinstance(observed, list):
+        dropped = {a for a in observed if a in _VALUE_FACTS and not (a == "enum" and keep_enums)}
+    for key, value in schema.items():
+        if key == "sample_values" or key in dropped:
+            continue
+        if key == "observed" and isinstance(value, list):
+            kept = [a for a in value if a not in dropped]
+            if kept:
+                out[key] = kept
+            continue
+        out[key] = _without_samples(value, keep_enums=keep_enums)
+    return out
+
+
+def spec_to_source(spec: ModelSpec, *, include_samples: bool = False) -> str:
+    """Render a :class:`ModelSpec` (with its nested models first) as a module.
+
+    The module needs pydantic (and xobj-prototype, the base class) and nothing else: the
+    validators it uses are defined in it. Sample values and observed value sets are left out of
+    ``Meta.source_schema`` unless ``include_samples``.
+    """
+    if not include_samples and spec.meta.get("source_schema"):
+        keep = bool(spec.meta.get("enums") or spec.meta.get("strict_observed"))
+        spec.meta = {
+            **spec.meta,
+            "source_schema": _without_samples(spec.meta["source_schema"], keep_enums=keep),
+        }
     imports = _Imports()
     base = imports.add("xobj_prototype", "XObjPrototype")
     seen: set[str] = set()
@@ -297,21 +461,41 @@ def schema_to_source(
     *,
     ns: str | None = None,
     enums: bool = False,
+    strict_observed: bool = False,
+    include_samples: bool = False,
 ) -> str:
     """Python source of the model :func:`generate_model` builds for ``schema``.
+
+    The module runs with pydantic and xobj-prototype installed, without xinspector. It holds
+    no value from the data (sample values, observed value sets) unless ``include_samples``.
 
     Examples:
         >>> src = schema_to_source({"table": "users", "fields": {"id": {"type": "int"}}})
         >>> "class Users(XObjPrototype):" in src
         True
     """
-    return spec_to_source(build_model_spec(schema, model_name, ns=ns, enums=enums))
+    spec = build_model_spec(
+        schema,
+        model_name,
+        ns=ns,
+        enums=enums,
+        strict_observed=strict_observed,
+        include_samples=include_samples,
+    )
+    return spec_to_source(spec, include_samples=include_samples)
 
 
 # -- introspecting an arbitrary model ----------------------------------------------------------
-def model_to_source(model: type[BaseModel]) -> str:
+def model_to_source(model: type[BaseModel], *, include_samples: bool = False) -> str:
     """Python source of ``model``: from its source schema when xinspector generated it, by
-    introspection of its fields otherwise (nested models included)."""
+    introspection of its fields otherwise (nested models included).
+
+    The module runs with pydantic (and xobj-prototype where the model inherits from it)
+    installed, without xinspector. A generated model is written without sample values or
+    observed value sets (data, perhaps personal data) unless ``include_samples=True``.
+    """
+    if not isinstance(include_samples, bool):
+        raise TypeError(f"include_samples must be True or False, got {include_samples!r}")
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise TypeError(f"model_to_source needs a Pydantic model class, got {model!r}")
     if issubclass(model, XObjPrototype):
@@ -323,6 +507,8 @@ def model_to_source(model: type[BaseModel]) -> str:
                 model.__name__,
                 ns=meta.ns,
                 enums=bool(extra.get("enums", False)),
+                strict_observed=bool(extra.get("strict_observed", False)),
+                include_samples=include_samples,
             )
     imports = _Imports()
     classes: dict[str, str] = {}
