@@ -1,4 +1,10 @@
-"""Translate resource errors into repository errors, keeping the message and the cause."""
+"""Translate resource errors into repository errors, keeping the message and the cause.
+
+The resource message has its record values hidden already (``xresource`` scrubs database
+messages where it translates driver errors); it is scrubbed once more here, so that a resource
+outside that path (a third-party one, a file backend echoing a row) cannot put a value such as a
+duplicate secret token into a repository error or an audit entry.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from xrepo.errors import (
     XRepoQueryError,
     XRepoValidationError,
 )
+from xresource.databases.value_scrub import scrub_record_values
 from xresource.errors import (
     XResourceConnectionError,
     XResourceError,
@@ -41,7 +48,8 @@ def translate(
     else:
         kind = XRepoQueryError
     where = f"item {item}: " if item is not None else ""
-    return kind(f"{where}{exc.message}", repo=repo, operation=operation, item=item)
+    message = scrub_record_values(exc.message)
+    return kind(f"{where}{message}", repo=repo, operation=operation, item=item)
 
 
 @asynccontextmanager

@@ -2,8 +2,9 @@
 
 Each SQL resource classifies its own driver's exceptions (``_classify``: the error class and a
 message); what every driver has in common lives here: socket failures and timeouts, the hints
-that tell the user what to do, redaction of the server's text, and :class:`ErrorGuard`, the
-``with`` block that turns any driver exception into the right ``XResourceError``.
+that tell the user what to do, redaction of the server's text (credentials, and the record values
+that servers quote in constraint and conversion messages), and :class:`ErrorGuard`, the ``with``
+block that turns any driver exception into the right ``XResourceError``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
 from xobj_prototype import redact_text
+from xresource.databases.value_scrub import raise_alone, scrub_record_values
 from xresource.errors import (
     XResourceAuthenticationError,
     XResourceConnectionError,
@@ -22,6 +24,7 @@ from xresource.errors import (
     XResourceNotFoundError,
     XResourceQueryError,
     XResourceTimeoutError,
+    XResourceValidationError,
 )
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ __all__ = [
     "auth_error",
     "integrity_error",
     "not_found_error",
+    "quotes_values",
     "translate_error",
 ]
 
@@ -114,7 +118,21 @@ def translate_error(
         raise TypeError("only Exception instances are translated")
     classified = resource._classify(exc, operation) or _generic(resource, exc, operation)
     cls, message = classified
-    return cls(redact_text(message), resource=resource.display_name, operation=operation)
+    # Servers quote the offending record values (a duplicate token, a row that failed a check):
+    # they may be secrets, and the message goes to logs, audit entries and HTTP answers.
+    message = scrub_record_values(redact_text(message))
+    return cls(message, resource=resource.display_name, operation=operation)
+
+
+#: Driver exception attributes that may hold record values besides its text (asyncpg).
+_VALUE_ATTRIBUTES = ("detail", "context", "internal_query")
+
+
+def quotes_values(exc: BaseException) -> bool:
+    """Whether the driver exception ``exc`` repeats record values (in its text or attributes)."""
+    texts = [str(exc), *(str(a) for a in getattr(exc, "args", ()) if isinstance(a, str))]
+    texts += [v for n in _VALUE_ATTRIBUTES if isinstance(v := getattr(exc, n, None), str)]
+    return any(scrub_record_values(t) != t for t in texts)
 
 
 class ErrorGuard:
@@ -124,8 +142,11 @@ class ErrorGuard:
     generator) are not the driver's and pass unchanged.
 
     ``BaseException`` (cancellation, ``KeyboardInterrupt``) passes through untouched. The driver's
-    exception is kept as ``__cause__`` for debugging, except for authentication failures, whose
-    driver text is not needed and is dropped to keep credentials out of every traceback.
+    exception is kept as ``__cause__`` for debugging, except where its text could hold a secret:
+    authentication failures (credentials), constraint violations and values that do not fit
+    their column (record values, such as a duplicate ``api_token``), and any driver message that
+    quotes a record value. Those raise with neither ``__cause__`` nor ``__context__``; their
+    message keeps the constraint, column and key names, with the values replaced by ``…``.
     """
 
     __slots__ = ("operation", "passthrough", "resource")
@@ -157,6 +178,9 @@ class ErrorGuard:
         ):
             return False
         error = translate_error(self.resource, exc, self.operation)
-        if isinstance(error, XResourceAuthenticationError):
-            raise error from None
+        if isinstance(
+            error,
+            XResourceAuthenticationError | XResourceIntegrityError | XResourceValidationError,
+        ) or quotes_values(exc):
+            raise_alone(error)
         raise error from exc
