@@ -169,7 +169,9 @@ async def open_backend(
         return
     if kind == "mongodb":
         async with mongo_collections(mongo_db_url(urls["mongodb"]), [name, orders]) as resource:
-            repo = await XRepoFactory.create(resource=resource, model_class=Doc, collection=name)
+            repo = await XRepoFactory.create(
+                resource=resource, model_class=Doc, collection=name, lookups=[orders]
+            )
             if docs:
                 await repo.bulk_create(docs)
             order_repo = await XRepoFactory.create(
@@ -180,7 +182,9 @@ async def open_backend(
         return
     url = f"sqlite:///{tmp_path / f'{name}.db'}" if kind == "sqlite" else urls[kind]
     async with sql_tables(url, {name: DOC_DDL[kind], orders: ORDER_DDL[kind]}) as resource:
-        repo = await XRepoFactory.create(resource=resource, model_class=Doc, collection=name)
+        repo = await XRepoFactory.create(
+            resource=resource, model_class=Doc, collection=name, lookups=[orders]
+        )
         if docs:
             await repo.bulk_create(docs)
         order_repo = await XRepoFactory.create(

@@ -127,7 +127,7 @@ async def backend(
         url = mongodb_url.replace("/?", "/xrepo_conformance?")
         async with mongo_collections(url, [unique_name, orders]) as resource:
             repo = await XRepoFactory.create(
-                resource=resource, model_class=Item, collection=unique_name
+                resource=resource, model_class=Item, collection=unique_name, lookups=[orders]
             )
             await repo.bulk_create(DATA)
             order_repo = await XRepoFactory.create(
@@ -143,7 +143,7 @@ async def backend(
     }[kind]
     async with sql_tables(url, {unique_name: DDL[kind], orders: ORDER_DDL[kind]}) as resource:
         repo = await XRepoFactory.create(
-            resource=resource, model_class=Item, collection=unique_name
+            resource=resource, model_class=Item, collection=unique_name, lookups=[orders]
         )
         await repo.bulk_create(DATA)
         order_repo = await XRepoFactory.create(

@@ -93,7 +93,9 @@ async def mongo(mongodb_url: str, unique_name: str) -> AsyncIterator[MongoDBReso
 
 @pytest.fixture
 async def orders(mongo: MongoDBResource, unique_name: str) -> ConnectedMongoRepo[Any]:
-    repo = await XRepoFactory.create_from_resource(mongo, collection=unique_name)
+    repo = await XRepoFactory.create_from_resource(
+        mongo, collection=unique_name, lookups=[f"{unique_name}_users"]
+    )
     assert isinstance(repo, ConnectedMongoRepo)
     return repo
 
@@ -277,7 +279,9 @@ async def test_lookup_joins_an_object_id_with_its_hex_string(
     mongo: MongoDBResource, unique_name: str
 ) -> None:
     """users._id are ObjectIds, the foreign key holds their hex strings, and the other way."""
-    repo = await XRepoFactory.create(resource=mongo, model_class=Order, collection=unique_name)
+    repo = await XRepoFactory.create(
+        resource=mongo, model_class=Order, collection=unique_name, lookups=[f"{unique_name}_users"]
+    )
     await repo.bulk_create([{"users_id": str(BOB), "note": "s"}, {"users_id": "nope", "note": "t"}])
     out = await repo.aggregate(
         [
@@ -295,7 +299,9 @@ async def test_lookup_joins_an_object_id_with_its_hex_string(
     )
     assert [[u["name"] for u in d["user"]] for d in out] == [["bob"], []]
     assert "__xrepo_lookup_key" not in out[0]
-    users = await XRepoFactory.create_from_resource(mongo, collection=f"{unique_name}_users")
+    users = await XRepoFactory.create_from_resource(
+        mongo, collection=f"{unique_name}_users", lookups=[unique_name]
+    )
     back = await users.aggregate(
         [
             {"$match": {"id": str(BOB)}},

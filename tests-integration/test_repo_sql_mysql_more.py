@@ -131,7 +131,9 @@ def backends(
                 f"INSERT INTO {q(orders)} (id, ref, label, amt) VALUES (%s, %s, %s, %s)",
                 [o["id"], o["ref"], o["label"], o["amt"]],
             )
-        repo = await XRepoFactory.create(resource=resource, model_class=Rec, collection=name)
+        repo = await XRepoFactory.create(
+            resource=resource, model_class=Rec, collection=name, lookups=[orders]
+        )
         await repo.bulk_create(DATA)
         return repo
 

@@ -317,7 +317,7 @@ async def setup(
         tables = {unique_name: REC_DDL[kind], orders: ORDER_DDL[kind]}
         async with sql_tables(url, tables) as resource:
             repo = await XRepoFactory.create(
-                resource=resource, model_class=Rec, collection=unique_name
+                resource=resource, model_class=Rec, collection=unique_name, lookups=[orders]
             )
             await repo.bulk_create(RECORDS)
             order_repo = await XRepoFactory.create(

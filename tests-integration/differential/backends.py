@@ -95,7 +95,8 @@ async def _load(
         resource = await stack.enter_async_context(
             mongo_collections(mongo_db_url(urls["mongodb"], ORACLE_DB), [name, orders])
         )
-        repo = await XRepoFactory.create(resource=resource, model_class=Rec, collection=name)
+        repo = await XRepoFactory.create(resource=resource, model_class=Rec, collection=name,
+                                         lookups=[orders])  # fmt: skip
         await repo.bulk_create(loaded.data)
         order_repo = await XRepoFactory.create(resource=resource, model_class=Order,
                                                collection=orders)  # fmt: skip
@@ -107,7 +108,7 @@ async def _load(
             sql_tables(url, {name: REC_DDL[backend], orders: ORDER_DDL[backend]})
         )
         repo = await XRepoFactory.create(resource=resource, model_class=Rec, collection=name,
-                                         soft_delete=False)  # fmt: skip
+                                         soft_delete=False, lookups=[orders])  # fmt: skip
         await repo.bulk_create(loaded.data)
         order_repo = await XRepoFactory.create(resource=resource, model_class=Order,
                                                collection=orders, soft_delete=False)  # fmt: skip

@@ -96,7 +96,11 @@ def _metadata(inputs: Mapping[str, Any], model: type[Any]) -> RepoMetadata | Non
         name=name,
         model_name=model.__name__,
         collection=inputs.get("collection") or inputs.get("table"),
-        **{k: inputs[k] for k in ("soft_delete", "auto_timestamps", "id_field") if k in inputs},
+        **{
+            k: inputs[k]
+            for k in ("soft_delete", "auto_timestamps", "id_field", "lookups")
+            if k in inputs
+        },
     )
 
 

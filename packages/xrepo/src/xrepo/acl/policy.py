@@ -7,7 +7,11 @@ For a caller (a :class:`~xrepo.acl.resolver.Principal`) and a permission the pol
   the permission, else the operation is refused (``XRepoPermissionError``);
 - **row scope**: the OR of the granting rules' row filters (``None`` when one of them has
   none), with ``$user.id``/``$user.<attribute>`` replaced by the caller's values. The scope is a
-  filter tree: every backend binds its values as parameters, nothing is spliced into a query;
+  filter tree: every backend binds its values as parameters, nothing is spliced into a query.
+  An attribute is always a *value*, never query syntax: the rule is parsed with placeholders
+  and the caller's values are put into the parsed tree afterwards, so an attribute such as
+  ``{"$ne": None}``, ``["a", "b"]`` or ``"$user.id"`` is compared literally (a ``$regex``
+  placeholder matches the attribute's text, escaped);
 - **columns**: the union of what the granting rules let the caller read (and write).
 
 Hidden fields may not be *used* either: a filter, sort, distinct field, group key, accumulator,
@@ -21,6 +25,8 @@ role that must see less its own rules and do not grant it the wider role too.
 from __future__ import annotations
 
 import functools
+import re
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,9 +40,16 @@ from xrepo.acl.rules import ACLRule
 from xrepo.errors import XRepoConfigurationError, XRepoPermissionError, XRepoValidationError
 from xrepo.query.filters import (
     DEFAULT_LIMITS,
+    MATCH_NONE,
+    TEXT_OPS,
+    And,
+    Condition,
     FilterLimits,
     Node,
+    Nor,
+    Not,
     Or,
+    check_value,
     conditions,
     parse_filter,
 )
@@ -179,11 +192,13 @@ class ACLPolicy:
             rule.check_fields(names, repo)
             if rule.row_filter is not None:
                 # Parse once with a dummy caller, so that a typo fails at configuration time.
-                doc = _substitute(rule.row_filter, _PROBE, repo, probe=True)
+                slots: list[_Slot] = []
+                doc = _substitute(rule.row_filter, _PROBE, repo, slots, probe=True)
                 try:
-                    parse_filter(
+                    node = parse_filter(
                         doc, fields=names, limits=limits, operation="configure acl", repo=repo
                     )
+                    _bind_slots(node, slots, limits, "configure acl", repo)
                 except XRepoValidationError as exc:
                     raise XRepoConfigurationError(
                         f"ACL rule for role {rule.role!r}: bad row filter: {exc}",
@@ -428,19 +443,21 @@ class BoundPolicy:
         for rule in granting:
             doc = rule.row_filter
             if doc is not None:
+                slots: list[_Slot] = []
                 try:
-                    substituted = _substitute(doc, principal, self.repo)
+                    substituted = _substitute(doc, principal, self.repo, slots)
                 except _NoAttribute:
                     continue  # the rule needs an attribute this caller lacks: no grant
-                scopes.append(
-                    parse_filter(
-                        substituted,
-                        fields=self.fields,
-                        limits=self.limits,
-                        operation="acl",
-                        repo=self.repo,
-                    )
+                # The rule is parsed with placeholders, then the caller's values go into the
+                # parsed tree: an attribute can never become an operator, a field or a pattern.
+                parsed = parse_filter(
+                    substituted,
+                    fields=self.fields,
+                    limits=self.limits,
+                    operation="acl",
+                    repo=self.repo,
                 )
+                scopes.append(_bind_slots(parsed, slots, self.limits, "acl", self.repo))
             else:
                 unrestricted = True
             applied += 1
@@ -481,25 +498,46 @@ class _NoAttribute(Exception):
 
 
 _PROBE = Principal(user_id="probe")
+# Placeholders stand for the caller's values while the rule is parsed. The random part keeps a
+# constant of a rule from ever being taken for one (the rule's author does not know it).
+_SLOT_PREFIX = f"\x00xrepo-acl-{secrets.token_hex(8)}-"
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One ``$user.<name>`` of a rule: its placeholder text and the caller's value."""
+
+    text: str
+    name: str
+    value: Any
+    spread: bool  # the operand of $in/$nin: the value's elements, not the value itself
 
 
 def _substitute(
-    doc: Any, principal: Principal, repo: str | None, probe: bool = False, listy: bool = False
+    doc: Any,
+    principal: Principal,
+    repo: str | None,
+    slots: list[_Slot],
+    probe: bool = False,
+    listy: bool = False,
 ) -> Any:
-    """``doc`` with ``$user.id``/``$user.<attr>`` replaced by the caller's values."""
+    """``doc`` with each ``$user.id``/``$user.<attr>`` replaced by a placeholder (recorded in
+    ``slots`` with the caller's value); :func:`_bind_slots` puts the values into the parsed
+    tree."""
     if isinstance(doc, Mapping):
         return {
             k: _substitute(
                 v,
                 principal,
                 repo,
+                slots,
                 probe,
                 isinstance(k, str) and (k in ("$in", "$nin") or k.endswith(("__in", "__nin"))),
             )
             for k, v in doc.items()
         }
     if isinstance(doc, list | tuple):
-        return [_substitute(v, principal, repo, probe) for v in doc]
+        return [_substitute(v, principal, repo, slots, probe) for v in doc]
     if isinstance(doc, str) and doc.startswith(_USER):
         name = doc[len(_USER) :]
         if not name or not name.replace("_", "a").isalnum():
@@ -509,19 +547,155 @@ def _substitute(
                 repo=repo,
                 operation="configure acl",
             )
+        value: Any
         if probe:
-            return ["probe"] if listy else "probe"
-        if name == "id":
+            value = "probe"
+        elif name == "id":
             if principal.user_id is None:
                 raise _NoAttribute(name)
-            return principal.user_id
-        if name not in principal.attributes:
+            value = principal.user_id
+        elif name not in principal.attributes:
             raise _NoAttribute(name)
-        value = principal.attributes[name]
-        if isinstance(value, set | frozenset | tuple):
-            value = list(value)
-        return value
+        else:
+            value = principal.attributes[name]
+        text = f"{_SLOT_PREFIX}{len(slots)}\x00"
+        slots.append(_Slot(text, name, value, listy))
+        return [text] if listy else text
     return doc
+
+
+def _bind_slots(
+    node: Node, slots: Sequence[_Slot], limits: FilterLimits, operation: str, repo: str | None
+) -> Node:
+    """``node`` with every placeholder replaced by its caller's value, as a literal."""
+    if not slots:
+        return node
+    by_text = {s.text: s for s in slots}
+    binder = _Binder(by_text, limits, operation, repo)
+    return binder.node(node)
+
+
+class _Binder:
+    def __init__(
+        self, slots: Mapping[str, _Slot], limits: FilterLimits, operation: str, repo: str | None
+    ) -> None:
+        self.slots = slots
+        self.limits = limits
+        self.operation = operation
+        self.repo = repo
+
+    def node(self, node: Node) -> Node:
+        if isinstance(node, Condition):
+            return self.condition(node)
+        if isinstance(node, Not):
+            return Not(self.node(node.child))
+        children = tuple(self.node(c) for c in node.children)
+        if isinstance(node, And):
+            return And(children)
+        if isinstance(node, Or):
+            return Or(children)
+        return Nor(children)
+
+    def condition(self, c: Condition) -> Node:
+        if c.op in ("in", "nin"):
+            values: list[Any] = []
+            for v in c.value:
+                slot = self.slot(v)
+                if slot is not None and slot.spread:
+                    # $in: "$user.teams": the attribute's elements (a scalar is one element).
+                    items = slot.value
+                    if isinstance(items, list | tuple | set | frozenset):
+                        values.extend(self.literal(x, slot.name, 1) for x in items)
+                    else:
+                        values.append(self.literal(items, slot.name, 0))
+                else:
+                    values.append(self.fill(v))
+            if len(values) > self.limits.max_in_values:
+                raise XRepoValidationError(
+                    f"field {c.path!r}: the caller's values make ${c.op} hold {len(values)} "
+                    f"values, more than the limit of {self.limits.max_in_values}",
+                    repo=self.repo,
+                    operation=self.operation,
+                )
+            return Condition(c.path, c.op, tuple(values))
+        if c.op == "regex":
+            pattern, flags = c.value
+            slot = self.slot(pattern)
+            if slot is None:
+                return c
+            if not isinstance(slot.value, str):
+                return MATCH_NONE  # only text matches a pattern: nothing does
+            # The attribute is text to find, not a pattern: escaped, so it cannot be one.
+            escaped = re.escape(self.literal(slot.value, slot.name, 0))
+            if len(escaped) > self.limits.max_regex_length:
+                raise XRepoValidationError(
+                    f"field {c.path!r}: the caller's attribute {slot.name!r} is longer than "
+                    f"a pattern may be ({self.limits.max_regex_length} characters)",
+                    repo=self.repo,
+                    operation=self.operation,
+                )
+            return Condition(c.path, "regex", (escaped, flags))
+        if c.op in TEXT_OPS:
+            slot = self.slot(c.value)
+            if slot is not None and not isinstance(slot.value, str):
+                return MATCH_NONE  # a text operator on a non-text value matches nothing
+        if c.op == "exists":
+            return c
+        value = self.fill(c.value)
+        return c if value is c.value else Condition(c.path, c.op, value)
+
+    def slot(self, value: Any) -> _Slot | None:
+        if isinstance(value, str) and value.startswith(_SLOT_PREFIX):
+            return self.slots.get(value)
+        return None
+
+    def fill(self, value: Any) -> Any:
+        """``value`` (a rule's operand) with its placeholders replaced, at any depth."""
+        slot = self.slot(value)
+        if slot is not None:
+            return self.literal(slot.value, slot.name, 0)
+        if isinstance(value, list):
+            filled = [self.fill(v) for v in value]
+            return value if all(a is b for a, b in zip(filled, value, strict=True)) else filled
+        if isinstance(value, tuple):
+            return tuple(self.fill(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.fill(v) for k, v in value.items()}
+        return value
+
+    def literal(self, value: Any, name: str, depth: int) -> Any:
+        """The caller's attribute ``value`` as a JSON-like literal. A mapping's keys are data,
+        ``$`` included: every backend compares the document as a whole."""
+        if value is None or isinstance(value, bool | int | float | str):
+            if isinstance(value, str) and len(value) > self.limits.max_string_length:
+                raise self.error(name, f"a string longer than {self.limits.max_string_length}")
+            return value
+        if depth > self.limits.max_depth:
+            raise self.error(name, f"a value nested deeper than {self.limits.max_depth} levels")
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self.literal(v, name, depth + 1) for v in value]
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    raise self.error(name, f"a mapping with a {type(k).__name__} key")
+                out[k] = self.literal(v, name, depth + 1)
+            return out
+        # Dates, decimals, UUIDs: what a filter value may be.
+        return check_value(
+            value,
+            self.limits,
+            error=lambda m: self.error(name, m),
+            where=f"attribute {name!r}",
+        )
+
+    def error(self, name: str, what: str) -> XRepoValidationError:
+        return XRepoValidationError(
+            f"the caller's attribute {name!r} cannot be compared in an ACL row condition: "
+            f"{what}; attributes must be JSON-like values",
+            repo=self.repo,
+            operation=self.operation,
+        )
 
 
 def freeze_value(value: Any) -> Any:

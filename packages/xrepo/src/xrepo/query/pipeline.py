@@ -6,15 +6,21 @@ accumulators: ``$sum $avg $min $max $count $first $last $push $addToSet``. Every
 same thing everywhere. Field names are checked stage by stage against the fields that exist at that
 point of the pipeline (the model's fields at the start, then whatever ``$project``/``$group``
 produced), and an unknown one is an :class:`~xrepo.errors.XRepoValidationError` naming it.
+
+What a ``$lookup`` may read is the repository's explicit choice, checked by :func:`check_lookups`:
+the collections/tables listed in ``RepoMetadata.lookups`` (a memory repository's ``related``
+sources, a ``SecureRepo``'s policy ``lookups``), or any one with ``lookups="*"``. Without a
+declaration a pipeline cannot reach another collection (``sqlite_master``, ``pg_catalog``,
+``mysql.user``, another collection's documents).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from xrepo.errors import XRepoValidationError
+from xrepo.errors import XRepoPermissionError, XRepoValidationError
 from xrepo.query.filters import (
     DEFAULT_LIMITS,
     FORBIDDEN_OPERATORS,
@@ -28,6 +34,7 @@ from xrepo.query.filters import (
 
 __all__ = [
     "ACCUMULATORS",
+    "ANY_LOOKUP",
     "Count",
     "Group",
     "Limit",
@@ -39,6 +46,7 @@ __all__ = [
     "SortKey",
     "Stage",
     "Unwind",
+    "check_lookups",
     "parse_pipeline",
     "parse_sort",
 ]
@@ -47,6 +55,8 @@ ACCUMULATORS = frozenset(
     {"$sum", "$avg", "$min", "$max", "$count", "$first", "$last", "$push", "$addToSet"}
 )
 MAX_STAGES = 100
+#: ``RepoMetadata(lookups="*")``: a ``$lookup`` may read any collection or table (an opt-in).
+ANY_LOOKUP = "*"
 
 SortKey: TypeAlias = tuple[str, int]
 
@@ -478,3 +488,43 @@ def parse_pipeline(
                 operation,
             )
     return stages
+
+
+def check_lookups(
+    stages: Sequence[Stage],
+    allowed: Collection[str] | None,
+    *,
+    repo: str | None = None,
+    operation: str = "aggregate",
+) -> None:
+    """Refuse a ``$lookup`` into a collection or table that is not in ``allowed``.
+
+    Args:
+        stages: the parsed pipeline.
+        allowed: the names a ``$lookup`` may read; ``None`` (``lookups="*"``): any.
+        repo: the repository, named in the error.
+        operation: named in the error.
+
+    Raises:
+        XRepoPermissionError: naming the collection and the option that would allow it.
+
+    Examples:
+        >>> stages = parse_pipeline([{"$lookup": {"from": "sqlite_master", "localField": "id",
+        ...     "foreignField": "name", "as": "t"}}])
+        >>> check_lookups(stages, ["orders"], repo="items")
+        Traceback (most recent call last):
+        xrepo.errors.XRepoPermissionError: ...$lookup into 'sqlite_master' is not allowed...
+    """
+    if allowed is None:
+        return
+
+    for stage in stages:
+        if isinstance(stage, Lookup) and stage.source not in allowed:
+            declared = ", ".join(repr(n) for n in sorted(allowed)) or "none"
+            raise XRepoPermissionError(
+                f"$lookup into {stage.source!r} is not allowed: the repository declares the "
+                f"collections its pipelines may join (lookups: {declared}); add "
+                f"{stage.source!r} to RepoMetadata.lookups, or set lookups='*' to allow any",
+                repo=repo,
+                operation=operation,
+            )

@@ -24,7 +24,7 @@ import types
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar, Union
+from typing import Any, ClassVar, Generic, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
 
@@ -44,7 +44,14 @@ from xrepo.query.filters import (
     check_path,
     parse_filter,
 )
-from xrepo.query.pipeline import Match, SortKey, Stage, parse_pipeline, parse_sort
+from xrepo.query.pipeline import (
+    Match,
+    SortKey,
+    Stage,
+    check_lookups,
+    parse_pipeline,
+    parse_sort,
+)
 from xrepo.query.values import (
     SCALAR_KINDS,
     FieldType,
@@ -125,6 +132,10 @@ class RepoMetadata(BaseModel):
     acl_rules: list[Any] = Field(
         default_factory=list,
         description="ACLRule list (or dicts): XRepoFactory.create applies them (SecureRepo).",
+    )
+    lookups: list[str] | Literal["*"] = Field(
+        default_factory=list,
+        description="Collections/tables a pipeline's $lookup may read; '*': any (an opt-in).",
     )
 
 
@@ -1242,14 +1253,11 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """Run a MongoDB-style pipeline natively on the backend; returns plain dicts."""
         ctx = self._context(user_id, context)
         await self._check_permission(Permission.LIST, ctx)
-        stages = self._check_stages(
-            type_stages(
-                parse_pipeline(
-                    pipeline, fields=set(self._fields), limits=self._limits, repo=self.name
-                ),
-                self._field_types,
-            )
+        parsed = parse_pipeline(
+            pipeline, fields=set(self._fields), limits=self._limits, repo=self.name
         )
+        check_lookups(parsed, self._lookup_sources(), repo=self.name)
+        stages = self._check_stages(type_stages(parsed, self._field_types))
         scope = self._restrict(And(()), Permission.LIST, ctx, include_deleted=include_deleted)
         if not (isinstance(scope, And) and not scope.children):
             stages = [Match(scope), *stages]
@@ -1257,6 +1265,11 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         out = await self._aggregate(stages)
         await self._update_stats("aggregate", (time.perf_counter() - started) * 1000)
         return out
+
+    def _lookup_sources(self) -> frozenset[str] | None:
+        """The collections a ``$lookup`` may read (``RepoMetadata.lookups``); ``None``: any."""
+        declared = self.metadata.lookups
+        return None if isinstance(declared, str) else frozenset(declared)
 
     def _check_stages(self, stages: builtins.list[Stage]) -> builtins.list[Stage]:
         """The parsed pipeline as it will run, before the caller's scope is put first (a seam:

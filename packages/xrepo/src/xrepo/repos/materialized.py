@@ -107,6 +107,11 @@ class MaterializedRepo(XRepo[T]):
         """Make ``source`` (a repo or a list of dicts) readable by ``$lookup`` as ``name``."""
         self._related[name] = source
 
+    def _lookup_sources(self) -> frozenset[str] | None:
+        # Registering a related source is the declaration: only those exist here anyway.
+        declared = super()._lookup_sources()
+        return None if declared is None else declared | frozenset(self._related)
+
     def _put(self, row: Row) -> None:
         key = row[self.id_field]
         old = self._rows.get(key)

@@ -240,6 +240,11 @@ class SecureRepo(XRepo[T]):
         self._latency = latency or LatencyRecorder()
         self._write_lock = asyncio.Lock()
 
+    def _initialize_components(self) -> None:
+        # The audit, cache and latency of a SecureRepo are its own (see __init__), never the
+        # base class's: XRepoFactory.secure turns the metadata's options into them.
+        return
+
     # -- identity ------------------------------------------------------------------------------
     @property
     def inner(self) -> XRepo[T]:
@@ -687,6 +692,14 @@ class SecureRepo(XRepo[T]):
                 pipeline, context=call.ctx, include_deleted=include_deleted
             )
             return ACLPolicy.strip(rows, call.tainted)
+
+    def _lookup_sources(self) -> frozenset[str] | None:
+        # The inner repository's declaration, plus what the policy opens: listing a collection
+        # in ACLPolicy(lookups={...}) is an explicit choice too (and restricts its rows).
+        declared = self._inner._lookup_sources()
+        if declared is None or self._acl is None:
+            return declared
+        return declared | frozenset(self._acl.lookups)
 
     def _check_stages(self, stages: builtins.list[Stage]) -> builtins.list[Stage]:
         # Hidden fields may not be used; each $lookup's foreign side gets the caller's scope
