@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import heapq
-import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from xrepo.compile.casefold import fold
+from xrepo.compile.patterns import DEFAULT_REGEX_TIMEOUT, BoundedPattern
 from xrepo.query.filters import And, Condition, Node, Nor, Not, Or
 from xrepo.query.pipeline import (
     Accumulator,
@@ -316,11 +316,16 @@ class _Gen:
     """
 
     def __init__(
-        self, safe: bool, array_fields: frozenset[str] | None, typed_fields: frozenset[str]
+        self,
+        safe: bool,
+        array_fields: frozenset[str] | None,
+        typed_fields: frozenset[str],
+        regex_timeout: float = DEFAULT_REGEX_TIMEOUT,
     ) -> None:
         self.safe = safe
         self.array_fields = array_fields
         self.typed_fields = typed_fields
+        self.regex_timeout = regex_timeout
         self.namespace: dict[str, Any] = {
             "_get_path": get_path,
             "_has_path": _has_path,
@@ -460,7 +465,9 @@ class _Gen:
         x = self.var()
         if c.op == "regex":
             pattern, flags = c.value
-            p = self.const(re.compile(pattern, _re_flags(flags)))
+            # A user's pattern: the `regex` module (re-compatible VERSION0) under a time bound
+            # per value, so (a+)+$ on "aaa...!" ends in an error instead of never.
+            p = self.const(BoundedPattern(c.path, pattern, flags, self.regex_timeout))
             check = f"{p}.search({{s}}) is not None"
         else:
             insensitive = c.op.startswith("i")
@@ -481,21 +488,15 @@ class _Gen:
         return test + ")"
 
 
-def _re_flags(flags: str) -> int:
-    out = 0
-    for f in flags:
-        out |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}[f]
-    return out
-
-
 def _build(
     node: Node,
     safe: bool,
     array_fields: frozenset[str] | None,
     typed_fields: frozenset[str],
     template: str,
+    regex_timeout: float = DEFAULT_REGEX_TIMEOUT,
 ) -> Callable[..., Any]:
-    gen = _Gen(safe, array_fields, typed_fields)
+    gen = _Gen(safe, array_fields, typed_fields, regex_timeout)
     source = template.format(expr=gen.expr(node))
     namespace = dict(gen.namespace)
     # Only generated names and operators reach the source; every value is a namespace constant.
@@ -509,16 +510,18 @@ def compile_predicate(
     *,
     array_fields: frozenset[str] | None = None,
     typed_fields: frozenset[str] = frozenset(),
+    regex_timeout: float = DEFAULT_REGEX_TIMEOUT,
 ) -> Callable[[Row], bool]:
     """``node`` as a function ``row -> bool`` (guarded against cross-type comparisons).
 
     ``typed_fields``: top-level fields whose values all have one scalar type and whose filter
     values were typed for it (:func:`xrepo.query.values.type_filter`); compared without the
-    per-value type tests.
+    per-value type tests. ``regex_timeout``: seconds one ``$regex`` evaluation may take
+    (:class:`~xrepo.compile.patterns.RegexBoundExceeded` past it).
     """
     template = "def _f(r):\n    return bool({expr})\n"
-    fast = _build(node, False, array_fields, typed_fields, template)
-    safe = _build(node, True, array_fields, typed_fields, template)
+    fast = _build(node, False, array_fields, typed_fields, template, regex_timeout)
+    safe = _build(node, True, array_fields, typed_fields, template, regex_timeout)
 
     def predicate(row: Row) -> bool:
         try:
@@ -534,16 +537,17 @@ def compile_filter(
     *,
     array_fields: frozenset[str] | None = None,
     typed_fields: frozenset[str] = frozenset(),
+    regex_timeout: float = DEFAULT_REGEX_TIMEOUT,
 ) -> Callable[[Iterable[Row]], list[Row]]:
     """``node`` as a function ``rows -> matching rows`` (one list comprehension).
 
-    ``typed_fields`` as for :func:`compile_predicate`.
+    ``typed_fields`` and ``regex_timeout`` as for :func:`compile_predicate`.
     """
     if isinstance(node, And) and not node.children:
         return list
     template = "def _f(rows):\n    return [r for r in rows if {expr}]\n"
-    fast = _build(node, False, array_fields, typed_fields, template)
-    safe = _build(node, True, array_fields, typed_fields, template)
+    fast = _build(node, False, array_fields, typed_fields, template, regex_timeout)
+    safe = _build(node, True, array_fields, typed_fields, template, regex_timeout)
 
     def run(rows: Iterable[Row]) -> list[Row]:
         if not isinstance(rows, list):
@@ -887,6 +891,7 @@ def run_pipeline(
     array_fields: frozenset[str] | None = None,
     numeric_fields: frozenset[str] = frozenset(),
     typed_fields: frozenset[str] = frozenset(),
+    regex_timeout: float = DEFAULT_REGEX_TIMEOUT,
 ) -> list[Row]:
     """Run validated ``stages`` over ``rows`` and return fresh documents (inputs are not shared).
 
@@ -899,6 +904,7 @@ def run_pipeline(
             ``$match`` stages before the first reshaping stage were typed for
             (:func:`xrepo.query.values.type_stages`); compared with Python's operators until a
             stage reshapes the documents, type-strictly after.
+        regex_timeout: seconds one ``$regex`` evaluation of a ``$match`` may take.
     """
     numeric, typed = numeric_fields, typed_fields
     current: list[Row] = rows if isinstance(rows, list) else list(rows)
@@ -907,9 +913,12 @@ def run_pipeline(
     while i < len(stages):
         stage = stages[i]
         if isinstance(stage, Match):
-            current = compile_filter(stage.node, array_fields=array_fields, typed_fields=typed)(
-                current
-            )
+            current = compile_filter(
+                stage.node,
+                array_fields=array_fields,
+                typed_fields=typed,
+                regex_timeout=regex_timeout,
+            )(current)
         elif isinstance(stage, Sort):
             limit = None
             # $sort then $limit: keep only what the limit needs (heap), as MongoDB does.

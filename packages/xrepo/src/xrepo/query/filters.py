@@ -109,6 +109,16 @@ class FilterLimits:
     max_regex_length: int = 500
     max_path_segments: int = 10
     max_string_length: int = 1_000_000
+    #: Seconds one ``$regex`` evaluation (one pattern against one value) may take where xrepo
+    #: evaluates patterns itself (memory, files, SQLite): :mod:`xrepo.compile.patterns`.
+    regex_timeout: float = 1.0
+
+    def __post_init__(self) -> None:
+        timeout = self.regex_timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise XRepoValidationError(
+                f"FilterLimits.regex_timeout must be a positive number of seconds, got {timeout!r}"
+            )
 
 
 DEFAULT_LIMITS = FilterLimits()

@@ -20,12 +20,13 @@ from typing import Any, ClassVar
 
 from pydantic import PrivateAttr
 
+from xrepo.compile.patterns import RegexBoundExceeded, regex_conditions
 from xrepo.compile.sql import SQLCompiler, adapt_value, compiler_for
 from xrepo.compile.sql.base import json_text
-from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS
+from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS, regex_timed_out
 from xrepo.errors import XRepoConfigurationError
 from xrepo.query.filters import Node
-from xrepo.query.pipeline import Lookup, SortKey, Stage
+from xrepo.query.pipeline import Lookup, Match, SortKey, Stage
 from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
 from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.errors_map import repo_errors, translate
@@ -121,6 +122,7 @@ class ConnectedSQLRepo(XRepo[T]):
         return self._resource.dialect.qualified(self._db_schema, self._table)
 
     def _compiler(self, foreign: Mapping[str, Sequence[str]] | None = None) -> SQLCompiler:
+        sqlite = self._resource.dialect.name == "sqlite"
         return compiler_for(
             self._resource.dialect,
             columns=sorted(self.fields),
@@ -132,6 +134,8 @@ class ConnectedSQLRepo(XRepo[T]):
             element_types=self._element_types,
             field_kinds=self._field_types,
             json_columns=self._any_fields,
+            # SQLite runs $regex in Python (xr_regexp), under this bound per value.
+            **({"regex_timeout": self._limits.regex_timeout} if sqlite else {}),
         )
 
     def _decoded(self, rows: list[Row]) -> list[Row]:
@@ -157,18 +161,18 @@ class ConnectedSQLRepo(XRepo[T]):
         self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
     ) -> list[Row]:
         sql, params = self._compiler().select(self._qualified, node, sort, skip, limit)
-        async with repo_errors(self.name, "list"):
+        async with repo_errors(self.name, "list"), self._regex_bound("list", node):
             return self._decoded(await self._fetch_all(sql, params))
 
     async def _count(self, node: Node) -> int:
         sql, params = self._compiler().count(self._qualified, node)
-        async with repo_errors(self.name, "count"):
+        async with repo_errors(self.name, "count"), self._regex_bound("count", node):
             rows = await self._fetch_all(sql, params)
             return int(next(iter(rows[0].values())) or 0) if rows else 0
 
     async def _distinct(self, path: str, node: Node) -> list[Any]:
         compiled = self._compiler().distinct(self._qualified, path, node)
-        async with repo_errors(self.name, "distinct"):
+        async with repo_errors(self.name, "distinct"), self._regex_bound("distinct", node):
             rows = await self._fetch_all(compiled.sql, compiled.params)
         values = [d["value"] for d in compiled.documents(rows) if d["value"] is not None]
         if path in self._any_fields:
@@ -207,7 +211,10 @@ class ConnectedSQLRepo(XRepo[T]):
             if isinstance(stage, Lookup):
                 foreign[stage.source] = await self.table_columns(stage.source)
         compiled = self._compiler(foreign).pipeline(self._qualified, stages)
-        async with repo_errors(self.name, "aggregate"):
+        filters = [s.node for s in stages if isinstance(s, Match)] + [
+            s.where for s in stages if isinstance(s, Lookup) and s.where is not None
+        ]
+        async with repo_errors(self.name, "aggregate"), self._regex_bound("aggregate", *filters):
             rows = await self._fetch_all(compiled.sql, compiled.params)
         return compiled.documents(rows)
 
@@ -353,8 +360,9 @@ class ConnectedSQLRepo(XRepo[T]):
     async def _update_where(self, batch: list[UpdateItem]) -> list[int]:
         counts: list[int] = []
         mysql = self._resource.dialect.name == "mysql"
+        filters = [n for node, _, conflict in batch for n in (node, conflict) if n is not None]
         try:
-            async with self._transaction() as tx:
+            async with self._regex_bound("update", *filters), self._transaction() as tx:
                 await self._prepare(tx)
                 for i, (node, changes, conflict) in enumerate(batch):
                     increment = [k for k, v in changes.items() if v is INCREMENT]
@@ -378,7 +386,7 @@ class ConnectedSQLRepo(XRepo[T]):
 
     async def _delete_where(self, node: Node) -> int:
         sql, params = self._compiler().delete(self._qualified, node)
-        async with repo_errors(self.name, "delete"):
+        async with repo_errors(self.name, "delete"), self._regex_bound("delete", node):
             tx = ambient.current(self._resource)
             if tx is not None:
                 await self._prepare(tx)
@@ -390,6 +398,40 @@ class ConnectedSQLRepo(XRepo[T]):
                 return int(await executor.execute(sql, params))
 
     # -- SQLite's REGEXP ----------------------------------------------------------------------
+    @asynccontextmanager
+    async def _regex_bound(self, operation: str, *nodes: Node) -> AsyncIterator[None]:
+        """A statement stopped by a ``$regex`` of ``nodes`` becomes
+        :class:`~xrepo.compile.patterns.RegexBoundExceeded` naming the field and the pattern:
+        on SQLite one that ran past its time bound (SQLite reports only "user-defined function
+        raised exception"), on MariaDB one PCRE2 gave up on (error 1139, "match limit
+        exceeded")."""
+        try:
+            yield
+        except XResourceError as exc:
+            dialect = self._resource.dialect.name
+            found = [c for node in nodes for c in regex_conditions(node)]
+            if dialect == "mysql" and found and "(error 1139)" in exc.message:
+                # The server does not say which pattern: the only one, or the first of several.
+                c = found[0]
+                raise RegexBoundExceeded(
+                    c.path if len(found) == 1 else None,
+                    c.value[0] if len(found) == 1 else " / ".join(x.value[0] for x in found),
+                    None,
+                    limit="MariaDB's regular expression match limit (PCRE2)",
+                    repo=self.name,
+                    operation=operation,
+                ) from None
+            if dialect != "sqlite":
+                raise
+            for c in found:
+                pattern, flags = c.value
+                bound = regex_timed_out(("(?i)" if "i" in flags else "") + pattern)
+                if bound is not None:
+                    raise RegexBoundExceeded(
+                        c.path, pattern, bound, repo=self.name, operation=operation
+                    ) from None
+            raise
+
     @property
     def _sqlite_regexp(self) -> bool:
         """Whether this is SQLite with per-connection functions (``lease()`` and ``raw``)."""

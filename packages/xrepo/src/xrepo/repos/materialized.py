@@ -3,7 +3,10 @@
 Records live in an insertion-ordered dict keyed by id. Filters are compiled once per query into a
 single list comprehension (:mod:`xrepo.compile.python`); equality on an indexed field (the id
 always, plus ``indexes=[...]``) narrows the candidates before the filter runs. Large scans run in
-a worker thread on a snapshot, so a query over a million records never stalls the event loop.
+a worker thread on a snapshot, so a query over a million records never stalls the event loop;
+so does every query with a ``$regex``, whose cost depends on the pattern more than on the number
+of rows (each evaluation is bounded by ``FilterLimits.regex_timeout``:
+:mod:`xrepo.compile.patterns`).
 
 Writes are atomic: they are applied under a lock with an undo log, and :meth:`_persist` (a no-op
 here; file-backed repos write the file there) either succeeds or the records are restored.
@@ -19,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from xrepo.compile.patterns import RegexBoundExceeded, regex_conditions
 from xrepo.compile.python import compile_filter, run_pipeline, sort_rows
 from xrepo.errors import XRepoConfigurationError, XRepoConflictError, XRepoValidationError
 from xrepo.query.filters import And, Condition, Node
@@ -201,28 +205,47 @@ class MaterializedRepo(XRepo[T]):
                 return [self._rows[k] for k in ids]
         return None
 
-    def _scan(self, node: Node) -> list[Row]:
+    def _compile(self, node: Node) -> Any:
+        return compile_filter(
+            node,
+            array_fields=self._maybe_arrays,
+            typed_fields=self._typed_fields,
+            regex_timeout=self._limits.regex_timeout,
+        )
+
+    async def _scan(self, node: Node, operation: str) -> list[Row]:
+        # Called under the write lock: no write changes the rows while a worker thread reads.
         candidates = self._candidates(node)
         if candidates is None:
             candidates = list(self._rows.values())
-        return compile_filter(
-            node, array_fields=self._maybe_arrays, typed_fields=self._typed_fields
-        )(candidates)
+        matched: list[Row] = await self._run(
+            self._compile(node), candidates, operation=operation, regex=node
+        )
+        return matched
 
     # -- read primitives ------------------------------------------------------------------------
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        if len(self._rows) > THREAD_THRESHOLD:
-            return await asyncio.to_thread(fn, *args)
-        return fn(*args)
+    async def _run(self, fn: Any, *args: Any, operation: str, regex: Node | None = None) -> Any:
+        """``fn(*args)``, in a worker thread for a large scan or a filter with a ``$regex``.
+
+        A ``$regex`` goes to a thread whatever the number of rows: one value may take a pattern
+        up to its whole bound (``FilterLimits.regex_timeout``), which must not be spent on the
+        event loop; the ``regex`` module releases the GIL while it matches.
+        """
+        try:
+            if len(self._rows) > THREAD_THRESHOLD or (
+                regex is not None and any(regex_conditions(regex))
+            ):
+                return await asyncio.to_thread(fn, *args)
+            return fn(*args)
+        except RegexBoundExceeded as exc:
+            raise exc.for_repo(self.name, operation) from None
 
     async def _select(
         self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
     ) -> list[Row]:
         candidates = self._candidates(node)
         rows = candidates if candidates is not None else list(self._rows.values())
-        predicate = compile_filter(
-            node, array_fields=self._maybe_arrays, typed_fields=self._typed_fields
-        )
+        predicate = self._compile(node)
 
         def work() -> list[Row]:
             matched = predicate(rows)
@@ -230,27 +253,23 @@ class MaterializedRepo(XRepo[T]):
             ordered = sort_rows(matched, sort, limit=end, typed_fields=self._typed_fields)
             return ordered[skip:end]
 
-        result: list[Row] = await self._run(work)
+        result: list[Row] = await self._run(work, operation="list", regex=node)
         return result
 
     async def _count(self, node: Node) -> int:
         rows = self._candidates(node)
         rows = rows if rows is not None else list(self._rows.values())
-        predicate = compile_filter(
-            node, array_fields=self._maybe_arrays, typed_fields=self._typed_fields
-        )
-        return int(await self._run(lambda: len(predicate(rows))))
+        predicate = self._compile(node)
+        return int(await self._run(lambda: len(predicate(rows)), operation="count", regex=node))
 
     async def _distinct(self, path: str, node: Node) -> list[Any]:
         from xrepo.compile.python import freeze, get_path, thaw
 
         candidates = self._candidates(node)
         rows = candidates if candidates is not None else list(self._rows.values())
-        predicate = compile_filter(
-            node, array_fields=self._maybe_arrays, typed_fields=self._typed_fields
-        )
+        predicate = self._compile(node)
         # The snapshot is taken here, on the loop; only the scan runs in a worker thread.
-        matched = await self._run(predicate, rows)
+        matched = await self._run(predicate, rows, operation="distinct", regex=node)
         seen: dict[Any, None] = {}
         for row in matched:
             value = get_path(row, path)
@@ -277,7 +296,10 @@ class MaterializedRepo(XRepo[T]):
                 array_fields=self._maybe_arrays,
                 numeric_fields=numeric,
                 typed_fields=self._typed_fields,
-            )
+                regex_timeout=self._limits.regex_timeout,
+            ),
+            operation="aggregate",
+            regex=_pipeline_filters(stages),
         )
         return out
 
@@ -340,8 +362,12 @@ class MaterializedRepo(XRepo[T]):
             counts: list[int] = []
             try:
                 for i, (node, changes, conflict) in enumerate(batch):
-                    matched = self._scan(node)
-                    if not matched and conflict is not None and self._scan(conflict):
+                    matched = await self._scan(node, "update")
+                    if (
+                        not matched
+                        and conflict is not None
+                        and await self._scan(conflict, "update")
+                    ):
                         raise VersionConflict(i)
                     for row in matched:
                         new = dict(row)
@@ -360,7 +386,7 @@ class MaterializedRepo(XRepo[T]):
     async def _delete_where(self, node: Node) -> int:
         async with self._lock:
             await self._before_write()
-            matched = self._scan(node)
+            matched = await self._scan(node, "delete")
             undo: list[tuple[Any, Any]] = []
             for row in matched:
                 undo.append((row[self.id_field], row))
@@ -396,3 +422,15 @@ def _flat_types(annotation: Any) -> set[Any]:
     for a in args:
         out |= _flat_types(a)
     return out
+
+
+def _pipeline_filters(stages: Sequence[Stage]) -> Node:
+    """The filters of a pipeline's ``$match`` stages and ``$lookup`` conditions, as one tree
+    (to tell whether the pipeline holds a ``$regex``)."""
+    nodes: list[Node] = []
+    for stage in stages:
+        if isinstance(stage, Match):
+            nodes.append(stage.node)
+        elif isinstance(stage, Lookup) and stage.where is not None:
+            nodes.append(stage.where)
+    return And(tuple(nodes))

@@ -1,6 +1,10 @@
 """``MySQLResource``: MySQL and MariaDB on an ``aiomysql`` pool.
 
-- Placeholders are ``%s`` (the ``format`` paramstyle); rows come back as dicts.
+- Placeholders are ``%s`` (the ``format`` paramstyle); rows come back as dicts. With parameters,
+  a literal ``%`` in a string literal of the SQL text is written ``%%`` (the driver %-formats the
+  text), but inside a backtick-quoted identifier (what ``dialect.quote`` makes) ``%`` is always
+  written once: the executor doubles it for the driver, so ``\`growth %\``` works with and
+  without parameters.
 - Connections run in autocommit mode with ``utf8mb4``; :meth:`transaction` opens an explicit
   ``BEGIN`` on one connection. DDL statements (``CREATE``/``DROP``/``ALTER``) commit implicitly in
   MySQL, so they cannot be rolled back: keep them out of transactions you may need to undo.
@@ -20,10 +24,12 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, ClassVar
 
 import aiomysql
+from aiomysql.cursors import RE_INSERT_VALUES
 from pydantic import PrivateAttr
 from pymysql import err as myerr  # type: ignore[import-untyped]
 
@@ -61,12 +67,66 @@ _INTEGRITY = frozenset(
 _TIMEOUT = frozenset({1205, 1317, 1969, 3024})
 
 
+#: MariaDB's "Regex error 'match limit exceeded'" (PCRE2 gave up backtracking) is a warning
+#: and the row simply does not match: a wrong answer, turned into an error here.
+_REGEX_ERROR = 1139
+
+
+# What may hold a backtick without starting an identifier: string literals and comments. Matched
+# first at each position, so that the backticks and quotes inside them are skipped as a whole.
+_SQL_SPANS = re.compile(
+    r"`(?:[^`]|``)*`"
+    r"|'(?:[^'\\]|\\.|'')*'"
+    r'|"(?:[^"\\]|\\.|"")*"'
+    r"|#[^\n]*|--[ \t][^\n]*|/\*.*?\*/",
+    re.DOTALL,
+)
+
+
+def _escape_identifier_percent(sql: str) -> str:
+    """``sql`` with each ``%`` inside a backtick-quoted identifier doubled.
+
+    aiomysql %-formats the whole statement text when parameters are passed, quoted identifiers
+    included: a table or output name such as ``growth %`` would fail with "unsupported format
+    character". Literals and comments are left as written (the driver's own rule applies there).
+    """
+    if "%" not in sql or "`" not in sql:
+        return sql
+
+    def repl(m: re.Match[str]) -> str:
+        span = m[0]
+        return span.replace("%", "%%") if span[0] == "`" else span
+
+    return _SQL_SPANS.sub(repl, sql)
+
+
+def _escape_many(sql: str) -> str:
+    """:func:`_escape_identifier_percent` for ``executemany``: aiomysql formats the ``INSERT ...
+    VALUES`` prefix and the row group, but sends an ``ON DUPLICATE KEY UPDATE`` tail as is."""
+    m = RE_INSERT_VALUES.match(sql)
+    if m is None:
+        return _escape_identifier_percent(sql)
+    return _escape_identifier_percent(m[1]) + sql[m.end(1) :]
+
+
 class _Cursor(aiomysql.Cursor):  # type: ignore[misc]
     """aiomysql's cursor without its ``SHOW WARNINGS`` round trip and Python warning per note
-    (``DROP TABLE IF EXISTS`` of a missing table...): server notes are not errors."""
+    (``DROP TABLE IF EXISTS`` of a missing table...): server notes are not errors, except a
+    regular expression the server gave up on (then the statement fails)."""
+
+    _sql: str = ""
+
+    async def execute(self, query: str, args: Any = None) -> int:
+        self._sql = query
+        count: int = await super().execute(query, args)
+        return count
 
     async def _show_warnings(self, conn: Any) -> None:
-        return None
+        if "REGEXP" not in self._sql.upper():
+            return
+        for warning in await conn.show_warnings() or ():
+            if warning[1] == _REGEX_ERROR:
+                raise myerr.OperationalError(_REGEX_ERROR, str(warning[2]))
 
 
 class _SSCursor(_Cursor, aiomysql.SSCursor):  # type: ignore[misc]
@@ -93,6 +153,8 @@ class _MySQLExecutor(ConnectionExecutor):
                 cursor = await self.raw.cursor(_Cursor)
                 try:
                     # No params, no %-formatting: a literal % in the SQL stays as written.
+                    if params:
+                        sql = _escape_identifier_percent(sql)
                     count = await cursor.execute(sql, params or None)
                     if fetch is None:
                         return count
@@ -137,7 +199,7 @@ class _MySQLExecutor(ConnectionExecutor):
                     cursor = await self.raw.cursor(_Cursor)
                     try:
                         # INSERT ... VALUES becomes one multi-row statement in the driver.
-                        count = await cursor.executemany(sql, args)
+                        count = await cursor.executemany(_escape_many(sql), args)
                     finally:
                         await cursor.close()
         except BaseException:
@@ -156,6 +218,8 @@ class _MySQLExecutor(ConnectionExecutor):
         with self._guard("stream"):
             async with self._deadline():
                 cursor = await self.raw.cursor(_SSCursor)
+                if params:
+                    sql = _escape_identifier_percent(sql)
                 await cursor.execute(sql, params or None)
         done = False
         try:

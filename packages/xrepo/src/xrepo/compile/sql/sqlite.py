@@ -24,9 +24,12 @@ below give MongoDB's answers all the same (``docs/xrepo.md`` lists what remains)
   ``$sum`` of integers never overflows (it sums 32-bit halves, then turns into a double as
   MongoDB does).
 
-The functions (``regexp``, ``xr_fold``, ``xr_endswith``, ``xr_dt``) are registered on every
-connection by the repository (:data:`SQLITE_FUNCTIONS`); a compiler made with ``regexp=False``
-refuses what needs them.
+The functions (``regexp``, ``xr_regexp``, ``xr_fold``, ``xr_endswith``, ``xr_dt``) are
+registered on every connection by the repository (:data:`SQLITE_FUNCTIONS`); a compiler made with
+``regexp=False`` refuses what needs them. ``$regex`` compiles to ``xr_regexp(value, pattern,
+seconds)``: the ``regex`` module under a time bound per value (:mod:`xrepo.compile.patterns`); a
+pattern that runs past it stops the statement, and :func:`regex_timed_out` tells the repository
+which pattern it was.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ import enum
 import functools
 import json
 import math
-import re
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -44,14 +46,17 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import regex as _regex
+
 from xrepo.compile.casefold import fold
+from xrepo.compile.patterns import DEFAULT_REGEX_TIMEOUT, compile_pattern
 from xrepo.compile.sql.base import CompiledPipeline, SQLCompiler, _Block
 from xrepo.errors import XRepoValidationError
 from xrepo.query.filters import Node
 from xrepo.query.pipeline import Accumulator, Group, SortKey
 from xrepo.query.values import python_type
 
-__all__ = ["SQLITE_FUNCTIONS", "SQLiteCompiler", "canonical_datetime"]
+__all__ = ["SQLITE_FUNCTIONS", "SQLiteCompiler", "canonical_datetime", "regex_timed_out"]
 
 _INT64 = (-(2**63), 2**63 - 1)
 #: ``GLOB`` of the canonical datetime text (rows written by this version).
@@ -146,8 +151,12 @@ class SQLiteCompiler(SQLCompiler):
 
     no_limit = "-1"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, regex_timeout: float = DEFAULT_REGEX_TIMEOUT, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        #: Seconds one ``$regex`` evaluation may take (``xr_regexp``'s third argument).
+        self.regex_timeout = regex_timeout
         #: JSON-path expressions this compiler made -> (column, path): their json_type().
         self._json_paths: dict[str, tuple[str, str]] = {}
         #: Elements of a JSON array column being tested (``je.value``) -> their ``je.type``.
@@ -344,12 +353,13 @@ class SQLiteCompiler(SQLCompiler):
             return found
         full = ("(?i)" if "i" in flags else "") + pattern
         try:
-            _pattern(full)
-        except re.error as exc:
+            compile_pattern(full)
+        except _regex.error as exc:
             raise self.error(
-                f"$regex {pattern!r} is not a valid pattern on sqlite (Python re): {exc}"
+                f"$regex {pattern!r} is not a valid pattern on sqlite (Python regex): {exc}"
             ) from None
-        return f"({self._guard(e, 'text')} AND {e} REGEXP {self.p(full)})"
+        bound = self.p(float(self.regex_timeout))
+        return f"({self._guard(e, 'text')} AND xr_regexp({e}, {self.p(full)}, {bound}))"
 
     # -- distinct -------------------------------------------------------------------------------
     def distinct(self, table: str, path: str, node: Node) -> CompiledPipeline:
@@ -573,16 +583,37 @@ class SQLiteCompiler(SQLCompiler):
 
 
 # -- functions registered on every SQLite connection ----------------------------------------------
-@functools.lru_cache(maxsize=256)
-def _pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+#: Patterns (as sent to SQLite) whose evaluation ran past its bound -> the bound. SQLite
+#: replaces a function's exception by "user-defined function raised exception": this is how the
+#: repository learns which ``$regex`` it was (:func:`regex_timed_out`).
+_TIMED_OUT: dict[str, float] = {}
+
+
+def _regexp_bounded(value: Any, pattern: Any, bound: Any) -> bool:
+    if not isinstance(value, str) or not isinstance(pattern, str):
+        return False
+    if isinstance(bound, bool) or not isinstance(bound, int | float) or not bound > 0:
+        bound = DEFAULT_REGEX_TIMEOUT
+    try:
+        # concurrent=True: the GIL is released while matching, for the loop's thread.
+        found = compile_pattern(pattern).search(value, timeout=bound, concurrent=True)
+    except TimeoutError:
+        if len(_TIMED_OUT) >= 256:  # entries are taken by the repository; never grow unbounded
+            _TIMED_OUT.clear()
+        _TIMED_OUT[pattern] = float(bound)
+        raise
+    return found is not None
 
 
 def _regexp(pattern: Any, value: Any) -> bool:
-    # SQLite calls regexp(pattern, value) for `value REGEXP pattern`.
-    if not isinstance(value, str) or not isinstance(pattern, str):
-        return False
-    return _pattern(pattern).search(value) is not None
+    # SQLite calls regexp(pattern, value) for `value REGEXP pattern` (kept for callers' own SQL).
+    return _regexp_bounded(value, pattern, DEFAULT_REGEX_TIMEOUT)
+
+
+def regex_timed_out(pattern: str) -> float | None:
+    """The bound ``pattern`` (as sent to SQLite, with a leading ``(?i)`` for ``i``) ran past
+    since the last call, or ``None``; the record is taken."""
+    return _TIMED_OUT.pop(pattern, None)
 
 
 def _fold(value: Any) -> Any:
@@ -610,6 +641,7 @@ def _dt_text(value: Any) -> Any:
 #: (``create_function(..., deterministic=True)``).
 SQLITE_FUNCTIONS: tuple[tuple[str, int, Callable[..., Any]], ...] = (
     ("regexp", 2, _regexp),
+    ("xr_regexp", 3, _regexp_bounded),
     ("xr_fold", 1, _fold),
     ("xr_endswith", 2, _endswith),
     ("xr_dt", 1, _dt_text),
