@@ -265,6 +265,7 @@ def test_source_defines_its_own_validators(tmp_path: Path) -> None:
         ("(char_length(name) > 2)", None, {}, False),
         ("", None, {}, False),
         ("price >= 0 ; DROP TABLE t", None, {}, False),
+        ("((odd % 2) = 1)", "odd", {}, False),
     ],
 )
 def test_parse_check(

@@ -155,10 +155,13 @@ def parse_check(clause: str) -> CheckConstraint:
         return CheckConstraint(column=None, complete=False)
     tokens = _strip(raw)
     columns = {t.value for t in tokens if t.kind == "ident"}
-    if len(columns) != 1 or any(t.kind == "other" for t in tokens):
+    if len(columns) != 1:
         return CheckConstraint(column=None, complete=False)
     result = CheckConstraint(column=next(iter(columns)))
-    if any(t.value in {"or", "not", "is", "null"} for t in tokens if t.kind == "kw"):
+    if any(t.kind == "other" for t in tokens) or any(
+        t.value in {"or", "not", "is", "null"} for t in tokens if t.kind == "kw"
+    ):
+        # Arithmetic, OR, NOT, IS NULL: true of the column, but not a form a model expresses.
         result.complete = False
         return result
     i = 0

@@ -77,9 +77,11 @@ async def profile_sql_table(
                 # SQLite has no stddev: the variance from two sums, over the same scan.
                 select.append(f"avg(({col}) * ({col})) AS sq_{i}")
         if ftype in _STR_LIKE:
-            select.append(f"min({length}({col})) AS ln_{i}")
-            select.append(f"max({length}({col})) AS lx_{i}")
-            select.append(f"avg({length}({col})) AS la_{i}")
+            # PostgreSQL has no length() of an enum type (nor of citext on old servers).
+            text = f"{col}::text" if dialect == "postgresql" else col
+            select.append(f"min({length}({text})) AS ln_{i}")
+            select.append(f"max({length}({text})) AS lx_{i}")
+            select.append(f"avg({length}({text})) AS la_{i}")
     log.info("profiling %s by pushdown (%d columns)", schema.name, len(names))
     row = await db.fetch_one(f"SELECT {', '.join(select)} FROM {table_sql}")  # noqa: S608
     assert row is not None
