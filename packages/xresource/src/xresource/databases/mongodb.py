@@ -5,7 +5,8 @@ resource's pool fields, which the specification's ``max_pool_size``, ``min_pool_
 ``max_idle_time_ms`` also set); this module adds what a repository needs on top: streaming reads
 in batches, thin write wrappers whose failures become ``XResourceError`` subclasses, transactions,
 and a guard that refuses server-side JavaScript (``$where``, ``$function``, ``$accumulator``) in
-filters and pipelines.
+every part of every request: filters, projections, sorts, updates and pipelines
+(:mod:`xresource.databases.mongo_guard`).
 
 Credentials never stay in ``connection_string``: a password in the URL is moved into the
 ``password`` field (a ``SecretStr``) when the resource is built, and handed to PyMongo separately.
@@ -43,6 +44,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from xobj_prototype import is_secret_key, redact_text
 from xresource.base import ParameterAlias
 from xresource.databases.base import DatabaseResource, PoolStats
+from xresource.databases.mongo_guard import (
+    FORBIDDEN_OPERATORS,
+    check_no_server_js,
+    check_request,
+)
 from xresource.errors import (
     XResourceAuthenticationError,
     XResourceConfigurationError,
@@ -60,9 +66,6 @@ __all__ = ["FORBIDDEN_OPERATORS", "MongoDBResource", "MongoPoolStats", "check_no
 
 Document = dict[str, Any]
 
-#: Operators that run JavaScript on the server: refused in every filter, update and pipeline.
-FORBIDDEN_OPERATORS = frozenset({"$where", "$function", "$accumulator"})
-
 # Server error codes that mean "who are you?" (18 AuthenticationFailed) or "not allowed" (13).
 _AUTH_CODES = frozenset({13, 18})
 # 50 MaxTimeMSExpired; 262 ExceededTimeLimit.
@@ -77,27 +80,6 @@ _PLAIN_OPTIONS = frozenset({"authsource", "authmechanism"})
 def _disk(allow_disk_use: bool | None) -> dict[str, Any]:
     # The server rejects allowDiskUse=null: send the option only when it was given.
     return {} if allow_disk_use is None else {"allowDiskUse": bool(allow_disk_use)}
-
-
-def check_no_server_js(value: Any, *, where: str = "filter", _depth: int = 0) -> None:
-    """Raise ``ValueError`` when ``value`` holds a server-side JavaScript operator at any depth.
-
-    >>> check_no_server_js({"$and": [{"a": 1}, {"$where": "sleep(100)"}]})
-    Traceback (most recent call last):
-    ValueError: filter uses $where, which runs JavaScript on the server and is not allowed
-    """
-    if _depth > 100:
-        raise ValueError(f"{where} is nested more than 100 levels deep")
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if isinstance(key, str) and key in FORBIDDEN_OPERATORS:
-                raise ValueError(
-                    f"{where} uses {key}, which runs JavaScript on the server and is not allowed"
-                )
-            check_no_server_js(item, where=where, _depth=_depth + 1)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            check_no_server_js(item, where=where, _depth=_depth + 1)
 
 
 class _PoolCounter(monitoring.ConnectionPoolListener):
@@ -762,9 +744,15 @@ class MongoDBResource(DatabaseResource):
         return XResourceValidationError(message, resource=self.display_name, operation=op)
 
     def _no_server_js(self, value: Any, op: str, *, where: str = "filter") -> None:
-        """:func:`check_no_server_js`, its complaint raised as this resource's error."""
+        """:func:`~xresource.databases.mongo_guard.check_request` for one part of a request,
+        its complaint raised as this resource's error."""
+        self._guard(op, **{where: value})
+
+    def _guard(self, op: str, **parts: Any) -> None:
+        """Refuse server-side JavaScript in any part of a request (filter, projection, sort,
+        update, pipeline...) before anything is sent: every operation goes through here."""
         try:
-            check_no_server_js(value, where=where)
+            check_request(op, **parts)
         except ValueError as exc:
             raise self._invalid(str(exc), op) from None
 
@@ -850,6 +838,8 @@ class MongoDBResource(DatabaseResource):
                 "projection must be a mapping or a list of field names",
                 op,
             )
+        # A projection is an aggregation expression ({"x": {"$function": ...}} runs JavaScript).
+        self._guard(op, projection=projection, sort=sort)
         sort_spec = self._sort(sort, op)
         coll = await self._coll(collection, op)
         return coll.find(
