@@ -1,4 +1,4 @@
-"""Credentials of a REST resource turned into request headers or query parameters.
+"""Credentials of a REST (or WebSocket) resource turned into request headers or query parameters.
 
 Every credential is a ``SecretStr`` until this module reads it, right before a request is sent;
 nothing here is logged or kept in plain text on the resource.
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
-__all__ = ["AUTH_PARAM_KEYS", "auth_headers_and_params", "from_auth_params"]
+__all__ = ["AUTH_PARAM_KEYS", "apply_auth_params", "auth_headers_and_params", "from_auth_params"]
 
 #: Keys the spec's ``auth_params`` mapping may hold, and the resource field each one sets.
 AUTH_PARAM_KEYS = {
@@ -46,6 +46,33 @@ def from_auth_params(auth_params: Mapping[str, Any]) -> dict[str, Any]:
             )
         out[field] = value
     return out
+
+
+def apply_auth_params(
+    data: dict[str, Any], renames: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Model-validator step: move ``data["auth_params"]`` onto the resource's credential fields.
+
+    ``renames`` maps a field name of :data:`AUTH_PARAM_KEYS` onto the resource's own (the
+    WebSocket resource keeps its bearer token in ``token``). A credential given both ways with
+    different values is an error; the same value twice is accepted. ``data`` is changed in place
+    and returned.
+
+    >>> apply_auth_params({"auth_params": {"token": "t"}}, {"bearer_token": "token"})
+    {'token': 't'}
+    """
+    auth = data.pop("auth_params", None)
+    if auth is None:
+        return data
+    for key, value in from_auth_params(auth).items():
+        field = (renames or {}).get(key, key)
+        given = data.get(field)
+        if isinstance(given, SecretStr):
+            given = given.get_secret_value()
+        if given not in (None, value):
+            raise ValueError(f"auth_params sets {field}, which is also given directly")
+        data[field] = value
+    return data
 
 
 def auth_headers_and_params(

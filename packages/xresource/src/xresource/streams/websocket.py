@@ -10,19 +10,35 @@ Two framings (``framing=``):
 - ``"raw"``: frames are sent and received as they are; nothing is sent on subscribe.
 
 Received frames without a channel are delivered on ``default_topic`` (``"message"``).
+
+Credentials are given as on the REST resource: ``auth_params={"token": ...}`` (sent as
+``Authorization: Bearer``), ``{"api_key": ...}`` (an ``X-API-Key`` header, or another header or a
+query parameter with ``api_key_name`` / ``api_key_in``), ``{"username": ..., "password": ...}``
+(``Authorization: Basic``), or the fields themselves (``token=``, ``api_key=``...). They are
+``SecretStr``: no ``repr()``, metadata, error or log line shows them.
+
+``subscribe(channel)`` without a handler (the specification's example) delivers the channel's
+messages through the resource's async iterator: ``async for message in resource``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncGenerator
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
-from xresource.errors import XResourceConnectionError, XResourceValidationError
+from xresource.errors import (
+    XResourceAuthenticationError,
+    XResourceConnectionError,
+    XResourceValidationError,
+)
+from xresource.network.auth import apply_auth_params, auth_headers_and_params
+from xresource.streams.base import MessageHandler, _Buffer, _Consumer
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.http import HTTPStreamResource
 from xresource.streams.serializers import JSONSerializer
@@ -32,6 +48,9 @@ if TYPE_CHECKING:
     import aiohttp
 
 __all__ = ["WebSocketResource"]
+
+logger = logging.getLogger("xresource.streams")
+_MASK = "**********"
 
 
 class WebSocketResource(HTTPStreamResource):
@@ -51,8 +70,42 @@ class WebSocketResource(HTTPStreamResource):
     framing: Literal["channels", "raw"] = "channels"
     default_topic: str = "message"
     heartbeat: float | None = Field(default=30.0, gt=0, description="Ping interval (s).")
+    api_key: SecretStr | None = Field(default=None, description="Sent as api_key_name.")
+    api_key_name: str = Field(default="X-API-Key", min_length=1, max_length=200)
+    api_key_in: Literal["header", "query"] = "header"
+    username: str | None = Field(default=None, description="Basic auth, with password.")
+    password: SecretStr | None = None
 
     _ws: aiohttp.ClientWebSocketResponse | None = PrivateAttr(default=None)
+    # Messages of the channels subscribed without a handler, read by ``async for``; a consumer
+    # record without topics: routing never fills it, the handler below does, and disconnect()
+    # or exhausted reconnection end it like every consume().
+    _pull: _Consumer | None = PrivateAttr(default=None)
+    _pull_topics: set[str] = PrivateAttr(default_factory=set)
+    _pull_readers: int = PrivateAttr(default=0)
+    _pull_dropped: int = PrivateAttr(default=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _auth_params(cls, data: Any) -> Any:
+        # Before the fields: the spec's auth_params land in SecretStr fields, never in a plain one.
+        if isinstance(data, Mapping) and "auth_params" in data:
+            return apply_auth_params(dict(data), {"bearer_token": "token"})
+        return data
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> WebSocketResource:
+        if self.token is not None and self.username is not None:
+            raise ValueError(
+                "give token or username/password, not both (both would set the Authorization "
+                "header)"
+            )
+        if self.password is not None and self.username is None:
+            raise ValueError("password given without username")
+        name = self.api_key_name
+        if any(ord(c) < 33 or c in ':()<>@,;"/[]?={}\\' for c in name):
+            raise ValueError(f"api_key_name {name[:40]!r} is not a valid header or parameter name")
+        return self
 
     @field_validator("endpoint")
     @classmethod
@@ -74,21 +127,33 @@ class WebSocketResource(HTTPStreamResource):
         self._require("aiohttp", "websocket")
         import aiohttp
 
-        headers = self._request_headers(dict(self.headers))
+        # The REST resource's code: the same auth_params give the same headers and parameters.
+        auth_headers, auth_query = auth_headers_and_params(
+            bearer_token=self.token,
+            api_key=self.api_key,
+            api_key_name=self.api_key_name,
+            api_key_in=self.api_key_in,
+            username=self.username,
+            password=self.password,
+        )
+        headers = {**self.headers, **auth_headers}
         session = self._new_session()
         try:
             ws = await session.ws_connect(
                 self.endpoint,
                 protocols=tuple(self.protocols),
                 headers=headers,
+                params=auth_query or None,
                 heartbeat=self.heartbeat,
                 timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
             )
         except aiohttp.WSServerHandshakeError as exc:
             await session.close()
-            raise XResourceConnectionError(
+            refused = exc.status in (401, 403)
+            error = XResourceAuthenticationError if refused else XResourceConnectionError
+            raise error(
                 f"the server refused the WebSocket handshake (HTTP {exc.status}); check the "
-                "endpoint and credentials",
+                + ("credentials (token, api_key, username/password)" if refused else "endpoint"),
                 resource=self.display_name,
                 operation="connect",
             ) from None
@@ -228,3 +293,130 @@ class WebSocketResource(HTTPStreamResource):
 
     async def _ping(self) -> bool:
         return self._ws is not None and not self._ws.closed
+
+    def _connection_error(
+        self,
+        operation: str,
+        exc: BaseException,
+        hint: str = "check that the server is running and reachable",
+    ) -> XResourceConnectionError:
+        # aiohttp's errors may quote the request URL, whose query holds an api_key sent there.
+        error = super()._connection_error(operation, exc, hint)
+        text = error.message
+        for secret in (self.api_key, self.token, self.password):
+            if secret is not None and secret.get_secret_value():
+                text = text.replace(secret.get_secret_value(), _MASK)
+        if text == error.message:
+            return error
+        return XResourceConnectionError(
+            text.split(f"{operation}: ", 1)[-1], resource=self.display_name, operation=operation
+        )
+
+    # -- subscriptions without a handler: the async iterator -----------------------------------
+    async def subscribe(
+        self, topic: str, handler: MessageHandler | None = None, **options: Any
+    ) -> None:
+        """Subscribe to a channel; without ``handler`` its messages come through ``async for``.
+
+        With a handler this is every stream's ``subscribe``. Without one (the specification's
+        ``await websocket_resource.subscribe("BTC/USD")``) the channel's messages are queued for
+        the resource's async iterator, in arrival order, across every channel subscribed this
+        way. While nobody iterates, at most ``buffer_size`` messages are kept (the oldest are
+        dropped and counted in ``get_metadata()["iterator_dropped"]``), so that the ``on(...)``
+        handlers of the same messages never stall; while a loop iterates, a full queue makes the
+        reader wait (backpressure) as ``consume()`` does.
+
+        Examples:
+            >>> async def trades(ws: WebSocketResource) -> None:
+            ...     await ws.subscribe("BTC/USD")
+            ...     async for message in ws:
+            ...         print(message.topic, message.value)
+        """
+        if handler is not None:
+            await super().subscribe(topic, handler, **options)
+            return
+        self._check_topic(topic)  # before anything is set up for it
+        if topic in self._pull_topics and self._pull is not None and self._pull.end is None:
+            return  # already delivered to the iterator
+        pull = self._pull
+        if pull is None or pull.end is not None:
+            pull = _Consumer((), _Buffer(self.buffer_size))
+            self._pull, self._pull_topics = pull, set()
+            self._consumers.add(pull)
+        await super().subscribe(topic, self._to_iterator, **options)
+        self._pull_topics.add(topic)
+
+    async def unsubscribe(self, topic: str) -> None:
+        """Stop the channel's handlers, and its delivery to the iterator."""
+        self._pull_topics.discard(topic)
+        await super().unsubscribe(topic)
+
+    async def _to_iterator(self, message: StreamMessage) -> None:
+        pull = self._pull
+        if pull is None or pull.end is not None or message.topic not in self._pull_topics:
+            return
+        queue = pull.queue
+        if queue.full() and not self._pull_readers:
+            # Nobody iterates: keep the newest, so that the other handlers of the stream go on.
+            queue.get_nowait()
+            self._pull_dropped += 1
+            if self._pull_dropped == 1:
+                logger.warning(
+                    "%s: %d messages wait for 'async for' and nobody iterates; the oldest are "
+                    "dropped (subscribe with a handler, or iterate)",
+                    self.display_name,
+                    queue.maxsize,
+                )
+        await queue.put(message)
+
+    async def __aiter__(self) -> AsyncIterator[StreamMessage]:
+        """The messages of the channels subscribed without a handler, as they arrive.
+
+        Ends on ``disconnect()``; raises ``XResourceConnectionError`` when the connection is lost
+        for good (reconnection exhausted), and ``XResourceValidationError`` when no channel was
+        subscribed without a handler (the loop would wait forever).
+        """
+        pull = self._pull
+        if pull is None or (pull.end is None and not self._pull_topics):
+            raise XResourceValidationError(
+                "nothing to iterate: subscribe(channel) without a handler first",
+                resource=self.display_name,
+                operation="iterate",
+            )
+        queue = pull.queue
+        self._pull_readers += 1
+        try:
+            while True:
+                if queue.size:
+                    item = queue.get_nowait()
+                elif pull.end is not None:
+                    item = pull.end
+                else:
+                    item = await queue.get()
+                if isinstance(item, StreamMessage):
+                    yield item
+                    continue
+                # The end marker of disconnect() or of exhausted reconnection.
+                if item.error is not None:
+                    raise item.error
+                return
+        finally:
+            self._pull_readers -= 1
+            if not self._pull_readers and queue.full():
+                # A handler may wait for room that no loop will make now: make it, dropping
+                # the oldest, as when nobody iterates.
+                queue.get_nowait()
+                self._pull_dropped += 1
+
+    async def _disconnect(self) -> None:
+        await super()._disconnect()
+        pull, self._pull = self._pull, None
+        self._pull_topics = set()
+        if pull is not None:
+            self._consumers.discard(pull)  # its end marker stays for a loop still reading
+
+    def get_metadata(self) -> dict[str, Any]:
+        """Every stream's metadata, plus what the iterator dropped while nobody iterated."""
+        meta = super().get_metadata()
+        meta["iterator_dropped"] = self._pull_dropped
+        return meta
