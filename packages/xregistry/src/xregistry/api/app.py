@@ -26,6 +26,7 @@ from xregistry.__about__ import __version__
 from xregistry.api.auth import TokenAuthenticator
 from xregistry.api.config import ApiConfig
 from xregistry.api.errors import install_error_handlers
+from xregistry.api.limits import BodySizeLimitMiddleware
 from xregistry.api.routes import discovery, enrichment, system
 from xregistry.api.routes import registry as registry_routes
 from xregistry.api.routes.system import data_api_available
@@ -91,6 +92,8 @@ def create_app(
     )
     app.state.xregistry = state
     install_error_handlers(app)
+    # Outermost: a body over the limit is refused before any route or parser sees it.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=cfg.max_body_size)
     app.include_router(system.router)
     app.include_router(registry_routes.router)
     app.include_router(enrichment.router)

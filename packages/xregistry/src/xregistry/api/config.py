@@ -84,6 +84,8 @@ class ApiConfig(BaseModel):
     sample: bool = True
     data_dir: str | None = None
     max_page_size: int = Field(default=1000, gt=0)
+    #: Bytes a request body may hold; a larger one is answered 413 before it is parsed.
+    max_body_size: int = Field(default=1024 * 1024, gt=0)
     log_level: str = "info"
 
     @field_validator("resources", mode="before")

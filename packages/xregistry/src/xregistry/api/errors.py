@@ -27,6 +27,7 @@ from xobj_prototype import (
     redact,
     redact_text,
 )
+from xregistry.api.limits import truncate_inputs
 from xregistry.errors import FunctionExecutionError, FunctionTimeoutError
 
 __all__ = [
@@ -65,6 +66,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "The principal's roles do not allow it"),
         (404, "Unknown name"),
         (409, "Conflicts with the current state"),
+        (413, "The request body is larger than [api] max_body_size"),
         (422, "Invalid input"),
         (500, "Internal error (opaque id)"),
         (503, "A data source is unreachable"),
@@ -171,7 +173,8 @@ async def _x_error(request: Request, exc: Exception) -> JSONResponse:
             ),
             status_code=status,
         )
-    errors = list(getattr(exc, "errors", []) or [])
+    # Submitted values are never echoed whole: inputs shortened to a prefix.
+    errors = truncate_inputs(list(getattr(exc, "errors", []) or []))
     return JSONResponse(
         _body(kind, exc.message, errors=redact(errors), details=_safe_details(exc.details)),
         status_code=status,
@@ -213,7 +216,13 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-_KINDS = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+_KINDS = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Path
 from fastapi.responses import JSONResponse
 
 from xregistry.api.errors import ERROR_RESPONSES, ApiError
+from xregistry.api.limits import truncate_inputs
 from xregistry.api.routes._common import Name
 from xregistry.api.schemas import (
     EnrichmentInfo,
@@ -86,7 +87,9 @@ async def validate_with_enrichment(
             registered.metadata.name, data, validate_against_resource=True
         )
     except RegistryValidationError as exc:
-        return ModelValidation(valid=False, errors=json_safe(exc.errors), message=exc.message)
+        # The submitted values are not echoed whole (inputs shortened to a prefix).
+        errors = json_safe(truncate_inputs(exc.errors))
+        return ModelValidation(valid=False, errors=errors, message=exc.message)
     return ModelValidation(valid=True, instance=json_safe(instance.model_dump(mode="json")))
 
 
