@@ -199,6 +199,10 @@ def test_secrets_in_a_config_stay_secret() -> None:
     assert kafka.client_config("producer")["sasl_plain_password"] == "**********"
     # Only the private kwargs builder reveals it, right before aiokafka gets it.
     assert kafka._client_kwargs("producer")["sasl_plain_password"] == "hunter2-secret"
+    # Assigned later (the resource validates assignments), it is hidden as well.
+    kafka.consumer_config = {"sasl_plain_password": "assigned-secret"}
+    assert "assigned-secret" not in repr(kafka)
+    assert kafka._client_kwargs("consumer")["sasl_plain_password"] == "assigned-secret"
 
 
 def test_client_config_rejects_an_unknown_client() -> None:

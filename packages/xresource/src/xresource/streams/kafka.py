@@ -199,11 +199,19 @@ class KafkaResource(EventStreamResource):
                         # aiokafka's acks=-1 is the field's "all".
                         data[lifted] = "all" if (key, value) == ("acks", -1) else value
                         continue
-                # Kept as a secret, like the resource's own password fields: no repr shows it.
-                secret = isinstance(value, str) and is_secret_key(key)
-                kept[key] = SecretStr(value) if secret else value
+                kept[key] = value
             data[option] = kept
         return data
+
+    @field_validator("producer_config", "consumer_config")
+    @classmethod
+    def _hide_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # Kept as secrets, like the resource's own password fields: no repr shows them (this
+        # runs on assignment too, where the model validator's result is not what is stored).
+        return {
+            k: SecretStr(v) if isinstance(v, str) and is_secret_key(k) else v
+            for k, v in value.items()
+        }
 
     @classmethod
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
