@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from repo_backends import DOCS, LOOKUP_BACKENDS, Doc, backend_urls, open_backend
+from pydantic import BaseModel
+from repo_backends import DOCS, LOOKUP_BACKENDS, Doc, backend_urls, open_backend, seeded_repo
 
 from xrepo import (
     RepoContext,
@@ -23,6 +24,7 @@ from xrepo import (
     XRepoConfigurationError,
     XRepoFactory,
     XRepoPermissionError,
+    XRepoValidationError,
 )
 from xrepo.acl import ACLPolicy, ACLRule
 from xrepo.secure import SecureRepo
@@ -205,3 +207,49 @@ async def test_a_wrong_lookups_option_is_refused(backend: Any) -> None:
 def _name(backend: Any) -> str:
     _, repo, _, _ = backend
     return str(repo.metadata.collection or repo.name)
+
+
+# -- a document attribute against a document field: one whole value --------------------------------
+class Tagged(BaseModel):
+    id: int
+    meta: dict[str, Any] | None = None
+
+
+TAGGED = [
+    {"id": 1, "meta": {"$ne": None}},
+    {"id": 2, "meta": {"a": 1}},
+    {"id": 3, "meta": None},
+    {"id": 4, "meta": {"$gt": ""}},
+]
+TAGGED_DDL = {
+    "sqlite": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, meta TEXT)",
+    "postgresql": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, meta JSONB)",
+    "mysql": "CREATE TABLE {t} (id INT PRIMARY KEY, meta JSON)",
+}
+
+
+@pytest.mark.parametrize("kind", LOOKUP_BACKENDS)
+async def test_a_document_attribute_equals_only_that_whole_document(
+    request: pytest.FixtureRequest, kind: str, tmp_path: Path, unique_name: str
+) -> None:
+    rules = [ACLRule(role="m", permissions=["list"], conditions={"meta": "$user.meta"})]
+    async with seeded_repo(
+        request,
+        kind,
+        model=Tagged,
+        rows=TAGGED,
+        ddl=TAGGED_DDL,
+        name=unique_name,
+        tmp_path=tmp_path,
+    ) as inner:
+        repo = SecureRepo(inner, acl=ACLPolicy(rules))
+        cases = (({"$ne": None}, [1]), ({"a": 1}, [2]), ({"$gt": ""}, [4]), ({"$exists": 1}, []))
+        for attribute, want in cases:
+            ctx = member(attribute, "m", "meta")
+            if kind in ("sqlite", "postgresql", "mysql"):
+                # SQL backends do not compare whole documents: refused, never widened.
+                with pytest.raises(XRepoValidationError, match="comparing with a document"):
+                    await repo.list(context=ctx, limit=None)
+                continue
+            rows = await repo.list(context=ctx, limit=None, sort="id")
+            assert [r.id for r in rows] == want, attribute
