@@ -6,6 +6,7 @@ tests-integration/test_streams_websocket_auth.py."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -131,3 +132,16 @@ async def test_subscribe_without_handler_checks_the_channel_first() -> None:
     with pytest.raises(XResourceValidationError, match="not callable"):
         await ws.subscribe("BTC/USD", "print")  # type: ignore[arg-type]
     assert not ws.is_connected
+
+
+def test_connection_errors_mask_credentials_quoted_in_urls() -> None:
+    secret = "k€y with/slash"
+    ws = _ws(auth_params={"api_key": secret, "api_key_name": "key", "api_key_in": "query"})
+    for shown in (secret, quote(secret, safe=""), quote_plus(secret)):
+        error = ws._connection_error("connect", OSError(f"cannot open ws://h/ws?key={shown}"))
+        assert secret not in str(error)
+        assert quote(secret, safe="") not in str(error)
+        assert "key=**********" in str(error)
+        assert str(error).startswith("[websocket 'websocket'] connect: OSError")
+    plain = ws._connection_error("connect", OSError("refused"))
+    assert "OSError: refused" in str(plain)

@@ -29,6 +29,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from urllib.parse import quote, quote_plus
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
@@ -304,8 +305,10 @@ class WebSocketResource(HTTPStreamResource):
         error = super()._connection_error(operation, exc, hint)
         text = error.message
         for secret in (self.api_key, self.token, self.password):
-            if secret is not None and secret.get_secret_value():
-                text = text.replace(secret.get_secret_value(), _MASK)
+            value = secret.get_secret_value() if secret is not None else ""
+            # As given, and as a URL carries it.
+            for form in {value, quote(value, safe=""), quote_plus(value)} - {""}:
+                text = text.replace(form, _MASK)
         if text == error.message:
             return error
         return XResourceConnectionError(
