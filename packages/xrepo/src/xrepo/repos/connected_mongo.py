@@ -54,6 +54,7 @@ from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.errors_map import translate
 from xrepo.secure import ambient
 from xresource.databases.mongodb import MongoDBResource
+from xresource.databases.value_scrub import raise_alone, scrub_record_values
 from xresource.errors import XResourceError
 
 __all__ = ["ConnectedMongoRepo"]
@@ -234,15 +235,18 @@ class ConnectedMongoRepo(XRepo[T]):
         except XResourceError as exc:
             raise translate(exc, self.name, operation) from exc
         except pm_errors.DuplicateKeyError as exc:
-            raise XRepoConflictError(
-                f"duplicate key: {_short(exc)}", repo=self.name, operation=operation
-            ) from exc
+            # The driver's error holds the duplicate value (maybe a secret): not chained.
+            raise_alone(
+                XRepoConflictError(
+                    f"duplicate key: {_short(exc)}", repo=self.name, operation=operation
+                )
+            )
         except (pm_errors.ConnectionFailure, pm_errors.ServerSelectionTimeoutError) as exc:
             raise XRepoConnectionError(
                 f"MongoDB is unreachable: {_short(exc)}", repo=self.name, operation=operation
             ) from exc
         except pm_errors.PyMongoError as exc:
-            raise XRepoQueryError(_short(exc), repo=self.name, operation=operation) from exc
+            raise_alone(XRepoQueryError(_short(exc), repo=self.name, operation=operation))
 
     def _doc_to_row(self, doc: dict[str, Any]) -> Row:
         if "_id" in doc:
@@ -433,12 +437,14 @@ class ConnectedMongoRepo(XRepo[T]):
                     and ((failed.error.details.get("writeErrors") or [{}])[0].get("code") == 11000)
                     else XRepoQueryError
                 )
-                raise kind(
-                    f"item {failed.item}: {_short(failed.message)}; nothing was written",
-                    repo=self.name,
-                    operation=operation,
-                    item=failed.item,
-                ) from None
+                raise_alone(
+                    kind(
+                        f"item {failed.item}: {_short(failed.message)}; nothing was written",
+                        repo=self.name,
+                        operation=operation,
+                        item=failed.item,
+                    )
+                )
         return self._with_assigned_ids(stored, docs, assigned)
 
     def _as_stored(self, rows: list[Row]) -> list[Row]:
@@ -563,7 +569,8 @@ def _to_object_ids(value: Any) -> Any:
 
 
 def _short(exc: object) -> str:
-    text = str(exc)
+    # "full error: {...}" repeats the server reply (key values, a failed document's fields).
+    text = scrub_record_values(str(exc).split(", full error:")[0])
     return text if len(text) < 300 else text[:300] + "..."
 
 

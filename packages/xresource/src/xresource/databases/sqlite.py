@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -52,6 +54,7 @@ from xresource.databases.sql_errors import (
     missing_table_name,
     not_found_error,
 )
+from xresource.databases.value_scrub import scrub_record_values
 from xresource.errors import (
     XResourceConfigurationError,
     XResourceConnectionError,
@@ -64,6 +67,28 @@ __all__ = ["MEMORY", "SQLiteResource"]
 
 #: The path of an in-memory database.
 MEMORY = ":memory:"
+
+
+class _NoStatementArguments(logging.Filter):
+    """Keep record values out of aiosqlite's DEBUG log.
+
+    aiosqlite logs every call it runs as ``executing functools.partial(<execute>, 'INSERT ...',
+    ['tok-123', ...])``: with DEBUG logging on, every bound value (passwords, tokens) would reach
+    the log. The record keeps the operation's name and loses its arguments.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            first = record.args[0]
+            if isinstance(first, functools.partial):
+                name = getattr(first.func, "__name__", type(first.func).__name__)
+                record.args = (f"{name}(...)", *record.args[1:])
+            elif isinstance(first, BaseException):
+                record.args = (scrub_record_values(str(first)), *record.args[1:])
+        return True
+
+
+logging.getLogger("aiosqlite").addFilter(_NoStatementArguments())
 
 
 def _parent_dir(path: str) -> Path | None:

@@ -250,6 +250,13 @@ class SQLCompiler:
         except Exception as exc:  # XResourceValidationError: keep our hierarchy
             raise self.error(str(exc)) from None
 
+    def q_alias(self, ident: str) -> str:
+        """An output name (``AS <name>``), quoted; refused where the database would alter it."""
+        try:
+            return self.d.quote_alias(ident)
+        except Exception as exc:  # XResourceValidationError: keep our hierarchy
+            raise self.error(str(exc)) from None
+
     def p(self, value: Any) -> str:
         """A bound parameter for ``value`` (adapted for the driver)."""
         return self.p_raw(self.adapt(value))
@@ -566,7 +573,7 @@ class SQLCompiler:
         if b.select is None:
             cols = ", ".join(self.q(f) for f in b.fields) if b.fields else "*"
         else:
-            cols = ", ".join(f"{e} AS {self.q(a)}" for e, a in b.select)
+            cols = ", ".join(f"{e} AS {self.q_alias(a)}" for e, a in b.select)
         text = f"SELECT {cols} FROM {b.source}"
         if b.where:
             text += " WHERE " + " AND ".join(b.where)
@@ -930,7 +937,7 @@ class SQLCompiler:
 
     def wrap_join(self, b: _Block, order: list[tuple[str, int]]) -> _Block:
         alias = self.alias()
-        cols = ", ".join(f"{e} AS {self.q(a)}" for e, a in b.select or [])
+        cols = ", ".join(f"{e} AS {self.q_alias(a)}" for e, a in b.select or [])
         text = f"SELECT {cols} FROM {b.source}"
         if order:
             text += " ORDER BY " + ", ".join(f"{e} {'ASC' if d > 0 else 'DESC'}" for e, d in order)
