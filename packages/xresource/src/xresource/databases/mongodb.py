@@ -49,6 +49,7 @@ from xresource.databases.mongo_guard import (
     check_no_server_js,
     check_request,
 )
+from xresource.databases.value_scrub import raise_alone, scrub_record_values
 from xresource.errors import (
     XResourceAuthenticationError,
     XResourceConfigurationError,
@@ -895,7 +896,11 @@ class MongoDBResource(DatabaseResource):
             # str() appends the full server reply (cluster time, signatures): keep the reason only.
             raw = str(exc.details.get("errmsg") or raw)
         # Server selection errors append the whole topology description: the first part says it.
-        text = redact_text(raw.split(", Timeout:")[0])[:1000]
+        text = redact_text(raw.split(", Timeout:")[0])
+        # Record values (the value of a duplicate key) are hidden: they may be secrets.
+        details = getattr(exc, "details", None)
+        keys = details.get("keyPattern") if isinstance(details, Mapping) else None
+        text = scrub_record_values(text, key_names=keys)[:1000]
         kw: dict[str, Any] = {"resource": self.display_name, "operation": op}
         code = getattr(exc, "code", None)
         if isinstance(exc, pm_errors.BulkWriteError):
@@ -903,7 +908,9 @@ class MongoDBResource(DatabaseResource):
             write_errors = details.get("writeErrors") or []
             inserted = details.get("nInserted", 0)
             first = write_errors[0] if write_errors else {}
-            message = redact_text(str(first.get("errmsg", text)))[:1000]
+            message = scrub_record_values(
+                redact_text(str(first.get("errmsg", text))), key_names=first.get("keyPattern")
+            )[:1000]
             if session is not None and session.in_transaction:
                 written = "nothing is committed: the transaction aborts when this error leaves it"
             else:
@@ -911,15 +918,16 @@ class MongoDBResource(DatabaseResource):
                     f"{inserted} document(s) were written before the failure "
                     "(use atomic=True for all-or-nothing)"
                 )
+            # The driver's error holds the documents ("op" of each write error): not chained.
             if first.get("code") == _DUPLICATE_KEY:
-                raise XResourceIntegrityError(
-                    f"duplicate key{where}: {message}; {written}", **kw
-                ) from None
-            raise XResourceQueryError(
-                f"bulk write failed{where}: {message}; {written}", **kw
-            ) from None
+                raise_alone(
+                    XResourceIntegrityError(f"duplicate key{where}: {message}; {written}", **kw)
+                )
+            raise_alone(
+                XResourceQueryError(f"bulk write failed{where}: {message}; {written}", **kw)
+            )
         if isinstance(exc, pm_errors.DuplicateKeyError) or code == _DUPLICATE_KEY:
-            raise XResourceIntegrityError(f"duplicate key{where}: {text}", **kw) from None
+            raise_alone(XResourceIntegrityError(f"duplicate key{where}: {text}", **kw))
         if isinstance(exc, pm_errors.WaitQueueTimeoutError):
             raise XResourcePoolExhaustedError(
                 f"no pooled connection became free within {self.acquire_timeout}s "

@@ -3,8 +3,8 @@
 - Placeholders are ``%s`` (the ``format`` paramstyle); rows come back as dicts. With parameters,
   a literal ``%`` in a string literal of the SQL text is written ``%%`` (the driver %-formats the
   text), but inside a backtick-quoted identifier (what ``dialect.quote`` makes) ``%`` is always
-  written once: the executor doubles it for the driver, so ``\`growth %\``` works with and
-  without parameters.
+  written once: the executor doubles it for the driver, so a table named ``growth %`` works with
+  and without parameters.
 - Connections run in autocommit mode with ``utf8mb4``; :meth:`transaction` opens an explicit
   ``BEGIN`` on one connection. DDL statements (``CREATE``/``DROP``/``ALTER``) commit implicitly in
   MySQL, so they cannot be rolled back: keep them out of transactions you may need to undo.
@@ -53,6 +53,7 @@ from xresource.errors import (
     XResourceConnectionError,
     XResourceQueryError,
     XResourceTimeoutError,
+    XResourceValidationError,
 )
 
 __all__ = ["MySQLResource"]
@@ -65,6 +66,9 @@ _INTEGRITY = frozenset(
     {1022, 1048, 1062, 1169, 1216, 1217, 1364, 1451, 1452, 1557, 1586, 3819, 4025}
 )
 _TIMEOUT = frozenset({1205, 1317, 1969, 3024})
+# A name the server refuses: too long (1059), or a database, table or column name that is not
+# allowed (1102, 1103, 1166: a trailing space, which quoting cannot fix).
+_BAD_NAME = frozenset({1059, 1102, 1103, 1166})
 
 
 #: MariaDB's "Regex error 'match limit exceeded'" (PCRE2 gave up backtracking) is a warning
@@ -352,6 +356,11 @@ class MySQLResource(PooledSQLResource):
                 return integrity_error(text)
             if code in _TIMEOUT:
                 return XResourceTimeoutError, f"the server stopped the statement: {text}"
+            if code in _BAD_NAME:
+                return XResourceValidationError, (
+                    f"{text} (error {code}): MariaDB/MySQL does not accept this name (a database, "
+                    "table or column name may not end with a space); choose another name"
+                )
             return XResourceQueryError, f"{text} (error {code})" if code else text
         return None
 
