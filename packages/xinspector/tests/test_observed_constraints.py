@@ -7,6 +7,8 @@ PostgreSQL and MariaDB catalogs print them.
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -313,3 +315,69 @@ def test_schema_keeps_observed_through_round_trip() -> None:
     again = CollectionSchema.from_dict(schema.to_dict())
     assert again.fields["a"].observed == ["max_length"]
     assert generate_model(again)(a="abc").a == "abc"
+
+
+def test_cli_generate_options(tmp_path: Path) -> None:
+    from xinspector.cli import main
+
+    csv_path = _sku_csv(tmp_path)
+    plain, strict = tmp_path / "plain.py", tmp_path / "strict.py"
+    assert main(["generate", str(csv_path), "--out", str(plain)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                str(csv_path),
+                "--strict-observed",
+                "--include-samples",
+                "--out",
+                str(strict),
+            ]
+        )
+        == 0
+    )
+    plain_source = plain.read_text(encoding="utf-8")
+    strict_source = strict.read_text(encoding="utf-8")
+    assert "example.org" not in plain_source
+    assert "user0@example.org" in strict_source
+    Plain = _import(plain_source, tmp_path, "cli_plain")["Skus"]
+    Strict = _import(strict_source, tmp_path, "cli_strict")["Skus"]
+    record = {"sku": "S1000", "kind": "1", "price": "1.25", "email": "a@b.org"}
+    assert Plain.model_validate(record).sku == "S1000"
+    with pytest.raises(ValidationError):
+        Strict.model_validate(record)
+
+
+def _assert_ruff_clean(ruff: str, path: Path) -> None:
+    root = Path(__file__).resolve().parents[3] / "pyproject.toml"
+    config = ["--config", str(root)] if root.is_file() else []
+    for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
+        result = subprocess.run(
+            [ruff, *command, *config, str(path)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_source_with_long_value_sets_is_ruff_clean(tmp_path: Path) -> None:
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed, so the lint check of generated source cannot run")
+    long_name = "a_rather_long_column_name_for_a_field_with_many_values_in_it"
+    rows = [
+        f"{i % 40},city number {i % 30},{'' if i % 2 else i % 5},{'x' * (i % 20)}"
+        for i in range(400)
+    ]
+    path = tmp_path / "wide.csv"
+    path.write_text(f"size,city,maybe,{long_name}\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    inspector = XInspector(ResourceFactory.from_url(str(path)))
+    Model = await inspector.generate_model(strict_observed=True, include_samples=True)
+    source = model_to_source(Model, include_samples=True)
+    target = tmp_path / "wide_models.py"
+    target.write_text(source, encoding="utf-8")
+    _assert_ruff_clean(ruff, target)
+    Exported = _import(source, tmp_path, "wide_models")["Wide"]
+    assert Exported.model_json_schema() == Model.model_json_schema()
+    record = {"size": "3", "city": "city number 3", "maybe": "", long_name: "xx"}
+    assert Exported.model_validate(record).size == Model.model_validate(record).size == 3
+    with pytest.raises(ValidationError):
+        Exported.model_validate({**record, "size": "40"})

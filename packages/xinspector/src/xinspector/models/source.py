@@ -135,6 +135,27 @@ class _Imports:
         self.first: dict[str, set[str]] = {}
         self.plain: set[str] = set()
         self.helpers: list[str] = []
+        self.aliases: dict[str, tuple[str, str]] = {}  # name -> (values, rendered definition)
+
+    def literal_alias(self, attr: str, values: list[str]) -> str:
+        """A module-level name for ``Literal[values]``: a long value set would not fit on the
+        field's line, and ruff would break it where no simple rule can follow."""
+        base = "".join(p[:1].upper() + p[1:] for p in attr.split("_") if p) or "Field"
+        joined = ", ".join(values)
+        name, n = f"{base}Values", 2
+        while name in self.aliases and self.aliases[name][0] != joined:
+            name, n = f"{base}Values{n}", n + 1
+        if name not in self.aliases:
+            literal = self.add("typing", "Literal")
+            one = f"{name} = {literal}[{joined}]"
+            if len(one) <= _WIDTH:
+                text = one
+            elif 4 + len(joined) <= _WIDTH:
+                text = f"{name} = {literal}[\n    {joined}\n]"
+            else:
+                text = f"{name} = {literal}[\n" + "".join(f"    {v},\n" for v in values) + "]"
+            self.aliases[name] = (joined, text)
+        return name
 
     def helper(self, name: str) -> str:
         """Use an inlined definition (and whatever it needs) by its name."""
@@ -154,7 +175,10 @@ class _Imports:
         return name
 
     def render_helpers(self) -> str:
-        return "\n\n\n".join(_HELPERS[name][1].rstrip("\n") for name in self.helpers)
+        blocks = [_HELPERS[name][1].rstrip("\n") for name in self.helpers]
+        if self.aliases:
+            blocks.append("\n".join(text for _, text in self.aliases.values()))
+        return "\n\n\n".join(blocks)
 
     def add(self, module: str, name: str) -> str:
         if module in {"datetime", "decimal", "json", "typing", "uuid"}:
@@ -191,41 +215,49 @@ def _isort_key(name: str) -> tuple[int, str]:
     return (2, name)
 
 
-def _string(value: str, indent: int) -> str:
-    """A string literal; split into an implicit concatenation in parentheses (its pieces one
-    level deeper than ``indent``, the indentation of the line it starts on) when too long."""
+def _string(value: str, indent: int, lead: int = 0, trail: int = 0) -> str:
+    """A string literal as ruff formats it: on its line when it fits (``lead`` characters before
+    it after ``indent``, ``trail`` after it), else alone in parentheses one level deeper, else
+    split into an implicit concatenation in those parentheses."""
     text = json.dumps(value, ensure_ascii=False)
-    if indent + len(text) <= _WIDTH - 20:
+    if indent + lead + len(text) + trail <= _WIDTH:
         return text
+    pad = " " * (indent + 4)
+    if indent + 4 + len(text) <= _WIDTH:
+        return f"(\n{pad}{text}\n{' ' * indent})"
     pieces: list[str] = []
     chunk = ""
-    room = _WIDTH - indent - 8
+    room = _WIDTH - indent - 4
     for word in value.split(" "):
         candidate = f"{chunk} {word}" if chunk else word
-        if len(json.dumps(candidate, ensure_ascii=False)) > room and chunk:
+        if len(json.dumps(candidate + " ", ensure_ascii=False)) > room and chunk:
             pieces.append(chunk + " ")
             chunk = word
         else:
             chunk = candidate
     pieces.append(chunk)
-    pad = " " * (indent + 4)
     body = "\n".join(pad + json.dumps(p, ensure_ascii=False) for p in pieces)
     return f"(\n{body}\n{' ' * indent})"
 
 
-def _literal(value: Any, indent: int) -> str:
-    """A Python literal for ``value`` in the style of black: on one line when it fits after
-    ``indent`` columns, otherwise one element per line, one level deeper."""
+def _literal(value: Any, indent: int, lead: int = 0, trail: int = 0) -> str:
+    """A Python literal for ``value`` as ruff formats it: on one line when it fits after
+    ``indent`` columns (and ``lead``/``trail`` characters around it on that line), otherwise one
+    element per line, one level deeper."""
     if isinstance(value, str) and not isinstance(value, _Name):
-        return _string(value, indent)
+        return _string(value, indent, lead, trail)
     flat = _flat(value)
-    if indent + len(flat) <= _WIDTH - 20 or not isinstance(value, dict | list | tuple):
+    fits = indent + lead + len(flat) + trail <= _WIDTH
+    if fits or not isinstance(value, dict | list | tuple) or not value:
         return flat
     pad = " " * (indent + 4)
     if isinstance(value, dict):
-        items = [f"{pad}{json.dumps(str(k))}: {_literal(v, indent + 4)}," for k, v in value.items()]
+        items = []
+        for k, v in value.items():
+            key = json.dumps(str(k), ensure_ascii=False)
+            items.append(f"{pad}{key}: {_literal(v, indent + 4, len(key) + 2, 1)},")
         return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"
-    items = [f"{pad}{_literal(v, indent + 4)}," for v in value]
+    items = [f"{pad}{_literal(v, indent + 4, 0, 1)}," for v in value]
     opener, closer = ("[", "]") if isinstance(value, list) else ("(", ")")
     return opener + "\n" + "\n".join(items) + "\n" + " " * indent + closer
 
@@ -284,15 +316,28 @@ def _type_source(name: str, imports: _Imports) -> str:
 
 
 def _annotation_source(spec: FieldSpec, imports: _Imports, *, item: bool = False) -> str:
+    base, validators = _annotation_parts(spec, imports, item=item)
+    if not validators:
+        return base
+    return f"{imports.add('typing', 'Annotated')}[{', '.join([base, *validators])}]"
+
+
+def _annotation_parts(
+    spec: FieldSpec, imports: _Imports, *, item: bool = False
+) -> tuple[str, list[str]]:
+    """The annotation without its validators, and the validators (``BeforeValidator(...)``)
+    that wrap it in ``Annotated[...]``."""
     if spec.nested is not None:
         ann = spec.nested.name
     elif spec.type_name == "list" and spec.items is not None:
         ann = f"list[{_annotation_source(spec.items, imports, item=True)}]"
     elif spec.enum is not None:
-        values = ", ".join(
+        values = [
             json.dumps(v, ensure_ascii=False) if isinstance(v, str) else repr(v) for v in spec.enum
-        )
-        ann = f"{imports.add('typing', 'Literal')}[{values}]"
+        ]
+        ann = f"{imports.add('typing', 'Literal')}[{', '.join(values)}]"
+        if len(ann) > 40:
+            ann = imports.literal_alias(spec.attr, values)
     else:
         ann = _type_source(spec.type_name, imports)
     if item and spec.constraints:
@@ -303,24 +348,21 @@ def _annotation_source(spec: FieldSpec, imports: _Imports, *, item: bool = False
         )
     if spec.optional and ann != "Any":
         ann = f"{ann} | None"
+    validators: list[str] = []
     if item:
-        return ann
+        return ann, validators
+    # Annotated[Annotated[X, a], b] is Annotated[X, a, b]: one flat list, as Python reads it.
     if spec.int_text:
-        ann = (
-            f"{imports.add('typing', 'Annotated')}[{ann}, "
-            f"{imports.add('pydantic', 'BeforeValidator')}("
-            f"{imports.helper('text_to_int')})]"
-        )
+        bv = imports.add("pydantic", "BeforeValidator")
+        validators.append(f"{bv}({imports.helper('text_to_int')})")
     if spec.blank_is_null:
-        ann = (
-            f"{imports.add('typing', 'Annotated')}[{ann}, "
-            f"{imports.add('pydantic', 'BeforeValidator')}("
-            f"{imports.helper('blank_to_none')})]"
-        )
-    return ann
+        bv = imports.add("pydantic", "BeforeValidator")
+        validators.append(f"{bv}({imports.helper('blank_to_none')})")
+    return ann, validators
 
 
 def _field_source(spec: FieldSpec, imports: _Imports) -> str:
+    base, validators = _annotation_parts(spec, imports)
     ann = _annotation_source(spec, imports)
     kwargs: list[tuple[str, Any]] = []
     if spec.optional:
@@ -333,15 +375,29 @@ def _field_source(spec: FieldSpec, imports: _Imports) -> str:
     if spec.extra:
         kwargs.append(("json_schema_extra", _json_safe(spec.extra)))
     head = f"    {spec.attr}: {ann}"
+    if kwargs == [("default", None)]:
+        tail = " = None"
+    elif kwargs:
+        tail = f" = {imports.add('pydantic', 'Field')}("
+    else:
+        tail = ""
+    if validators and len(head + tail) > _WIDTH:
+        # As ruff does: the annotation's subscript one element per line.
+        inner = "".join(f"        {part},\n" for part in [base, *validators])
+        head = f"    {spec.attr}: {imports.add('typing', 'Annotated')}[\n{inner}    ]"
+    elif len(head + tail) > _WIDTH:
+        head = f"    {spec.attr}: (\n        {ann}\n    )"
     if not kwargs:
         return head
     if kwargs == [("default", None)]:
         return f"{head} = None"
     field = imports.add("pydantic", "Field")
-    one_line = f"{head} = {field}({', '.join(f'{k}={_literal(v, 0)}' for k, v in kwargs)})"
+    last = head.rsplit("\n", 1)[-1]
+    flat_args = ", ".join(f"{k}={_literal(v, 0)}" for k, v in kwargs)
+    one_line = f"{last} = {field}({flat_args})"
     if len(one_line) <= _WIDTH and "\n" not in one_line:
-        return one_line
-    body = "".join(f"        {k}={_literal(v, 8)},\n" for k, v in kwargs)
+        return f"{head} = {field}({flat_args})"
+    body = "".join(f"        {k}={_literal(v, 8, len(k) + 1, 1)},\n" for k, v in kwargs)
     return f"{head} = {field}(\n{body}    )"
 
 
@@ -366,7 +422,7 @@ def _meta_source(meta: Mapping[str, Any]) -> str:
             value = tuple(tuple(ix) for ix in value)
         if key == "source_schema":
             value = _json_safe(value)
-        lines.append(f"        {key} = {_literal(value, 8)}")
+        lines.append(f"        {key} = {_literal(value, 8, len(key) + 3)}")
     return "\n".join(lines)
 
 
@@ -548,7 +604,7 @@ def _introspect(model: type[BaseModel], imports: _Imports, classes: dict[str, st
             lines.append(head)
             continue
         field = imports.add("pydantic", "Field")
-        body = "".join(f"        {k}={_literal(v, 8)},\n" for k, v in kwargs)
+        body = "".join(f"        {k}={_literal(v, 8, len(k) + 1, 1)},\n" for k, v in kwargs)
         one = f"{head} = {field}({', '.join(f'{k}={_literal(v, 0)}' for k, v in kwargs)})"
         lines.append(
             one if len(one) <= _WIDTH and "\n" not in one else f"{head} = {field}(\n{body}    )"
