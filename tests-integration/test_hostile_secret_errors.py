@@ -27,6 +27,7 @@ from xrepo import RepoContext, XRepo, XRepoConflictError, XRepoFactory
 from xrepo.audit import AuditLogger, MemoryAuditSink
 from xrepo.secure import SecureRepo
 from xresource import ResourceFactory
+from xresource.errors import XResourceIntegrityError
 
 SECRET = "tok-SECRET-ÄÖ-123"
 ADMIN = RepoContext(user_id="root", roles=("admin",))
@@ -108,12 +109,17 @@ async def test_a_duplicate_secret_is_named_by_column_never_by_value(
     sink = MemoryAuditSink()
     repo = SecureRepo(inner, audit=AuditLogger(sink, policy="fail"))  # type: ignore[arg-type]
     caplog.set_level(logging.DEBUG)
-    await asyncio.wait_for(repo.create({"id": 1, "name": "a", "api_token": SECRET}, context=ADMIN), DEADLINE)
+    await asyncio.wait_for(
+        repo.create({"id": 1, "name": "a", "api_token": SECRET}, context=ADMIN), DEADLINE
+    )
     failures: list[XRepoConflictError] = []
     for attempt in (
         repo.create({"id": 2, "name": "b", "api_token": SECRET}, context=ADMIN),
         repo.bulk_create(
-            [{"id": 3, "name": "c", "api_token": "other"}, {"id": 4, "name": "d", "api_token": SECRET}],
+            [
+                {"id": 3, "name": "c", "api_token": "other"},
+                {"id": 4, "name": "d", "api_token": SECRET},
+            ],
             context=ADMIN,
         ),
         inner.create({"id": 5, "name": "e", "api_token": SECRET}),
@@ -213,3 +219,19 @@ def test_any_duplicate_secret_stays_hidden_on_postgresql(
     assert "api_token" in str(error)
     for text in texts_of(error):
         assert "MARK" not in text, text
+
+
+async def test_resource_level_duplicate_on_mongodb_names_the_key_only(
+    mongodb_url: str, unique_name: str
+) -> None:
+    """``MongoDBResource.insert_many`` (plain, atomic and unordered): the key name stays."""
+    url = mongo_db_url(mongodb_url, "xrepo_hostile")
+    async with mongo_collections(url, [unique_name]) as resource:
+        await resource.db[unique_name].create_index("api_token", unique=True)
+        await resource.insert_many(unique_name, [{"_id": 1, "api_token": SECRET}])
+        for kwargs in ({}, {"atomic": True}, {"ordered": False}):
+            with pytest.raises(XResourceIntegrityError) as caught:
+                await resource.insert_many(unique_name, [{"_id": 2, "api_token": SECRET}], **kwargs)
+            assert "dup key: { api_token: … }" in str(caught.value)
+            for text in texts_of(caught.value):
+                assert SECRET not in text, text
