@@ -114,8 +114,11 @@ def status_of(exc: BaseException) -> tuple[int, str]:
     for cls, status, kind in _STATUSES:
         if isinstance(exc, cls):
             return status, kind
-    name = type(exc).__name__
-    if isinstance(exc, XError) and name.endswith("QueryError"):
+    # A repository's query error (xrepo's XRepoQueryError and its subclasses, such as a $regex
+    # past its time bound) is the caller's query: by name, as xregistry does not import xrepo.
+    if isinstance(exc, XError) and any(
+        c.__name__.endswith("QueryError") for c in type(exc).__mro__
+    ):
         return 422, "invalid"
     return 500, "internal_error"
 
