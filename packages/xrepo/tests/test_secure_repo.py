@@ -528,8 +528,10 @@ async def test_factory_options_wrap_in_a_secure_repo() -> None:
     assert len(await repo.get_audit_log(context=ADMIN)) == 1
     plain = await XRepoFactory.create(data=seed(), model_class=Doc)
     assert not isinstance(plain, SecureRepo)
-    with pytest.raises(XRepoConfigurationError, match="no audit logger"):
-        await plain.get_audit_log()
+    assert await plain.get_audit_log() == []  # enable_audit: its own bounded in-memory log
+    unaudited = await XRepoFactory.create(data=seed(), model_class=Doc, enable_audit=False)
+    with pytest.raises(XRepoConfigurationError, match="auditing is off"):
+        await unaudited.get_audit_log()
     stats = await plain.get_statistics()
     assert stats.total_count == 10
     with pytest.raises(XRepoConfigurationError, match="unknown option"):

@@ -18,6 +18,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
+
 from xrepo.errors import XRepoConfigurationError
 from xrepo.repos.base import RepoMetadata, XRepo
 from xrepo.repos.inferred import model_from_data, model_from_schema
@@ -76,11 +78,39 @@ class RepoCreationStrategy(ABC):
         """Higher is tried first."""
 
 
+#: RepoMetadata options ``create()`` also takes as keywords (when no ``metadata=`` is given).
+_METADATA_OPTIONS = (
+    "enable_audit",
+    "audit_max_entries",
+    "enable_statistics",
+    "cache_enabled",
+    "cache_ttl",
+)
+
+
+def _invalid_metadata(exc: ValidationError) -> XRepoConfigurationError:
+    listed = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ())) or 'metadata'}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False)
+    )
+    return XRepoConfigurationError(f"invalid repository metadata: {listed}")
+
+
 def _metadata(inputs: Mapping[str, Any], model: type[Any]) -> RepoMetadata | None:
     metadata = inputs.get("metadata")
     if metadata is not None:
+        both = sorted(k for k in _METADATA_OPTIONS if k in inputs)
+        if both:
+            raise XRepoConfigurationError(
+                f"option(s) {both} given both to create() and in metadata=; set them in the "
+                "metadata only"
+            )
         if isinstance(metadata, Mapping):
-            return RepoMetadata.model_validate(metadata)
+            # The same validation as RepoMetadata(...): an unknown key is an error.
+            try:
+                return RepoMetadata.model_validate(dict(metadata))
+            except ValidationError as exc:
+                raise _invalid_metadata(exc) from None
         if not isinstance(metadata, RepoMetadata):
             raise XRepoConfigurationError(
                 f"metadata must be a RepoMetadata or a dict, got {type(metadata).__name__}"
@@ -92,16 +122,20 @@ def _metadata(inputs: Mapping[str, Any], model: type[Any]) -> RepoMetadata | Non
         or inputs.get("table")
         or model.__name__.lower()
     )
-    return RepoMetadata(
-        name=name,
-        model_name=model.__name__,
-        collection=inputs.get("collection") or inputs.get("table"),
-        **{
-            k: inputs[k]
-            for k in ("soft_delete", "auto_timestamps", "id_field", "lookups")
-            if k in inputs
-        },
-    )
+    options = {
+        k: inputs[k]
+        for k in ("soft_delete", "auto_timestamps", "id_field", "lookups", *_METADATA_OPTIONS)
+        if k in inputs
+    }
+    try:
+        return RepoMetadata(
+            name=name,
+            model_name=model.__name__,
+            collection=inputs.get("collection") or inputs.get("table"),
+            **options,
+        )
+    except ValidationError as exc:
+        raise _invalid_metadata(exc) from None
 
 
 class DataStrategy(RepoCreationStrategy):
@@ -230,8 +264,20 @@ class XRepoFactory:
         ``acl=`` (an ``ACLPolicy`` or a list of ``ACLRule``; ``metadata.acl_rules`` too),
         ``audit=`` (an ``AuditLogger``), ``cache=`` (a ``CacheManager``) and ``cache_ttl=``
         return the repository wrapped in a :class:`~xrepo.secure.SecureRepo`.
+
+        The metadata (``metadata=RepoMetadata(...)`` or a dict, validated the same way: an
+        unknown key is an error) decides auditing, statistics and caching; without
+        ``metadata=``, ``enable_audit``, ``audit_max_entries``, ``enable_statistics``,
+        ``cache_enabled`` and ``cache_ttl`` are also taken as keywords.
+
+        Examples:
+            >>> repo = await XRepoFactory.create(
+            ...     data=rows, model_class=User,
+            ...     metadata=RepoMetadata(name="users", cache_enabled=True, cache_ttl=60))
         """
-        secure = {k: inputs.pop(k) for k in _SECURE_OPTIONS if k in inputs}
+        # cache_ttl without a cache= object is the metadata's option (the repository's cache).
+        keep = ("cache_ttl",) if inputs.get("cache") is None else ()
+        secure = {k: inputs.pop(k) for k in _SECURE_OPTIONS if k in inputs and k not in keep}
         for strategy in cls._strategies:
             if strategy.can_handle(**inputs):
                 return cls.secure(await strategy.create_repo(**inputs), **secure)
@@ -249,19 +295,51 @@ class XRepoFactory:
             raise XRepoConfigurationError(
                 f"unknown option(s) {unknown}; use {', '.join(_SECURE_OPTIONS)}"
             )
+        m = repo.metadata
         acl = options.get("acl")
-        if acl is None and repo.metadata.acl_rules:
-            acl = list(repo.metadata.acl_rules)
-        if acl is None and options.get("audit") is None and options.get("cache") is None:
-            return repo
+        audit = options.get("audit")
+        cache = options.get("cache")
+        cache_ttl = options.get("cache_ttl")
+        # An explicit "off" in the metadata and an explicit component contradict each other.
+        if audit is not None and "enable_audit" in m.model_fields_set and not m.enable_audit:
+            raise XRepoConfigurationError(
+                "audit= was given but the metadata says enable_audit=False; drop one of them",
+                repo=m.name,
+            )
+        if cache is not None and "cache_enabled" in m.model_fields_set and not m.cache_enabled:
+            raise XRepoConfigurationError(
+                "cache= was given but the metadata says cache_enabled=False; drop one of them",
+                repo=m.name,
+            )
+        if acl is None and m.acl_rules:
+            acl = list(m.acl_rules)
+        if acl is None and audit is None and cache is None:
+            return repo  # it applies its metadata itself (XRepo._initialize_components)
+        from xrepo.audit.logger import AuditLogger
+        from xrepo.audit.memory import MemoryAuditSink
         from xrepo.secure import SecureRepo
+        from xrepo.stats.latency import LatencyRecorder
 
+        # The SecureRepo does the auditing, caching and timing: the metadata's options become
+        # its components. The bounded memory sink never fails, so "buffer" only saves the lock
+        # that the "fail" policy takes around writes without a transaction.
+        if audit is None and m.enable_audit:
+            audit = AuditLogger(MemoryAuditSink(m.audit_max_entries), policy="buffer")
+        if cache is None and m.cache_enabled:
+            cache = repo.cache  # the repository's own memory cache, now used by the wrapper
+        if (
+            cache_ttl is None
+            and cache is not None
+            and (m.cache_enabled or "cache_ttl" in m.model_fields_set)
+        ):
+            cache_ttl = m.cache_ttl
         return SecureRepo(
             repo,
             acl=acl,
-            audit=options.get("audit"),
-            cache=options.get("cache"),
-            cache_ttl=options.get("cache_ttl"),
+            audit=audit,
+            cache=cache,
+            cache_ttl=cache_ttl,
+            latency=None if m.enable_statistics else LatencyRecorder(enabled=False),
         )
 
     @classmethod

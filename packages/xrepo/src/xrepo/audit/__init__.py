@@ -1,9 +1,10 @@
 """Audit logging for repositories: :class:`AuditEntry`, the :class:`AuditLogger` and its sinks.
 
-Sinks: :class:`MemoryAuditSink` (bounded), :class:`JSONLinesAuditSink` (append-only file),
-:class:`SQLAuditSink` (a table in any xresource SQL database, can join a transaction),
-:class:`MongoAuditSink` (a MongoDB collection, optional session). Every sink answers
-``get_audit_log(filters)``.
+A repository keeps its recent operations in an :class:`AuditRing` (bounded, in memory) unless
+it is given an :class:`AuditLogger`. Sinks: :class:`MemoryAuditSink` (bounded),
+:class:`JSONLinesAuditSink` (append-only file), :class:`SQLAuditSink` (a table in any xresource
+SQL database, can join a transaction), :class:`MongoAuditSink` (a MongoDB collection, optional
+session). Every sink answers ``get_audit_log(filters)``.
 """
 
 from xrepo.audit.errors import XRepoAuditError
@@ -19,16 +20,19 @@ from xrepo.audit.models import (
     parse_filter,
 )
 from xrepo.audit.mongo import MongoAuditSink
+from xrepo.audit.ring import DEFAULT_AUDIT_ENTRIES, AuditRing
 from xrepo.audit.sink import AuditSink
 from xrepo.audit.sql import SQLAuditSink
 
 __all__ = [
+    "DEFAULT_AUDIT_ENTRIES",
     "AuditAction",
     "AuditEntry",
     "AuditFilter",
     "AuditLogger",
     "AuditLoggerStats",
     "AuditOutcome",
+    "AuditRing",
     "AuditSink",
     "FailurePolicy",
     "FsyncPolicy",

@@ -154,6 +154,16 @@ class AuditEntry(BaseModel):
     request_id: str | None = Field(default=None, max_length=255)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def operation(self) -> str:
+        """The specification's name for :attr:`action` (``entry.operation == "update"``).
+
+        Read-only, and not a field: ``model_dump()`` and every sink store ``action`` only, so an
+        entry reads back from a sink exactly as written. ``operation=`` is accepted when an
+        entry is built, as the specification's example builds it.
+        """
+        return self.action
+
     @field_validator("timestamp")
     @classmethod
     def _to_utc(cls, value: _dt.datetime) -> _dt.datetime:

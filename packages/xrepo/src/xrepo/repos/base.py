@@ -9,7 +9,10 @@ therefore never sees an unvalidated filter or value.
 Each operation receives the caller (``user_id=`` or ``context=RepoContext(...)``) and passes it
 to three seams that access control, auditing and statistics plug into:
 :meth:`XRepo._check_permission`, :meth:`XRepo._scope_filter` and :meth:`XRepo._audit_operation` /
-:meth:`XRepo._update_stats`. They do nothing in this base class.
+:meth:`XRepo._update_stats`. In this base class the audit and statistics seams feed what
+``RepoMetadata`` asks for (a bounded in-memory audit log, a latency recorder); reads go through
+the read cache when ``metadata.cache_enabled`` (:meth:`XRepo._read_through`), and every write
+invalidates it.
 """
 
 from __future__ import annotations
@@ -17,21 +20,32 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as _dt
+import difflib
 import enum
+import hashlib
 import json
 import time
 import types
 import typing
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Literal, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from xobj_prototype import XObjPrototype
 from xrepo.errors import (
     XRepoConfigurationError,
     XRepoConflictError,
+    XRepoError,
     XRepoValidationError,
 )
 from xrepo.query.filters import (
@@ -63,6 +77,9 @@ from xrepo.query.values import (
 )
 
 if typing.TYPE_CHECKING:
+    from xrepo.audit.ring import AuditRing
+    from xrepo.cache.manager import CacheManager
+    from xrepo.stats.latency import LatencyRecorder
     from xrepo.stats.repo_stats import RepoStats
 
 __all__ = [
@@ -77,6 +94,7 @@ __all__ = [
 ]
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 Row = dict[str, Any]
 #: ``(filter, changes, conflict filter or None)``: one item of an update batch.
 UpdateItem = tuple[Node, Row, Node | None]
@@ -105,12 +123,29 @@ class RepoContext(BaseModel):
 
 
 class RepoMetadata(BaseModel):
-    """Configuration of one repository (the spec's ``RepoMetadata``, data-path part).
+    """Configuration of one repository: the specification's ``RepoMetadata``, every option
+    honoured by the repository built with it (directly or by ``XRepoFactory.create``).
 
     ``soft_delete`` and ``auto_timestamps`` take effect for the fields the model declares:
     soft deletes need ``deleted_at_field``, timestamps ``created_at_field``/``updated_at_field``,
     optimistic concurrency ``version_field``.
+
+    ``enable_audit`` (on by default) records every write in a bounded in-memory log of the last
+    ``audit_max_entries`` operations (:class:`~xrepo.audit.AuditRing`), unless the repository
+    is given an ``AuditLogger``; ``get_audit_log()`` reads it. ``enable_statistics`` (on by
+    default) records each operation's latency for ``get_statistics()``. ``cache_enabled`` caches
+    reads in memory for ``cache_ttl`` seconds; every write of the repository invalidates them.
+
+    An unknown option is an error, never ignored.
+
+    Examples:
+        >>> RepoMetadata(name="users", resource_name="main_db", model_name="User",
+        ...              enable_audit=True, enable_statistics=True,
+        ...              cache_enabled=True, cache_ttl=60).cache_ttl
+        60
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str
     description: str | None = None
@@ -137,6 +172,48 @@ class RepoMetadata(BaseModel):
         default_factory=list,
         description="Collections/tables a pipeline's $lookup may read; '*': any (an opt-in).",
     )
+    enable_audit: bool = Field(
+        default=True,
+        strict=True,
+        description="Audit every write (get_audit_log); a bounded in-memory log unless an "
+        "AuditLogger is given.",
+    )
+    audit_max_entries: int = Field(
+        default=10_000,
+        ge=1,
+        strict=True,
+        description="Entries the in-memory audit log keeps; the oldest are dropped.",
+    )
+    enable_statistics: bool = Field(
+        default=True,
+        strict=True,
+        description="Record each operation's latency (get_statistics().query_performance).",
+    )
+    cache_enabled: bool = Field(
+        default=False, strict=True, description="Cache reads (in memory unless a cache is given)."
+    )
+    cache_ttl: int = Field(
+        default=300, gt=0, strict=True, description="Seconds a cached read stays valid."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_options(cls, data: Any) -> Any:
+        # pydantic's own message ("Extra inputs are not permitted") does not say which options
+        # exist or which one was probably meant.
+        if isinstance(data, Mapping):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                known = sorted(cls.model_fields)
+                hints = []
+                for key in unknown:
+                    close = difflib.get_close_matches(str(key), known, n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    hints.append(f"{key!r}{hint}")
+                raise ValueError(
+                    f"unknown RepoMetadata option(s) {', '.join(hints)}; known: {', '.join(known)}"
+                )
+        return data
 
 
 def _now() -> _dt.datetime:
@@ -241,6 +318,11 @@ class XRepo(XObjPrototype, Generic[T], ABC):
     _maybe_arrays: frozenset[str] = PrivateAttr(default=frozenset())
     _datetime_fields: tuple[str, ...] = PrivateAttr(default=())
     _datetime_lists: tuple[str, ...] = PrivateAttr(default=())
+    # The components RepoMetadata asks for (see _initialize_components).
+    _audit_ring: AuditRing | None = PrivateAttr(default=None)
+    _stats_collector: LatencyRecorder | None = PrivateAttr(default=None)
+    _read_cache: CacheManager | None = PrivateAttr(default=None)
+    _read_scope: str = PrivateAttr(default="")
 
     def __init__(
         self,
@@ -309,6 +391,46 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             for n, t in self._field_types.items()
             if t.kind is Kind.LIST and t.element is Kind.DATETIME
         )
+        self._initialize_components()
+
+    def _initialize_components(self) -> None:
+        """Attach what the metadata asks for, as the specification's ``XRepo`` does: the audit
+        log (``enable_audit``), the latency recorder (``enable_statistics``) and the read cache
+        (``cache_enabled``/``cache_ttl``).
+
+        A wrapper that brings its own machinery (``SecureRepo``) overrides this.
+        """
+        m = self.metadata
+        if m.enable_audit:
+            from xrepo.audit.ring import AuditRing
+
+            secret = (
+                self._model_class.secret_fields()
+                if issubclass(self._model_class, XObjPrototype)
+                else ()
+            )
+            self._audit_ring = AuditRing(
+                m.audit_max_entries,
+                repo=m.name,
+                entity=self._model_class.__name__,
+                secret_fields=secret,
+            )
+        if m.enable_statistics:
+            from xrepo.stats.latency import LatencyRecorder
+
+            self._stats_collector = LatencyRecorder()
+        if m.cache_enabled:
+            from xrepo.cache.keys import validate_scope
+            from xrepo.cache.manager import CacheManager
+
+            try:
+                self._read_scope = validate_scope(m.name)
+            except XRepoError as exc:
+                raise XRepoConfigurationError(
+                    f"cache_enabled needs a repository name usable as a cache scope: {exc}",
+                    repo=m.name,
+                ) from None
+            self._read_cache = CacheManager.memory(default_ttl=m.cache_ttl)
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -331,6 +453,21 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """The primary-key field."""
         return self.metadata.id_field
 
+    @property
+    def audit_ring(self) -> AuditRing | None:
+        """The in-memory audit log (``metadata.enable_audit``), or ``None``."""
+        return self._audit_ring
+
+    @property
+    def latency(self) -> LatencyRecorder | None:
+        """Per-operation latency (``metadata.enable_statistics``), or ``None``."""
+        return self._stats_collector
+
+    @property
+    def cache(self) -> CacheManager | None:
+        """The read cache (``metadata.cache_enabled``), or ``None``."""
+        return self._read_cache
+
     def get_ns(self) -> str:
         """``repos.<name>``, the repository's place in the namespace."""
         return self.ns or f"repos.{self.metadata.name}"
@@ -348,7 +485,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         v = self.metadata.version_field
         return v if v in self._fields else None
 
-    # -- seams for access control, audit and statistics (no-ops here) -------------------------
+    # -- seams for access control, audit, statistics and caching -------------------------------
     async def _check_permission(
         self, permission: Permission, context: RepoContext, data: Mapping[str, Any] | None = None
     ) -> None:
@@ -366,12 +503,45 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         entity_id: Any = None,
         changes: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record that ``context`` did ``operation`` (audit log)."""
-        return
+        """Record that ``context`` did ``operation`` (the audit log, when there is one).
+
+        One tuple appended to a bounded deque: ``changes`` is kept by reference (the
+        repository built it for this operation and never changes it afterwards).
+        """
+        ring: AuditRing | None = self.__pydantic_private__["_audit_ring"]  # type: ignore[index]
+        if ring is not None:
+            ring.append(
+                operation, context.user_id, context.roles, context.request_id, entity_id, changes
+            )
 
     async def _update_stats(self, operation: str, duration_ms: float) -> None:
-        """Record the duration of an operation (statistics)."""
-        return
+        """Record the duration of an operation (statistics, when enabled)."""
+        recorder: LatencyRecorder | None = self.__pydantic_private__["_stats_collector"]  # type: ignore[index]
+        if recorder is not None:
+            recorder.record(operation, duration_ms)
+
+    async def _read_through(
+        self, operation: str, args: Any, loader: Callable[[], Awaitable[R]]
+    ) -> R:
+        """``await loader()``, through the read cache when ``metadata.cache_enabled``.
+
+        The key is a digest of the operation and its compiled arguments (the filter with the
+        caller's row scope inside it), so different queries never share an entry.
+        """
+        cache: CacheManager | None = self.__pydantic_private__["_read_cache"]  # type: ignore[index]
+        if cache is None:
+            return await loader()
+        from xrepo.cache.keys import CacheKey
+
+        digest = hashlib.sha256(f"{operation}\x00{args!r}".encode()).hexdigest()
+        key = CacheKey.model_construct(scope=self._read_scope, digest=digest)
+        return await cache.get_or_set(key, loader, self.metadata.cache_ttl)
+
+    async def _written(self) -> None:
+        """After a write: drop the cached reads of this repository (when caching)."""
+        cache: CacheManager | None = self.__pydantic_private__["_read_cache"]  # type: ignore[index]
+        if cache is not None:
+            await cache.delete_prefix(self._read_scope)
 
     # -- helpers ------------------------------------------------------------------------------
     @staticmethod
@@ -875,6 +1045,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         row = self._new_row(data, "create", None, _now())
         await self._check_permission(Permission.CREATE, ctx, row)
         (stored,) = await self._insert([row])
+        await self._written()
         await self._audit_operation("create", ctx, stored.get(self.id_field), stored)
         await self._update_stats("create", (time.perf_counter() - started) * 1000)
         return self._to_model(stored)
@@ -898,6 +1069,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             data = list(data)  # backends slice the batch into chunks
         await self._check_permission(Permission.CREATE, ctx, {"count": len(data)})
         rows, models, stored = await self._insert_new(data, "bulk_create", _now())
+        await self._written()
         await self._audit_operation("bulk_create", ctx, None, {"count": len(stored)})
         await self._update_stats("bulk_create", (time.perf_counter() - started) * 1000)
         return self._stored_models(stored, rows, models)
@@ -913,11 +1085,16 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """The record with this id, or ``None`` (soft-deleted ones only with include_deleted)."""
         ctx = self._context(user_id, context)
         await self._check_permission(Permission.READ, ctx)
+        started = time.perf_counter()
         node = self._restrict(
             self._id_node(id, "read"), Permission.READ, ctx, include_deleted=include_deleted
         )
-        rows = await self._select(node, (), 0, 1)
-        return self._to_model(rows[0]) if rows else None
+        rows = await self._read_through(
+            "select", (node, (), 0, 1), lambda: self._select(node, (), 0, 1)
+        )
+        out = self._to_model(rows[0]) if rows else None
+        await self._update_stats("read", (time.perf_counter() - started) * 1000)
+        return out
 
     async def exists(
         self, id: Any, user_id: str | None = None, *, context: RepoContext | None = None
@@ -925,8 +1102,11 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """Whether a (not soft-deleted) record with this id exists."""
         ctx = self._context(user_id, context)
         await self._check_permission(Permission.READ, ctx)
+        started = time.perf_counter()
         node = self._restrict(self._id_node(id, "exists"), Permission.READ, ctx)
-        return await self._count(node) > 0
+        found = await self._read_through("count", node, lambda: self._count(node)) > 0
+        await self._update_stats("exists", (time.perf_counter() - started) * 1000)
+        return found
 
     async def list(
         self,
@@ -948,7 +1128,9 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         skip, limit = self._page(skip, limit, "list")
         if limit == 0:
             return []
-        rows = await self._select(node, keys, skip, limit)
+        rows = await self._read_through(
+            "select", (node, keys, skip, limit), lambda: self._select(node, keys, skip, limit)
+        )
         out = self._to_models(rows)
         await self._update_stats("list", (time.perf_counter() - started) * 1000)
         return out
@@ -965,11 +1147,17 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """The first record matching ``filters`` (by ``sort``, then id), or ``None``."""
         ctx = self._context(user_id, context)
         await self._check_permission(Permission.READ, ctx)
+        started = time.perf_counter()
         node = self._filter(
             filters, "find_one", Permission.READ, ctx, include_deleted=include_deleted
         )
-        rows = await self._select(node, self._sort(sort, "find_one"), 0, 1)
-        return self._to_model(rows[0]) if rows else None
+        keys = self._sort(sort, "find_one")
+        rows = await self._read_through(
+            "select", (node, keys, 0, 1), lambda: self._select(node, keys, 0, 1)
+        )
+        out = self._to_model(rows[0]) if rows else None
+        await self._update_stats("find_one", (time.perf_counter() - started) * 1000)
+        return out
 
     async def count(
         self,
@@ -982,8 +1170,11 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """How many records match ``filters``."""
         ctx = self._context(user_id, context)
         await self._check_permission(Permission.LIST, ctx)
+        started = time.perf_counter()
         node = self._filter(filters, "count", Permission.LIST, ctx, include_deleted=include_deleted)
-        return await self._count(node)
+        found = await self._read_through("count", node, lambda: self._count(node))
+        await self._update_stats("count", (time.perf_counter() - started) * 1000)
+        return found
 
     async def distinct(
         self,
@@ -1004,11 +1195,16 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             raise self._error(
                 f"unknown field {field!r}; known: {', '.join(sorted(self._fields))}", "distinct"
             )
+        started = time.perf_counter()
         node = self._filter(
             filters, "distinct", Permission.LIST, ctx, include_deleted=include_deleted
         )
-        values = self._distinct_typed(field, await self._distinct(field, node))
-        return sorted(values, key=sort_key)
+        found = await self._read_through(
+            "distinct", (field, node), lambda: self._distinct(field, node)
+        )
+        values = sorted(self._distinct_typed(field, found), key=sort_key)
+        await self._update_stats("distinct", (time.perf_counter() - started) * 1000)
+        return values
 
     def _distinct_typed(self, field: str, values: builtins.list[Any]) -> builtins.list[Any]:
         """Distinct values with the Python types ``list()`` gives the field (its element type
@@ -1051,6 +1247,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         update.
         """
         ctx = self._context(user_id, context)
+        started = time.perf_counter()
         changes, expected = self._changes(data, "update", None, _now())
         await self._check_permission(Permission.UPDATE, ctx, changes)
         node = self._restrict(self._id_node(id, "update"), Permission.UPDATE, ctx)
@@ -1070,9 +1267,12 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             ) from None
         if n == 0:
             return None
+        await self._written()
         rows = await self._select(node, (), 0, 1)
         await self._audit_operation("update", ctx, id, changes)
-        return self._to_model(rows[0]) if rows else None
+        out = self._to_model(rows[0]) if rows else None
+        await self._update_stats("update", (time.perf_counter() - started) * 1000)
+        return out
 
     def _versioned(self, node: Node, expected: int | None) -> Node:
         if expected is None or self._version is None:
@@ -1099,6 +1299,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         ctx = self._context(user_id, context)
         if isinstance(updates, Mapping | str) or not isinstance(updates, Sequence):
             raise self._error("bulk_update needs a list of (id, changes) pairs", "bulk_update")
+        started = time.perf_counter()
         now = _now()
         batch: builtins.list[UpdateItem] = []
         for i, pair in enumerate(updates):
@@ -1133,7 +1334,9 @@ class XRepo(XObjPrototype, Generic[T], ABC):
                 item=conflict.item,
                 kind=XRepoConflictError,
             ) from None
+        await self._written()
         await self._audit_operation("bulk_update", ctx, None, {"count": sum(counts)})
+        await self._update_stats("bulk_update", (time.perf_counter() - started) * 1000)
         return sum(counts)
 
     async def delete(
@@ -1166,6 +1369,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         ctx = self._context(user_id, context)
         if not self._is_batch(ids):
             raise self._error("bulk_delete needs a list of ids", _operation)
+        started = time.perf_counter()
         checked = [self._check_id(x, _operation, i) for i, x in enumerate(ids)]
         if not checked:
             return 0
@@ -1193,12 +1397,14 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             (n,) = await self._update_where([(node, self._bump(changes), None)])
         else:
             n = await self._delete_where(node)
+        await self._written()
         await self._audit_operation(
             _operation,
             ctx,
             checked[0] if len(checked) == 1 else None,
-            {"ids": checked, "soft": use_soft},
+            {"ids": checked, "soft": use_soft, "count": n},
         )
+        await self._update_stats(_operation, (time.perf_counter() - started) * 1000)
         return n
 
     async def restore(
@@ -1220,27 +1426,41 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         (n,) = await self._update_where([(node, self._bump(changes), None)])
         if not n:
             return None
+        await self._written()
         await self._audit_operation("restore", ctx, id, changes)
         return await self.read(id, context=ctx)
 
     async def get_statistics(self) -> RepoStats:
         """The spec's ``RepoStats``: counts, cardinalities, storage and index statistics (see
-        :mod:`xrepo.stats.repo_stats`; a ``SecureRepo`` adds per-operation latency)."""
+        :mod:`xrepo.stats.repo_stats`), and per-operation latency (``query_performance``,
+        ``latency``) when ``metadata.enable_statistics``."""
         from xrepo.stats.repo_stats import collect_statistics
 
-        return await collect_statistics(self)
+        return await collect_statistics(self, latency=self._stats_collector, audit=self._audit_ring)
 
     async def get_audit_log(
         self, filters: Mapping[str, Any] | None = None, limit: int = 100
     ) -> builtins.list[Any]:
-        """Audit entries of this repository: only a repository with an audit logger has them
-        (``XRepoFactory.create(..., audit=AuditLogger(sink))``)."""
-        raise XRepoConfigurationError(
-            "this repository has no audit logger; create it with "
-            "XRepoFactory.create(..., audit=AuditLogger(sink)) or wrap it in SecureRepo",
-            repo=self.name,
-            operation="get_audit_log",
-        )
+        """This repository's audited operations, newest first (``AuditEntry`` objects).
+
+        ``filters`` take the fields of :class:`~xrepo.audit.AuditFilter` (``user_id``,
+        ``action``/``operation``, ``entity_id``, ``since``, ``until``...). The log is the last
+        ``metadata.audit_max_entries`` operations, in memory.
+
+        Raises:
+            XRepoConfigurationError: ``metadata.enable_audit`` is off.
+            XRepoValidationError: an unknown filter or a bad limit.
+        """
+        ring: AuditRing | None = self._audit_ring
+        if ring is None:
+            raise XRepoConfigurationError(
+                "auditing is off for this repository (RepoMetadata.enable_audit=False); "
+                "enable it, or give it an audit logger: "
+                "XRepoFactory.create(..., audit=AuditLogger(sink))",
+                repo=self.name,
+                operation="get_audit_log",
+            )
+        return ring.entries(filters, limit=limit)
 
     async def aggregate(
         self,
@@ -1262,7 +1482,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         if not (isinstance(scope, And) and not scope.children):
             stages = [Match(scope), *stages]
         started = time.perf_counter()
-        out = await self._aggregate(stages)
+        out = await self._read_through("aggregate", stages, lambda: self._aggregate(stages))
         await self._update_stats("aggregate", (time.perf_counter() - started) * 1000)
         return out
 

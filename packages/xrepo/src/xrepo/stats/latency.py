@@ -79,9 +79,13 @@ class LatencyRecorder:
         (4, 2.5, 2.5)
     """
 
-    def __init__(self, window: int = 1024, *, max_operations: int = 256) -> None:
+    def __init__(
+        self, window: int = 1024, *, max_operations: int = 256, enabled: bool = True
+    ) -> None:
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise XRepoValidationError(f"window must be an integer >= 1, got {window!r}")
+        #: ``False``: :meth:`record` keeps nothing (``RepoMetadata.enable_statistics=False``).
+        self.enabled = bool(enabled)
         self.window = window
         self.max_operations = max_operations
         self._series: dict[str, _Series] = {}
@@ -94,6 +98,8 @@ class LatencyRecorder:
             XRepoValidationError: a bad operation name or duration, or more distinct operations
                 than ``max_operations`` (operation names must not come from user input).
         """
+        if not self.enabled:
+            return
         if not isinstance(operation, str) or not operation or len(operation) > 100:
             raise XRepoValidationError(
                 f"operation must be a non-empty string of at most 100 characters, got {operation!r}"

@@ -22,8 +22,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from xrepo.audit.ring import AuditRing
 from xrepo.errors import XRepoError, XRepoQueryError
-from xrepo.query.filters import MATCH_ALL, And, Condition, Node, Not
+from xrepo.query.filters import MATCH_ALL, And, Condition, Not
 from xrepo.repos.base import XRepo
 from xrepo.stats.latency import LatencyRecorder, LatencySnapshot
 
@@ -66,8 +67,9 @@ async def collect_statistics(
 
     Args:
         latency: the recorder whose figures become ``query_performance``/``latency``.
-        audit: an ``AuditLogger``; counts hard deletes of today when there is no
-            ``deleted_at`` field.
+        audit: an ``AuditLogger`` (counts hard deletes and updates of today from its entries),
+            or the repository's :class:`~xrepo.audit.AuditRing` (hard deletes only: the last
+            ``audit_max_entries`` operations of this process).
         cardinality_fields: fields to estimate distinct counts of (default: scalar fields).
         sample_limit: most records read for cardinalities.
     """
@@ -78,16 +80,15 @@ async def collect_statistics(
     if m.created_at_field in repo.fields:
         stats.created_today = await repo._count(And((Condition(m.created_at_field, "gte", start),)))
     if m.updated_at_field in repo.fields:
-        node: Node = Condition(m.updated_at_field, "gte", start)
-        if m.created_at_field in repo.fields:
-            # Updated means touched after creation, not merely created today.
-            node = And((node, Not(Condition(m.created_at_field, "gte", start))))
-        stats.updated_today = await repo._count(node)
+        stats.updated_today = await _updated_today(repo, start, chunk_size)
     if repo.soft_deletes:
         stats.deleted_today = await repo._count(Condition(m.deleted_at_field, "gte", start))
-    if audit is not None:
+    if isinstance(audit, AuditRing):
+        # The repository's own bounded log: only hard deletes need it (the rows are gone).
+        stats.deleted_today += _ring_hard_deletes(audit, start)
+    elif audit is not None:
         stats.deleted_today += await _hard_deletes_today(repo, audit, start)
-        # The log knows every update, also of records created today (timestamps cannot tell).
+        # The log knows every update (operations, also of records created today).
         stats.updated_today = await _updates_today(repo, audit, start)
     if latency is not None:
         stats.latency = latency.snapshot()
@@ -99,6 +100,54 @@ async def collect_statistics(
     stats.storage_size_bytes = size
     stats.index_stats = indexes
     return stats
+
+
+def _ring_hard_deletes(ring: AuditRing, start: _dt.datetime) -> int:
+    entries = ring.entries({"action": ["delete", "bulk_delete"], "since": start}, limit=100_000)
+    total = 0
+    for e in entries:
+        changes = e.changes or {}
+        if changes.get("soft"):
+            continue  # counted from deleted_at
+        count = changes.get("count")
+        total += int(count) if isinstance(count, int) else len(changes.get("ids") or ())
+    return total
+
+
+async def _updated_today(repo: XRepo[Any], start: _dt.datetime, chunk: int) -> int:
+    """Records whose last update was today: ``updated_at`` today and after ``created_at``.
+
+    A record created today counts once it is updated (its ``updated_at`` moves past its
+    ``created_at``; with a version field, once its version passed 1). Records created before
+    today are counted by the database alone; those created today are read in chunks and
+    compared here (filters cannot compare two fields). Where timestamps are stored to the
+    millisecond (MongoDB), an update within the millisecond of the creation cannot be told
+    from none unless the model has a version field.
+    """
+    m = repo.metadata
+    # Live records only: a soft delete also stamps updated_at, and counts in deleted_today.
+    touched = repo._restrict(Condition(m.updated_at_field, "gte", start), _list(), _admin_ctx())
+    if m.created_at_field not in repo.fields:
+        return await repo._count(touched)
+    created_today = Condition(m.created_at_field, "gte", start)
+    older = await repo._count(And((touched, Not(created_today))))
+    fresh = And((touched, created_today))
+    version = repo._version
+    if version is not None:
+        return older + await repo._count(And((fresh, Condition(version, "gt", 1))))
+    updated = 0
+    skip = 0
+    order = ((repo.id_field, 1),)
+    while True:
+        rows = await repo._select(fresh, order, skip, chunk)
+        for model in repo._to_models(rows):
+            created = getattr(model, m.created_at_field)
+            changed = getattr(model, m.updated_at_field)
+            if created is None or (changed is not None and changed > created):
+                updated += 1
+        skip += len(rows)
+        if len(rows) < chunk:
+            return older + updated
 
 
 def _list() -> Any:
