@@ -125,8 +125,8 @@ async def _updated_today(repo: XRepo[Any], start: _dt.datetime, chunk: int) -> i
     from none unless the model has a version field.
     """
     m = repo.metadata
-    # Live records only: a soft delete also stamps updated_at, and counts in deleted_today.
-    touched = repo._restrict(Condition(m.updated_at_field, "gte", start), _list(), _admin_ctx())
+    # Soft-deleted records too: a soft delete stamps updated_at (as before: it is a change).
+    touched = Condition(m.updated_at_field, "gte", start)
     if m.created_at_field not in repo.fields:
         return await repo._count(touched)
     created_today = Condition(m.created_at_field, "gte", start)
