@@ -174,6 +174,24 @@ async def test_max_idle_time_closes_idle_connections(mongodb_url: str, database:
         await until(lambda: mongo.get_pool_stats()["active_connections"] == 0)
 
 
+async def test_pool_options_in_the_uri_are_the_drivers(mongodb_url: str, database: str) -> None:
+    sep = "&" if "?" in mongodb_url else "?"
+    mongo = ResourceFactory.from_url(
+        f"{mongodb_url}{sep}maxPoolSize=4&minPoolSize=1&maxIdleTimeMS=45000", database=database
+    )
+    assert isinstance(mongo, MongoDBResource)
+    async with mongo:
+        options = mongo.client.options.pool_options
+        assert (options.max_pool_size, options.min_pool_size) == (4, 1)
+        assert options.max_idle_time_seconds == 45.0
+        stats = mongo.get_pool_stats()
+        assert (stats["max_pool_size"], stats["min_pool_size"], stats["idle_time_ms"]) == (
+            4,
+            1,
+            45000,
+        )
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [

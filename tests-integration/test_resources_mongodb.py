@@ -397,9 +397,12 @@ def test_bad_parameters(kwargs: dict[str, Any], fragment: str) -> None:
 
 
 async def test_bad_client_option_is_a_configuration_error(mongodb_url: str) -> None:
-    resource = make(mongodb_url, "x", options={"maxPoolSize": "many"})
+    resource = make(mongodb_url, "x", options={"heartbeatFrequencyMS": "often"})
     with pytest.raises(XResourceConfigurationError, match="invalid MongoDB options"):
         await resource.connect()
+    # A pool option is a field of the resource: refused when the resource is built.
+    with pytest.raises(XResourceConfigurationError, match="maxPoolSize must be a number"):
+        make(mongodb_url, "x", options={"maxPoolSize": "many"})
 
 
 async def test_metadata_and_pool_stats(mongo: MongoDBResource, unique_name: str) -> None:

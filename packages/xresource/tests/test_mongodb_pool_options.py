@@ -99,3 +99,52 @@ def test_the_same_value_under_two_names_is_accepted() -> None:
 def test_min_pool_size_zero_keeps_no_idle_connection() -> None:
     # 0 is a valid minimum (the driver's own default): only the maximum must be at least 1.
     assert _mongo(min_pool_size=0)._client_kwargs()["minPoolSize"] == 0
+
+
+def test_pool_options_in_the_uri_become_fields() -> None:
+    # Keyword options would silently override the URI's: they are moved into the fields instead.
+    mongo = ResourceFactory.create(
+        "mongodb",
+        connection_string="mongodb://app:pw@h1,h2/shop?replicaSet=rs0&maxPoolSize=50"
+        "&minPoolSize=3&maxIdleTimeMS=1500&appname=x",
+    )
+    assert isinstance(mongo, MongoDBResource)
+    assert mongo.connection_string == "mongodb://h1,h2/shop?replicaSet=rs0&appname=x"
+    assert (mongo.pool_max_size, mongo.pool_min_size, mongo.max_idle_time) == (50, 3, 1.5)
+    assert (mongo.database, mongo.user) == ("shop", "app")
+    kwargs = mongo._client_kwargs()
+    assert (kwargs["maxPoolSize"], kwargs["minPoolSize"], kwargs["maxIdleTimeMS"]) == (50, 3, 1500)
+    assert mongo.get_pool_stats()["max_pool_size"] == 50
+
+
+def test_pool_options_in_options_become_fields() -> None:
+    mongo = _mongo(options={"maxPoolSize": 7, "appname": "shop"})
+    assert (mongo.pool_max_size, mongo.options) == (7, {"appname": "shop"})
+
+
+def test_uri_given_in_code_beats_the_settings_pool_size() -> None:
+    ResourceFactory.settings.configure({"resources": {"mongodb": {"default_pool_size": 10}}})
+    mongo = ResourceFactory.create("mongodb", connection_string="mongodb://h/db?maxPoolSize=50")
+    assert mongo.pool_max_size == 50  # type: ignore[attr-defined]
+    assert ResourceFactory.from_url("mongodb://h/db?maxPoolSize=40").pool_max_size == 40  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (
+            {"connection_string": "mongodb://h/db?maxPoolSize=50", "max_pool_size": 5},
+            r"connection_string option maxPoolSize=50 and pool_max_size=5 disagree",
+        ),
+        (
+            {"connection_string": "mongodb://h/db?minPoolSize=lots"},
+            r"connection_string option minPoolSize must be a number, got 'lots'",
+        ),
+        ({"options": {"maxIdleTimeMS": None}}, r"options entry maxIdleTimeMS must be a number"),
+        ({"connection_string": "mongodb://h/db?maxPoolSize=0"}, r"pool_max_size: Input should"),
+    ],
+)
+def test_bad_pool_options_in_the_uri(params: dict[str, Any], expected: str) -> None:
+    params.setdefault("connection_string", "mongodb://localhost:27017/myapp")
+    with pytest.raises(XResourceConfigurationError, match=expected):
+        ResourceFactory.create("mongodb", **params)

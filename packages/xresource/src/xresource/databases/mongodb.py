@@ -152,6 +152,43 @@ class MongoPoolStats(PoolStats):
     idle_time_ms: int | None = Field(description="maxIdleTimeMS; None: idle connections stay.")
 
 
+# Driver options that a field of the resource holds (lower-cased name -> field, unit scale).
+_POOL_OPTIONS: dict[str, tuple[str, float]] = {
+    "maxpoolsize": ("pool_max_size", 1.0),
+    "minpoolsize": ("pool_min_size", 1.0),
+    "maxidletimems": ("max_idle_time", 0.001),
+    "waitqueuetimeoutms": ("acquire_timeout", 0.001),
+    "connecttimeoutms": ("connect_timeout", 0.001),
+    "sockettimeoutms": ("command_timeout", 0.001),
+}
+
+
+def _lift_pool_options(
+    data: dict[str, Any], items: Iterable[tuple[Any, Any]], where: str
+) -> dict[str, Any]:
+    """Move pool options found in ``items`` (URI options or ``options``) into ``data``'s fields;
+    the other items are returned. A field given too, with another value, is an error."""
+    rest: dict[str, Any] = {}
+    for key, raw in items:
+        target = _POOL_OPTIONS.get(str(key).lower())
+        if target is None:
+            rest[key] = raw
+            continue
+        field, scale = target
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where} {key} must be a number, got {raw!r}") from None
+        value: float | int = int(number) if scale == 1.0 and number.is_integer() else number
+        value = value * scale if scale != 1.0 else value
+        if field in data and data[field] is not None and data[field] != value:
+            raise ValueError(
+                f"{where} {key}={raw} and {field}={data[field]!r} disagree; give only one"
+            )
+        data[field] = value
+    return rest
+
+
 def _split_credentials(uri: str) -> tuple[str, str | None, str | None, dict[str, str]]:
     """``uri`` without user, password and secret query options, plus those parts.
 
@@ -242,7 +279,8 @@ class MongoDBResource(DatabaseResource):
         # Moves secrets out of the URI before any field (and so any repr) holds them.
         if not isinstance(data, dict):
             return data
-        data = dict(data)
+        # Aliases and the URI's pool options become fields first (see canonical_params).
+        data = cls.canonical_params(data)
         options = data.get("options")
         if isinstance(options, dict):
             hidden = {
@@ -288,6 +326,33 @@ class MongoDBResource(DatabaseResource):
             from_path = unquote(path.split("/", 1)[1]) if "/" in path else ""
             data["database"] = db_option or from_path
         return data
+
+    @classmethod
+    def canonical_params(
+        cls, params: Mapping[str, Any], *, given_as: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Aliases replaced (see :meth:`XResource.canonical_params`), and pool options given as
+        driver options (``?maxPoolSize=50`` in the URI, ``options={"minPoolSize": 2}``) moved
+        into their fields: the driver, :meth:`get_pool_stats` and :meth:`get_metadata` then
+        agree, where keyword options would silently override the URI's. Run per layer by the
+        factory, so a URI given in code beats a pool size from the settings.
+        """
+        out = super().canonical_params(params, given_as=given_as)
+        options = out.get("options")
+        if isinstance(options, Mapping):
+            out["options"] = _lift_pool_options(out, options.items(), "options entry")
+        raw = out.get("connection_string")
+        if isinstance(raw, SecretStr):
+            raw = raw.get_secret_value()
+        if isinstance(raw, str) and "?" in raw:
+            head, _, query = raw.partition("?")
+            pairs = parse_qsl(query, keep_blank_values=True)
+            kept = _lift_pool_options(out, pairs, "connection_string option")
+            if len(kept) != len(pairs):
+                out["connection_string"] = head + (
+                    "?" + urlencode(list(kept.items())) if kept else ""
+                )
+        return out
 
     @field_validator("connection_string")
     @classmethod
