@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
 
 from xregistry.api.state import ApiState
 
-__all__ = ["Name", "glob_for"]
+__all__ = ["NAMESPACE_PATTERN", "Name", "NamespaceFilter", "NamespacePattern", "glob_for"]
 
 #: A registered name or namespace path in a URL.
 Name = Annotated[str, Path(min_length=1, max_length=300)]
+
+#: What a namespace glob may hold, stated in the OpenAPI document so that clients (and
+#: schemathesis) know it: printable ASCII without spaces. Namespace segments are ASCII words
+#: (``xobj_prototype.namespace``), so nothing else could ever match, and whitespace or control
+#: characters are refused by the namespace index anyway.
+NAMESPACE_PATTERN = r"^[!-~]+$"
+_NAMESPACE_DOC = "A namespace path or glob (fnmatch: * ? [...]); printable ASCII, no spaces."
+
+#: A namespace filter in a query string.
+NamespaceFilter = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, pattern=NAMESPACE_PATTERN, description=_NAMESPACE_DOC),
+]
+#: A namespace pattern in a URL path.
+NamespacePattern = Annotated[
+    str, Path(min_length=1, max_length=200, pattern=NAMESPACE_PATTERN, description=_NAMESPACE_DOC)
+]
 
 
 def glob_for(state: ApiState, kind: str, namespace: str) -> str:

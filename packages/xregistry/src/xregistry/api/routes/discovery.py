@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from xobj_prototype import redact_text
 from xregistry.api.errors import ERROR_RESPONSES, ApiError
+from xregistry.api.routes._common import NamespacePattern
 from xregistry.api.schemas import DiscoveryStarted, DiscoveryStatus, NamespaceSearch, ResourceInfo
 from xregistry.api.state import AdminDep, ApiState, PrincipalDep, StateDep
 from xregistry.functions import RegisteredFunction
@@ -121,7 +122,7 @@ async def discovery_status(
 
 @router.get("/namespace/{pattern}", response_model=NamespaceSearch)
 async def search_namespace(
-    pattern: Annotated[str, Path(min_length=1, max_length=200)],
+    pattern: NamespacePattern,
     state: StateDep,
     who: PrincipalDep,
 ) -> JSONResponse:

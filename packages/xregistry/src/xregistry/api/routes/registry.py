@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from xregistry.api.errors import ERROR_RESPONSES, ApiError
-from xregistry.api.routes._common import Name, glob_for
+from xregistry.api.routes._common import Name, NamespaceFilter, glob_for
 from xregistry.api.schemas import (
     ExecuteRequest,
     ExecuteResult,
@@ -37,7 +37,7 @@ Filter = Annotated[str | None, Query(min_length=1, max_length=200)]
 # -- functions --------------------------------------------------------------------------------
 @router.get("/functions", response_model=list[FunctionInfo])
 async def list_functions(
-    state: StateDep, who: PrincipalDep, namespace: Filter = None, tag: Filter = None
+    state: StateDep, who: PrincipalDep, namespace: NamespaceFilter = None, tag: Filter = None
 ) -> list[FunctionInfo]:
     """Functions the caller may view, optionally under a namespace (glob) and with a tag."""
     functions = state.registry.functions
@@ -76,7 +76,7 @@ async def list_models(
     who: PrincipalDep,
     source: ModelSource | None = None,
     tag: Filter = None,
-    namespace: Filter = None,
+    namespace: NamespaceFilter = None,
 ) -> JSONResponse:
     """Models the caller may list, optionally of one source, with a tag, under a namespace."""
     models = state.registry.models
