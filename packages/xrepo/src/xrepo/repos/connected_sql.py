@@ -32,9 +32,18 @@ from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.errors_map import repo_errors, translate
 from xrepo.secure import ambient
 from xresource.databases.base import SQLDatabaseResource
-from xresource.errors import XResourceError
+from xresource.errors import XResourceConnectionError, XResourceError, XResourceTimeoutError
 
 __all__ = ["ConnectedSQLRepo"]
+
+
+def _row_fault(exc: XResourceError) -> bool:
+    """Whether a failed write may be one row's fault (worth finding which row).
+
+    A lost connection or a timeout is no row's fault, and probing row by row would run one
+    statement per row against a server that has just failed."""
+    return not isinstance(exc, XResourceConnectionError | XResourceTimeoutError)
+
 
 #: Rows per multi-row INSERT statement (bounded by the drivers' parameter limits).
 INSERT_CHUNK = 500
@@ -286,7 +295,7 @@ class ConnectedSQLRepo(XRepo[T]):
             models += rest_models
             return rows, models, await self._insert(rows)
         except XResourceError as exc:
-            item = await self._failing_item(rows, columns)
+            item = await self._failing_item(rows, columns) if _row_fault(exc) else None
             raise translate(exc, self.name, operation, item) from exc
         return rows, models, rows
 
@@ -323,7 +332,11 @@ class ConnectedSQLRepo(XRepo[T]):
                     stored.append(dict(back) if back is not None else row)
             return self._decoded(stored)
         except XResourceError as exc:
-            item = await self._failing_item(rows, columns) if len(rows) > 1 else 0
+            item = (
+                (await self._failing_item(rows, columns) if len(rows) > 1 else 0)
+                if _row_fault(exc)
+                else None
+            )
             raise translate(
                 exc, self.name, "create" if len(rows) == 1 else "bulk_create", item
             ) from exc

@@ -21,8 +21,9 @@ Example::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import Any, ClassVar
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import asyncpg
 from asyncpg import exceptions as pgx
@@ -54,6 +55,8 @@ from xresource.errors import (
 
 __all__ = ["PostgreSQLResource"]
 
+_T = TypeVar("_T")
+
 _SSL_MODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
 
 
@@ -71,12 +74,70 @@ def _affected(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
+def _detached(raw: Any) -> bool:
+    """Whether the pooled connection proxy ``raw`` was already given back by the driver.
+
+    asyncpg gives a connection's slot back to its pool by itself when the connection is lost
+    (``connection_lost`` cleans up), which detaches the proxy we hold.
+    """
+    return getattr(raw, "_con", raw) is None
+
+
+class _ConnectionLost(Exception):
+    """Raised from the records of a COPY to stop encoding rows for a connection that is gone."""
+
+
+#: Rows between two checks of the socket while a COPY streams (a check is one attribute read).
+_LOST_CHECK_EVERY = 512
+
+
+def _until_lost(raw: Any, records: Iterable[Any]) -> Iterator[Any]:
+    """``records``, stopped with :class:`_ConnectionLost` once ``raw``'s socket has failed.
+
+    asyncpg encodes COPY rows without yielding to the event loop while the socket accepts
+    data, and after a send fails it silently drops what it is given: without this check a
+    lost connection would be noticed only after every remaining row was prepared (the
+    repository validates them on the way) and sent nowhere. The transport knows at once (a
+    failed send closes it), long before the event loop runs the driver's connection_lost.
+    """
+    transport = getattr(getattr(raw, "_con", None), "_transport", None)
+    closing = getattr(transport, "is_closing", None)
+    if closing is None:  # another driver layout: rely on the deadline alone
+        yield from records
+        return
+    for n, record in enumerate(records):
+        if n % _LOST_CHECK_EVERY == 0 and closing():
+            raise _ConnectionLost
+        yield record
+
+
+def _terminate(raw: Any) -> None:
+    """Close ``raw`` at once (no round trip), whatever state it is in."""
+    if _detached(raw):
+        return
+    with contextlib.suppress(pgx.InterfaceError):
+        raw.terminate()
+
+
 class _PGExecutor(ConnectionExecutor):
     """Statements on one ``asyncpg`` connection."""
 
     raw: asyncpg.Connection
 
     _tx: Any = None
+
+    def _guard(self, operation: str) -> ErrorGuard:
+        if not self.released and (_detached(self.raw) or self.raw.is_closed()):
+            # Lost while idle (between two statements of a transaction, or in the pool): the
+            # driver has already given it back, and the server rolled its transaction back.
+            self.discard = True
+            raise XResourceConnectionError(
+                f"the connection to {self.resource.address} was lost (closed by the server or "
+                "the network); an open transaction on it was rolled back, run it again",
+                resource=self.resource.display_name,
+                operation=operation,
+            )
+        return super()._guard(operation)
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         params = check_params(params, "fetch")
@@ -143,8 +204,52 @@ class _PGExecutor(ConnectionExecutor):
                 yield params
 
         with self._guard("execute_many"):
-            await self.raw.executemany(sql, counted())
+            await self.watched("execute_many", lambda: self.raw.executemany(sql, counted()))
         return count
+
+    async def watched(self, operation: str, call: Callable[[], Awaitable[_T]]) -> _T:
+        """Await ``call()`` (a driver call that streams data to the server) with a deadline, and
+        end it at once when the connection is lost.
+
+        asyncpg's COPY and ``executemany`` wait for the socket to accept more data (flow
+        control). When the connection drops during that wait nothing wakes them, and the
+        driver's own ``timeout`` does not cover it: they would wait forever. A termination
+        listener ends the wait as soon as the driver notices the loss, which is then an
+        ``XResourceConnectionError``; ``command_timeout`` bounds a server that stops answering
+        without closing the socket (an ``XResourceTimeoutError``). Either way the connection is
+        closed, never returned to the pool.
+        """
+        raw = self.raw
+        loop = asyncio.get_running_loop()
+        lost = False
+        waiting = True
+        try:
+            async with asyncio.timeout(self.resource.command_timeout) as deadline:
+
+                def on_lost(_connection: object) -> None:
+                    nonlocal lost
+                    lost = True
+                    if waiting:  # the deadline may only move while its block runs
+                        deadline.reschedule(loop.time())
+
+                raw.add_termination_listener(on_lost)
+                try:
+                    return await call()
+                finally:
+                    waiting = False
+                    if not _detached(raw):
+                        raw.remove_termination_listener(on_lost)
+        except (TimeoutError, _ConnectionLost) as exc:
+            self.discard = True
+            lost = lost or isinstance(exc, _ConnectionLost)
+            if lost:
+                raise XResourceConnectionError(
+                    f"lost the connection to {self.resource.address} during {operation}; "
+                    "nothing was committed, retry when the server is back",
+                    resource=self.resource.display_name,
+                    operation=operation,
+                ) from None
+            raise
 
     async def _begin(self) -> None:
         tx = self.raw.transaction()
@@ -240,15 +345,25 @@ class PostgreSQLResource(PooledSQLResource):
         return await self._require_pool().acquire(timeout=self.connect_timeout)
 
     async def _release_raw(self, raw: asyncpg.Connection, *, discard: bool) -> None:
-        pool = self._pool
-        if discard:
-            raw.terminate()
-        if pool is None:
-            if not raw.is_closed():
-                raw.terminate()
+        # Never raises: the caller's own result or error is what matters, and a connection that
+        # cannot be returned cleanly is closed instead (the pool opens a fresh one when needed).
+        if _detached(raw):
+            # The driver already closed it (connection lost) and gave its slot back to the pool;
+            # any call on it now would raise "connection has been released back to the pool".
             return
-        # release() resets the session (and rolls back an open transaction) before reuse.
-        await pool.release(raw)
+        pool = self._pool
+        if discard or pool is None:
+            _terminate(raw)
+            return
+        try:
+            # release() resets the session (and rolls back an open transaction) before reuse;
+            # the deadline bounds a server that stopped answering without closing the socket.
+            async with asyncio.timeout(self.connect_timeout):
+                await pool.release(raw, timeout=self.connect_timeout)
+        except (Exception, asyncio.CancelledError) as exc:
+            _terminate(raw)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
 
     def _new_executor(self, raw: Any) -> _PGExecutor:
         return _PGExecutor(self, raw)
@@ -288,6 +403,11 @@ class PostgreSQLResource(PooledSQLResource):
         if isinstance(exc, pgx.PostgresError):
             return XResourceQueryError, f"{text} (SQLSTATE {exc.sqlstate})"
         if isinstance(exc, pgx.InterfaceError):
+            if "released back to the pool" in text or "connection is closed" in text:
+                # The driver closed the connection under us (it was lost mid-call).
+                return XResourceConnectionError, (
+                    f"lost the connection to {self.address}; run the call again"
+                )
             return XResourceQueryError, text
         return None
 
@@ -312,13 +432,17 @@ class PostgreSQLResource(PooledSQLResource):
             self.dialect.quote(name)
         failed: list[BaseException] = []
         async with self.lease() as executor:
+            assert isinstance(executor, _PGExecutor)
             with ErrorGuard(self, "copy_records", passthrough=failed):
-                status = await executor.raw.copy_records_to_table(
-                    table,
-                    records=noting_failure(records, failed),
-                    columns=list(columns),
-                    schema_name=schema or self.schema_name,
-                    timeout=self.command_timeout,
+                status = await executor.watched(
+                    "copy_records",
+                    lambda: executor.raw.copy_records_to_table(
+                        table,
+                        records=_until_lost(executor.raw, noting_failure(records, failed)),
+                        columns=list(columns),
+                        schema_name=schema or self.schema_name,
+                        timeout=self.command_timeout,
+                    ),
                 )
         return _affected(status)
 
