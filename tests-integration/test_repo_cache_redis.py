@@ -79,7 +79,10 @@ async def test_entries_live_under_a_generation_with_a_ttl(
     async with CacheManager.redis(redis_url, namespace=namespace) as cache:
         key = cache.cache_key("users", "read", {"id": 1}, ADMIN)
         await cache.set(key, {"id": 1}, ttl=20)
-        stored = f"{namespace}:c:users:0:{key.digest}"
+        # The epoch is the server's run_id: entries of an earlier server lifetime are not read.
+        epoch = (await raw.info("server"))["run_id"][:16]
+        assert cache.backend.epoch == epoch  # type: ignore[attr-defined]
+        stored = f"{namespace}:c:users:{epoch}:0:{key.digest}"
         assert json.loads(await raw.get(stored)) == {"id": 1}
         assert 0 < await raw.pttl(stored) <= 20_000
         await cache.delete_prefix("users")
@@ -88,7 +91,7 @@ async def test_entries_live_under_a_generation_with_a_ttl(
         assert await raw.exists(stored) == 1
         assert await cache.get(key) is None
         await cache.set(key, {"id": 1, "v": 2})
-        assert await raw.exists(f"{namespace}:c:users:1:{key.digest}") == 1
+        assert await raw.exists(f"{namespace}:c:users:{epoch}:1:{key.digest}") == 1
 
 
 async def test_two_services_share_entries_and_invalidations(redis_url: str, namespace: str) -> None:
@@ -136,7 +139,8 @@ async def test_a_corrupt_entry_is_a_miss_not_a_crash(
 ) -> None:
     async with CacheManager.redis(redis_url, namespace=namespace) as cache:
         key = cache.cache_key("users", "read", {"id": 1}, ADMIN)
-        await raw.set(f"{namespace}:c:users:0:{key.digest}", b"\x80\x04\x95pickle?")
+        epoch = (await raw.info("server"))["run_id"][:16]
+        await raw.set(f"{namespace}:c:users:{epoch}:0:{key.digest}", b"\x80\x04\x95pickle?")
         assert await cache.get(key, "miss") == "miss"
         assert await cache.get_or_set(key, _const({"id": 1})) == {"id": 1}
         assert await cache.get(key) == {"id": 1}
