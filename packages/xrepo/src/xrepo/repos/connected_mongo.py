@@ -23,8 +23,10 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any, ClassVar
 
+import bson
 from bson.codec_options import TypeDecoder, TypeRegistry
 from bson.decimal128 import Decimal128
+from bson.errors import InvalidDocument
 from bson.objectid import ObjectId
 from pydantic import BaseModel, BeforeValidator, PrivateAttr
 from pymongo import errors as pm_errors
@@ -241,6 +243,10 @@ class ConnectedMongoRepo(XRepo[T]):
                     f"duplicate key: {_short(exc)}", repo=self.name, operation=operation
                 )
             )
+        except _UNENCODABLE as exc:
+            raise_alone(
+                XRepoValidationError(_unencodable_message(exc), repo=self.name, operation=operation)
+            )
         except (pm_errors.ConnectionFailure, pm_errors.ServerSelectionTimeoutError) as exc:
             raise XRepoConnectionError(
                 f"MongoDB is unreachable: {_short(exc)}", repo=self.name, operation=operation
@@ -419,6 +425,14 @@ class ConnectedMongoRepo(XRepo[T]):
                 async with self._session() as session:
                     try:
                         await coll.insert_many(docs, ordered=True, session=session)
+                    except _UNENCODABLE as exc:
+                        # Raised while encoding a batch, so before or between the batches
+                        # sent: the transaction (or the cleanup below) covers what went in.
+                        index = _first_unencodable(docs, coll.codec_options)
+                        if session is None and index:
+                            done = [d["_id"] for d in docs[:index] if "_id" in d]
+                            await coll.delete_many({"_id": {"$in": done}})
+                        raise _Failed(index, exc, _unencodable_message(exc)) from exc
                     except pm_errors.BulkWriteError as exc:
                         errors = exc.details.get("writeErrors") or [{}]
                         index = errors[0].get("index")
@@ -435,6 +449,8 @@ class ConnectedMongoRepo(XRepo[T]):
                     XRepoConflictError
                     if isinstance(failed.error, pm_errors.BulkWriteError)
                     and ((failed.error.details.get("writeErrors") or [{}])[0].get("code") == 11000)
+                    else XRepoValidationError
+                    if isinstance(failed.error, _UNENCODABLE)
                     else XRepoQueryError
                 )
                 raise_alone(
@@ -529,6 +545,29 @@ class ConnectedMongoRepo(XRepo[T]):
                 to_mongo_filter(node, self.id_field), session=ambient.current(self._resource)
             )
             return int(result.deleted_count)
+
+
+#: What the BSON encoder raises for a value MongoDB cannot store (an integer beyond 64 bits, a
+#: key with a NUL, an unknown type); raised before the server sees the document.
+_UNENCODABLE = (OverflowError, InvalidDocument)
+
+
+def _first_unencodable(docs: Sequence[Mapping[str, Any]], options: Any) -> int | None:
+    """The index of the first document BSON cannot encode with the collection's codec
+    ``options`` (only called after a failure)."""
+    for i, doc in enumerate(docs):
+        try:
+            bson.encode(doc, codec_options=options)
+        except _UNENCODABLE:
+            return i
+    return None
+
+
+def _unencodable_message(exc: BaseException) -> str:
+    # The encoder's rule, without the value it may quote ("cannot encode object: <value>"):
+    # the value may be a secret.
+    rule = str(exc).split(":", 1)[0].strip() or type(exc).__name__
+    return f"a value cannot be stored in MongoDB ({rule})"
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})

@@ -24,7 +24,7 @@ from xrepo.compile.patterns import RegexBoundExceeded, regex_conditions
 from xrepo.compile.sql import SQLCompiler, adapt_value, compiler_for
 from xrepo.compile.sql.base import json_text
 from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS, regex_timed_out
-from xrepo.errors import XRepoConfigurationError
+from xrepo.errors import XRepoConfigurationError, XRepoValidationError
 from xrepo.query.filters import Node
 from xrepo.query.pipeline import Lookup, Match, SortKey, Stage
 from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
@@ -312,9 +312,14 @@ class ConnectedSQLRepo(XRepo[T]):
                 async with self._transaction() as tx:
                     for start in range(0, len(rows), INSERT_CHUNK):
                         chunk = rows[start : start + INSERT_CHUNK]
-                        sql, params = self._compiler().insert(
-                            self._qualified, columns, chunk, returning=False
-                        )
+                        try:
+                            sql, params = self._compiler().insert(
+                                self._qualified, columns, chunk, returning=False
+                            )
+                        except XRepoValidationError as exc:
+                            # A value the dialect cannot store (SQLite's 64-bit integers):
+                            # name the item, as a database-side failure would.
+                            raise self._unstorable(exc, chunk, columns, start) from None
                         await tx.execute(sql, params)
                 return rows
             stored: list[Row] = []
@@ -340,6 +345,26 @@ class ConnectedSQLRepo(XRepo[T]):
             raise translate(
                 exc, self.name, "create" if len(rows) == 1 else "bulk_create", item
             ) from exc
+
+    def _unstorable(
+        self, exc: XRepoValidationError, chunk: list[Row], columns: list[str], offset: int
+    ) -> XRepoValidationError:
+        """``exc`` naming the first row of ``chunk`` that does not compile (``offset`` is the
+        chunk's position in the batch); ``exc`` itself when it already names one."""
+        if exc.item is not None:
+            return exc
+        for i, row in enumerate(chunk):
+            try:
+                self._compiler().insert(self._qualified, columns, [row], returning=False)
+            except XRepoValidationError:
+                item = offset + i
+                return XRepoValidationError(
+                    f"item {item}: {exc.message}",
+                    repo=self.name,
+                    operation="create" if len(chunk) == 1 else "bulk_create",
+                    item=item,
+                )
+        return exc
 
     async def _failing_item(self, rows: list[Row], columns: list[str]) -> int | None:
         """Find which row of a failed batch the database rejects (rolled back afterwards).
