@@ -2,8 +2,8 @@
 
 1,000 records where record 700 breaks a rule that only the database checks (the model accepts
 it): a unique key taken by an existing row, a NULL in a NOT NULL column, an integer beyond the
-column's type. ``bulk_create`` and ``bulk_update`` must leave the table exactly as it was (same rows,
-same values), name the failing item, and leave the repository usable.
+column's type. ``bulk_create`` and ``bulk_update`` must leave the table exactly as it was (same
+rows, same values), name the failing item, and leave the repository usable.
 
 PostgreSQL (COPY and multi-row INSERT paths), MariaDB, SQLite and MongoDB (a replica set, so
 the batch runs in a transaction; the collection has a unique index and a ``$jsonSchema``
@@ -97,7 +97,9 @@ async def repo(
     else:
         url = request.getfixturevalue("postgres_url" if kind == "postgresql" else "mysql_url")
     async with sql_tables(url, {unique_name: DDL[kind]}) as resource:
-        repo = await XRepoFactory.create(resource=resource, model_class=Item, collection=unique_name)
+        repo = await XRepoFactory.create(
+            resource=resource, model_class=Item, collection=unique_name
+        )
         await repo.bulk_create(SEED)
         yield repo
 
@@ -115,9 +117,7 @@ async def _snapshot(repo: XRepo[Item]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-async def test_bulk_create_failing_at_row_700_writes_nothing(
-    repo: XRepo[Item], fault: str
-) -> None:
+async def test_bulk_create_failing_at_row_700_writes_nothing(repo: XRepo[Item], fault: str) -> None:
     before = await _snapshot(repo)
     with pytest.raises(XRepoError) as info:
         await repo.bulk_create(_batch(fault=fault))
