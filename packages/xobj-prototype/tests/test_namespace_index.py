@@ -15,6 +15,8 @@ from xobj_prototype import (
     XNotFoundError,
     XObjPrototype,
     XValidationError,
+    segment_for,
+    validate_path,
 )
 
 # -- registration -----------------------------------------------------------------------------
@@ -66,13 +68,58 @@ def test_conflict_is_an_xerror_for_callers_that_catch_the_root() -> None:
         idx.register("ns.a", 1)
 
 
-@pytest.mark.parametrize("path", ["", "ns..a", ".ns", "ns.", "ns a", "ns.ü", None, 12, ("ns",)])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "",
+        "ns..a",
+        ".ns",
+        "ns.",
+        "ns a",
+        "ns.a\u200bb",
+        "ns.a·b",
+        "ns.-a",
+        "ns.a\tb",
+        None,
+        12,
+        ("ns",),
+    ],
+)
 def test_register_rejects_malformed_paths_and_stores_nothing(path: object) -> None:
     idx: NamespaceIndex[int] = NamespaceIndex()
     with pytest.raises(XValidationError):
         idx.register(path, 1)  # type: ignore[arg-type]
     assert len(idx) == 0
     assert idx.glob("*") == []
+
+
+@pytest.mark.parametrize(
+    "path", ["ns.models.Käufer", "ns.заказы.строки", "ns.表.列", "ns.ÉTÉ-2024", "ns.straße_1"]
+)
+def test_letters_of_any_script_make_a_segment(path: str) -> None:
+    """Table and collection names are not ASCII everywhere; their models live in the index."""
+    idx: NamespaceIndex[int] = NamespaceIndex()
+    idx.register(path, 1)
+    assert idx.get(path) == 1
+    assert idx.glob(path.rsplit(".", 1)[0] + ".*") == [path]
+
+
+@pytest.mark.parametrize(
+    ("outside", "segment"),
+    [
+        ("order items", "order_items"),
+        ("logs.2024", "logs_2024"),
+        ("  Käufer (alt).csv ", "Käufer_alt_csv"),
+        ("-leading", "_-leading"),
+        ("...", "unnamed"),
+        ("", "unnamed"),
+        ("a\x00b\u200bc", "a_b_c"),
+        ("заказы", "заказы"),
+    ],
+)
+def test_segment_for_turns_outside_names_into_segments(outside: str, segment: str) -> None:
+    assert segment_for(outside) == segment
+    validate_path(f"ns.{segment_for(outside)}")
 
 
 class _Broken:

@@ -27,7 +27,7 @@ from xinspector.models.generate import generate_joined_model, generate_model, mo
 from xinspector.profiling.columns import ProfileOptions, ProgressCallback, StreamingProfiler
 from xinspector.profiling.stats import FieldStatistics, InspectionResult
 from xinspector.schema import CollectionSchema
-from xobj_prototype import XObjPrototype
+from xobj_prototype import XObjPrototype, segment_for
 from xresource import XResource, XResourceError
 from xresource.errors import XResourceConnectionError, XResourceNotFoundError
 
@@ -404,7 +404,7 @@ class XInspector:
         return generate_model(
             schema,
             model_name or model_name_for(name),
-            ns=ns or f"models.{name}",
+            ns=ns or f"models.{segment_for(name)}",
             enums=enums,
             strict_observed=strict_observed,
             include_samples=include_samples,

@@ -22,6 +22,7 @@ from xobj_prototype.namespace import (
     NamespaceBackend,
     NamespaceIndex,
     compile_glob,
+    segment_for,
     validate_path,
     validate_pattern,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "redact",
     "redact_text",
     "redact_url",
+    "segment_for",
     "validate_path",
     "validate_pattern",
 ]

@@ -14,10 +14,9 @@ from xobj_prototype import NamespaceIndex, XValidationError, validate_path
 from xregistry.audit import AuditAction, AuditLog
 from xregistry.errors import RegistryValidationError
 
-__all__ = ["RegistryContext", "check_name", "sanitize_segment"]
+__all__ = ["RegistryContext", "check_name"]
 
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")
-_BAD = re.compile(r"[^A-Za-z0-9_\-]+")
+_NAME = re.compile(r"\w[\w\-]*")  # one namespace segment (validate_path's rule)
 
 
 class RegistryContext:
@@ -73,9 +72,3 @@ def check_name(name: object, kind: str) -> str:
             "'-' (not first); pass name=... to choose one"
         )
     return name
-
-
-def sanitize_segment(text: str) -> str:
-    """Turn an outside name (a table ``order items``, a collection ``logs.2024``) into a segment."""
-    cleaned = _BAD.sub("_", text.strip()).strip("_") or "unnamed"
-    return cleaned if cleaned[0] != "-" else "_" + cleaned

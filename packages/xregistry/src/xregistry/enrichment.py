@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any, Self, SupportsIndex, overload
 
 from pydantic import BaseModel, Field, ValidationError
 
-from xobj_prototype import redact, redact_text
+from xobj_prototype import redact, redact_text, segment_for
 from xregistry.audit import AuditAction
 from xregistry.config import EnrichmentConfig
-from xregistry.context import sanitize_segment
 from xregistry.errors import RegistryNotFoundError, RegistryValidationError, XRegistryError
 from xregistry.functions import FunctionRegistry
 from xregistry.inspection import generate_model, inspect_resource
@@ -502,7 +501,7 @@ class EnrichedRegistry:
                 registered = await self.model_registry.register_from_inspector(
                     resource,
                     collection,
-                    namespace=namespace or f"discovered.{sanitize_segment(resource.name)}",
+                    namespace=namespace or f"discovered.{segment_for(resource.name)}",
                     override=override,
                 )
                 if enrich:

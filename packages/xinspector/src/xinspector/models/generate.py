@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -26,7 +27,7 @@ from pydantic import BaseModel, BeforeValidator, Field, create_model
 from xinspector.errors import XInspectorSchemaError
 from xinspector.schema import CollectionSchema, FieldSchema
 from xinspector.types import TYPE_NAMES, blank_to_none, python_type, split_union, text_to_int
-from xobj_prototype import XObjPrototype
+from xobj_prototype import XObjPrototype, segment_for
 
 __all__ = [
     "FieldSpec",
@@ -45,13 +46,20 @@ _RESERVED = set(dir(BaseModel)) | set(dir(XObjPrototype)) | {"ns", "Meta"}
 
 
 def python_name(name: str, taken: set[str]) -> str:
-    """A valid, unused attribute name for a source field name."""
-    text = re.sub(r"[^0-9A-Za-z_]+", "_", name).strip("_")
+    """A valid, unused attribute name for a source field name (``Straße`` stays ``Straße``,
+    ``naïve col`` becomes ``naïve_col``: Python identifiers hold letters of any script).
+
+    NFKC first, as Python's parser normalises identifiers: the name written into generated
+    source (``ﬁle`` would be read back as ``file``) is the name the model has in memory.
+    """
+    text = re.sub(r"\W+", "_", unicodedata.normalize("NFKC", name)).strip("_")
     if not text:
         text = "field"
     # Pydantic ignores attributes with a leading underscore: "_id" becomes "id".
-    if text[0].isdigit():
+    if not text.isidentifier():  # a digit or a combining mark first
         text = f"f_{text}"
+    if not text.isidentifier():
+        text = re.sub(r"[^0-9A-Za-z_]+", "_", text).strip("_") or "field"
     if keyword.iskeyword(text) or text in _RESERVED or text.startswith("model_"):
         text = f"{text}_"
     base, n = text, 2
@@ -63,12 +71,13 @@ def python_name(name: str, taken: set[str]) -> str:
 
 
 def model_name_for(collection: str) -> str:
-    """A class name for a collection: ``invoice_line`` -> ``InvoiceLine``."""
-    parts = [p for p in re.split(r"[^0-9A-Za-z]+", collection) if p]
+    """A class name for a collection: ``invoice_line`` -> ``InvoiceLine``, ``käufer`` ->
+    ``Käufer`` (letters of any script are kept: Python identifiers may hold them)."""
+    parts = [p for p in re.split(r"[\W_]+", collection) if p]
     name = "".join(p[:1].upper() + p[1:] for p in parts) or "Model"
-    if name[0].isdigit():
+    if not name.isidentifier():  # a digit or a mark first (\w holds both)
         name = f"M{name}"
-    return name
+    return name if name.isidentifier() else "Model"
 
 
 @dataclass
@@ -281,7 +290,7 @@ def build_model_spec(
     spec = build_model_spec_fields(name, cs.fields, opts=opts, text_source=text_source)
     extra = cs.model_extra or {}
     spec.meta = {
-        "ns": ns or extra.get("ns") or f"models.{cs.name}",
+        "ns": ns or extra.get("ns") or f"models.{segment_for(cs.name)}",
         "collection": cs.name,
         "indexes": tuple(tuple(ix.fields) for ix in cs.indexes),
         "auto_generated": True,

@@ -3,7 +3,7 @@
 from xobj_prototype.namespace.backend import MemoryNamespace, NamespaceBackend
 from xobj_prototype.namespace.glob import compile_glob
 from xobj_prototype.namespace.index import FuzzyMatch, NamespaceIndex, fuzzy_score
-from xobj_prototype.namespace.path import is_glob, validate_path, validate_pattern
+from xobj_prototype.namespace.path import is_glob, segment_for, validate_path, validate_pattern
 
 __all__ = [
     "FuzzyMatch",
@@ -13,6 +13,7 @@ __all__ = [
     "compile_glob",
     "fuzzy_score",
     "is_glob",
+    "segment_for",
     "validate_path",
     "validate_pattern",
 ]

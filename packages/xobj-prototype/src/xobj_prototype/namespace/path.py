@@ -6,18 +6,40 @@ import re
 
 from xobj_prototype.errors import XValidationError
 
-__all__ = ["GLOB_CHARS", "MAX_PATH_LENGTH", "is_glob", "validate_path", "validate_pattern"]
+__all__ = [
+    "GLOB_CHARS",
+    "MAX_PATH_LENGTH",
+    "is_glob",
+    "segment_for",
+    "validate_path",
+    "validate_pattern",
+]
 
 MAX_PATH_LENGTH = 512
 GLOB_CHARS = frozenset("*?[")
-# A segment is an identifier-like word; hyphens are allowed for names that come from outside
-# Python (table names, package names), but never at the start.
-_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")
+# A segment is an identifier-like word of any script (``Käufer``, ``заказы``: table and collection
+# names are not ASCII everywhere); hyphens are allowed for names that come from outside Python
+# (table names, package names), but never at the start.
+_SEGMENT = re.compile(r"\w[\w\-]*")
+# What segment_for replaces: anything a segment may not hold.
+_NOT_SEGMENT = re.compile(r"[^\w\-]+")
 
 
 def is_glob(text: str) -> bool:
     """Whether ``text`` contains an ``fnmatch`` wildcard."""
     return any(c in GLOB_CHARS for c in text)
+
+
+def segment_for(text: str) -> str:
+    """A namespace segment for an outside name: a table ``order items``, a collection
+    ``logs.2024``, a file ``Käufer (alt).csv``. Letters of any script are kept; each run of other
+    characters becomes ``_``.
+
+    >>> segment_for("order items"), segment_for("logs.2024"), segment_for(" Käufer ")
+    ('order_items', 'logs_2024', 'Käufer')
+    """
+    cleaned = _NOT_SEGMENT.sub("_", text.strip()).strip("_") or "unnamed"
+    return cleaned if cleaned[0] != "-" else "_" + cleaned
 
 
 def validate_path(path: object) -> str:

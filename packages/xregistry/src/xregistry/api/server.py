@@ -16,12 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from xobj_prototype import redact_text
+from xobj_prototype import redact_text, segment_for
 from xregistry.api.app import create_app
 from xregistry.api.auth import TokenAuthenticator, generate_token, hash_token
 from xregistry.api.config import ApiConfig, ResourceConfig
 from xregistry.config import RegistryConfig
-from xregistry.context import sanitize_segment
 from xregistry.enrichment import DiscoveryResult
 from xregistry.permissions import Principal
 from xregistry.registry import XRegistry
@@ -129,7 +128,7 @@ async def prepare(
         for spec in specs:
             resource = await _open(spec)
             prepared.resources.append(resource)
-            namespace = spec.namespace or sanitize_segment(resource.name)
+            namespace = spec.namespace or segment_for(resource.name)
             result = await enriched.discover_and_register(
                 resource, namespace, enrich=spec.enrich, auto_refresh=spec.auto_refresh
             )

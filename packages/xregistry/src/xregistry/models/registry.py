@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from xobj_prototype import XObjPrototype
+from xobj_prototype import XObjPrototype, segment_for
 from xregistry.audit import AuditAction
 from xregistry.config import ModelRegistryConfig
-from xregistry.context import RegistryContext, check_name, sanitize_segment
+from xregistry.context import RegistryContext, check_name
 from xregistry.entries import EntryRegistry
 from xregistry.entries import optional_principal as _who
 from xregistry.errors import (
@@ -273,12 +273,12 @@ class ModelRegistry(EntryRegistry[RegisteredModel]):
         from xregistry.inspection import generate_model
 
         model_class = await generate_model(resource, collection_name)
-        label = sanitize_segment(collection_name or model_class.__name__)
+        label = segment_for(collection_name or model_class.__name__)
         return self.register(
             model_class,
             name=name or label,
             source=ModelSource.DYNAMIC,
-            namespace=namespace or f"dynamic.{sanitize_segment(resource.name)}",
+            namespace=namespace or f"dynamic.{segment_for(resource.name)}",
             permissions=permissions,
             tags={"dynamic", "inspector-generated", resource.resource_type, *(tags or ())},
             collection=collection_name,
@@ -563,4 +563,4 @@ class ModelRegistry(EntryRegistry[RegisteredModel]):
 
 def sanitize_namespace(namespace: str) -> str:
     """A namespace with each segment made valid (``dynamic.my db`` -> ``dynamic.my_db``)."""
-    return ".".join(sanitize_segment(s) for s in namespace.split(".") if s)
+    return ".".join(segment_for(s) for s in namespace.split(".") if s)

@@ -14,11 +14,11 @@ __all__ = ["NAMESPACE_PATTERN", "Name", "NamespaceFilter", "NamespacePattern", "
 Name = Annotated[str, Path(min_length=1, max_length=300)]
 
 #: What a namespace glob may hold, stated in the OpenAPI document so that clients (and
-#: schemathesis) know it: printable ASCII without spaces. Namespace segments are ASCII words
-#: (``xobj_prototype.namespace``), so nothing else could ever match, and whitespace or control
-#: characters are refused by the namespace index anyway.
-NAMESPACE_PATTERN = r"^[!-~]+$"
-_NAMESPACE_DOC = "A namespace path or glob (fnmatch: * ? [...]); printable ASCII, no spaces."
+#: schemathesis) know it: word characters of any script, dots, hyphens and the glob characters.
+#: Namespace segments are such words (``xobj_prototype.namespace``), so nothing else could ever
+#: match, and whitespace or control characters are refused by the namespace index anyway.
+NAMESPACE_PATTERN = r"^[\w.*?\[\]!\-]+$"
+_NAMESPACE_DOC = "A namespace path or glob (fnmatch: * ? [...]): letters, digits, _ . - only."
 
 #: A namespace filter in a query string.
 NamespaceFilter = Annotated[

@@ -27,9 +27,7 @@ logger = logging.getLogger("xregistry.api")
 router = APIRouter(prefix="/api/discovery", tags=["discovery"], responses=ERROR_RESPONSES)
 
 ResourceName = Annotated[str, Path(min_length=1, max_length=200)]
-Namespace = Annotated[
-    str | None, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-]
+Namespace = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\W\d][\w.\-]*$")]
 
 
 def resource_infos(state: ApiState) -> list[ResourceInfo]:
