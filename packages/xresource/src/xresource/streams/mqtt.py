@@ -5,12 +5,20 @@ subscription (``subscribe(topic, handler, qos=1)``), retained messages (``publis
 retain=True)``; received ones have ``message.retained``), and topic filters with the ``+`` (one
 level) and ``#`` (the rest) wildcards. ``clean_session=False`` with a fixed ``client_id`` keeps the
 session (and QoS>0 messages sent while away) across reconnections.
+
+With a kept session the broker delivers what it queued for the client right after it connects,
+before the application's ``subscribe()`` calls reach the resource. The client has acknowledged
+those messages (PUBACK) on receipt, so dropping them would lose them: they are held (at most
+``buffer_size``, the oldest dropped with a warning beyond) and handed to the first handler that
+``subscribe()``s to a matching topic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections import deque
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import Field, PrivateAttr, SecretStr
 
 from xresource.errors import XResourceConnectionError, XResourceValidationError
-from xresource.streams.base import EventStreamResource
+from xresource.streams.base import EventStreamResource, MessageHandler
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.url_params import broker_params
 from xresource.url import ParsedURL
@@ -27,6 +35,8 @@ if TYPE_CHECKING:
     import aiomqtt
 
 __all__ = ["MQTTResource", "mqtt_topic_matches"]
+
+logger = logging.getLogger("xresource.streams")
 
 _MAX_TOPIC_BYTES = 65535
 
@@ -81,6 +91,8 @@ class MQTTResource(EventStreamResource):
 
     _client: aiomqtt.Client | None = PrivateAttr(default=None)
     _inbound: asyncio.Queue[Any] | None = PrivateAttr(default=None)
+    #: Messages of a kept session that arrived before a matching subscribe() (see the module).
+    _unclaimed: deque[StreamMessage] = PrivateAttr(default_factory=deque)
 
     @classmethod
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
@@ -133,6 +145,45 @@ class MQTTResource(EventStreamResource):
 
     def _topic_matches(self, pattern: str, topic: str) -> bool:
         return mqtt_topic_matches(pattern, topic)
+
+    def _wanted(self, topic: str) -> bool:
+        if any(
+            kind == "topic" and self._topic_matches(key, topic) for kind, key in self._dispatchers
+        ):
+            return True
+        return any(
+            self._topic_matches(pattern, topic)
+            for consumer in self._consumers
+            for pattern in consumer.topics
+        )
+
+    async def _route(self, message: StreamMessage) -> None:
+        if self.clean_session is False and not self._wanted(message.topic):
+            # Queued by the broker for the kept session and already acknowledged: hold it.
+            if len(self._unclaimed) >= self.buffer_size:
+                dropped = self._unclaimed.popleft()
+                logger.warning(
+                    "%s: more than %d messages of the kept session arrived before a matching "
+                    "subscribe(); dropped the oldest (topic %r)",
+                    self.display_name,
+                    self.buffer_size,
+                    dropped.topic,
+                )
+            self._unclaimed.append(message)
+            return
+        await super()._route(message)
+
+    async def subscribe(self, topic: str, handler: MessageHandler, **options: Any) -> None:
+        """As :meth:`EventStreamResource.subscribe`; with ``clean_session=False`` the handler
+        also gets the held messages of the kept session that match ``topic`` (see the module)."""
+        await super().subscribe(topic, handler, **options)
+        if self._unclaimed:
+            held, self._unclaimed = self._unclaimed, deque()
+            for message in held:
+                if self._topic_matches(topic, message.topic):
+                    await super()._route(message)
+                else:
+                    self._unclaimed.append(message)
 
     def _check_subscribe_options(self, options: dict[str, Any]) -> None:
         self._check_options("subscribe", options, ("qos",))
