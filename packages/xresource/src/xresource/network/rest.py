@@ -44,7 +44,7 @@ from xresource.errors import (
     XResourceTimeoutError,
     XResourceValidationError,
 )
-from xresource.network.auth import auth_headers_and_params, from_auth_params
+from xresource.network.auth import apply_auth_params, auth_headers_and_params
 from xresource.network.base import NetworkResource
 from xresource.network.pagination import RESTResponse, iter_cursor, iter_links, iter_pages
 from xresource.network.retry import RETRY_STATUSES, Backoff, is_retryable_method, parse_retry_after
@@ -162,12 +162,7 @@ class RESTResource(NetworkResource):
             endpoint = data.pop("endpoint")
             if data.setdefault("base_url", endpoint) != endpoint:
                 raise ValueError("give base_url or endpoint, not both")
-        auth = data.pop("auth_params", None)
-        if auth:
-            for key, value in from_auth_params(auth).items():
-                if data.get(key) not in (None, value):
-                    raise ValueError(f"auth_params sets {key}, which is also given directly")
-                data[key] = value
+        apply_auth_params(data)
         base = data.get("base_url")
         if isinstance(base, str):
             parts = urlsplit(base.strip())
