@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from xobj_prototype import XObjPrototype
-from xrepo import MaterializedRepo, RepoContext, XRepoConfigurationError, XRepoPermissionError
+from xrepo import (
+    MaterializedRepo,
+    RepoContext,
+    RepoMetadata,
+    XRepoConfigurationError,
+    XRepoPermissionError,
+)
 from xrepo.acl import ACLPolicy, ACLRule
 from xrepo.audit import AuditEntry, AuditFilter, AuditLogger, AuditSink, MemoryAuditSink
 from xrepo.audit.errors import XRepoAuditError
@@ -491,8 +497,13 @@ def test_configuration_errors() -> None:
 
 
 async def test_no_audit_logger_configured() -> None:
-    repo = SecureRepo(MaterializedRepo(model_class=Doc, data=seed()))
-    with pytest.raises(XRepoConfigurationError, match="no audit logger"):
+    # enable_audit (the default) without audit=: a bounded in-memory log, as the factory does.
+    audited = SecureRepo(MaterializedRepo(model_class=Doc, data=seed()))
+    await audited.update(1, {"title": "x"})
+    assert [e.action for e in await audited.get_audit_log()] == ["update"]
+    meta = RepoMetadata(name="docs", enable_audit=False)
+    repo = SecureRepo(MaterializedRepo(model_class=Doc, data=seed(), metadata=meta))
+    with pytest.raises(XRepoConfigurationError, match="auditing is off"):
         await repo.get_audit_log()
     assert await repo.count() == 10
 

@@ -21,12 +21,13 @@ from typing import Any, ClassVar
 from pydantic import ValidationError
 
 from xrepo.errors import XRepoConfigurationError
-from xrepo.repos.base import RepoMetadata, XRepo
+from xrepo.repos.base import RepoMetadata, XRepo, unknown_options
 from xrepo.repos.inferred import model_from_data, model_from_schema
 from xrepo.repos.materialized import MaterializedRepo
 from xresource.base import XResource
 
 __all__ = [
+    "CREATE_OPTIONS",
     "RepoCreationStrategy",
     "XRepoFactory",
     "model_from_data",
@@ -62,7 +63,14 @@ def resource_kind(resource: Any) -> str:
 
 
 class RepoCreationStrategy(ABC):
-    """A way to build a repository from ``create(**inputs)``; higher priority is tried first."""
+    """A way to build a repository from ``create(**inputs)``; higher priority is tried first.
+
+    A strategy that names the options it reads in :attr:`options` has ``create()`` refuse any
+    other (the built-in ones do); ``None`` (the default) leaves every input to the strategy.
+    """
+
+    #: The options of ``create()`` this strategy reads; ``None``: not checked by ``create()``.
+    options: ClassVar[frozenset[str] | None] = None
 
     @abstractmethod
     def can_handle(self, **inputs: Any) -> bool:
@@ -78,14 +86,65 @@ class RepoCreationStrategy(ABC):
         """Higher is tried first."""
 
 
-#: RepoMetadata options ``create()`` also takes as keywords (when no ``metadata=`` is given).
-_METADATA_OPTIONS = (
-    "enable_audit",
-    "audit_max_entries",
-    "enable_statistics",
-    "cache_enabled",
-    "cache_ttl",
+#: RepoMetadata fields ``create()`` also takes as keywords (when no ``metadata=`` is given).
+#: ``name`` and ``collection`` also name the model and the table, and ``indexes=`` means the
+#: fields of a memory or file repository's hash indexes: the factory reads those three itself.
+_METADATA_OPTIONS = tuple(
+    k for k in RepoMetadata.model_fields if k not in ("name", "collection", "indexes")
 )
+
+#: Options of the repositories' constructors, passed to the repository built.
+_REPO_OPTIONS = ("limits", "ns")
+
+#: Options of ``create()`` that wrap the repository in a ``SecureRepo``.
+_SECURE_OPTIONS = ("acl", "audit", "cache", "cache_ttl")
+
+#: Everything ``create()`` and its built-in strategies read.
+CREATE_OPTIONS = frozenset(
+    {
+        "data",
+        "resource",
+        "model_class",
+        "schema",
+        "materialized",
+        "metadata",
+        "name",
+        "collection",
+        "table",
+        "db_schema",
+        "indexes",
+        "related",
+        "path",
+        "data_key",
+        *_METADATA_OPTIONS,
+        *_REPO_OPTIONS,
+        *_SECURE_OPTIONS,
+    }
+)
+
+
+def _check_options(inputs: Mapping[str, Any], known: frozenset[str], where: str) -> None:
+    """Refuse an option nobody reads: a typo (``cache_tll=5``) must not pass as a default."""
+    unknown = [k for k in inputs if k not in known]
+    if unknown:
+        raise XRepoConfigurationError(
+            f"unknown option(s) of {where}: {unknown_options(unknown, known)}"
+        )
+
+
+def _id_field(inputs: Mapping[str, Any]) -> str:
+    """The id field of a model generated from data: the metadata's when it names one."""
+    metadata = inputs.get("metadata")
+    if isinstance(metadata, RepoMetadata):
+        return metadata.id_field
+    if isinstance(metadata, Mapping) and isinstance(metadata.get("id_field"), str):
+        return str(metadata["id_field"])
+    return str(inputs.get("id_field", "id"))
+
+
+def _repo_options(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor options (``limits=``, ``ns=``) among ``inputs``, for the repository."""
+    return {k: inputs[k] for k in _REPO_OPTIONS if inputs.get(k) is not None}
 
 
 def _invalid_metadata(exc: ValidationError) -> XRepoConfigurationError:
@@ -122,18 +181,14 @@ def _metadata(inputs: Mapping[str, Any], model: type[Any]) -> RepoMetadata | Non
         or inputs.get("table")
         or model.__name__.lower()
     )
-    options = {
-        k: inputs[k]
-        for k in ("soft_delete", "auto_timestamps", "id_field", "lookups", *_METADATA_OPTIONS)
-        if k in inputs
+    options: dict[str, Any] = {
+        "name": name,
+        "model_name": model.__name__,
+        "collection": inputs.get("collection") or inputs.get("table"),
     }
+    options.update((k, inputs[k]) for k in _METADATA_OPTIONS if k in inputs)
     try:
-        return RepoMetadata(
-            name=name,
-            model_name=model.__name__,
-            collection=inputs.get("collection") or inputs.get("table"),
-            **options,
-        )
+        return RepoMetadata(**options)
     except ValidationError as exc:
         raise _invalid_metadata(exc) from None
 
@@ -142,6 +197,7 @@ class DataStrategy(RepoCreationStrategy):
     """``data=[...]`` (or ``materialized=True`` without a resource): an in-memory repository."""
 
     priority = 100
+    options = CREATE_OPTIONS
 
     def can_handle(self, **inputs: Any) -> bool:
         return inputs.get("data") is not None and inputs.get("materialized") is not False
@@ -155,7 +211,7 @@ class DataStrategy(RepoCreationStrategy):
             model = model_from_data(
                 str(inputs.get("name") or "Record").title().replace("_", ""),
                 data,
-                id_field=inputs.get("id_field", "id"),
+                id_field=_id_field(inputs),
             )
         return MaterializedRepo(
             model_class=model,
@@ -164,6 +220,7 @@ class DataStrategy(RepoCreationStrategy):
             indexes=inputs.get("indexes", ()),
             related=inputs.get("related"),
             schema=inputs.get("schema"),
+            **_repo_options(inputs),
         )
 
 
@@ -171,6 +228,7 @@ class ResourceStrategy(RepoCreationStrategy):
     """A resource: connected for databases and files, materialized for REST and streams."""
 
     priority = 50
+    options = CREATE_OPTIONS
 
     def can_handle(self, **inputs: Any) -> bool:
         return inputs.get("resource") is not None
@@ -193,7 +251,7 @@ class ResourceStrategy(RepoCreationStrategy):
             model = model_from_data(
                 str(inputs.get("name") or "Record").title().replace("_", ""),
                 data,
-                id_field=inputs.get("id_field", "id"),
+                id_field=_id_field(inputs),
             )
         if model is None:
             raise XRepoConfigurationError(
@@ -212,6 +270,7 @@ class ResourceStrategy(RepoCreationStrategy):
             indexes=inputs.get("indexes", ()),
             related=inputs.get("related"),
             schema=inputs.get("schema"),
+            **_repo_options(inputs),
         )
 
 
@@ -232,10 +291,6 @@ async def _rest_snapshot(resource: Any, inputs: Mapping[str, Any]) -> list[Any]:
             f"GET {path!r} did not return a list of objects; pass data_key= to pick the list"
         )
     return list(body)
-
-
-#: Options of ``create()`` that wrap the repository in a ``SecureRepo``.
-_SECURE_OPTIONS = ("acl", "audit", "cache", "cache_ttl")
 
 
 class XRepoFactory:
@@ -261,6 +316,12 @@ class XRepoFactory:
         """Build a repository from ``model_class``, ``resource``, ``data``, ``collection``,
         ``materialized`` (override) and the repository options (``metadata``, ``indexes``...).
 
+        ``limits=FilterLimits(...)`` (the bounds of filters and ``$regex``) and ``ns=`` go to
+        the repository built, whichever strategy builds it. An option that the strategy does
+        not read is an ``XRepoConfigurationError`` naming it and the closest known one
+        (``cache_tll=5``: did you mean ``cache_ttl``?); the built-in strategies read
+        :data:`CREATE_OPTIONS`.
+
         ``acl=`` (an ``ACLPolicy`` or a list of ``ACLRule``; ``metadata.acl_rules`` too),
         ``audit=`` (an ``AuditLogger``), ``cache=`` (a ``CacheManager``) and ``cache_ttl=``
         return the repository wrapped in a :class:`~xrepo.secure.SecureRepo`.
@@ -280,6 +341,8 @@ class XRepoFactory:
         secure = {k: inputs.pop(k) for k in _SECURE_OPTIONS if k in inputs and k not in keep}
         for strategy in cls._strategies:
             if strategy.can_handle(**inputs):
+                if strategy.options is not None:
+                    _check_options({**inputs, **secure}, strategy.options, "XRepoFactory.create()")
                 return cls.secure(await strategy.create_repo(**inputs), **secure)
         raise XRepoConfigurationError(
             f"no strategy can build a repository from {sorted(inputs)}; give data=[...] or a "
@@ -290,56 +353,22 @@ class XRepoFactory:
     def secure(repo: XRepo[Any], **options: Any) -> XRepo[Any]:
         """``repo`` wrapped in a :class:`~xrepo.secure.SecureRepo` when ``acl``, ``audit``,
         ``cache`` (or ``metadata.acl_rules``) ask for one; else ``repo`` itself."""
-        unknown = sorted(set(options) - set(_SECURE_OPTIONS))
-        if unknown:
-            raise XRepoConfigurationError(
-                f"unknown option(s) {unknown}; use {', '.join(_SECURE_OPTIONS)}"
-            )
-        m = repo.metadata
+        _check_options(options, frozenset(_SECURE_OPTIONS), "XRepoFactory.secure()")
         acl = options.get("acl")
-        audit = options.get("audit")
-        cache = options.get("cache")
-        cache_ttl = options.get("cache_ttl")
-        # An explicit "off" in the metadata and an explicit component contradict each other.
-        if audit is not None and "enable_audit" in m.model_fields_set and not m.enable_audit:
-            raise XRepoConfigurationError(
-                "audit= was given but the metadata says enable_audit=False; drop one of them",
-                repo=m.name,
-            )
-        if cache is not None and "cache_enabled" in m.model_fields_set and not m.cache_enabled:
-            raise XRepoConfigurationError(
-                "cache= was given but the metadata says cache_enabled=False; drop one of them",
-                repo=m.name,
-            )
-        if acl is None and m.acl_rules:
-            acl = list(m.acl_rules)
-        if acl is None and audit is None and cache is None:
+        if acl is None and repo.metadata.acl_rules:
+            acl = list(repo.metadata.acl_rules)
+        if all(options.get(k) is None for k in ("audit", "cache", "cache_ttl")) and acl is None:
             return repo  # it applies its metadata itself (XRepo._initialize_components)
-        from xrepo.audit.logger import AuditLogger
-        from xrepo.audit.memory import MemoryAuditSink
         from xrepo.secure import SecureRepo
-        from xrepo.stats.latency import LatencyRecorder
 
-        # The SecureRepo does the auditing, caching and timing: the metadata's options become
-        # its components. The bounded memory sink never fails, so "buffer" only saves the lock
-        # that the "fail" policy takes around writes without a transaction.
-        if audit is None and m.enable_audit:
-            audit = AuditLogger(MemoryAuditSink(m.audit_max_entries), policy="buffer")
-        if cache is None and m.cache_enabled:
-            cache = repo.cache  # the repository's own memory cache, now used by the wrapper
-        if (
-            cache_ttl is None
-            and cache is not None
-            and (m.cache_enabled or "cache_ttl" in m.model_fields_set)
-        ):
-            cache_ttl = m.cache_ttl
+        # SecureRepo turns the metadata's options into its components (audit, cache, latency),
+        # the same way whether it is built here or directly.
         return SecureRepo(
             repo,
             acl=acl,
-            audit=audit,
-            cache=cache,
-            cache_ttl=cache_ttl,
-            latency=None if m.enable_statistics else LatencyRecorder(enabled=False),
+            audit=options.get("audit"),
+            cache=options.get("cache"),
+            cache_ttl=options.get("cache_ttl"),
         )
 
     @classmethod
@@ -382,13 +411,23 @@ class XRepoFactory:
 
     @staticmethod
     def connected(resource: XResource, model: type[Any], inputs: Mapping[str, Any]) -> XRepo[Any]:
-        """The connected repository for ``resource`` (SQL, MongoDB or file)."""
+        """The connected repository for ``resource`` (SQL, MongoDB or file).
+
+        ``inputs`` are :meth:`create`'s options less those that secure a repository
+        (``acl``, ``audit``, ``cache``: see :meth:`secure`); an unknown one is an error.
+        """
+        _check_options(
+            inputs,
+            CREATE_OPTIONS - {"acl", "audit", "cache"},
+            f"the connected repository of {type(resource).__name__}",
+        )
         kind = resource_kind(resource)
         metadata = _metadata(inputs, model)
         common: dict[str, Any] = {
             "model_class": model,
             "metadata": metadata,
             "schema": inputs.get("schema"),
+            **_repo_options(inputs),
         }
         if kind == "sql":
             from xrepo.repos.connected_sql import ConnectedSQLRepo
@@ -452,7 +491,12 @@ class XRepoFactory:
                 if model_class is None:
                     model_class = await inspector.generate_model(collection)
         primary = schema.get("primary_key") if isinstance(schema, Mapping) else None
-        if "id_field" not in kwargs and isinstance(primary, list) and len(primary) == 1:
+        if (
+            "id_field" not in kwargs
+            and kwargs.get("metadata") is None  # the metadata's id_field is the caller's word
+            and isinstance(primary, list)
+            and len(primary) == 1
+        ):
             key = "id" if primary[0] == "_id" else primary[0]
             if model_class is not None and key in model_class.model_fields:
                 kwargs["id_field"] = key

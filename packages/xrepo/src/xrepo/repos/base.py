@@ -28,7 +28,7 @@ import time
 import types
 import typing
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Literal, TypeVar, Union
 
 from pydantic import (
@@ -204,16 +204,21 @@ class RepoMetadata(BaseModel):
         if isinstance(data, Mapping):
             unknown = [k for k in data if k not in cls.model_fields]
             if unknown:
-                known = sorted(cls.model_fields)
-                hints = []
-                for key in unknown:
-                    close = difflib.get_close_matches(str(key), known, n=1)
-                    hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    hints.append(f"{key!r}{hint}")
                 raise ValueError(
-                    f"unknown RepoMetadata option(s) {', '.join(hints)}; known: {', '.join(known)}"
+                    f"unknown RepoMetadata option(s) {unknown_options(unknown, cls.model_fields)}"
                 )
         return data
+
+
+def unknown_options(unknown: Sequence[Any], known: Iterable[str]) -> str:
+    """``"'cache_tll' (did you mean 'cache_ttl'?); known: ..."``: the unknown option names,
+    each with the closest known one, then the known ones (for configuration errors)."""
+    names = sorted(known)
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), names, n=1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return f"{', '.join(hints)}; known: {', '.join(names)}"
 
 
 def _now() -> _dt.datetime:
@@ -358,6 +363,11 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             n for n in self._fields if _is_structured(fields[n].annotation)
         )
         self._array_fields = frozenset(n for n in self._fields if _is_listish(fields[n].annotation))
+        if limits is not None and not isinstance(limits, FilterLimits):
+            raise XRepoConfigurationError(
+                f"limits must be a FilterLimits (xrepo.query.filters), got {type(limits).__name__}",
+                repo=metadata.name,
+            )
         self._limits = limits or DEFAULT_LIMITS
         secret = model_class.secret_fields() if issubclass(model_class, XObjPrototype) else ()
         self._numeric_fields = frozenset(

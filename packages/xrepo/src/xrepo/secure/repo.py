@@ -59,7 +59,7 @@ from xrepo.repos.base import Permission, RepoContext, Row, T, UpdateItem, XRepo
 from xrepo.secure import ambient
 from xrepo.stats.latency import LatencyRecorder
 
-__all__ = ["SecureRepo"]
+__all__ = ["SecureRepo", "metadata_components"]
 
 R = TypeVar("R")
 
@@ -165,6 +165,11 @@ class SecureRepo(XRepo[T]):
         cache: a :class:`~xrepo.cache.CacheManager` for reads; ``cache_ttl`` seconds per entry.
         latency: the :class:`~xrepo.stats.LatencyRecorder` (a new one by default).
 
+    What is not given comes from ``inner.metadata``, as :meth:`XRepoFactory.create` does it
+    (:func:`metadata_components`): ``enable_audit`` gives an in-memory audit log of
+    ``audit_max_entries`` entries, ``cache_enabled`` a memory cache of ``cache_ttl`` seconds,
+    ``enable_statistics=False`` a latency recorder that keeps nothing.
+
     Examples:
         >>> repo = SecureRepo(users, acl=ACLPolicy(rules), audit=AuditLogger(sink))
         >>> await repo.list({"city": "Oslo"}, user_id="u1")   # scoped, hidden fields stripped
@@ -209,6 +214,7 @@ class SecureRepo(XRepo[T]):
             metadata=inner.metadata,
             schema=inner.schema_,
             limits=inner._limits,
+            ns=inner.ns,
         )
         self._inner = inner
         if acl is not None and not isinstance(acl, ACLPolicy):
@@ -227,6 +233,9 @@ class SecureRepo(XRepo[T]):
             raise XRepoConfigurationError(
                 f"cache must be a CacheManager, got {type(cache).__name__}", repo=inner.name
             )
+        audit, cache, cache_ttl, latency = metadata_components(
+            inner, audit=audit, cache=cache, cache_ttl=cache_ttl, latency=latency
+        )
         self._acl = acl
         self._bound = (
             acl.bind(self.fields, repo=self.name, limits=self._limits) if acl is not None else None
@@ -237,12 +246,12 @@ class SecureRepo(XRepo[T]):
         self._cache_ttl = cache_ttl
         if cache is not None:
             self._cache_scope = validate_scope(self.name)
-        self._latency = latency or LatencyRecorder()
+        self._latency = latency
         self._write_lock = asyncio.Lock()
 
     def _initialize_components(self) -> None:
         # The audit, cache and latency of a SecureRepo are its own (see __init__), never the
-        # base class's: XRepoFactory.secure turns the metadata's options into them.
+        # base class's: metadata_components turns the metadata's options into them.
         return
 
     # -- identity ------------------------------------------------------------------------------
@@ -1090,7 +1099,8 @@ class SecureRepo(XRepo[T]):
         """This repository's audit entries, newest first (``admin`` permission with an ACL)."""
         if self._audit is None:
             raise XRepoConfigurationError(
-                "this repository has no audit logger; pass audit=AuditLogger(...)",
+                "auditing is off for this repository (RepoMetadata.enable_audit=False); "
+                "enable it, or give it an audit logger: SecureRepo(repo, audit=AuditLogger(sink))",
                 repo=self.name,
                 operation="get_audit_log",
             )
@@ -1116,6 +1126,73 @@ class SecureRepo(XRepo[T]):
             audit=self._audit,
             cardinality_fields=cardinality_fields,
         )
+
+
+def metadata_components(
+    repo: XRepo[Any],
+    *,
+    audit: AuditLogger | None = None,
+    cache: CacheManager | None = None,
+    cache_ttl: float | None = None,
+    latency: LatencyRecorder | None = None,
+) -> tuple[AuditLogger | None, CacheManager | None, float | None, LatencyRecorder]:
+    """The audit logger, cache, cache TTL and latency recorder of a :class:`SecureRepo` around
+    ``repo``: those given, the rest from ``repo.metadata`` (the one place that does this, for
+    ``SecureRepo(...)`` and ``XRepoFactory.create(...)`` alike).
+
+    - ``enable_audit`` without ``audit``: an ``AuditLogger`` over a
+      ``MemoryAuditSink(audit_max_entries)``, policy ``"buffer"`` (the bounded memory sink never
+      fails, so "buffer" only saves the lock the "fail" policy takes around writes without a
+      transaction);
+    - ``cache_enabled`` without ``cache``: the repository's own memory cache (``repo.cache``),
+      entries kept ``cache_ttl`` seconds (also for a ``cache`` given when the metadata sets
+      ``cache_ttl``);
+    - ``enable_statistics=False`` without ``latency``: a recorder that keeps nothing.
+
+    Raises:
+        XRepoConfigurationError: a component given that the metadata explicitly switches off
+            (``audit`` with ``enable_audit=False``...), ``cache_ttl`` without a cache, or a
+            ``cache_ttl`` that is not a positive number.
+    """
+    m = repo.metadata
+    explicit = m.model_fields_set
+    if latency is not None and not isinstance(latency, LatencyRecorder):
+        raise XRepoConfigurationError(
+            f"latency must be a LatencyRecorder, got {type(latency).__name__}", repo=m.name
+        )
+    # An explicit "off" in the metadata and an explicit component contradict each other.
+    for name, given, flag in (
+        ("audit", audit, "enable_audit"),
+        ("cache", cache, "cache_enabled"),
+        ("latency", latency, "enable_statistics"),
+    ):
+        if given is not None and flag in explicit and not getattr(m, flag):
+            raise XRepoConfigurationError(
+                f"{name}= was given but the metadata says {flag}=False; drop one of them",
+                repo=m.name,
+            )
+    if audit is None and m.enable_audit:
+        from xrepo.audit.memory import MemoryAuditSink
+
+        audit = AuditLogger(MemoryAuditSink(m.audit_max_entries), policy="buffer")
+    if cache is None and m.cache_enabled:
+        cache = repo.cache or CacheManager.memory(default_ttl=m.cache_ttl)
+    if cache_ttl is not None:
+        if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl <= 0:
+            raise XRepoConfigurationError(
+                f"cache_ttl must be a positive number of seconds, got {cache_ttl!r}", repo=m.name
+            )
+        if cache is None:
+            raise XRepoConfigurationError(
+                "cache_ttl= was given without a cache; pass cache=CacheManager.memory() (or "
+                "another CacheManager) or set RepoMetadata.cache_enabled=True",
+                repo=m.name,
+            )
+    elif cache is not None and (m.cache_enabled or "cache_ttl" in explicit):
+        cache_ttl = m.cache_ttl
+    if latency is None:
+        latency = LatencyRecorder(enabled=m.enable_statistics)
+    return audit, cache, cache_ttl, latency
 
 
 def _scoped_lookup(stage: Stage, grants: Mapping[str, LookupGrant], repo: str) -> Stage:
