@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import os
 import stat
+import threading
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -45,7 +47,7 @@ from xresource.errors import (
     XResourceNotFoundError,
     XResourceValidationError,
 )
-from xresource.files.atomic import path_lock
+from xresource.files.atomic import WriteCancelled, cancellable, path_lock
 from xresource.files.pump import ChunkPump
 from xresource.url import ParsedURL
 
@@ -55,6 +57,9 @@ Record = dict[str, Any]
 WriteMode = Literal["replace", "append"]
 EncodingErrors = Literal["strict", "replace", "ignore", "surrogateescape", "backslashreplace"]
 DEFAULT_CHUNK_SIZE = 10_000
+#: Seconds a cancelled write waits for its worker thread to stop before letting the
+#: cancellation through anyway (the thread stops within one buffered write in practice).
+CANCEL_WAIT = 30.0
 
 _E = TypeVar("_E", bound=XResourceError)
 
@@ -379,7 +384,9 @@ class FileResource(XResource):
 
         ``mode="replace"`` replaces the file's content (or the one collection/sheet it names);
         ``mode="append"`` adds to it. Either way the new file is written beside the old one and
-        renamed over it only when complete: on any error the file is unchanged.
+        renamed over it only when complete: on any error the file is unchanged. Cancelling the
+        call stops the write and leaves the file unchanged too (unless the rename had already
+        happened); the temporary file is removed before the cancellation propagates.
         """
         if mode not in ("replace", "append"):
             raise self._error(
@@ -391,13 +398,31 @@ class FileResource(XResource):
         await self.ensure_connected()
         path = self.resolve_path("write")
         async with self._lock_for_writes():
-            return await asyncio.to_thread(self._write_locked, path, rows, mode, collection)
+            cancel = threading.Event()
+            work = asyncio.ensure_future(
+                asyncio.to_thread(self._write_locked, path, rows, mode, collection, cancel)
+            )
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # A thread cannot be interrupted: ask it to stop (it checks at each buffered
+                # write and before the rename) and wait for it, so that the file is settled
+                # (untouched, temporary file removed) when the cancellation propagates.
+                cancel.set()
+                with contextlib.suppress(WriteCancelled, Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(work), CANCEL_WAIT)
+                raise
 
     def _write_locked(
-        self, path: Path, rows: list[Mapping[str, Any]], mode: WriteMode, collection: str | None
+        self,
+        path: Path,
+        rows: list[Mapping[str, Any]],
+        mode: WriteMode,
+        collection: str | None,
+        cancel: threading.Event | None = None,
     ) -> int:
         # The per-path lock also serializes writers in other threads and other resources.
-        with path_lock(path):
+        with path_lock(path), cancellable(cancel or threading.Event()):
             exists = self._check_file(path, "write", must_exist=False)
             if mode == "append" and not rows and exists:
                 return 0  # nothing to add: leave the file (and its mtime) alone
