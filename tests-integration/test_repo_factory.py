@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +15,15 @@ from xrepo import (
     ConnectedMongoRepo,
     ConnectedSQLRepo,
     MaterializedRepo,
+    RepoMetadata,
     XRepoConfigurationError,
     XRepoConnectionError,
     XRepoError,
     XRepoFactory,
+    XRepoValidationError,
 )
+from xrepo.query.filters import FilterLimits
+from xrepo.secure import SecureRepo
 from xresource import ResourceFactory
 
 
@@ -214,3 +220,111 @@ async def test_every_file_format_round_trips(tmp_path: Path, kind: str, suffix: 
         (1, "oslo", 701),
         (3, "lima", None),
     ]
+
+
+# -- create() options on PostgreSQL and MongoDB (issue 15) ---------------------------------------
+#: Tighter than the defaults (500-character regexes, 10,000 $in values).
+TIGHT = FilterLimits(max_regex_length=8, max_in_values=2)
+LONG_REGEX = {"name": {"$regex": "^(oslo|rome)$"}}  # 13 characters
+THREE_IN = {"id": {"$in": [1, 2, 3]}}
+
+
+@contextlib.asynccontextmanager
+async def mongo_cities(mongodb_url: str, name: str) -> AsyncIterator[Any]:
+    mongo = ResourceFactory.from_url(mongodb_url.replace("/?", "/xrepo_factory?"))
+    await mongo.connect()
+    try:
+        await mongo.collection(name).insert_many(
+            [{"_id": r["id"], "name": r["name"], "population": r["population"]} for r in ROWS]
+        )
+        yield mongo
+    finally:
+        await mongo.db.drop_collection(name)
+        await mongo.disconnect()
+
+
+async def _check_limits(repo: Any) -> None:
+    with pytest.raises(XRepoValidationError, match="regex longer than 8 characters"):
+        await repo.list(LONG_REGEX)
+    with pytest.raises(XRepoValidationError, match="limit of 2"):
+        await repo.count(THREE_IN)
+    assert await repo.count({"name": {"$regex": "^rome$"}}) == 1
+
+
+@pytest.mark.parametrize("how", ["connected", "snapshot", "from_resource"])
+async def test_limits_reach_the_postgres_repository(pg_table: Any, how: str) -> None:
+    db, table = pg_table
+    if how == "from_resource":
+        default = await XRepoFactory.create_from_resource(db, City, collection=table)
+        repo = await XRepoFactory.create_from_resource(db, City, collection=table, limits=TIGHT)
+    else:
+        options: dict[str, Any] = {"materialized": how == "snapshot"}
+        default = await XRepoFactory.create(
+            resource=db, model_class=City, collection=table, **options
+        )
+        repo = await XRepoFactory.create(
+            resource=db, model_class=City, collection=table, limits=TIGHT, **options
+        )
+    assert await default.count(LONG_REGEX) == 2  # the defaults accept what TIGHT refuses
+    assert await default.count(THREE_IN) == 3
+    await _check_limits(repo)
+
+
+@pytest.mark.parametrize("how", ["connected", "snapshot", "from_resource"])
+async def test_limits_reach_the_mongodb_repository(
+    mongodb_url: str, unique_name: str, how: str
+) -> None:
+    async with mongo_cities(mongodb_url, unique_name) as mongo:
+        if how == "from_resource":
+            repo = await XRepoFactory.create_from_resource(
+                mongo, City, collection=unique_name, limits=TIGHT
+            )
+        else:
+            repo = await XRepoFactory.create(
+                resource=mongo,
+                model_class=City,
+                collection=unique_name,
+                materialized=how == "snapshot",
+                limits=TIGHT,
+            )
+        await _check_limits(repo)
+
+
+async def test_unknown_options_are_refused_on_postgres_and_mongodb(
+    pg_table: Any, mongodb_url: str, unique_name: str
+) -> None:
+    db, table = pg_table
+    with pytest.raises(XRepoConfigurationError, match=r"'cache_tll' \(did you mean 'cache_ttl'"):
+        await XRepoFactory.create(resource=db, model_class=City, collection=table, cache_tll=5)
+    with pytest.raises(XRepoConfigurationError, match=r"'soft_delet' \(did you mean"):
+        await XRepoFactory.create_from_resource(db, City, collection=table, soft_delet=False)
+    async with mongo_cities(mongodb_url, unique_name) as mongo:
+        with pytest.raises(XRepoConfigurationError, match=r"'limts' \(did you mean 'limits'"):
+            await XRepoFactory.create(
+                resource=mongo, model_class=City, collection=unique_name, limts=TIGHT
+            )
+        assert await mongo.collection(unique_name).count_documents({}) == 3  # nothing touched
+
+
+async def test_secure_repo_over_postgres_honours_the_metadata(pg_table: Any) -> None:
+    # Built directly, as the factory would build it: an audit log bounded by
+    # audit_max_entries, a memory cache for cache_ttl seconds, latency per operation.
+    db, table = pg_table
+    meta = RepoMetadata(
+        name=table, collection=table, audit_max_entries=2, cache_enabled=True, cache_ttl=60
+    )
+    repo = SecureRepo(ConnectedSQLRepo(resource=db, model_class=City, metadata=meta))
+    for i in (1, 2, 3):
+        await repo.update(i, {"population": i})
+    assert [e.entity_id for e in await repo.get_audit_log()] == ["3", "2"]
+    assert repo.cache is not None
+    await repo.count()
+    assert await repo.count() == 3
+    assert repo.cache.stats().hits == 1
+    assert (await repo.get_statistics()).latency["update"].count == 3
+    off = RepoMetadata(name=table, collection=table, enable_audit=False, enable_statistics=False)
+    quiet = SecureRepo(ConnectedSQLRepo(resource=db, model_class=City, metadata=off))
+    await quiet.update(1, {"population": 5})
+    with pytest.raises(XRepoConfigurationError, match="auditing is off"):
+        await quiet.get_audit_log()
+    assert (await quiet.get_statistics()).latency == {}
