@@ -56,7 +56,7 @@ async def open_repo(kind: str, tmp_path: Path) -> AsyncIterator[XRepo[Any]]:
             "CREATE TABLE docs (id INTEGER PRIMARY KEY, name TEXT, tags TEXT)"
         )
     try:
-        # The constructors take limits= (XRepoFactory.create does not pass it on).
+        # The constructors take limits= (XRepoFactory.create(..., limits=) passes it on too).
         repo: XRepo[Any]
         if kind == "json":
             repo = ConnectedFileRepo(resource=resource, model_class=Doc, name="docs", limits=LIMITS)
