@@ -26,7 +26,7 @@ import asyncio
 import re
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
@@ -48,6 +48,22 @@ __all__ = ["ExcelResource"]
 
 _CELL_TYPES = (str, int, float, bool, Decimal, datetime, date, time, timedelta)
 _DEFAULT_SHEET = "Sheet1"
+
+
+def _save(book: Any, binary: Any) -> None:
+    """``book.save(binary)``, with the archive closed even when writing fails midway.
+
+    openpyxl's own save leaves its ``ZipFile`` open on an error (a cancelled write stops at
+    the next buffered write); that archive's finalizer would later try to finish it on the
+    temporary file, long closed and removed by then.
+    """
+    from openpyxl.writer.excel import ExcelWriter
+
+    if getattr(book, "write_only", False) and not book.worksheets:
+        book.create_sheet()  # as Workbook.save does: a workbook needs a sheet
+    book.properties.modified = datetime.now(UTC).replace(tzinfo=None)
+    with zipfile.ZipFile(binary, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(book, archive).write_data()
 
 
 def _cell(value: Any) -> Any:
@@ -367,7 +383,7 @@ class ExcelResource(FileResource):
             for index, row in enumerate(rows):
                 sheet.append([self._check_value(row.get(key), index, key) for key in names])
             with atomic_replace(path) as binary:
-                book.save(binary)
+                _save(book, binary)
         except XResourceError:
             raise
         except IllegalCharacterError as exc:
