@@ -298,9 +298,19 @@ class PooledSQLResource(SQLDatabaseResource, ABC):
                 )
             )
             try:
-                await self._release_raw(raw, discard=discard)
+                await self._return(raw, discard=discard)
             finally:
                 slots.release()
+
+    async def _return(self, raw: Any, *, discard: bool) -> None:
+        """Give ``raw`` back (or close it) within ``connect_timeout``, never raising: the call's
+        own result or error is what the caller must see, and a connection that cannot be
+        returned cleanly (its server went away) is of no further use anyway."""
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                await self._release_raw(raw, discard=discard)
+        except Exception:  # noqa: S110 - deliberately silent, see above
+            pass
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLExecutor]:
