@@ -4,10 +4,12 @@
 - :class:`NamespaceIndex` / :class:`MemoryNamespace`, dot-path namespaces with indexed glob lookup;
 - :func:`load_settings`, typed settings on Dynaconf;
 - :class:`XError` and its first children, the root of every package's errors;
-- :func:`redact`, the one place that masks secrets.
+- :func:`redact`, the one place that masks secrets;
+- :class:`Principal`, who is acting, and :class:`AuditRecord`, the one audit record shape.
 """
 
 from xobj_prototype.__about__ import __version__
+from xobj_prototype.audit import AuditOutcome, AuditRecord
 from xobj_prototype.base import FuzzyField, ModelMeta, SecretField, XObjPrototype
 from xobj_prototype.errors import (
     XConfigurationError,
@@ -16,6 +18,7 @@ from xobj_prototype.errors import (
     XNotFoundError,
     XValidationError,
 )
+from xobj_prototype.lazy import MissingExtraError, lazy_exports
 from xobj_prototype.namespace import (
     FuzzyMatch,
     MemoryNamespace,
@@ -26,17 +29,33 @@ from xobj_prototype.namespace import (
     validate_path,
     validate_pattern,
 )
+from xobj_prototype.principal import (
+    ANONYMOUS,
+    ANONYMOUS_ROLE,
+    EVERYONE,
+    SYSTEM,
+    Principal,
+    check_roles,
+)
 from xobj_prototype.redaction import MASK, is_secret_key, redact, redact_text, redact_url
 from xobj_prototype.settings import load_settings, read_settings
 
 __all__ = [
+    "ANONYMOUS",
+    "ANONYMOUS_ROLE",
+    "EVERYONE",
     "MASK",
+    "SYSTEM",
+    "AuditOutcome",
+    "AuditRecord",
     "FuzzyField",
     "FuzzyMatch",
     "MemoryNamespace",
+    "MissingExtraError",
     "ModelMeta",
     "NamespaceBackend",
     "NamespaceIndex",
+    "Principal",
     "SecretField",
     "XConfigurationError",
     "XConflictError",
@@ -45,8 +64,10 @@ __all__ = [
     "XObjPrototype",
     "XValidationError",
     "__version__",
+    "check_roles",
     "compile_glob",
     "is_secret_key",
+    "lazy_exports",
     "load_settings",
     "read_settings",
     "redact",
