@@ -19,7 +19,6 @@ from xobj_prototype.errors import (
     XValidationError,
 )
 from xobj_prototype.lazy import MissingExtraError, lazy_exports
-from xobj_prototype.lazy import MissingExtraError, lazy_exports
 from xobj_prototype.namespace import (
     FuzzyMatch,
     MemoryNamespace,
@@ -53,7 +52,6 @@ __all__ = [
     "FuzzyMatch",
     "MemoryNamespace",
     "MissingExtraError",
-    "MissingExtraError",
     "ModelMeta",
     "NamespaceBackend",
     "NamespaceIndex",
@@ -69,7 +67,6 @@ __all__ = [
     "check_roles",
     "compile_glob",
     "is_secret_key",
-    "lazy_exports",
     "lazy_exports",
     "load_settings",
     "read_settings",
