@@ -73,8 +73,6 @@ async def test_spec_reading_of_discovery_and_sync_on_postgres(
     if not sync_result["synced"]:
         pytest.fail("the added column was not seen as drift")
     assert sync_result["new_version"] == "1.1.0"
-    assert [(c["change"], c["field"]) for c in sync_result["changes"]] == [
-        ("field_added", "stock")
-    ]
+    assert [(c["change"], c["field"]) for c in sync_result["changes"]] == [("field_added", "stock")]
     assert len(sync_result) == len(dict(sync_result)) == 5
     assert registry.models.get("products").metadata.version == "1.1.0"
