@@ -34,8 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from xinspector import XInspector
-from xinspector.profiling.columns import StreamingProfiler
+from xinspector import StreamingProfiler, XInspector
 from xresource import ResourceFactory, SQLDatabaseResource
 
 try:

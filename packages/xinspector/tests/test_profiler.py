@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xinspector.profiling.columns import (
+from xinspector.profiling import (
     ColumnProfiler,
+    HyperLogLog,
     ProfileOptions,
     StreamingProfiler,
-    gc_paused,
     profile_records,
 )
-from xinspector.profiling.hll import HyperLogLog
+from xinspector.profiling._options import gc_paused
 
 
 @pytest.mark.parametrize("n", [0, 1, 10, 1_000, 50_000, 300_000])

@@ -24,7 +24,8 @@ from xinspector.errors import (
 from xinspector.inspector import XInspector
 from xinspector.models.generate import generate_joined_model, generate_model, joined_schema
 from xinspector.models.source import model_to_source, schema_to_source
-from xinspector.profiling.columns import ProfileOptions, StreamingProfiler
+from xinspector.profiling._options import ProfileOptions
+from xinspector.profiling._streaming import StreamingProfiler
 from xinspector.profiling.hll import HyperLogLog
 from xinspector.profiling.stats import (
     CategoricalField,

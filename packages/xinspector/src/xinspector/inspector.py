@@ -24,7 +24,8 @@ from xinspector.errors import (
     XInspectorUnsupportedError,
 )
 from xinspector.models.generate import generate_joined_model, generate_model, model_name_for
-from xinspector.profiling.columns import ProfileOptions, ProgressCallback, StreamingProfiler
+from xinspector.profiling._options import ProfileOptions, ProgressCallback
+from xinspector.profiling._streaming import StreamingProfiler
 from xinspector.profiling.stats import FieldStatistics, InspectionResult
 from xinspector.schema import CollectionSchema
 from xobj_prototype import XObjPrototype, segment_for

@@ -20,12 +20,8 @@ from typing import Any
 
 from xinspector.discovery.samples import RecordSchemaBuilder
 from xinspector.errors import XInspectorError, XInspectorNotFoundError
-from xinspector.profiling.columns import (
-    ProfileOptions,
-    ProgressCallback,
-    StreamingProfiler,
-    gc_paused,
-)
+from xinspector.profiling._options import ProfileOptions, ProgressCallback, gc_paused
+from xinspector.profiling._streaming import StreamingProfiler
 from xinspector.profiling.stats import FieldStatistics
 from xinspector.schema import CollectionSchema, FieldSchema, SourceKind
 

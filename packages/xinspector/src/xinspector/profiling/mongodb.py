@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from xinspector.discovery.mongodb import BSON_TYPES
-from xinspector.profiling.columns import ProfileOptions, ProgressCallback
+from xinspector.profiling._options import ProfileOptions, ProgressCallback
 from xinspector.profiling.stats import DataQuality, FieldStatistics, ValueCount
 from xinspector.schema import CollectionSchema
 from xinspector.types import PATTERNS

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from xinspector.profiling.columns import ProfileOptions, ProgressCallback
+from xinspector.profiling._column import _convert_text, _safe
+from xinspector.profiling._options import ProfileOptions, ProgressCallback
 from xinspector.profiling.stats import DataQuality, FieldStatistics, ValueCount
 from xinspector.schema import CollectionSchema
 from xinspector.types import PATTERNS, is_numeric_type
@@ -282,8 +283,6 @@ def _pg_top(stats: dict[str, Any] | None, total: int, ftype: str, k: int) -> lis
 
 
 def _text_converter(ftype: str) -> Callable[[str], Any]:
-    from xinspector.profiling.columns import _convert_text, _safe
-
     convert = _convert_text(ftype)
     return lambda v: _safe(convert, v)
 

@@ -1,0 +1,238 @@
+"""One column's statistics: :class:`ColumnProfiler` (Python values and the result)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from xinspector.profiling._column_state import _BOOL_TRUE, _NUMERIC_CANDIDATES
+from xinspector.profiling._column_text import _TextFolding
+from xinspector.profiling.stats import DataQuality, FieldStatistics, ValueCount
+from xinspector.types import is_numeric_type, split_union, type_of_value, unify_types
+
+__all__ = ["ColumnProfiler"]
+
+
+def _convert_text(type_name: str) -> Callable[[str], Any]:
+    def to_bool(v: str) -> bool:
+        return v.lower() in _BOOL_TRUE
+
+    def to_json(v: str) -> Any:
+        return json.loads(v)
+
+    converters: dict[str, Callable[[str], Any]] = {
+        "int": int,
+        "float": float,
+        "Decimal": Decimal,
+        "bool": to_bool,
+        "date": date.fromisoformat,
+        "datetime": datetime.fromisoformat,
+        "time": time.fromisoformat,
+        "UUID": UUID,
+        "json": to_json,
+    }
+    return converters.get(type_name, str)
+
+
+class ColumnProfiler(_TextFolding):
+    """Statistics of one column, accumulated chunk by chunk.
+
+    Feed text cells with :meth:`add_text` (CSV, Excel read as text) or Python values with
+    :meth:`add_values` (JSON, documents, database rows); do not mix the two on one column.
+    """
+
+    def add_values(self, values: Sequence[Any]) -> None:
+        """Fold a chunk of Python values (``None`` is null; dicts and lists are allowed)."""
+        self._mode(text=False)
+        self.count += len(values)
+        by_type = Counter(map(type_of_value, values))
+        nulls = by_type.pop("None", 0)
+        self.nulls += nulls
+        self._type_counts.update(by_type)
+        present = [v for v in values if v is not None] if nulls else list(values)
+        if not present:
+            return
+        containers = by_type.keys() & {"object", "list", "Any", "bytes"}
+        if containers:
+            present = [_hashable(v) for v in present]
+        cnt: Counter[Any] = Counter(present)
+        keys = list(cnt)
+        counts = list(cnt.values())
+        self._fold_common(cnt, keys)
+        kinds = set(by_type)
+        strs = [k for k in keys if isinstance(k, str)] if "str" in kinds else []
+        if strs:
+            self._str_typer.update(strs)
+            str_counts = [cnt[k] for k in strs]
+            self._fold_lengths(strs, str_counts)
+            sample = strs[: self.options.check_sample]
+            self._fold_patterns(sample, str_counts[: self.options.check_sample])
+        if self._numeric_ok and kinds and kinds <= _NUMERIC_CANDIDATES:
+            self._fold_numbers(list(map(float, keys)), keys, counts)
+        else:
+            self._numeric_ok = False
+        if self._comparable and len(kinds) == 1 and not containers:
+            try:
+                kmin, kmax = min(keys), max(keys)
+                if self._min_val is None or kmin < self._min_val:
+                    self._min_val = kmin
+                if self._max_val is None or kmax > self._max_val:
+                    self._max_val = kmax
+            except TypeError:
+                self._comparable = False
+        else:
+            self._comparable = False
+
+    # -- result -------------------------------------------------------------------------------
+    def finish(self, total: int | None = None) -> FieldStatistics:
+        """The statistics of the column; ``total`` counts records where it was absent too."""
+        opts = self.options
+        count = max(total or 0, self.count)
+        nulls = self.nulls + (count - self.count)
+        present = count - nulls
+        fmt: str | None = None
+        constraints: dict[str, Any] = {}
+        if self._text:
+            type_name, fmt, constraints = self._typer.result()
+            convert = _convert_text(type_name)
+        else:
+            type_name = "None"
+            for name in self._type_counts:
+                type_name = unify_types(type_name, name)
+            if type_name == "str":
+                refined, refined_fmt, _ = self._str_typer.result()
+                if refined in {"date", "datetime", "time", "UUID"}:
+                    type_name = refined
+                fmt = refined_fmt if refined == "str" else None
+            convert = _identity
+        exact = self._exact is not None
+        unique = self.unique_count
+        if unique > present:  # an estimate can overshoot
+            unique = present
+        stats = FieldStatistics(
+            name=self.name,
+            type=type_name,
+            format=fmt,
+            count=count,
+            null_count=nulls,
+            unique_count=unique,
+            unique_exact=exact,
+        )
+        if constraints:
+            stats.__pydantic_extra__ = dict(constraints)
+        stats.type_counts = dict(self._type_counts) if not self._text else {type_name: present}
+        if self._numeric_ok and self._i_n and type_name == "int":
+            n, s1, s2 = self._i_n, self._i_s1, self._i_s2
+            stats.mean = s1 / n
+            stats.stddev = math.sqrt((n * s2 - s1 * s1) / (n * (n - 1))) if n > 1 else 0.0
+            stats.min, stats.max = self._i_min, self._i_max
+        elif self._numeric_ok and (self._n or self._i_n) and is_numeric_type(type_name):
+            self._flush_ints()
+            k = self._shift or 0.0
+            mean_d = self._s1 / self._n
+            stats.mean = k + mean_d
+            var = max(self._s2 / self._n - mean_d * mean_d, 0.0)
+            if self._n > 1:
+                var *= self._n / (self._n - 1)
+            stats.stddev = math.sqrt(var)
+            if self._min_num and self._max_num:
+                stats.min = _safe(convert, self._min_num[1])
+                stats.max = _safe(convert, self._max_num[1])
+        elif (
+            self._min_val is not None
+            and self._comparable
+            and type_name not in {"json", "object", "list", "bool"}
+        ):
+            stats.min = _safe(convert, self._min_val)
+            stats.max = _safe(convert, self._max_val)
+        if type_name in {"date", "datetime"}:
+            stats.date_min, stats.date_max = stats.min, stats.max
+        if self._len_n and not (self._len_partial and type_name == "str"):
+            stats.min_length = self._len_min
+            stats.max_length = self._len_max
+            stats.avg_length = self._len_sum / self._len_n
+        top = self._top.most_common(opts.top_k)
+        stats.top_values = [ValueCount(value=_safe(convert, v), count=c) for v, c in top]
+        stats.top_values_exact = self._top_exact
+        stats.sample_values = [_safe(convert, v) for v in self._samples]
+        categorical = (
+            exact
+            and 0 < unique <= opts.categorical_threshold
+            and unique < present
+            and type_name not in {"json", "object", "list"}
+        )
+        stats.is_categorical = categorical
+        if present:
+            low = unique <= opts.categorical_threshold and unique < present
+            stats.cardinality = "low" if categorical or low else "high"
+        if categorical:
+            values = [_safe(convert, v) for v in self._top]
+            try:
+                values.sort()
+            except TypeError:
+                values.sort(key=str)
+            stats.distinct_values = values
+        if self._pattern_n and (type_name in {"str", "UUID"} or "str" in split_union(type_name)):
+            best: tuple[str | None, int] = max(
+                self._pattern_hits.items(), key=lambda kv: kv[1], default=(None, 0)
+            )
+            pattern, hits = best
+            share = hits / self._pattern_n
+            if pattern is not None and share >= opts.pattern_threshold:
+                stats.pattern, stats.pattern_share = pattern, share
+            elif pattern is not None:
+                stats.pattern_share = share
+        stats.quality = self._quality(stats, present, count, type_name)
+        return stats
+
+    def _quality(
+        self, stats: FieldStatistics, present: int, count: int, type_name: str
+    ) -> DataQuality:
+        if self._text:
+            shapes = self._shapes
+            total = sum(shapes.values())
+            consistency = max(shapes.values()) / total if total else 1.0
+            validity = stats.pattern_share if stats.pattern and stats.pattern_share else 1.0
+        else:
+            total = sum(self._type_counts.values())
+            consistency = max(self._type_counts.values()) / total if total else 1.0
+            validity = (
+                consistency
+                if " | " in type_name
+                else (stats.pattern_share if stats.pattern and stats.pattern_share else 1.0)
+            )
+        return DataQuality(
+            completeness=present / count if count else 0.0,
+            uniqueness=stats.unique_count / present if present else 0.0,
+            validity=round(validity, 6),
+            consistency=round(consistency, 6),
+        )
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _safe(convert: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return convert(value)
+    except (ValueError, TypeError, InvalidOperation):
+        return value
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value

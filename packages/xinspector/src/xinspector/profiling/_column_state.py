@@ -1,0 +1,178 @@
+"""The state of one column's profile and the folds that text and Python values share.
+
+:class:`~xinspector.profiling.ColumnProfiler` is this state, the folds of text cells
+(:mod:`._column_text`) and of Python values with the result (:mod:`._column`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from itertools import repeat
+from operator import mul, sub
+from typing import Any
+
+from xinspector.profiling._options import ProfileOptions
+from xinspector.profiling.hll import HyperLogLog
+from xinspector.types import PATTERNS, TextColumnTyper
+
+__all__: list[str] = []
+
+_FEW = 4  # up to this many distinct raw values, chunks are counted with list.count
+_NUMERIC_CANDIDATES = frozenset({"int", "Decimal", "float"})
+_PATTERN_BLOCKERS = frozenset({"bool", "int", "Decimal", "float", "date", "datetime", "time"})
+_BOOL_TRUE = frozenset({"true", "yes", "t", "y"})
+
+
+class _ColumnState:
+    """Accumulators of one column; the feeding and result methods live in the subclasses."""
+
+    def __init__(self, name: str, options: ProfileOptions | None = None) -> None:
+        self.name = name
+        self.options = options or ProfileOptions()
+        self.count = 0
+        self.nulls = 0
+        self._text: bool | None = None
+        self._typer = TextColumnTyper(decimal_scale_limit=self.options.decimal_scale_limit)
+        self._str_typer = TextColumnTyper(decimal_scale_limit=self.options.decimal_scale_limit)
+        self._type_counts: Counter[str] = Counter()
+        self._exact: set[Any] | None = set()
+        self._hll: HyperLogLog | None = None
+        self._top: Counter[Any] = Counter()
+        self._top_exact = True
+        # Up to this many distinct values the top values are exact (and merging a chunk's
+        # counter is one cheap update); beyond it they are the heavy hitters of a capped counter.
+        self._top_cap = max(1_000, 10 * self.options.categorical_threshold, 4 * self.options.top_k)
+        self._samples: list[Any] = []
+        # numeric accumulators, shifted by the first value for numerical stability
+        self._numeric_ok = True
+        self._shift: float | None = None
+        self._n = 0
+        self._s1 = 0.0
+        self._s2 = 0.0
+        self._min_num: tuple[float, Any] | None = None
+        self._max_num: tuple[float, Any] | None = None
+        self._min_val: Any = None
+        self._max_val: Any = None
+        self._comparable = True
+        self._len_min: int | None = None
+        self._len_max: int | None = None
+        self._len_sum = 0
+        self._len_n = 0
+        self._pattern_hits: Counter[str] = Counter()
+        self._pattern_n = 0
+        self._shapes: Counter[str] = Counter()
+        self._sketch_only = False
+        self._checked = 0
+        self._few: list[Any] | None = None
+        self._len_partial = False
+        # exact integer accumulators (text columns that are still int)
+        self._i_n = 0
+        self._i_s1 = 0
+        self._i_s2 = 0
+        self._i_min: int | None = None
+        self._i_max: int | None = None
+        self._null_set = frozenset({None, *self.options.null_tokens})
+
+    def _mode(self, *, text: bool) -> None:
+        if self._text is None:
+            self._text = text
+        elif self._text != text:
+            raise ValueError(f"column {self.name!r}: cannot mix text and Python values")
+
+    def _fold_common(self, cnt: Counter[Any], keys: list[Any]) -> None:
+        if self._exact is not None:
+            self._exact.update(keys)
+            if len(self._exact) > self.options.exact_distinct_limit:
+                self._hll = HyperLogLog(self.options.hll_precision)
+                self._hll_add(self._exact)
+                self._exact = None
+        else:
+            self._hll_add(keys)
+        if self._top_exact:
+            self._top.update(cnt)
+        elif max(cnt.values()) > 1:
+            # Capped: only the chunk's own most frequent values can matter.
+            self._top.update(dict(cnt.most_common(self._top_cap // 2)))
+        if len(self._top) > self._top_cap:
+            self._top = Counter(dict(self._top.most_common(self._top_cap // 2)))
+            self._top_exact = False
+        need = self.options.sample_size - len(self._samples)
+        if need > 0:
+            for key in keys:
+                if key not in self._samples:
+                    self._samples.append(key)
+                    need -= 1
+                    if not need:
+                        break
+
+    def _hll_add(self, values: Iterable[Any]) -> None:
+        assert self._hll is not None
+        if self._text:
+            self._hll.update_str(values)
+        else:
+            self._hll.update(values)
+
+    def _fold_lengths(self, keys: list[str], counts: list[int]) -> None:
+        lens = list(map(len, keys))
+        self._fold_length_totals(min(lens), max(lens), sum(map(mul, lens, counts)), sum(counts))
+
+    def _fold_length_totals(self, lo: int, hi: int, total: int, n: int) -> None:
+        self._len_min = lo if self._len_min is None else min(lo, self._len_min)
+        self._len_max = hi if self._len_max is None else max(hi, self._len_max)
+        self._len_sum += total
+        self._len_n += n
+
+    def _flush_ints(self) -> None:
+        """Move the exact integer sums into the (shifted) float ones: the column stopped
+        being ``int``."""
+        if not self._i_n:
+            return
+        n, s1, s2 = self._i_n, self._i_s1, self._i_s2
+        assert self._i_min is not None
+        assert self._i_max is not None
+        if self._shift is None:
+            self._shift = float(self._i_min)
+        k = self._shift
+        self._n += n
+        self._s1 += s1 - n * k
+        self._s2 += s2 - 2 * k * s1 + n * k * k
+        lo, hi = float(self._i_min), float(self._i_max)
+        if self._min_num is None or lo < self._min_num[0]:
+            self._min_num = (lo, str(self._i_min))
+        if self._max_num is None or hi > self._max_num[0]:
+            self._max_num = (hi, str(self._i_max))
+        self._i_n = self._i_s1 = self._i_s2 = 0
+        self._i_min = self._i_max = None
+
+    def _fold_numbers(self, xs: list[float], keys: list[Any], counts: list[int]) -> None:
+        if self._shift is None:
+            self._shift = xs[0] if math.isfinite(xs[0]) else 0.0
+        ds = list(map(sub, xs, repeat(self._shift, len(xs))))
+        self._n += sum(counts)
+        self._s1 += sum(map(mul, ds, counts))
+        self._s2 += sum(map(mul, map(mul, ds, ds), counts))
+        lo, hi = min(xs), max(xs)
+        if self._min_num is None or lo < self._min_num[0]:
+            self._min_num = (lo, keys[xs.index(lo)])
+        if self._max_num is None or hi > self._max_num[0]:
+            self._max_num = (hi, keys[xs.index(hi)])
+
+    def _fold_patterns(self, sample: list[str], counts: list[int]) -> None:
+        typer = self._typer if self._text else self._str_typer
+        if _PATTERN_BLOCKERS & set(typer.candidates):
+            return
+        self._pattern_n += sum(counts)
+        for name, pattern in PATTERNS.items():
+            hits = sum(c for v, c in zip(sample, counts, strict=True) if pattern.fullmatch(v))
+            if hits:
+                self._pattern_hits[name] += hits
+
+    @property
+    def unique_count(self) -> int:
+        """Distinct non-null values so far (exact or estimated)."""
+        if self._exact is not None:
+            return len(self._exact)
+        assert self._hll is not None
+        return self._hll.count()
