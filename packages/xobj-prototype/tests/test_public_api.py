@@ -13,8 +13,10 @@ import xobj_prototype
 
 MODULES = [
     "xobj_prototype",
+    "xobj_prototype.audit",
     "xobj_prototype.base",
     "xobj_prototype.errors",
+    "xobj_prototype.principal",
     "xobj_prototype.redaction",
     "xobj_prototype.settings",
     "xobj_prototype.namespace",
