@@ -15,6 +15,9 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+from xinspector.discovery._mysql import discover_mysql
+from xinspector.discovery._postgres import discover_postgres
+from xinspector.discovery._sqlite import discover_sqlite
 from xinspector.discovery.files import FileProfile, profile_file
 from xinspector.discovery.samples import RecordSchemaBuilder
 from xinspector.errors import (
@@ -197,11 +200,9 @@ class XInspector:
         return {name: await self.discover(name) for name in names}
 
     async def _discover_sql(self, table: str) -> CollectionSchema:
-        from xinspector.discovery import sql
-
         db: Any = self.resource
         if self.kind == "postgresql":
-            return await sql.discover_postgres(
+            return await discover_postgres(
                 db, table, schema_name=db.schema_name, target=self.target
             )
         if self.kind == "mysql":
@@ -212,8 +213,8 @@ class XInspector:
                     target=self.target,
                     operation="discover_schema",
                 )
-            return await sql.discover_mysql(db, table, database=database, target=self.target)
-        return await sql.discover_sqlite(db, table, target=self.target)
+            return await discover_mysql(db, table, database=database, target=self.target)
+        return await discover_sqlite(db, table, target=self.target)
 
     async def _file(self, collection: str | None) -> FileProfile:
         if collection not in self._file_cache:
