@@ -22,8 +22,9 @@ from xinspector.errors import (
     XInspectorUnsupportedError,
 )
 from xinspector.inspector import XInspector
+from xinspector.models._source_model import model_to_source
+from xinspector.models._source_spec import schema_to_source
 from xinspector.models.generate import generate_joined_model, generate_model, joined_schema
-from xinspector.models.source import model_to_source, schema_to_source
 from xinspector.profiling._options import ProfileOptions
 from xinspector.profiling._streaming import StreamingProfiler
 from xinspector.profiling.hll import HyperLogLog

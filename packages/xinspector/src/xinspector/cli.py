@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from xinspector.__about__ import __version__
 from xinspector.diff import diff_schemas
 from xinspector.inspector import XInspector
-from xinspector.models.source import model_to_source
+from xinspector.models._source_model import model_to_source
 from xinspector.profiling.stats import InspectionResult
 from xobj_prototype import XError, redact_text
 from xresource import ResourceFactory
