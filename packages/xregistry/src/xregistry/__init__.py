@@ -44,7 +44,6 @@ from xregistry.functions import (
     FunctionRegistry,
     ParameterInfo,
     RegisteredFunction,
-    register_function,
 )
 from xregistry.imports import AccessRecord, ModelAccessControl, ModelGate, auto_discover_models
 from xregistry.models import (
@@ -70,7 +69,12 @@ from xregistry.permissions import (
     Principal,
     as_principal,
 )
-from xregistry.registry import XRegistry, default_registry, set_default_registry
+from xregistry.registry import (
+    XRegistry,
+    default_registry,
+    register_function,
+    set_default_registry,
+)
 from xregistry.types import (
     RegisteredType,
     RegisteredValidator,

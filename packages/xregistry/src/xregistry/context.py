@@ -7,16 +7,13 @@ live in one :class:`xobj_prototype.NamespaceIndex` and one audit trail.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from xobj_prototype import NamespaceIndex, XValidationError, validate_path
 from xregistry.audit import AuditAction, AuditLog
 from xregistry.errors import RegistryValidationError
 
-__all__ = ["RegistryContext", "check_name"]
-
-_NAME = re.compile(r"\w[\w\-]*")  # one namespace segment (validate_path's rule)
+__all__ = ["RegistryContext"]
 
 
 class RegistryContext:
@@ -62,13 +59,3 @@ class RegistryContext:
             raise RegistryValidationError(
                 f"cannot register {name!r} in namespace {namespace!r}: {exc.message}"
             ) from None
-
-
-def check_name(name: object, kind: str) -> str:
-    """A registered name: one namespace segment (letters, digits, ``_``, ``-`` not first)."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise RegistryValidationError(
-            f"{kind} name {name!r} is not usable: a name holds only letters, digits, '_' and "
-            "'-' (not first); pass name=... to choose one"
-        )
-    return name

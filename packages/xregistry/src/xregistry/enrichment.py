@@ -15,13 +15,14 @@ import contextlib
 import functools
 import logging
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, SupportsIndex, overload
 
 from pydantic import BaseModel, Field, ValidationError
 
 from xobj_prototype import redact, redact_text, segment_for
+from xregistry._shared import utc_now
 from xregistry.audit import AuditAction
 from xregistry.config import EnrichmentConfig
 from xregistry.errors import RegistryNotFoundError, RegistryValidationError, XRegistryError
@@ -41,10 +42,6 @@ logger = logging.getLogger("xregistry.enrichment")
 _QUALITY_KEYS = ("completeness", "uniqueness", "validity", "consistency")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _get(obj: Any, key: str, default: Any = None) -> Any:
     """Read ``key`` from a mapping or an attribute (InspectionResult or its dict form)."""
     if isinstance(obj, Mapping):
@@ -58,7 +55,7 @@ class ModelEnrichment(BaseModel):
     model_name: str
     resource_name: str
     collection: str | None = None
-    last_updated: datetime = Field(default_factory=_now)
+    last_updated: datetime = Field(default_factory=utc_now)
     statistics: dict[str, Any] = Field(default_factory=dict)
     sample_data: list[dict[str, Any]] = Field(default_factory=list)
     categorical_fields: dict[str, list[Any]] = Field(default_factory=dict)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from xregistry._shared import optional_principal
 from xregistry.audit import AuditAction
 from xregistry.context import RegistryContext
 from xregistry.errors import (
@@ -20,9 +21,9 @@ from xregistry.errors import (
     RegistryPermissionError,
     RegistryValidationError,
 )
-from xregistry.permissions import Principal, as_principal
+from xregistry.permissions import Principal
 
-__all__ = ["EntryRegistry", "optional_principal"]
+__all__ = ["EntryRegistry"]
 
 
 class _Metadata(Protocol):
@@ -37,11 +38,6 @@ class _Entry(Protocol):
 
 
 E = TypeVar("E", bound=_Entry)
-
-
-def optional_principal(principal: Principal | str | None) -> Principal | None:
-    """``principal`` as a :class:`Principal`, or None for in-process code that gave none."""
-    return as_principal(principal) if principal is not None else None
 
 
 class EntryRegistry(Generic[E]):

@@ -24,17 +24,18 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, validate_call
 
 from xobj_prototype import MASK, XObjPrototype, is_secret_key, redact_text
+from xregistry._shared import check_name, tags_of, utc_now
+from xregistry._shared import optional_principal as _who
 from xregistry.audit import AuditAction
 from xregistry.config import FunctionRegistryConfig
-from xregistry.context import RegistryContext, check_name
+from xregistry.context import RegistryContext
 from xregistry.entries import EntryRegistry
-from xregistry.entries import optional_principal as _who
 from xregistry.errors import (
     FunctionExecutionError,
     FunctionTimeoutError,
@@ -54,15 +55,10 @@ __all__ = [
     "FunctionRegistry",
     "ParameterInfo",
     "RegisteredFunction",
-    "register_function",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _JSON_SCALARS = (str, int, float, bool, type(None))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def type_name(annotation: Any) -> str:
@@ -111,7 +107,7 @@ class FunctionMetadata(BaseModel):
     is_async: bool = False
     tags: frozenset[str] = frozenset()
     permissions: dict[str, frozenset[FunctionPermission]] = Field(default_factory=dict)
-    registered_at: datetime = Field(default_factory=_now)
+    registered_at: datetime = Field(default_factory=utc_now)
     registered_by: str = "system"
 
 
@@ -160,7 +156,7 @@ class _Tracker:
         self.count += 1
         if not ok:
             self.errors += 1
-        self.last = _now()
+        self.last = utc_now()
         self.last_duration = duration
         self.total += duration
         self.minimum = duration if self.minimum is None else min(self.minimum, duration)
@@ -467,7 +463,7 @@ class FunctionRegistry(EntryRegistry[RegisteredFunction]):
         ns = namespace if namespace is not None else module
         path = self.context.path(self.kind, ns, func_name)
         self._check_free(func_name, path, override)
-        tag_set = _tags(tags)
+        tag_set = tags_of(tags)
         perms = normalize_permissions(
             permissions, FunctionPermission, self.config.default_permissions
         )
@@ -676,56 +672,3 @@ class FunctionRegistry(EntryRegistry[RegisteredFunction]):
             return items
         who = as_principal(principal)
         return [f for f in items if f.can(who, FunctionPermission.VIEW)]
-
-
-def _tags(tags: Iterable[str] | None) -> frozenset[str]:
-    if tags is None:
-        return frozenset()
-    if isinstance(tags, str):
-        tags = [tags]
-    out = frozenset(tags)
-    bad = [t for t in out if not isinstance(t, str) or not t.strip()]
-    if bad:
-        raise RegistryValidationError(f"tags must be non-empty strings, got {bad!r}")
-    return out
-
-
-def default_function_registry() -> FunctionRegistry:
-    """The process-wide registry that :func:`register_function` uses when given none (the one of
-    :func:`xregistry.default_registry`)."""
-    from xregistry.registry import default_registry
-
-    return default_registry().functions
-
-
-def register_function(
-    name: str | None = None,
-    namespace: str | None = None,
-    tags: Iterable[str] | None = None,
-    permissions: Mapping[str, Iterable[FunctionPermission | str]] | None = None,
-    *,
-    description: str | None = None,
-    override: bool = False,
-    registry: FunctionRegistry | None = None,
-) -> Callable[[F], F]:
-    """Decorator: register the function (in ``registry``, else the default registry) and return a
-    tracked wrapper.
-
-    Examples:
-        >>> from xregistry import FunctionRegistry
-        >>> reg = FunctionRegistry()
-        >>> @register_function(namespace="finance", registry=reg)
-        ... async def fetch_rate(currency: str) -> float:
-        ...     return 1.1
-        >>> reg.get("fetch_rate").metadata.is_async
-        True
-    """
-    target = registry if registry is not None else default_function_registry()
-    return target.register(
-        name=name,
-        namespace=namespace,
-        tags=tags,
-        permissions=permissions,
-        description=description,
-        override=override,
-    )

@@ -41,9 +41,9 @@ from xregistry.errors import (
 )
 from xregistry.models.registry import ModelRegistry, ModelSource
 from xregistry.permissions import ModelPermission, Principal, as_principal
+from xregistry.registry import XRegistry, default_registry
 
 if TYPE_CHECKING:
-    from xregistry.registry import XRegistry
     from xresource import XResource
 
 __all__ = ["AccessRecord", "ModelAccessControl", "ModelGate", "auto_discover_models"]
@@ -114,8 +114,6 @@ class ModelGate:
         strict: bool | None = None,
         max_access_log: int | None = None,
     ) -> None:
-        from xregistry.registry import XRegistry, default_registry
-
         if not isinstance(package, str) or not package:
             raise RegistryValidationError("ModelGate needs the package name (pass __name__)")
         self.package = package

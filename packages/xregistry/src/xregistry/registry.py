@@ -15,8 +15,8 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -24,16 +24,21 @@ from xobj_prototype import NamespaceIndex, XNotFoundError
 from xregistry.audit import AuditLog
 from xregistry.config import RegistryConfig, load_config
 from xregistry.context import RegistryContext
+from xregistry.enrichment import EnrichedRegistry
 from xregistry.errors import RegistryNotFoundError, RegistryValidationError
 from xregistry.functions import FunctionRegistry, RegisteredFunction
 from xregistry.models.registry import ModelRegistry, RegisteredModel
-from xregistry.permissions import ModelPermission, Principal
+from xregistry.permissions import FunctionPermission, ModelPermission, Principal
 from xregistry.types import RegisteredType, TypeRegistry
 
-if TYPE_CHECKING:
-    from xregistry.enrichment import EnrichedRegistry
+__all__ = [
+    "XRegistry",
+    "default_registry",
+    "register_function",
+    "set_default_registry",
+]
 
-__all__ = ["XRegistry", "default_registry", "set_default_registry"]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class XRegistry:
@@ -105,8 +110,6 @@ class XRegistry:
     def get_enriched(self) -> EnrichedRegistry:
         """The enriched registry over these registries (created on first use)."""
         if self.enriched is None:
-            from xregistry.enrichment import EnrichedRegistry
-
             self.enriched = EnrichedRegistry(
                 self.models, self.types, self.functions, config=self.config.enrichment
             )
@@ -205,3 +208,36 @@ def set_default_registry(registry: XRegistry | None) -> None:
     """Replace (or with None, forget) the process-wide registry; tests use it."""
     global _default
     _default = registry
+
+
+def register_function(
+    name: str | None = None,
+    namespace: str | None = None,
+    tags: Iterable[str] | None = None,
+    permissions: Mapping[str, Iterable[FunctionPermission | str]] | None = None,
+    *,
+    description: str | None = None,
+    override: bool = False,
+    registry: FunctionRegistry | None = None,
+) -> Callable[[F], F]:
+    """Decorator: register the function (in ``registry``, else the functions of
+    :func:`default_registry`) and return a tracked wrapper.
+
+    Examples:
+        >>> from xregistry import FunctionRegistry
+        >>> reg = FunctionRegistry()
+        >>> @register_function(namespace="finance", registry=reg)
+        ... async def fetch_rate(currency: str) -> float:
+        ...     return 1.1
+        >>> reg.get("fetch_rate").metadata.is_async
+        True
+    """
+    target = registry if registry is not None else default_registry().functions
+    return target.register(
+        name=name,
+        namespace=namespace,
+        tags=tags,
+        permissions=permissions,
+        description=description,
+        override=override,
+    )

@@ -22,7 +22,7 @@ import typing
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -40,9 +40,10 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from xobj_prototype import XObjPrototype
+from xregistry._shared import check_name, tags_of, utc_now
 from xregistry.audit import AuditAction
 from xregistry.config import TypeRegistryConfig
-from xregistry.context import RegistryContext, check_name
+from xregistry.context import RegistryContext
 from xregistry.entries import EntryRegistry
 from xregistry.errors import (
     RegistryValidationError,
@@ -90,10 +91,6 @@ _CONSTRAINT_ATTRS = (
 )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class TypeCategory(StrEnum):
     """Kinds of registered types."""
 
@@ -119,7 +116,7 @@ class TypeMetadata(BaseModel):
     from_type: str | None = None
     to_type: str | None = None
     json_schema: dict[str, Any] | None = None
-    registered_at: datetime = Field(default_factory=_now)
+    registered_at: datetime = Field(default_factory=utc_now)
     registered_by: str = "system"
 
 
@@ -287,7 +284,6 @@ class TypeRegistry(EntryRegistry[RegisteredType]):
         type_name = check_name(name or own_name, "type")
         path = self.context.path(self.kind, namespace or cat.value, type_name)
         self._check_free(type_name, path, override)
-        from xregistry.functions import _tags
 
         who = as_principal(principal) if principal is not None else None
         extra = dict(_extra or {})
@@ -301,7 +297,7 @@ class TypeRegistry(EntryRegistry[RegisteredType]):
                 examples=list(examples or []),
                 namespace=namespace or cat.value,
                 ns_path=path,
-                tags=_tags(tags),
+                tags=tags_of(tags),
                 registered_by=who.id if who else "system",
                 **extra,
             ),

@@ -17,22 +17,24 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xobj_prototype import XObjPrototype, segment_for
+from xregistry._shared import check_name, tags_of, utc_now
+from xregistry._shared import optional_principal as _who
 from xregistry.audit import AuditAction
 from xregistry.config import ModelRegistryConfig
-from xregistry.context import RegistryContext, check_name
+from xregistry.context import RegistryContext
 from xregistry.entries import EntryRegistry
-from xregistry.entries import optional_principal as _who
 from xregistry.errors import (
     RegistryNotFoundError,
     RegistryValidationError,
 )
+from xregistry.inspection import generate_model
 from xregistry.models.external import model_from_json_schema
 from xregistry.models.ui_schema import generate_ui_schema
 from xregistry.models.versioning import (
@@ -59,10 +61,6 @@ if TYPE_CHECKING:
 __all__ = ["ModelMetadata", "ModelRegistry", "ModelSource", "RegisteredModel"]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class ModelSource(StrEnum):
     """Where a registered model came from."""
 
@@ -79,8 +77,8 @@ class ModelMetadata(BaseModel):
     source: ModelSource
     module: str | None = None
     version: str = "1.0.0"
-    created_at: datetime = Field(default_factory=_now)
-    updated_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
     json_schema: dict[str, Any] = Field(default_factory=dict)
     fields_schema: dict[str, Any] = Field(default_factory=dict)
     ui_schema: dict[str, Any] | None = None
@@ -194,7 +192,6 @@ class ModelRegistry(EntryRegistry[RegisteredModel]):
         path = self.context.path(self.kind, sanitize_namespace(namespace), model_name)
         self._check_free(model_name, path, override)
         who = as_principal(principal) if principal is not None else None
-        from xregistry.functions import _tags
 
         metadata = ModelMetadata(
             name=model_name,
@@ -207,7 +204,7 @@ class ModelRegistry(EntryRegistry[RegisteredModel]):
             permissions=normalize_permissions(
                 permissions, ModelPermission, self.config.default_permissions
             ),
-            tags=_tags(tags),
+            tags=tags_of(tags),
             namespace=namespace,
             ns_path=path,
             description=description or (model_class.__doc__ or "").strip() or None,
@@ -270,8 +267,6 @@ class ModelRegistry(EntryRegistry[RegisteredModel]):
         (``source=DYNAMIC``, namespace ``dynamic.<resource name>`` by default, tags ``dynamic``,
         ``inspector-generated`` and the resource type).
         """
-        from xregistry.inspection import generate_model
-
         model_class = await generate_model(resource, collection_name)
         label = segment_for(collection_name or model_class.__name__)
         return self.register(
@@ -354,7 +349,7 @@ class ModelRegistry(EntryRegistry[RegisteredModel]):
         registered.metadata = meta.model_copy(
             update={
                 "version": target,
-                "updated_at": _now(),
+                "updated_at": utc_now(),
                 "json_schema": _json_schema(new_model_class),
                 "fields_schema": new_fields,
                 "ui_schema": (

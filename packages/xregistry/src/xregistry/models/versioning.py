@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from xregistry._shared import utc_now
 from xregistry.errors import RegistryNotFoundError, RegistryValidationError
 
 __all__ = [
@@ -55,10 +56,6 @@ ADDITIVE_CHANGES = frozenset(
 )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class ModelEvolution(BaseModel):
     """One step of a model's history: from which version to which, and what changed."""
 
@@ -68,7 +65,7 @@ class ModelEvolution(BaseModel):
     changes: list[dict[str, Any]] = Field(default_factory=list)
     migration_script: str | None = None
     has_migration: bool = False
-    applied_at: datetime = Field(default_factory=_now)
+    applied_at: datetime = Field(default_factory=utc_now)
     applied_by: str = "system"
 
 
@@ -81,7 +78,7 @@ class ModelVersion(BaseModel):
     json_schema: dict[str, Any]
     fields_schema: dict[str, Any]
     model_class: type[BaseModel] = Field(exclude=True)
-    recorded_at: datetime = Field(default_factory=_now)
+    recorded_at: datetime = Field(default_factory=utc_now)
 
 
 def parse_version(version: str) -> tuple[int, int, int]:
