@@ -27,7 +27,7 @@ from xinspector import (
     schema_from_records,
     schema_to_source,
 )
-from xinspector.discovery.checks import apply_check, parse_check
+from xinspector.discovery import apply_check, parse_check
 from xresource import ResourceFactory, SQLDatabaseResource
 
 

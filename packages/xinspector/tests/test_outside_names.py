@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from xinspector import generate_model, model_to_source
-from xinspector.models.generate import model_name_for, python_name
+from xinspector.models import model_name_for
+from xinspector.models._names import python_name
 from xobj_prototype import validate_path
 
 SCHEMA: dict[str, Any] = {

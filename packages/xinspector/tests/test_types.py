@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xinspector.types import (
+from xinspector._types import (
     TextColumnTyper,
     canonical_type,
     detect_pattern,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from xinspector.profiling.stats import FieldStatistics, InspectionResult
+from xinspector import FieldStatistics, InspectionResult
 from xregistry import (
     EnrichedRegistry,
     ModelEnrichment,

@@ -12,30 +12,30 @@ resources.
 """
 
 from xinspector.__about__ import __version__
-from xinspector.diff import SchemaChange, diff_schemas, type_relation
-from xinspector.discovery.samples import RecordSchemaBuilder, schema_from_records
-from xinspector.errors import (
+from xinspector._diff import SchemaChange, diff_schemas, type_relation
+from xinspector._errors import (
     XInspectorConnectionError,
     XInspectorError,
     XInspectorNotFoundError,
     XInspectorSchemaError,
     XInspectorUnsupportedError,
 )
-from xinspector.inspector import XInspector
+from xinspector._inspector import XInspector
+from xinspector._schema import CollectionSchema, FieldSchema, ForeignKey, IndexSchema
+from xinspector.discovery._samples import RecordSchemaBuilder, schema_from_records
+from xinspector.models._generate import generate_joined_model, generate_model, joined_schema
 from xinspector.models._source_model import model_to_source
 from xinspector.models._source_spec import schema_to_source
-from xinspector.models.generate import generate_joined_model, generate_model, joined_schema
+from xinspector.profiling._hll import HyperLogLog
 from xinspector.profiling._options import ProfileOptions
-from xinspector.profiling._streaming import StreamingProfiler
-from xinspector.profiling.hll import HyperLogLog
-from xinspector.profiling.stats import (
+from xinspector.profiling._stats import (
     CategoricalField,
     DataQuality,
     FieldStatistics,
     InspectionResult,
     ValueCount,
 )
-from xinspector.schema import CollectionSchema, FieldSchema, ForeignKey, IndexSchema
+from xinspector.profiling._streaming import StreamingProfiler
 
 __all__ = [
     "CategoricalField",

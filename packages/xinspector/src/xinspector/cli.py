@@ -32,10 +32,10 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from xinspector.__about__ import __version__
-from xinspector.diff import diff_schemas
-from xinspector.inspector import XInspector
+from xinspector._diff import diff_schemas
+from xinspector._inspector import XInspector
 from xinspector.models._source_model import model_to_source
-from xinspector.profiling.stats import InspectionResult
+from xinspector.profiling._stats import InspectionResult
 from xobj_prototype import XError, redact_text
 from xresource import ResourceFactory
 

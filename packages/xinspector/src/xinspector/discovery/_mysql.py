@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from xinspector._schema import CollectionSchema, FieldSchema, ForeignKey, IndexSchema
+from xinspector.discovery._checks import apply_check, parse_check
 from xinspector.discovery._sql_common import _apply_keys, _not_found
 from xinspector.discovery._sql_types import map_mysql_type
-from xinspector.discovery.checks import apply_check, parse_check
-from xinspector.schema import CollectionSchema, FieldSchema, ForeignKey, IndexSchema
 from xresource import SQLExecutor
 
 __all__ = ["discover_mysql"]

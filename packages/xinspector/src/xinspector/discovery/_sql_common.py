@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from xinspector.errors import XInspectorNotFoundError
-from xinspector.schema import CollectionSchema
+from xinspector._errors import XInspectorNotFoundError
+from xinspector._schema import CollectionSchema
 
 __all__: list[str] = []
 

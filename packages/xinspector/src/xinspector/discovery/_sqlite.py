@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from xinspector._schema import CollectionSchema, FieldSchema, ForeignKey, IndexSchema
 from xinspector.discovery._sql_common import _apply_keys, _not_found
 from xinspector.discovery._sql_types import map_sqlite_type
-from xinspector.schema import CollectionSchema, FieldSchema, ForeignKey, IndexSchema
 from xresource import SQLITE, SQLExecutor
 
 __all__ = ["discover_sqlite"]

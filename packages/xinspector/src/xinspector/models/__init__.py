@@ -8,14 +8,10 @@
 - :func:`model_name_for` — the class name a collection's model gets.
 """
 
+from xinspector.models._generate import generate_joined_model, generate_model, joined_schema
+from xinspector.models._names import model_name_for
 from xinspector.models._source_model import model_to_source
 from xinspector.models._source_spec import schema_to_source
-from xinspector.models.generate import (
-    generate_joined_model,
-    generate_model,
-    joined_schema,
-    model_name_for,
-)
 
 __all__ = [
     "generate_joined_model",

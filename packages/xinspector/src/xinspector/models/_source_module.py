@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from xinspector._types import DEFAULT_NULL_TOKENS
 from xinspector.models._source_format import (
     _WIDTH,
     _isort_key,
@@ -16,7 +17,6 @@ from xinspector.models._source_format import (
     _literal,
     _set_literal,
 )
-from xinspector.types import DEFAULT_NULL_TOKENS
 
 __all__: list[str] = []
 
@@ -39,7 +39,7 @@ _IMPORTED = {
 
 
 # Definitions the generated module carries itself, so that it runs with pydantic alone (and
-# xobj-prototype for the base class): the same validators as xinspector.types, inlined.
+# xobj-prototype for the base class): the same validators as xinspector._types, inlined.
 # name -> (the names it needs: "module:name" imports or other helpers, its source).
 _HELPERS: dict[str, tuple[tuple[str, ...], str]] = {
     "NULL_TOKENS": (

@@ -12,11 +12,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from xinspector._schema import CollectionSchema
+from xinspector._types import split_union
+from xinspector.models._generate import FieldSpec, ModelSpec, build_model_spec
 from xinspector.models._source_format import _WIDTH, _docstring, _json_safe, _literal
 from xinspector.models._source_module import _IMPORTED, _SIMPLE, _Imports, _meta_source, _module
-from xinspector.models.generate import FieldSpec, ModelSpec, build_model_spec
-from xinspector.schema import CollectionSchema
-from xinspector.types import split_union
 
 __all__ = ["schema_to_source", "spec_to_source"]
 

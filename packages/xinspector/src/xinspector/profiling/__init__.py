@@ -13,13 +13,17 @@ by the input.
   for an in-memory iterable;
 - :class:`ColumnProfiler` — one column, fed text cells or Python values;
 - :class:`ProfileOptions` — the knobs; ``ProgressCallback`` — ``callback(done, total_or_None)``;
-- :class:`HyperLogLog` — the distinct-count sketch.
+- :class:`HyperLogLog` — the distinct-count sketch;
+- :func:`profile_sql_table`, :func:`profile_mongodb_collection` — profiling pushed down to the
+  database (aggregate scans, ``$group``/``$facet`` pipelines).
 """
 
 from xinspector.profiling._column import ColumnProfiler
+from xinspector.profiling._hll import HyperLogLog
+from xinspector.profiling._mongodb import profile_mongodb_collection
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
+from xinspector.profiling._sql import profile_sql_table
 from xinspector.profiling._streaming import StreamingProfiler, profile_records
-from xinspector.profiling.hll import HyperLogLog
 
 __all__ = [
     "ColumnProfiler",
@@ -27,5 +31,7 @@ __all__ = [
     "ProfileOptions",
     "ProgressCallback",
     "StreamingProfiler",
+    "profile_mongodb_collection",
     "profile_records",
+    "profile_sql_table",
 ]

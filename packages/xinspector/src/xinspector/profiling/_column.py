@@ -11,10 +11,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
+from xinspector._types import is_numeric_type, split_union, type_of_value, unify_types
 from xinspector.profiling._column_state import _BOOL_TRUE, _NUMERIC_CANDIDATES
 from xinspector.profiling._column_text import _TextFolding
-from xinspector.profiling.stats import DataQuality, FieldStatistics, ValueCount
-from xinspector.types import is_numeric_type, split_union, type_of_value, unify_types
+from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
 
 __all__ = ["ColumnProfiler"]
 

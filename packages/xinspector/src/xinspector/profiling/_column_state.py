@@ -13,9 +13,9 @@ from itertools import repeat
 from operator import mul, sub
 from typing import Any
 
+from xinspector._types import PATTERNS, TextColumnTyper
+from xinspector.profiling._hll import HyperLogLog
 from xinspector.profiling._options import ProfileOptions
-from xinspector.profiling.hll import HyperLogLog
-from xinspector.types import PATTERNS, TextColumnTyper
 
 __all__: list[str] = []
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from xinspector.types import DEFAULT_NULL_TOKENS
+from xinspector._types import DEFAULT_NULL_TOKENS
 
 __all__ = ["ProfileOptions", "ProgressCallback", "gc_paused"]
 
@@ -64,7 +64,7 @@ class ProfileOptions:
         sample_size: sample values reported per field.
         null_tokens: text that means "no value" in CSV and Excel cells.
         pattern_threshold: share of values that must match a pattern for it to be reported.
-        decimal_scale_limit: see :class:`~xinspector.types.TextColumnTyper`.
+        decimal_scale_limit: see :class:`~xinspector._types.TextColumnTyper`.
         chunk_size: rows per chunk when the profiler reads a source itself.
     """
 

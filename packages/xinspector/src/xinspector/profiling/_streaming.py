@@ -9,7 +9,7 @@ from typing import Any
 
 from xinspector.profiling._column import ColumnProfiler
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
-from xinspector.profiling.stats import FieldStatistics
+from xinspector.profiling._stats import FieldStatistics
 
 __all__ = ["StreamingProfiler", "profile_records"]
 

@@ -14,11 +14,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from xinspector._schema import CollectionSchema
+from xinspector._types import PATTERNS, is_numeric_type
 from xinspector.profiling._column import _convert_text, _safe
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
-from xinspector.profiling.stats import DataQuality, FieldStatistics, ValueCount
-from xinspector.schema import CollectionSchema
-from xinspector.types import PATTERNS, is_numeric_type
+from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
 from xresource import SQLDatabaseResource
 
 __all__ = ["profile_sql_table"]

@@ -4,7 +4,7 @@ CSV files are read here with the resource's own dialect (path, encoding, delimit
 header) by ``csv.reader`` in a worker thread, chunk by chunk, and profiled column-wise as text:
 this is both the schema discovery and the profile (one pass, bounded memory). Excel, JSON and
 YAML files go through the resource's ``read_stream``: their cells are already typed values;
-nested JSON/YAML records also feed a :class:`~xinspector.discovery.samples.RecordSchemaBuilder`
+nested JSON/YAML records also feed a :class:`~xinspector.RecordSchemaBuilder`
 so that nested objects and arrays keep their structure.
 """
 
@@ -18,12 +18,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from xinspector.discovery.samples import RecordSchemaBuilder
-from xinspector.errors import XInspectorError, XInspectorNotFoundError
+from xinspector._errors import XInspectorError, XInspectorNotFoundError
+from xinspector._schema import CollectionSchema, FieldSchema, SourceKind
+from xinspector.discovery._samples import RecordSchemaBuilder
 from xinspector.profiling._options import ProfileOptions, ProgressCallback, gc_paused
+from xinspector.profiling._stats import FieldStatistics
 from xinspector.profiling._streaming import StreamingProfiler
-from xinspector.profiling.stats import FieldStatistics
-from xinspector.schema import CollectionSchema, FieldSchema, SourceKind
 
 __all__ = ["FileProfile", "profile_file", "schema_from_statistics"]
 

@@ -15,22 +15,26 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from xinspector.discovery._mysql import discover_mysql
-from xinspector.discovery._postgres import discover_postgres
-from xinspector.discovery._sqlite import discover_sqlite
-from xinspector.discovery.files import FileProfile, profile_file
-from xinspector.discovery.samples import RecordSchemaBuilder
-from xinspector.errors import (
+from xinspector._errors import (
     XInspectorConnectionError,
     XInspectorError,
     XInspectorNotFoundError,
     XInspectorUnsupportedError,
 )
-from xinspector.models.generate import generate_joined_model, generate_model, model_name_for
+from xinspector._schema import CollectionSchema
+from xinspector.discovery._files import FileProfile, profile_file
+from xinspector.discovery._mongodb import discover_mongodb
+from xinspector.discovery._mysql import discover_mysql
+from xinspector.discovery._postgres import discover_postgres
+from xinspector.discovery._samples import RecordSchemaBuilder
+from xinspector.discovery._sqlite import discover_sqlite
+from xinspector.models._generate import generate_joined_model, generate_model
+from xinspector.models._names import model_name_for
+from xinspector.profiling._mongodb import profile_mongodb_collection
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
+from xinspector.profiling._sql import profile_sql_table
+from xinspector.profiling._stats import FieldStatistics, InspectionResult
 from xinspector.profiling._streaming import StreamingProfiler
-from xinspector.profiling.stats import FieldStatistics, InspectionResult
-from xinspector.schema import CollectionSchema
 from xobj_prototype import XObjPrototype, segment_for
 from xresource import XResource, XResourceError
 from xresource.errors import XResourceConnectionError, XResourceNotFoundError
@@ -165,8 +169,6 @@ class XInspector:
             if self.kind in _SQL:
                 return await self._discover_sql(name)
             if self.kind == "mongodb":
-                from xinspector.discovery.mongodb import discover_mongodb
-
                 return await discover_mongodb(
                     self.resource,
                     name,
@@ -280,8 +282,6 @@ class XInspector:
         schema = await self.discover(collection)
         async with self._guard("profile_data"):
             if self.kind in _SQL:
-                from xinspector.profiling.sql import profile_sql_table
-
                 total, fields, samples = await profile_sql_table(
                     self.resource,  # type: ignore[arg-type]
                     schema,
@@ -292,8 +292,6 @@ class XInspector:
                 )
                 return schema, total, fields, samples, True
             if self.kind == "mongodb":
-                from xinspector.profiling.mongodb import profile_mongodb_collection
-
                 total, fields, samples = await profile_mongodb_collection(
                     self.resource, schema, options=self.options, progress=self.progress
                 )

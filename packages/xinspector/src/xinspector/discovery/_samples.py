@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from xinspector.schema import CollectionSchema, FieldSchema, SourceKind
-from xinspector.types import TextColumnTyper, type_of_value, unify_types
+from xinspector._schema import CollectionSchema, FieldSchema, SourceKind
+from xinspector._types import TextColumnTyper, type_of_value, unify_types
 
 __all__ = ["RecordSchemaBuilder", "schema_from_records"]
 

@@ -1,7 +1,7 @@
 """MongoDB schemas from a server-side sample (``$sample``), the indexes and the validator.
 
 Documents are sampled on the server (``$sample``, size configurable) and folded by
-:class:`~xinspector.discovery.samples.RecordSchemaBuilder`: type unions, nested documents as
+:class:`~xinspector.RecordSchemaBuilder`: type unions, nested documents as
 nested fields, arrays with their element types, optional fields by presence frequency. The
 collection's indexes and any ``$jsonSchema`` validator are read from the server; fields the
 validator declares but the sample never showed are added from it.
@@ -15,31 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from xinspector.discovery.samples import RecordSchemaBuilder
-from xinspector.errors import XInspectorNotFoundError
-from xinspector.schema import CollectionSchema, FieldSchema, IndexSchema
-from xinspector.types import split_union, unify_types
+from xinspector._errors import XInspectorNotFoundError
+from xinspector._schema import CollectionSchema, FieldSchema, IndexSchema
+from xinspector._types import BSON_TYPES, split_union, unify_types
+from xinspector.discovery._samples import RecordSchemaBuilder
 
-__all__ = ["BSON_TYPES", "discover_mongodb", "field_from_json_schema"]
-
-#: Python type names of the BSON type aliases (``$type``, ``bsonType``) and of the JSON Schema
-#: ``number``; the profiler names the types it counts with it too.
-BSON_TYPES = {
-    "string": "str",
-    "int": "int",
-    "long": "int",
-    "double": "float",
-    "decimal": "Decimal",
-    "bool": "bool",
-    "date": "datetime",
-    "timestamp": "datetime",
-    "objectId": "ObjectId",
-    "object": "object",
-    "array": "list",
-    "binData": "bytes",
-    "null": "None",
-    "number": "float",
-}
+__all__ = ["discover_mongodb", "field_from_json_schema"]
 
 
 def field_from_json_schema(spec: dict[str, Any], *, required: bool) -> FieldSchema:

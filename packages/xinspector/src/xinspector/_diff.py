@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from xinspector.schema import CollectionSchema, FieldSchema
-from xinspector.types import split_union
+from xinspector._schema import CollectionSchema, FieldSchema
+from xinspector._types import split_union
 
 __all__ = ["ChangeKind", "SchemaChange", "diff_schemas", "type_relation"]
 

@@ -21,6 +21,7 @@ from uuid import UUID
 from pydantic import BeforeValidator
 
 __all__ = [
+    "BSON_TYPES",
     "DEFAULT_NULL_TOKENS",
     "PATTERNS",
     "TYPE_NAMES",
@@ -44,6 +45,25 @@ __all__ = [
 DEFAULT_NULL_TOKENS: frozenset[str] = frozenset(
     {"", "NULL", "null", "None", "none", "NA", "N/A", "n/a", "NaN", "nan", "-"}
 )
+
+#: Python type names of the BSON type aliases (``$type``, ``bsonType``) and of the JSON Schema
+#: ``number``; the profiler names the types it counts with it too.
+BSON_TYPES = {
+    "string": "str",
+    "int": "int",
+    "long": "int",
+    "double": "float",
+    "decimal": "Decimal",
+    "bool": "bool",
+    "date": "datetime",
+    "timestamp": "datetime",
+    "objectId": "ObjectId",
+    "object": "object",
+    "array": "list",
+    "binData": "bytes",
+    "null": "None",
+    "number": "float",
+}
 
 
 def _oid_to_str(value: Any) -> Any:

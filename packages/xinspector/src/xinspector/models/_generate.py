@@ -1,6 +1,6 @@
 """Pydantic v2 models (subclasses of ``XObjPrototype``) generated from schemas.
 
-Each schema field becomes a model field: its type from :data:`xinspector.types.TYPE_NAMES`
+Each schema field becomes a model field: its type from :data:`xinspector._types.TYPE_NAMES`
 (``object`` fields become nested models, ``list`` fields ``list[item]``), ``X | None`` with a
 ``None`` default where the field is nullable or optional, the constraints the
 source declares (``max_length``, ``max_digits``/``decimal_places``, ``ge``/``le``/``gt``/``lt``,
@@ -16,17 +16,16 @@ is set through ``XObjPrototype.set_meta``.
 from __future__ import annotations
 
 import keyword
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, create_model
+from pydantic import BeforeValidator, Field, create_model
 
-from xinspector.errors import XInspectorSchemaError
-from xinspector.schema import CollectionSchema, FieldSchema
-from xinspector.types import TYPE_NAMES, blank_to_none, python_type, split_union, text_to_int
+from xinspector._errors import XInspectorSchemaError
+from xinspector._schema import CollectionSchema, FieldSchema
+from xinspector._types import TYPE_NAMES, blank_to_none, python_type, split_union, text_to_int
+from xinspector.models._names import model_name_for, python_name
 from xobj_prototype import XObjPrototype, segment_for
 
 __all__ = [
@@ -36,48 +35,10 @@ __all__ = [
     "generate_joined_model",
     "generate_model",
     "joined_schema",
-    "model_name_for",
-    "python_name",
 ]
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _URL = r"^(?:https?|ftp)://\S+$"
-_RESERVED = set(dir(BaseModel)) | set(dir(XObjPrototype)) | {"ns", "Meta"}
-
-
-def python_name(name: str, taken: set[str]) -> str:
-    """A valid, unused attribute name for a source field name (``Straße`` stays ``Straße``,
-    ``naïve col`` becomes ``naïve_col``: Python identifiers hold letters of any script).
-
-    NFKC first, as Python's parser normalises identifiers: the name written into generated
-    source (``ﬁle`` would be read back as ``file``) is the name the model has in memory.
-    """
-    text = re.sub(r"\W+", "_", unicodedata.normalize("NFKC", name)).strip("_")
-    if not text:
-        text = "field"
-    # Pydantic ignores attributes with a leading underscore: "_id" becomes "id".
-    if not text.isidentifier():  # a digit or a combining mark first
-        text = f"f_{text}"
-    if not text.isidentifier():
-        text = re.sub(r"[^0-9A-Za-z_]+", "_", text).strip("_") or "field"
-    if keyword.iskeyword(text) or text in _RESERVED or text.startswith("model_"):
-        text = f"{text}_"
-    base, n = text, 2
-    while text in taken:
-        text = f"{base}_{n}"
-        n += 1
-    taken.add(text)
-    return text
-
-
-def model_name_for(collection: str) -> str:
-    """A class name for a collection: ``invoice_line`` -> ``InvoiceLine``, ``käufer`` ->
-    ``Käufer`` (letters of any script are kept: Python identifiers may hold them)."""
-    parts = [p for p in re.split(r"[\W_]+", collection) if p]
-    name = "".join(p[:1].upper() + p[1:] for p in parts) or "Model"
-    if not name.isidentifier():  # a digit or a mark first (\w holds both)
-        name = f"M{name}"
-    return name if name.isidentifier() else "Model"
 
 
 @dataclass

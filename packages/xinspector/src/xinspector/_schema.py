@@ -20,8 +20,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from xinspector.errors import XInspectorSchemaError
-from xinspector.types import canonical_type
+from xinspector._errors import XInspectorSchemaError
+from xinspector._types import canonical_type
 
 __all__ = ["CollectionSchema", "FieldSchema", "ForeignKey", "IndexSchema"]
 
@@ -57,7 +57,7 @@ class IndexSchema(BaseModel):
 class FieldSchema(BaseModel):
     """One field (column, document key, CSV column) of a schema.
 
-    ``type`` is a schema type name (:data:`xinspector.types.TYPE_NAMES`), or a union such as
+    ``type`` is a schema type name (:data:`xinspector._types.TYPE_NAMES`), or a union such as
     ``"int | str"``. ``object`` fields carry their nested ``fields``; ``list`` fields the element
     schema in ``items``.
 

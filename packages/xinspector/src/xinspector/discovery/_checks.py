@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from xinspector.schema import FieldSchema
+from xinspector._schema import FieldSchema
 
 __all__ = ["CheckConstraint", "apply_check", "parse_check"]
 

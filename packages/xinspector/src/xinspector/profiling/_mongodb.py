@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from xinspector.discovery.mongodb import BSON_TYPES
+from xinspector._schema import CollectionSchema
+from xinspector._types import BSON_TYPES, PATTERNS
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
-from xinspector.profiling.stats import DataQuality, FieldStatistics, ValueCount
-from xinspector.schema import CollectionSchema
-from xinspector.types import PATTERNS
+from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
 
 __all__ = ["profile_mongodb_collection"]
 
