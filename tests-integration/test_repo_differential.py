@@ -25,7 +25,7 @@ Normalisations (each maps to a documented rule; nothing else is forgiven)
       JSON forms (ISO strings, decimal strings) for mongod as the model types them; a
       ``$match`` after ``$group`` is typed by the kinds at its point (a decimal string against
       a Decimal key or ``$sum``/``$avg``/``$min``... of a Decimal becomes a Decimal128), as
-      ``xrepo.query.values.type_stages`` does on every backend;
+      ``xrepo.query.type_stages`` does on every backend;
     - numbers compare by value across int/float/Decimal/Decimal128, never with bool or str
       (design rule 1); a date equals the midnight-UTC datetime BSON stores for it, at any depth
       (design rule 2); a naive datetime out is a mismatch (design rule 2);

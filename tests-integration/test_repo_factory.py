@@ -22,7 +22,7 @@ from xrepo import (
     XRepoFactory,
     XRepoValidationError,
 )
-from xrepo.query.filters import FilterLimits
+from xrepo.query import FilterLimits
 from xrepo.secure import SecureRepo
 from xresource import ResourceFactory
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from xobj_prototype import XObjPrototype
 from xrepo import ConnectedMongoRepo, MaterializedRepo, XRepo
-from xrepo.query.filters import MATCH_ALL
+from xrepo.query import MATCH_ALL
 from xresource import ResourceFactory
 
 

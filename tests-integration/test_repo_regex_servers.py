@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from repo_backends import backend_urls, open_backend
 
-from xrepo.compile.patterns import RegexBoundExceeded
+from xrepo.query import RegexBoundExceeded
 
 VICTIM = "a" * 150 + "!"  # the title column holds 200 characters on MariaDB
 DOCS = [

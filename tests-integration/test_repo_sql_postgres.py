@@ -26,7 +26,7 @@ from pymongo.collection import Collection
 
 from xobj_prototype import XObjPrototype
 from xrepo import XRepo, XRepoFactory
-from xrepo.query.filters import MATCH_ALL
+from xrepo.query import MATCH_ALL
 from xresource import ResourceFactory
 
 

@@ -12,7 +12,7 @@ translated to the raw MongoDB filter/pipeline a MongoDB user would write for the
   any other value is left as it is, and mongod then matches nothing with it, as the rule asks;
 - values on nested paths are untyped and go to mongod unchanged;
 - a ``$match`` after ``$group``/``$unwind``/``$project`` is typed by the kinds at its point, as
-  every backend types it (design rule 1; ``xrepo.query.values.type_stages``): a decimal string
+  every backend types it (design rule 1; ``xrepo.query.type_stages``): a decimal string
   against a Decimal ``_id`` or accumulator becomes a Decimal128 (:func:`_late_kind`);
 - null == missing (docs/xrepo.md): compound ``$group`` keys read a missing part as null
   (``$ifNull``); a ``$match`` after ``$group`` never tests a ``$push``/``$addToSet`` array for
@@ -441,7 +441,7 @@ def oracle_pipeline(p: Pipeline) -> list[dict[str, Any]]:
     return out
 
 
-# Accumulators whose result has the kind of their input (xrepo.query.values._accumulated):
+# Accumulators whose result has the kind of their input (the query layer's _accumulated):
 # $sum/$avg of a Decimal field are Decimals, $min/$max/$first/$last one of the values.
 _KIND_KEEPING = {"$sum": {"d"}, "$avg": {"d"}, "$min": None, "$max": None, "$first": None,
                  "$last": None}  # fmt: skip

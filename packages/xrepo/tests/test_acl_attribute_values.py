@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from xrepo import MaterializedRepo, RepoContext, XRepo, XRepoFactory, XRepoValidationError
 from xrepo.acl import ACLPolicy, ACLRule
 from xrepo.acl.resolver import Principal
-from xrepo.query.filters import MATCH_NONE, Condition
+from xrepo.query import MATCH_NONE, Condition
 from xrepo.repos.base import Permission
 from xrepo.secure import SecureRepo
 from xresource import ResourceFactory

@@ -14,7 +14,7 @@ from xrepo.acl import (
     Principal,
     StaticResolver,
 )
-from xrepo.query.filters import And, Condition, Or
+from xrepo.query import And, Condition, Or
 
 FIELDS = frozenset({"id", "owner", "team", "title", "salary"})
 

@@ -19,8 +19,7 @@ from xrepo.compile.mongo import (
     to_mongo_pipeline,
 )
 from xrepo.errors import XRepoValidationError
-from xrepo.query.filters import parse_filter
-from xrepo.query.pipeline import parse_pipeline
+from xrepo.query import parse_filter, parse_pipeline
 
 HEX = "65f0a1b2c3d4e5f601234567"
 OID = ObjectId(HEX)

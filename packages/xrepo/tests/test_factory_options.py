@@ -26,9 +26,8 @@ from xrepo import (
     XRepoValidationError,
 )
 from xrepo.cache import CacheManager
-from xrepo.compile.patterns import RegexBoundExceeded
 from xrepo.factory import CREATE_OPTIONS
-from xrepo.query.filters import FilterLimits
+from xrepo.query import FilterLimits, RegexBoundExceeded
 from xrepo.secure import SecureRepo
 from xresource import ResourceFactory
 

@@ -8,8 +8,20 @@ from typing import Any
 import pytest
 
 from xrepo import XRepoValidationError, parse_filter, parse_pipeline
-from xrepo.query.filters import And, Condition, FilterLimits, Nor, Not, Or
-from xrepo.query.pipeline import Group, Limit, Match, Project, Sort, parse_sort
+from xrepo.query import (
+    And,
+    Condition,
+    FilterLimits,
+    Group,
+    Limit,
+    Match,
+    Nor,
+    Not,
+    Or,
+    Project,
+    Sort,
+    parse_sort,
+)
 
 FIELDS = {"id", "name", "age", "address", "tags"}
 

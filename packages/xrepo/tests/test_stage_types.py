@@ -1,4 +1,4 @@
-"""Field kinds through pipeline stages (xrepo.query.values.stage_types) and ``$match`` stages
+"""Field kinds through pipeline stages (xrepo.query.stage_types) and ``$match`` stages
 typed by them wherever they stand, on the memory engine and on SQLite's compiled SQL.
 
 MongoDB's answers are the expected ones (checked against mongod in
@@ -20,11 +20,11 @@ from xrepo import parse_pipeline
 from xrepo.compile.sql import compiler_for
 from xrepo.compile.sql.decode import decode
 from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS
-from xrepo.query.filters import MATCH_NONE
-from xrepo.query.pipeline import Match
-from xrepo.query.values import (
+from xrepo.query import (
+    MATCH_NONE,
     FieldType,
     Kind,
+    Match,
     annotation_type,
     field_types,
     pipeline_types,

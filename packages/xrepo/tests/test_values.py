@@ -1,4 +1,4 @@
-"""Typed values in (xrepo.query.values): field kinds from models, and filter trees typed by them."""
+"""Typed values in (xrepo.query): field kinds from models, and filter trees typed by them."""
 
 from __future__ import annotations
 
@@ -13,18 +13,25 @@ import pytest
 from pydantic import BaseModel, BeforeValidator, Field, PositiveInt
 
 from xrepo import parse_filter, parse_pipeline
-from xrepo.query.filters import MATCH_ALL, MATCH_NONE, And, Condition, Node, Nor
-from xrepo.query.pipeline import Match
-from xrepo.query.values import (
-    INT64_MAX,
-    INT64_MIN,
+from xrepo.query import (
+    MATCH_ALL,
+    MATCH_NONE,
+    And,
+    Condition,
     FieldType,
     Kind,
+    Match,
+    Node,
+    Nor,
     as_utc,
     field_types,
     type_filter,
     type_stages,
 )
+
+# The int64 bounds values are clamped to (what every driver can bind).
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
 
 UTC = dt.UTC
 

@@ -35,8 +35,7 @@ from xrepo.errors import (
     XRepoValidationError,
 )
 from xrepo.factory import RepoCreationStrategy, XRepoFactory, model_from_data, model_from_schema
-from xrepo.query.filters import FilterLimits, parse_filter
-from xrepo.query.pipeline import parse_pipeline
+from xrepo.query import FilterLimits, parse_filter, parse_pipeline
 from xrepo.repos.base import Permission, RepoContext, RepoMetadata, XRepo
 from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.materialized import MaterializedRepo

@@ -38,31 +38,29 @@ from pydantic import BaseModel, create_model
 from xrepo.acl.resolver import ContextResolver, Principal, RoleResolver
 from xrepo.acl.rules import ACLRule
 from xrepo.errors import XRepoConfigurationError, XRepoPermissionError, XRepoValidationError
-from xrepo.query.filters import (
+from xrepo.query import (
     DEFAULT_LIMITS,
     MATCH_NONE,
     TEXT_OPS,
     And,
     Condition,
-    FilterLimits,
-    Node,
-    Nor,
-    Not,
-    Or,
-    check_value,
-    conditions,
-    parse_filter,
-)
-from xrepo.query.pipeline import (
     Count,
+    FilterLimits,
     Group,
     Literal,
     Lookup,
     Match,
+    Node,
+    Nor,
+    Not,
+    Or,
     Project,
     Sort,
     Stage,
     Unwind,
+    check_value,
+    conditions,
+    parse_filter,
 )
 from xrepo.repos.base import Permission
 

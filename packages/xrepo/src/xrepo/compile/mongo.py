@@ -33,14 +33,19 @@ from bson.decimal128 import Decimal128
 from bson.objectid import ObjectId
 
 from xrepo.errors import XRepoValidationError
-from xrepo.query.filters import And, Condition, Node, Nor, Not, Or
-from xrepo.query.pipeline import (
+from xrepo.query import (
+    And,
+    Condition,
     Count,
     Group,
     Limit,
     Literal,
     Lookup,
     Match,
+    Node,
+    Nor,
+    Not,
+    Or,
     Project,
     Skip,
     Sort,

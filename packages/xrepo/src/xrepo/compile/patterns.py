@@ -10,7 +10,7 @@ thread does not hold the event loop. An evaluation that exceeds the bound stops 
 an :class:`~xrepo.errors.XRepoQueryError` naming ``$regex``, the field, the pattern and the
 bound.
 
-The bound is :attr:`xrepo.query.filters.FilterLimits.regex_timeout` (seconds; default
+The bound is :attr:`xrepo.query.FilterLimits.regex_timeout` (seconds; default
 :data:`DEFAULT_REGEX_TIMEOUT`), set per repository with ``limits=FilterLimits(...)``.
 """
 
@@ -22,13 +22,12 @@ from typing import Any
 
 import regex as _regex
 
-from xrepo.errors import XRepoQueryError, XRepoValidationError
-from xrepo.query.filters import DEFAULT_LIMITS, And, Condition, Node, Nor, Not, Or
+from xrepo.errors import XRepoValidationError
+from xrepo.query import DEFAULT_LIMITS, And, Condition, Node, Nor, Not, Or, RegexBoundExceeded
 
 __all__ = [
     "DEFAULT_REGEX_TIMEOUT",
     "BoundedPattern",
-    "RegexBoundExceeded",
     "compile_pattern",
     "regex_conditions",
 ]
@@ -37,61 +36,6 @@ __all__ = [
 DEFAULT_REGEX_TIMEOUT: float = DEFAULT_LIMITS.regex_timeout
 
 _FLAGS = {"i": _regex.IGNORECASE, "m": _regex.MULTILINE, "s": _regex.DOTALL, "x": _regex.VERBOSE}
-
-
-class RegexBoundExceeded(XRepoQueryError):
-    """A ``$regex`` evaluation ran past its time bound (an :class:`XRepoQueryError`).
-
-    Attributes:
-        field: the filtered field (``None`` where the evaluator does not know it).
-        pattern: the pattern as the caller wrote it.
-        bound: the time bound in seconds (``None`` for a database's own limit).
-        limit: the database's own limit that stopped the pattern, described (MariaDB's PCRE2
-            match limit), or ``None`` for xrepo's time bound.
-    """
-
-    def __init__(
-        self,
-        field: str | None,
-        pattern: str,
-        bound: float | None,
-        *,
-        limit: str | None = None,
-        repo: str | None = None,
-        operation: str | None = None,
-    ) -> None:
-        shown = pattern if len(pattern) <= 80 else pattern[:77] + "..."
-        where = f" on field {field!r}" if field is not None else ""
-        if limit is not None:
-            what = f"exceeded {limit}"
-            fix = "simplify the pattern (avoid nested quantifiers such as (a+)+)"
-        else:
-            what = f"took longer than its bound of {bound:g} s for one value"
-            fix = (
-                "simplify the pattern (avoid nested quantifiers such as (a+)+) or raise "
-                "FilterLimits.regex_timeout"
-            )
-        super().__init__(
-            f"$regex {shown!r}{where} {what} (catastrophic backtracking?); {fix}",
-            repo=repo,
-            operation=operation,
-            details={"field": field, "bound": bound, "limit": limit},
-        )
-        self.field = field
-        self.pattern = pattern
-        self.bound = bound
-        self.limit = limit
-
-    def for_repo(self, repo: str, operation: str) -> RegexBoundExceeded:
-        """The same error, naming the repository and the operation."""
-        return RegexBoundExceeded(
-            self.field,
-            self.pattern,
-            self.bound,
-            limit=self.limit,
-            repo=repo,
-            operation=operation,
-        )
 
 
 @functools.lru_cache(maxsize=512)

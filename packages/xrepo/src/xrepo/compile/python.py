@@ -22,15 +22,20 @@ from typing import Any
 
 from xrepo.compile.casefold import fold
 from xrepo.compile.patterns import DEFAULT_REGEX_TIMEOUT, BoundedPattern
-from xrepo.query.filters import And, Condition, Node, Nor, Not, Or
-from xrepo.query.pipeline import (
+from xrepo.query import (
     Accumulator,
+    And,
+    Condition,
     Count,
     Group,
     Limit,
     Literal,
     Lookup,
     Match,
+    Node,
+    Nor,
+    Not,
+    Or,
     Project,
     Skip,
     Sort,
@@ -311,7 +316,7 @@ class _Gen:
     """Generates the source of one filter expression; constants go to ``namespace``.
 
     ``typed_fields`` hold one scalar type each (validated) and the tree's values were typed for
-    them (:func:`xrepo.query.values.type_filter`): those compare with Python's operators. Every
+    them (:func:`xrepo.query.type_filter`): those compare with Python's operators. Every
     other path compares type-strictly, as MongoDB does.
     """
 
@@ -515,9 +520,9 @@ def compile_predicate(
     """``node`` as a function ``row -> bool`` (guarded against cross-type comparisons).
 
     ``typed_fields``: top-level fields whose values all have one scalar type and whose filter
-    values were typed for it (:func:`xrepo.query.values.type_filter`); compared without the
+    values were typed for it (:func:`xrepo.query.type_filter`); compared without the
     per-value type tests. ``regex_timeout``: seconds one ``$regex`` evaluation may take
-    (:class:`~xrepo.compile.patterns.RegexBoundExceeded` past it).
+    (:class:`~xrepo.query.RegexBoundExceeded` past it).
     """
     template = "def _f(r):\n    return bool({expr})\n"
     fast = _build(node, False, array_fields, typed_fields, template, regex_timeout)
@@ -902,7 +907,7 @@ def run_pipeline(
             they skip the per-row type test until a stage reshapes the documents.
         typed_fields: fields every input row holds with one scalar type, and that the
             ``$match`` stages before the first reshaping stage were typed for
-            (:func:`xrepo.query.values.type_stages`); compared with Python's operators until a
+            (:func:`xrepo.query.type_stages`); compared with Python's operators until a
             stage reshapes the documents, type-strictly after.
         regex_timeout: seconds one ``$regex`` evaluation of a ``$match`` may take.
     """

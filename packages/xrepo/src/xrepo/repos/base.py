@@ -48,30 +48,26 @@ from xrepo.errors import (
     XRepoError,
     XRepoValidationError,
 )
-from xrepo.query.filters import (
+from xrepo.query import (
     DEFAULT_LIMITS,
+    SCALAR_KINDS,
     And,
     Condition,
+    FieldType,
     FilterLimits,
+    Kind,
+    Match,
     Node,
     Not,
-    check_path,
-    parse_filter,
-)
-from xrepo.query.pipeline import (
-    Match,
     SortKey,
     Stage,
+    as_utc,
     check_lookups,
+    check_path,
+    field_types,
+    parse_filter,
     parse_pipeline,
     parse_sort,
-)
-from xrepo.query.values import (
-    SCALAR_KINDS,
-    FieldType,
-    Kind,
-    as_utc,
-    field_types,
     type_filter,
     type_stages,
 )

@@ -24,8 +24,7 @@ from typing import Any
 from pydantic import PrivateAttr
 
 from xrepo.errors import XRepoConfigurationError
-from xrepo.query.filters import Node
-from xrepo.query.pipeline import SortKey, Stage
+from xrepo.query import Node, SortKey, Stage
 from xrepo.repos.base import RepoMetadata, Row, T
 from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.errors_map import translate

@@ -48,9 +48,7 @@ from xrepo.errors import (
     XRepoQueryError,
     XRepoValidationError,
 )
-from xrepo.query.filters import Node
-from xrepo.query.pipeline import SortKey, Stage
-from xrepo.query.values import FieldType, Kind, pipeline_types
+from xrepo.query import FieldType, Kind, Node, SortKey, Stage, pipeline_types
 from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
 from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.errors_map import translate

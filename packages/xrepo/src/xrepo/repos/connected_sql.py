@@ -20,13 +20,12 @@ from typing import Any, ClassVar
 
 from pydantic import PrivateAttr
 
-from xrepo.compile.patterns import RegexBoundExceeded, regex_conditions
+from xrepo.compile.patterns import regex_conditions
 from xrepo.compile.sql import SQLCompiler, adapt_value, compiler_for
 from xrepo.compile.sql.base import json_text
 from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS, regex_timed_out
 from xrepo.errors import XRepoConfigurationError, XRepoValidationError
-from xrepo.query.filters import Node
-from xrepo.query.pipeline import Lookup, Match, SortKey, Stage
+from xrepo.query import Lookup, Match, Node, RegexBoundExceeded, SortKey, Stage
 from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
 from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.errors_map import repo_errors, translate

@@ -22,11 +22,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from xrepo.compile.patterns import RegexBoundExceeded, regex_conditions
+from xrepo.compile.patterns import regex_conditions
 from xrepo.compile.python import compile_filter, run_pipeline, sort_rows
 from xrepo.errors import XRepoConfigurationError, XRepoConflictError, XRepoValidationError
-from xrepo.query.filters import And, Condition, Node
-from xrepo.query.pipeline import Lookup, Match, SortKey, Stage
+from xrepo.query import And, Condition, Lookup, Match, Node, RegexBoundExceeded, SortKey, Stage
 from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
 
 __all__ = ["MaterializedRepo"]

@@ -53,8 +53,7 @@ from xrepo.cache.keys import CacheKey, validate_scope
 from xrepo.cache.manager import CacheManager
 from xrepo.compile.python import compile_predicate
 from xrepo.errors import XRepoConfigurationError, XRepoError, XRepoPermissionError
-from xrepo.query.filters import Condition, Node
-from xrepo.query.pipeline import Lookup, SortKey, Stage, parse_sort
+from xrepo.query import Condition, Lookup, Node, SortKey, Stage, parse_sort
 from xrepo.repos.base import Permission, RepoContext, Row, T, UpdateItem, XRepo
 from xrepo.secure import ambient
 from xrepo.stats.latency import LatencyRecorder

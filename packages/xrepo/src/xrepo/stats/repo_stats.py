@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from xrepo.audit.ring import AuditRing
 from xrepo.errors import XRepoError, XRepoQueryError
-from xrepo.query.filters import MATCH_ALL, And, Condition, Not
+from xrepo.query import MATCH_ALL, And, Condition, Not
 from xrepo.repos.base import XRepo
 from xrepo.stats.latency import LatencyRecorder, LatencySnapshot
 

@@ -38,8 +38,7 @@ from pydantic import BaseModel, create_model
 
 from xobj_prototype import XObjPrototype
 from xrepo.errors import XRepoConfigurationError, XRepoValidationError
-from xrepo.query.filters import MATCH_ALL, And, Node, conditions, parse_filter
-from xrepo.query.pipeline import Match, parse_pipeline
+from xrepo.query import MATCH_ALL, And, Match, Node, conditions, parse_filter, parse_pipeline
 from xrepo.repos.base import Permission, RepoContext, Row, XRepo
 from xrepo.views.derived import DerivedRepo
 from xrepo.views.view import ROW_ID, _hashable

@@ -19,17 +19,19 @@ from pydantic import BaseModel
 
 from xrepo.compile.python import compile_filter, freeze, get_path, run_pipeline, sort_rows, thaw
 from xrepo.errors import XRepoError
-from xrepo.query.filters import And, Node, conditions
-from xrepo.query.pipeline import (
+from xrepo.query import (
+    And,
     Count,
     Group,
     Lookup,
     Match,
+    Node,
     Project,
     Sort,
     SortKey,
     Stage,
     Unwind,
+    conditions,
 )
 from xrepo.repos.base import RepoContext, RepoMetadata, Row, T, UpdateItem, XRepo
 

@@ -35,8 +35,20 @@ from pydantic import BaseModel, create_model
 
 from xobj_prototype import XObjPrototype
 from xrepo.errors import XRepoConfigurationError, XRepoValidationError
-from xrepo.query.filters import MATCH_ALL, And, Condition, Node, Nor, Not, Or, parse_filter
-from xrepo.query.pipeline import Match, Project, Sort, Stage
+from xrepo.query import (
+    MATCH_ALL,
+    And,
+    Condition,
+    Match,
+    Node,
+    Nor,
+    Not,
+    Or,
+    Project,
+    Sort,
+    Stage,
+    parse_filter,
+)
 from xrepo.repos.base import Permission, RepoContext, Row, XRepo
 from xrepo.views.derived import DerivedRepo, XRepoReadOnlyError
 
@@ -416,7 +428,7 @@ def _hashable(value: Any) -> Any:
 
 
 def _conditions(node: Node) -> list[Condition]:
-    from xrepo.query.filters import conditions
+    from xrepo.query import conditions
 
     return conditions(node)
 

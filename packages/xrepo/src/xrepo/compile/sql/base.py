@@ -38,22 +38,32 @@ from xrepo.compile.sql.documents import (
     expand_keys,
 )
 from xrepo.errors import XRepoValidationError
-from xrepo.query.filters import TEXT_OPS, And, Condition, Node, Nor, Not, Or
-from xrepo.query.pipeline import (
+from xrepo.query import (
+    TEXT_OPS,
+    And,
+    Condition,
     Count,
+    FieldType,
     Group,
+    Kind,
     Limit,
     Literal,
     Lookup,
     Match,
+    Node,
+    Nor,
+    Not,
+    Or,
     Project,
     Skip,
     Sort,
     SortKey,
     Stage,
     Unwind,
+    annotation_type,
+    pipeline_types,
+    stage_types,
 )
-from xrepo.query.values import FieldType, Kind, annotation_type, pipeline_types, stage_types
 from xresource.databases.dialect import SQLDialect
 
 __all__ = ["CompiledPipeline", "SQLCompiler", "finalize", "json_text", "like_pattern", "number"]
@@ -195,7 +205,7 @@ class SQLCompiler:
         foreign_columns: columns of other tables ``$lookup`` may read.
         regexp: whether the connection has a ``REGEXP`` operator (SQLite needs a function).
         element_types: the scalar type of the elements of list columns, where declared.
-        field_kinds: each column's kind (:func:`xrepo.query.values.field_types`, or a type
+        field_kinds: each column's kind (:func:`xrepo.query.field_types`, or a type
             annotation), so that ``aggregate()`` and ``distinct()`` return the types ``list()``
             gives.
         repo: the repository's name, for errors.

@@ -4,9 +4,9 @@ SQL drivers hand back what the database stores: SQLite booleans as ``0``/``1`` a
 text, JSON arrays as text, ``numeric`` sums as ``Decimal``, naive datetimes from ``DATETIME``
 columns. ``list()`` turns rows into models, so pydantic types them; ``aggregate()`` and
 ``distinct()`` return plain values, so they are typed here, by the kind of the field a value comes
-from. The kinds are the query layer's (:class:`xrepo.query.values.FieldType`), followed through
-the stages of a pipeline by :func:`xrepo.query.values.pipeline_types`; an unknown kind (``None``,
-:attr:`~xrepo.query.values.Kind.ANY`) leaves a value as the driver gave it.
+from. The kinds are the query layer's (:class:`xrepo.query.FieldType`), followed through
+the stages of a pipeline by :func:`xrepo.query.pipeline_types`; an unknown kind (``None``,
+:attr:`~xrepo.query.Kind.ANY`) leaves a value as the driver gave it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from xrepo.query.values import FieldType, Kind, as_utc
+from xrepo.query import FieldType, Kind, as_utc
 
 __all__ = ["decode"]
 

@@ -24,8 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from xrepo.query.filters import MATCH_ALL, MATCH_NONE, TEXT_OPS, And, Condition, Node, Not, Or
-from xrepo.query.pipeline import SortKey
+from xrepo.query import MATCH_ALL, MATCH_NONE, TEXT_OPS, And, Condition, Node, Not, Or, SortKey
 
 if TYPE_CHECKING:
     from xrepo.compile.sql.base import SQLCompiler

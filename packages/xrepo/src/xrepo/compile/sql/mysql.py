@@ -34,8 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from xrepo.compile.sql.base import SQLCompiler, like_pattern
-from xrepo.query.filters import TEXT_OPS, Condition, Node, Not, Or
-from xrepo.query.values import Kind, python_type
+from xrepo.query import TEXT_OPS, Condition, Kind, Node, Not, Or, python_type
 
 __all__ = ["MySQLCompiler"]
 

@@ -28,8 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from xrepo.compile.sql.base import SQLCompiler, like_pattern
-from xrepo.query.filters import TEXT_OPS, Condition
-from xrepo.query.values import python_type
+from xrepo.query import TEXT_OPS, Condition, python_type
 
 __all__ = ["PostgresCompiler", "pcre_pattern", "pg_cast"]
 

@@ -52,9 +52,7 @@ from xrepo.compile.casefold import fold
 from xrepo.compile.patterns import DEFAULT_REGEX_TIMEOUT, compile_pattern
 from xrepo.compile.sql.base import CompiledPipeline, SQLCompiler, _Block
 from xrepo.errors import XRepoValidationError
-from xrepo.query.filters import Node
-from xrepo.query.pipeline import Accumulator, Group, SortKey
-from xrepo.query.values import python_type
+from xrepo.query import Accumulator, Group, Node, SortKey, python_type
 
 __all__ = ["SQLITE_FUNCTIONS", "SQLiteCompiler", "canonical_datetime", "regex_timed_out"]
 

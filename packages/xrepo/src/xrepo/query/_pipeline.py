@@ -21,16 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from xrepo.errors import XRepoPermissionError, XRepoValidationError
-from xrepo.query.filters import (
-    DEFAULT_LIMITS,
+from xrepo.query._filters import (
     FORBIDDEN_OPERATORS,
-    FilterLimits,
     Node,
     check_path,
     check_value,
     conditions,
     parse_filter,
 )
+from xrepo.query._limits import DEFAULT_LIMITS, FilterLimits
 
 __all__ = [
     "ACCUMULATORS",

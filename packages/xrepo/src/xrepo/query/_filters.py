@@ -22,21 +22,23 @@ from decimal import Decimal
 from typing import Any, TypeAlias
 
 from xrepo.errors import XRepoValidationError
+from xrepo.query._limits import DEFAULT_LIMITS, FilterLimits
 
 __all__ = [
     "COMPARISON_OPS",
     "FORBIDDEN_OPERATORS",
     "MATCH_ALL",
     "MATCH_NONE",
+    "TEXT_OPS",
     "And",
     "Condition",
-    "FilterLimits",
     "Node",
     "Nor",
     "Not",
     "Or",
     "check_path",
     "check_value",
+    "conditions",
     "parse_filter",
 ]
 
@@ -97,31 +99,6 @@ _DJANGO_OPS = {
 }
 _REGEX_FLAGS = frozenset("imsx")
 _SCALARS = (str, int, float, bool, Decimal, _dt.datetime, _dt.date, _dt.time, uuid.UUID)
-
-
-@dataclass(frozen=True, slots=True)
-class FilterLimits:
-    """Bounds that keep a hostile or runaway filter from exhausting the server or the process."""
-
-    max_depth: int = 20
-    max_conditions: int = 500
-    max_in_values: int = 10_000
-    max_regex_length: int = 500
-    max_path_segments: int = 10
-    max_string_length: int = 1_000_000
-    #: Seconds one ``$regex`` evaluation (one pattern against one value) may take where xrepo
-    #: evaluates patterns itself (memory, files, SQLite): :mod:`xrepo.compile.patterns`.
-    regex_timeout: float = 1.0
-
-    def __post_init__(self) -> None:
-        timeout = self.regex_timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
-            raise XRepoValidationError(
-                f"FilterLimits.regex_timeout must be a positive number of seconds, got {timeout!r}"
-            )
-
-
-DEFAULT_LIMITS = FilterLimits()
 
 
 @dataclass(frozen=True, slots=True)
