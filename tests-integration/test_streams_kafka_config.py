@@ -88,7 +88,7 @@ async def test_producer_config_compression_and_acks_take_effect(
     )
     assert producer.acks == "all"
     async with producer, consumer:
-        client = producer._producer
+        client = producer._rt.producer
         assert client is not None
         # The very aiokafka producer the resource publishes with was built with them.
         assert client._compression_type == "gzip"

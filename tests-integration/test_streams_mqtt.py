@@ -58,14 +58,14 @@ async def test_reader_takes_messages_from_aiomqtt_queue(
     # test says so instead of a silent slowdown.
     topic = f"xs/{unique_name}/fast"
     async with stream:
-        assert stream._inbound is not None, "aiomqtt changed: the reader uses the slow path"
+        assert stream._rt.inbound is not None, "aiomqtt changed: the reader uses the slow path"
         got: list[Any] = []
         await stream.subscribe(topic, lambda m: got.append(m.value))
         for i in range(50):
             await stream.publish(topic, i)
         await until(lambda: len(got) == 50, 20)
     assert got == list(range(50))
-    assert stream._inbound is None  # released with the connection
+    assert stream._rt.inbound is None  # released with the connection
 
 
 async def test_consume_with_wildcards(stream: MQTTResource, unique_name: str) -> None:

@@ -248,7 +248,7 @@ async def test_disconnect_leaves_no_tasks(stream: RedisPubSubResource, unique_na
         consumer_done.set()
 
     task = asyncio.create_task(consume())
-    await until(lambda: len(stream.active_subscriptions) == 1 and len(stream._consumers) == 1)
+    await until(lambda: len(stream.active_subscriptions) == 1 and len(stream._rt.consumers) == 1)
     await stream.publish(unique_name, 1)
     await stream.disconnect()
     await asyncio.wait_for(task, 5)  # consume() ends cleanly on disconnect
@@ -274,7 +274,7 @@ async def test_slow_handler_backpressure_bounded(
         for i in range(30):
             await stream.publish(unique_name, i)
         await asyncio.sleep(0.3)
-        dispatcher = stream._dispatchers[("topic", unique_name)]
+        dispatcher = stream._rt.dispatchers[("topic", unique_name)]
         assert dispatcher.queue.qsize() <= 4  # the reader waits instead of buffering 30
         release.set()
         await until(lambda: len(handled) == 30)

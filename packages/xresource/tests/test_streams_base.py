@@ -16,7 +16,7 @@ import pytest
 from pydantic import PrivateAttr
 
 from xresource import XResourceConnectionError, XResourceError, XResourceValidationError
-from xresource.streams.base import EventStreamResource
+from xresource.streams import EventStreamResource
 from xresource.streams.envelope import StreamMessage
 
 
@@ -146,7 +146,7 @@ async def test_shared_topic_is_subscribed_once_and_kept_while_used() -> None:
         await stream.subscribe("t", print)  # second handler, same transport subscription
         agen = stream.consume("t")
         task = asyncio.create_task(agen.__anext__())
-        await _until(lambda: len(stream._consumers) == 1)
+        await _until(lambda: len(stream._rt.consumers) == 1)
         assert stream.subscribe_calls == [["t"]]
         await stream.unsubscribe("t")
         assert stream.active_subscriptions == {"t"}  # consume() still uses it
@@ -195,7 +195,7 @@ async def test_slow_handler_applies_backpressure_to_the_reader() -> None:
             await stream.publish("t", i)
         await asyncio.sleep(0.1)
         assert stream._wire is not None
-        dispatcher = stream._dispatchers[("topic", "t")]
+        dispatcher = stream._rt.dispatchers[("topic", "t")]
         assert dispatcher.queue.qsize() == 3  # bounded
         # 1 in the handler, 3 queued, 1 held by the waiting reader: the rest stays on the wire
         assert stream._wire.qsize() == 95
@@ -301,7 +301,7 @@ async def test_disconnect_cancels_and_awaits_everything() -> None:
         ended.append("consume ended")
 
     task = asyncio.create_task(consume())
-    await _until(lambda: len(stream._consumers) == 1)
+    await _until(lambda: len(stream._rt.consumers) == 1)
     await stream.publish("t", 1)
     await asyncio.sleep(0.02)
     await stream.disconnect()
@@ -326,7 +326,7 @@ async def test_message_and_typed_events() -> None:
         await _until(lambda: len(everything) == 3 and len(trades) == 1)
     assert trades == [{"type": "trade", "qty": 1}]
     stream.off("trade")
-    assert stream._event_handlers["trade"] == []
+    assert stream._rt.event_handlers["trade"] == []
 
 
 async def test_publish_validates_before_connecting() -> None:
@@ -409,7 +409,7 @@ async def test_leaving_consumer_with_full_queue_does_not_block_the_reader() -> N
     async with stream:
         agen = stream.consume("t")
         first = asyncio.create_task(agen.__anext__())
-        await _until(lambda: len(stream._consumers) == 1)
+        await _until(lambda: len(stream._rt.consumers) == 1)
         for i in range(10):  # the consumer's queue fills; the reader waits for room
             await stream.publish("t", i, ackable=True)
         assert (await first).value == 0

@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import Field, PrivateAttr
 
-from xresource.streams.base import EventStreamResource, MessageBatch, _Buffer
+from xresource.streams import EventStreamResource, MessageBatch
+from xresource.streams._buffer import _Buffer  # white-box test of the bounded buffer
 from xresource.streams.envelope import StreamMessage
 
 
@@ -117,7 +118,7 @@ async def test_buffer_counts_messages_of_a_batch_and_waits_for_room() -> None:
         agen, first = await _first_after_sending(stream, "t", list(range(13)))
         assert first.value == 0
         await asyncio.sleep(0.05)
-        (consumer,) = stream._consumers
+        (consumer,) = stream._rt.consumers
         assert consumer.queue.qsize() <= 5  # bounded in messages, not in batches
         rest = [(await asyncio.wait_for(agen.__anext__(), 5)).value for _ in range(12)]
         assert rest == list(range(1, 13))
@@ -134,7 +135,7 @@ async def test_batch_larger_than_the_room_is_still_built_only_when_taken() -> No
         async def consume() -> None:
             async for message in stream.consume("t"):
                 assert stream.built == [*got, message.value]
-                (consumer,) = stream._consumers
+                (consumer,) = stream._rt.consumers
                 assert consumer.queue.qsize() <= 10
                 got.append(message.value)
                 await asyncio.sleep(0)  # let the reader run between messages
@@ -155,7 +156,7 @@ async def test_reader_waits_for_half_the_buffer_before_putting_more() -> None:
         agen, first = await _first_after_sending(stream, "t", list(range(30)))
         assert first.value == 0
         await asyncio.sleep(0.05)
-        (consumer,) = stream._consumers
+        (consumer,) = stream._rt.consumers
         assert consumer.queue.qsize() == 9  # 10 were put at once, one was taken
         for expected in range(1, 4):
             assert (await agen.__anext__()).value == expected
@@ -244,7 +245,7 @@ async def test_buffered_batches_do_not_trigger_garbage_collections() -> None:
             for i in range(4):
                 stream.send("t", list(range(i * 500, (i + 1) * 500)))
             await asyncio.sleep(0.05)
-            (consumer,) = stream._consumers
+            (consumer,) = stream._rt.consumers
             assert consumer.queue.qsize() >= 1999
             assert len(stream.built) <= 1
             assert collections <= 2

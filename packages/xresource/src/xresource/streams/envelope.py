@@ -10,14 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["StreamMessage"]
 
 AckCallback = Callable[[], Awaitable[None]]
 NackCallback = Callable[[bool], Awaitable[None]]
+
+
+class _Settlement:
+    """The acknowledgement state of one message: the broker's callbacks and whether ``ack()`` or
+    ``nack()`` was called."""
+
+    __slots__ = ("ack", "nack", "settled")
+
+    def __init__(
+        self, ack: AckCallback | None, nack: NackCallback | None, settled: bool = False
+    ) -> None:
+        self.ack = ack
+        self.nack = nack
+        self.settled = settled
+
+    def copy(self) -> _Settlement:
+        return _Settlement(self.ack, self.nack, self.settled)
 
 
 class StreamMessage(BaseModel):
@@ -49,9 +66,37 @@ class StreamMessage(BaseModel):
     )
     source: str = Field(default="", description="Display name of the resource that received it.")
 
-    _ack: AckCallback | None = PrivateAttr(default=None)
-    _nack: NackCallback | None = PrivateAttr(default=None)
-    _settled: bool = PrivateAttr(default=False)
+    # The acknowledgement state is not a field: it lives in a slot, read for every message
+    # (pydantic's private attributes cost a __getattr__ per read). ``None``: no callbacks bound
+    # and not settled, the common case, which costs no object per message.
+    __slots__ = ("_settlement",)
+    if TYPE_CHECKING:  # declared for the type checker only: pydantic takes annotations as fields
+        _settlement: _Settlement | None
+
+    def model_post_init(self, context: Any, /) -> None:
+        _set_settlement(self, None)
+
+    # pydantic copies and pickles fields and private attributes, not slots.
+    def __copy__(self) -> Self:
+        copied = super().__copy__()
+        _set_settlement(copied, _copied(self._settlement))
+        return copied
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        copied = super().__deepcopy__(memo)
+        _set_settlement(copied, _copied(self._settlement))
+        return copied
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        state["_settlement"] = self._settlement
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        state = dict(state)
+        settlement = state.pop("_settlement", None)
+        super().__setstate__(state)
+        _set_settlement(self, settlement)
 
     @classmethod
     def received(cls, **values: Any) -> StreamMessage:
@@ -67,7 +112,8 @@ class StreamMessage(BaseModel):
         _set_dict(message, data)
         _set_fields_set(message, set(values))
         _set_extra(message, None)
-        _set_private(message, {"_ack": None, "_nack": None, "_settled": False})
+        _set_private(message, None)
+        _set_settlement(message, None)
         return message
 
     @classmethod
@@ -85,57 +131,54 @@ class StreamMessage(BaseModel):
         _set_dict(message, data)
         _set_fields_set(message, set(fields_set))
         _set_extra(message, None)
-        _set_private(message, {"_ack": None, "_nack": None, "_settled": False})
+        _set_private(message, None)
+        _set_settlement(message, None)
         return message
 
     def bind_ack(self, ack: AckCallback | None, nack: NackCallback | None = None) -> None:
         """Attach the broker's acknowledgement callbacks (used by the resources)."""
-        private = self.__pydantic_private__
-        assert private is not None
-        private["_ack"] = ack
-        private["_nack"] = nack
+        current = self._settlement
+        settled = current is not None and current.settled
+        _set_settlement(self, _Settlement(ack, nack, settled))
 
     @property
     def needs_ack(self) -> bool:
         """Whether this message waits for ``ack()``/``nack()`` (manual acknowledgement)."""
-        # Read the private storage directly: this runs for every message, and pydantic resolves
-        # private attributes through __getattr__.
-        private = self.__pydantic_private__
-        assert private is not None
-        return private["_ack"] is not None and not private["_settled"]
+        settlement = self._settlement
+        return settlement is not None and settlement.ack is not None and not settlement.settled
 
     @property
     def settled(self) -> bool:
         """Whether ``ack()`` or ``nack()`` was called."""
-        return self._settled
+        settlement = self._settlement
+        return settlement is not None and settlement.settled
 
-    # ack()/nack() read and write the private storage directly: they run for every message with
-    # manual acknowledgement, and pydantic routes private attributes through __getattr__ and
-    # __setattr__.
     async def ack(self) -> None:
         """Acknowledge: AMQP ``basic.ack``, Kafka commit of this offset; a no-op elsewhere.
 
         Calling it twice does nothing the second time.
         """
-        private = self.__pydantic_private__
-        assert private is not None
-        if private["_settled"]:
+        settlement = self._settlement
+        if settlement is None:
+            _set_settlement(self, _Settlement(None, None, True))
             return
-        private["_settled"] = True
-        ack = private["_ack"]
-        if ack is not None:
-            await ack()
+        if settlement.settled:
+            return
+        settlement.settled = True
+        if settlement.ack is not None:
+            await settlement.ack()
 
     async def nack(self, *, requeue: bool = True) -> None:
         """Reject: AMQP ``basic.nack`` (back to the queue when ``requeue``); a no-op elsewhere."""
-        private = self.__pydantic_private__
-        assert private is not None
-        if private["_settled"]:
+        settlement = self._settlement
+        if settlement is None:
+            _set_settlement(self, _Settlement(None, None, True))
             return
-        private["_settled"] = True
-        nack = private["_nack"]
-        if nack is not None:
-            await nack(requeue)
+        if settlement.settled:
+            return
+        settlement.settled = True
+        if settlement.nack is not None:
+            await settlement.nack(requeue)
 
 
 _DEFAULTS: dict[str, Any] = {
@@ -170,3 +213,8 @@ _set_dict = _slot_setter("__dict__")
 _set_fields_set = _slot_setter("__pydantic_fields_set__")
 _set_extra = _slot_setter("__pydantic_extra__")
 _set_private = _slot_setter("__pydantic_private__")
+_set_settlement = _slot_setter("_settlement")
+
+
+def _copied(settlement: _Settlement | None) -> _Settlement | None:
+    return None if settlement is None else settlement.copy()

@@ -6,10 +6,12 @@ Both connect to one endpoint URL with extra headers and an optional bearer token
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, PrivateAttr, SecretStr
+from pydantic import Field, SecretStr
 
+from xresource.streams._runtime import _Runtime
 from xresource.streams.base import EventStreamResource
 from xresource.url import ParsedURL
 
@@ -17,6 +19,13 @@ if TYPE_CHECKING:
     import aiohttp
 
 __all__ = ["HTTPStreamResource"]
+
+
+@dataclass(eq=False)
+class _HTTPRuntime(_Runtime):
+    """The HTTP session of a running resource."""
+
+    session: aiohttp.ClientSession | None = None
 
 
 class HTTPStreamResource(EventStreamResource):
@@ -27,7 +36,9 @@ class HTTPStreamResource(EventStreamResource):
     )
     token: SecretStr | None = Field(default=None, description="Sent as 'Authorization: Bearer'.")
 
-    _session: aiohttp.ClientSession | None = PrivateAttr(default=None)
+    runtime_class: ClassVar[type[_Runtime]] = _HTTPRuntime
+    if TYPE_CHECKING:  # the type of the slot (see EventStreamResource)
+        _rt: _HTTPRuntime
 
     @staticmethod
     def _reject_endpoint_credentials(value: str) -> str:

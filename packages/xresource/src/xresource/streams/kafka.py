@@ -33,10 +33,11 @@ import inspect
 import logging
 import re
 from collections.abc import AsyncGenerator, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
 from xobj_prototype import is_secret_key, redact_text
 from xresource.errors import (
@@ -44,6 +45,7 @@ from xresource.errors import (
     XResourceConnectionError,
     XResourceValidationError,
 )
+from xresource.streams._runtime import _Runtime
 from xresource.streams.base import EventStreamResource, MessageBatch
 from xresource.streams.envelope import StreamMessage
 from xresource.url import ParsedURL
@@ -101,6 +103,15 @@ _RECORD_FIELDS = frozenset(
 )
 
 
+@dataclass(eq=False)
+class _KafkaRuntime(_Runtime):
+    """The producer, the consumer and the delivered offsets of a running resource."""
+
+    producer: AIOKafkaProducer | None = None
+    consumer: AIOKafkaConsumer | None = None
+    delivered: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
 class KafkaResource(EventStreamResource):
     """A Kafka producer plus (on first subscription) a consumer, optionally in a group.
 
@@ -144,9 +155,9 @@ class KafkaResource(EventStreamResource):
         description="Extra AIOKafkaConsumer arguments; they win over the resource's defaults.",
     )
 
-    _producer: AIOKafkaProducer | None = PrivateAttr(default=None)
-    _consumer: AIOKafkaConsumer | None = PrivateAttr(default=None)
-    _delivered: dict[tuple[str, int], int] = PrivateAttr(default_factory=dict)
+    runtime_class: ClassVar[type[_Runtime]] = _KafkaRuntime
+    if TYPE_CHECKING:  # the type of the slot (see EventStreamResource)
+        _rt: _KafkaRuntime
 
     @field_validator("bootstrap_servers")
     @classmethod
@@ -372,14 +383,14 @@ class KafkaResource(EventStreamResource):
         except Exception as exc:
             await _quiet_stop(producer, self.connect_timeout)
             raise self._connection_error("connect", exc) from None
-        self._producer = producer
+        self._rt.producer = producer
 
     async def _close(self) -> None:
-        consumer, producer = self._consumer, self._producer
-        self._consumer = self._producer = None
+        consumer, producer = self._rt.consumer, self._rt.producer
+        self._rt.consumer = self._rt.producer = None
         # A new consumer starts from the group's committed offsets: what the old one handed out
         # and nobody committed comes again (at-least-once), and is recorded again then.
-        self._delivered.clear()
+        self._rt.delivered.clear()
         if consumer is not None:
             # Nothing is committed here: after an exception the last message handed out may
             # not be processed. Only commit() and message.ack() commit (at-least-once).
@@ -390,7 +401,7 @@ class KafkaResource(EventStreamResource):
     async def _transport_subscribe(self, topics: list[str]) -> None:
         from aiokafka import AIOKafkaConsumer
 
-        if self._consumer is None:
+        if self._rt.consumer is None:
             try:
                 consumer = AIOKafkaConsumer(**self._client_kwargs("consumer"))
             except Exception as exc:  # the constructor only checks arguments: no network yet
@@ -404,24 +415,24 @@ class KafkaResource(EventStreamResource):
             except Exception as exc:
                 await _quiet_stop(consumer, self.connect_timeout)
                 raise self._connection_error("subscribe", exc) from None
-            self._consumer = consumer
-        wanted = sorted(set(self._topic_refs) | set(topics))
-        self._consumer.subscribe(topics=wanted)
+            self._rt.consumer = consumer
+        wanted = sorted(set(self._rt.topic_refs) | set(topics))
+        self._rt.consumer.subscribe(topics=wanted)
 
     async def _transport_unsubscribe(self, topics: list[str]) -> None:
-        if self._consumer is None:
+        if self._rt.consumer is None:
             return
-        remaining = sorted(set(self._topic_refs) - set(topics))
+        remaining = sorted(set(self._rt.topic_refs) - set(topics))
         if remaining:
-            self._consumer.subscribe(topics=remaining)
+            self._rt.consumer.subscribe(topics=remaining)
         else:
             # Nothing left: leave the group cleanly (an unsubscribed member that stays would have
             # its automatic commits refused); the next subscription starts a new consumer.
-            consumer, self._consumer = self._consumer, None
+            consumer, self._rt.consumer = self._rt.consumer, None
             await _quiet_stop(consumer, self.connect_timeout)
 
     async def _receive(self) -> AsyncGenerator[MessageBatch, None]:
-        consumer = self._consumer
+        consumer = self._rt.consumer
         if consumer is None:
             raise XResourceConnectionError(
                 "no consumer", resource=self.display_name, operation="receive"
@@ -468,7 +479,7 @@ class KafkaResource(EventStreamResource):
         # nothing: a quiet spell is when to check that the broker still answers.
         clock = asyncio.get_running_loop().time
         quiet_since = clock()
-        while self._topic_refs:
+        while self._rt.topic_refs:
             batches = await consumer.getmany(timeout_ms=500, max_records=self.max_batch)
             for tp, records in batches.items():
                 # One batch per partition (one topic), at most max_batch records that aiokafka
@@ -495,7 +506,7 @@ class KafkaResource(EventStreamResource):
         async def ack() -> None:
             from aiokafka import TopicPartition
 
-            consumer = self._consumer
+            consumer = self._rt.consumer
             if consumer is None:
                 raise XResourceConnectionError(
                     "not connected; nothing was committed",
@@ -529,8 +540,8 @@ class KafkaResource(EventStreamResource):
             self._record((message.topic, message.partition), message.offset + 1)
 
     def _record(self, tp: tuple[str, int], next_offset: int) -> None:
-        if self._delivered.get(tp, -1) < next_offset:
-            self._delivered[tp] = next_offset
+        if self._rt.delivered.get(tp, -1) < next_offset:
+            self._rt.delivered[tp] = next_offset
 
     async def commit(self) -> dict[str, dict[int, int]]:
         """Commit the offsets of every message handed to the application so far.
@@ -543,8 +554,8 @@ class KafkaResource(EventStreamResource):
                 resource=self.display_name,
                 operation="commit",
             )
-        consumer = self._consumer
-        if consumer is None or not self._topic_refs:
+        consumer = self._rt.consumer
+        if consumer is None or not self._rt.topic_refs:
             raise XResourceConfigurationError(
                 "nothing is subscribed: commit inside the consume() loop or while subscribed "
                 "(offsets can only be committed for a group member's topics)",
@@ -561,7 +572,7 @@ class KafkaResource(EventStreamResource):
     async def _commit_on(self, consumer: AIOKafkaConsumer) -> dict[str, dict[int, int]]:
         from aiokafka import TopicPartition
 
-        offsets = dict(self._delivered)
+        offsets = dict(self._rt.delivered)
         if offsets:
             await consumer.commit({TopicPartition(t, p): o for (t, p), o in offsets.items()})
         result: dict[str, dict[int, int]] = {}
@@ -585,8 +596,7 @@ class KafkaResource(EventStreamResource):
             wait = options.get("wait", True)
         else:
             partition, wait = None, True
-        # Private storage read directly: pydantic resolves private attributes via __getattr__.
-        producer = self.__pydantic_private__["_producer"]  # type: ignore[index]
+        producer = self._rt.producer
         if producer is None:
             raise XResourceConnectionError(
                 "not connected", resource=self.display_name, operation="publish"
@@ -621,9 +631,9 @@ class KafkaResource(EventStreamResource):
 
     async def flush(self) -> None:
         """Wait until every message published with ``wait=False`` is acknowledged."""
-        if self._producer is not None:
+        if self._rt.producer is not None:
             try:
-                await self._producer.flush()
+                await self._rt.producer.flush()
             except Exception as exc:
                 raise self._connection_error("flush", exc) from None
 
@@ -631,17 +641,17 @@ class KafkaResource(EventStreamResource):
         self._check_options("subscribe", options, ())
 
     async def _ping(self) -> bool:
-        if self._producer is None:
+        if self._rt.producer is None:
             return False
-        await self._producer.client.fetch_all_metadata()
+        await self._rt.producer.client.fetch_all_metadata()
         return True
 
     async def list_collections_or_tables(self) -> list[str]:
         """Topics of the cluster (internal ones excluded)."""
         await self.ensure_connected()
-        assert self._producer is not None
+        assert self._rt.producer is not None
         try:
-            metadata = await self._producer.client.fetch_all_metadata()
+            metadata = await self._rt.producer.client.fetch_all_metadata()
         except Exception as exc:
             raise self._connection_error("list topics", exc) from None
         return sorted(metadata.topics())

@@ -20,12 +20,14 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, PrivateAttr, SecretStr
+from pydantic import Field, SecretStr
 
 from xresource.errors import XResourceConnectionError, XResourceValidationError
+from xresource.streams._runtime import _Runtime
 from xresource.streams.base import EventStreamResource, MessageHandler
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.url_params import broker_params
@@ -67,6 +69,16 @@ def mqtt_topic_matches(topic_filter: str, topic: str) -> bool:
     return len(f_levels) == len(t_levels)
 
 
+@dataclass(eq=False)
+class _MQTTRuntime(_Runtime):
+    """The client and inbound queue of a running resource, and the kept session's held messages."""
+
+    client: aiomqtt.Client | None = None
+    inbound: asyncio.Queue[Any] | None = None
+    #: Messages of a kept session that arrived before a matching subscribe() (see the module).
+    unclaimed: deque[StreamMessage] = field(default_factory=deque)
+
+
 class MQTTResource(EventStreamResource):
     """An MQTT broker connection (publish and subscribe on one client).
 
@@ -89,10 +101,9 @@ class MQTTResource(EventStreamResource):
     keepalive: int = Field(default=60, ge=1)
     qos: int = Field(default=0, ge=0, le=2, description="Default QoS of publish and subscribe.")
 
-    _client: aiomqtt.Client | None = PrivateAttr(default=None)
-    _inbound: asyncio.Queue[Any] | None = PrivateAttr(default=None)
-    #: Messages of a kept session that arrived before a matching subscribe() (see the module).
-    _unclaimed: deque[StreamMessage] = PrivateAttr(default_factory=deque)
+    runtime_class: ClassVar[type[_Runtime]] = _MQTTRuntime
+    if TYPE_CHECKING:  # the type of the slot (see EventStreamResource)
+        _rt: _MQTTRuntime
 
     @classmethod
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
@@ -148,20 +159,21 @@ class MQTTResource(EventStreamResource):
 
     def _wanted(self, topic: str) -> bool:
         if any(
-            kind == "topic" and self._topic_matches(key, topic) for kind, key in self._dispatchers
+            kind == "topic" and self._topic_matches(key, topic)
+            for kind, key in self._rt.dispatchers
         ):
             return True
         return any(
             self._topic_matches(pattern, topic)
-            for consumer in self._consumers
+            for consumer in self._rt.consumers
             for pattern in consumer.topics
         )
 
     async def _route(self, message: StreamMessage) -> None:
         if self.clean_session is False and not self._wanted(message.topic):
             # Queued by the broker for the kept session and already acknowledged: hold it.
-            if len(self._unclaimed) >= self.buffer_size:
-                dropped = self._unclaimed.popleft()
+            if len(self._rt.unclaimed) >= self.buffer_size:
+                dropped = self._rt.unclaimed.popleft()
                 logger.warning(
                     "%s: more than %d messages of the kept session arrived before a matching "
                     "subscribe(); dropped the oldest (topic %r)",
@@ -169,7 +181,7 @@ class MQTTResource(EventStreamResource):
                     self.buffer_size,
                     dropped.topic,
                 )
-            self._unclaimed.append(message)
+            self._rt.unclaimed.append(message)
             return
         await super()._route(message)
 
@@ -177,13 +189,13 @@ class MQTTResource(EventStreamResource):
         """As :meth:`EventStreamResource.subscribe`; with ``clean_session=False`` the handler
         also gets the held messages of the kept session that match ``topic`` (see the module)."""
         await super().subscribe(topic, handler, **options)
-        if self._unclaimed:
-            held, self._unclaimed = self._unclaimed, deque()
+        if self._rt.unclaimed:
+            held, self._rt.unclaimed = self._rt.unclaimed, deque()
             for message in held:
                 if self._topic_matches(topic, message.topic):
                     await super()._route(message)
                 else:
-                    self._unclaimed.append(message)
+                    self._rt.unclaimed.append(message)
 
     def _check_subscribe_options(self, options: dict[str, Any]) -> None:
         self._check_options("subscribe", options, ("qos",))
@@ -215,14 +227,14 @@ class MQTTResource(EventStreamResource):
         lost = getattr(client, "_disconnected", None)
         if isinstance(queue, asyncio.Queue) and isinstance(lost, asyncio.Future):
             lost.add_done_callback(lambda _: queue.put_nowait(_LOST))
-            self._inbound = queue
+            self._rt.inbound = queue
         else:
-            self._inbound = None
-        self._client = client
+            self._rt.inbound = None
+        self._rt.client = client
 
     async def _close(self) -> None:
-        client, self._client = self._client, None
-        self._inbound = None
+        client, self._rt.client = self._rt.client, None
+        self._rt.inbound = None
         if client is not None:
             # A broken connection cannot be closed cleanly; it is gone anyway
             with contextlib.suppress(Exception):
@@ -238,12 +250,12 @@ class MQTTResource(EventStreamResource):
     async def _transport_subscribe(self, topics: list[str]) -> None:
         client = self._live_client("subscribe")
         for topic in topics:
-            qos = self._topic_options.get(topic, {}).get("qos", self.qos)
+            qos = self._rt.topic_options.get(topic, {}).get("qos", self.qos)
             await client.subscribe(topic, qos=qos)
 
     async def _transport_unsubscribe(self, topics: list[str]) -> None:
-        if self._client is not None:
-            await self._client.unsubscribe(topics)
+        if self._rt.client is not None:
+            await self._rt.client.unsubscribe(topics)
 
     async def _receive(self) -> AsyncGenerator[StreamMessage, None]:
         client = self._live_client("receive")
@@ -255,7 +267,7 @@ class MQTTResource(EventStreamResource):
         # future) for every message, even when messages are waiting. When the client exposes its
         # queue (filled by the network callbacks), the reader takes messages from it directly and
         # learns of a lost connection from the marker _open() arranged to put behind the last one.
-        queue = self._inbound
+        queue = self._rt.inbound
         while True:
             if queue is None:
                 item = await anext(messages)
@@ -285,10 +297,7 @@ class MQTTResource(EventStreamResource):
             )
 
     def _live_client(self, operation: str) -> aiomqtt.Client:
-        # Private storage read directly: publish() calls this for every message.
-        private = self.__pydantic_private__
-        assert private is not None
-        client: aiomqtt.Client | None = private["_client"]
+        client = self._rt.client
         if client is None:
             raise XResourceConnectionError(
                 "not connected (the connection is being re-established); retry",
@@ -322,7 +331,7 @@ class MQTTResource(EventStreamResource):
                 resource=self.display_name,
                 operation="publish",
             )
-        client = self.__pydantic_private__["_client"]  # type: ignore[index]
+        client = self._rt.client
         if client is None:
             client = self._live_client(f"publish to {topic!r}")  # raises
         try:

@@ -21,12 +21,14 @@ import contextlib
 import uuid
 from collections import deque
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, PrivateAttr, SecretStr
+from pydantic import Field, SecretStr
 
 from xresource.errors import XResourceConnectionError, XResourceValidationError
+from xresource.streams._runtime import _Runtime
 from xresource.streams.base import EventStreamResource
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.url_params import broker_params
@@ -135,6 +137,18 @@ def _match(pattern: list[str], words: list[str]) -> bool:
     return (head == "*" or head == words[0]) and _match(rest, words[1:])
 
 
+@dataclass(eq=False)
+class _RabbitMQRuntime(_Runtime):
+    """The connection, channel, exchange and queue of a running resource."""
+
+    connection: AbstractConnection | None = None
+    channel: AbstractChannel | None = None
+    exchange: AbstractExchange | None = None
+    queue: AbstractQueue | None = None
+    inbox: _Inbox | None = None
+    connection_name: str = ""
+
+
 class RabbitMQResource(EventStreamResource):
     """A RabbitMQ connection: one channel, one exchange, one queue.
 
@@ -163,12 +177,9 @@ class RabbitMQResource(EventStreamResource):
     persistent: bool = True
     publisher_confirms: bool = True
 
-    _connection: AbstractConnection | None = PrivateAttr(default=None)
-    _channel: AbstractChannel | None = PrivateAttr(default=None)
-    _exchange: AbstractExchange | None = PrivateAttr(default=None)
-    _queue: AbstractQueue | None = PrivateAttr(default=None)
-    _inbox: _Inbox | None = PrivateAttr(default=None)
-    _connection_name: str = PrivateAttr(default="")
+    runtime_class: ClassVar[type[_Runtime]] = _RabbitMQRuntime
+    if TYPE_CHECKING:  # the type of the slot (see EventStreamResource)
+        _rt: _RabbitMQRuntime
 
     @classmethod
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
@@ -211,15 +222,15 @@ class RabbitMQResource(EventStreamResource):
     @property
     def connection_name(self) -> str:
         """The ``connection_name`` client property this resource shows in the management UI."""
-        return self._connection_name
+        return self._rt.connection_name
 
     # -- transport -------------------------------------------------------------------------------
     async def _open(self) -> None:
         self._require("aio_pika", "rabbitmq")
         import aio_pika
 
-        if not self._connection_name:
-            self._connection_name = f"xresource-{self.name}-{uuid.uuid4().hex[:8]}"
+        if not self._rt.connection_name:
+            self._rt.connection_name = f"xresource-{self.name}-{uuid.uuid4().hex[:8]}"
         try:
             connection = await aio_pika.connect(
                 host=self.host,
@@ -230,7 +241,7 @@ class RabbitMQResource(EventStreamResource):
                 ssl=self.ssl,
                 timeout=self.connect_timeout,
                 # aio-pika turns these into URL parameters; aiormq reads "name" as connection_name.
-                client_properties={"name": self._connection_name},
+                client_properties={"name": self._rt.connection_name},
             )
         except Exception as exc:
             raise self._connection_error("connect", exc) from None
@@ -253,13 +264,13 @@ class RabbitMQResource(EventStreamResource):
                 hint=f"check the exchange {self.exchange!r} (type and durability must match an "
                 "existing one)",
             ) from None
-        self._connection, self._channel, self._exchange = connection, channel, exchange
+        self._rt.connection, self._rt.channel, self._rt.exchange = connection, channel, exchange
 
     async def _close(self) -> None:
-        inbox, connection = self._inbox, self._connection
-        self._inbox = None
-        self._queue = self._exchange = self._channel = None
-        self._connection = None
+        inbox, connection = self._rt.inbox, self._rt.connection
+        self._rt.inbox = None
+        self._rt.queue = self._rt.exchange = self._rt.channel = None
+        self._rt.connection = None
         if inbox is not None:
             inbox.close()  # the reader stops taking deliveries
             # The channel may be gone already: the broker then requeues what was unacknowledged.
@@ -276,40 +287,42 @@ class RabbitMQResource(EventStreamResource):
                 await connection.close()
 
     async def _declare_queue(self) -> AbstractQueue:
-        if self._queue is None:
-            assert self._channel is not None
+        if self._rt.queue is None:
+            assert self._rt.channel is not None
             if self.queue:
-                self._queue = await self._channel.declare_queue(
+                self._rt.queue = await self._rt.channel.declare_queue(
                     self.queue, durable=self.queue_durable
                 )
             else:
-                self._queue = await self._channel.declare_queue(exclusive=True, auto_delete=True)
-        return self._queue
+                self._rt.queue = await self._rt.channel.declare_queue(
+                    exclusive=True, auto_delete=True
+                )
+        return self._rt.queue
 
     async def _transport_subscribe(self, topics: list[str]) -> None:
-        if self._channel is None or self._exchange is None:
+        if self._rt.channel is None or self._rt.exchange is None:
             raise XResourceConnectionError(
                 "not connected", resource=self.display_name, operation="subscribe"
             )
         queue = await self._declare_queue()
         for topic in topics:
-            await queue.bind(self._exchange, routing_key=topic)
-        if self._inbox is None:
+            await queue.bind(self._rt.exchange, routing_key=topic)
+        if self._rt.inbox is None:
             # Consuming starts after the bindings, so nothing arrives that nobody wants.
-            underlay = await self._channel.get_underlay_channel()
-            inbox = _Inbox(self._channel, underlay)
+            underlay = await self._rt.channel.get_underlay_channel()
+            inbox = _Inbox(self._rt.channel, underlay)
             ok = await underlay.basic_consume(queue.name, inbox.push, no_ack=self.auto_ack)
             inbox.tag = ok.consumer_tag
-            self._inbox = inbox
+            self._rt.inbox = inbox
 
     async def _transport_unsubscribe(self, topics: list[str]) -> None:
-        if self._queue is None or self._exchange is None:
+        if self._rt.queue is None or self._rt.exchange is None:
             return
         for topic in topics:
-            await self._queue.unbind(self._exchange, routing_key=topic)
+            await self._rt.queue.unbind(self._rt.exchange, routing_key=topic)
 
     async def _receive(self) -> AsyncGenerator[StreamMessage, None]:
-        inbox = self._inbox
+        inbox = self._rt.inbox
         if inbox is None:
             raise XResourceConnectionError(
                 "not consuming", resource=self.display_name, operation="receive"
@@ -380,20 +393,17 @@ class RabbitMQResource(EventStreamResource):
             expiration=options.get("expiration") if options else None,
             content_type="application/json" if self.serializer.name == "json" else None,
         )
-        # Private storage read directly: this runs for every message, and pydantic resolves
-        # private attributes through __getattr__.
-        private = self.__pydantic_private__
-        assert private is not None
-        exchange: AbstractExchange | None = private["_exchange"]
+        rt = self._rt
+        exchange = rt.exchange
         if exchange is None or not self._is_open():
-            if private["_reconnecting"]:
+            if rt.reconnecting:
                 raise XResourceConnectionError(
                     "the connection is being re-established; retry",
                     resource=self.display_name,
                     operation=f"publish to {topic!r}",
                 )
             await self._reopen_for_publish()
-            exchange = private["_exchange"]
+            exchange = rt.exchange
         assert exchange is not None
         try:
             await exchange.publish(message, routing_key=topic)
@@ -402,13 +412,13 @@ class RabbitMQResource(EventStreamResource):
 
     async def _reopen_for_publish(self) -> None:
         # Publish-only resources have no reader to notice a lost connection: reconnect here.
-        async with self._transport_lock:
+        async with self._rt.transport_lock:
             if self._is_open():
                 return
             await self._close()
             await self._open()
-            if self._topic_refs:
-                await self._transport_subscribe(list(self._topic_refs))
+            if self._rt.topic_refs:
+                await self._transport_subscribe(list(self._rt.topic_refs))
         self._ensure_reader()
 
     def _check_subscribe_options(self, options: dict[str, Any]) -> None:
@@ -427,12 +437,12 @@ class RabbitMQResource(EventStreamResource):
     async def delete_queue(self) -> None:
         """Delete the resource's named queue (tests and tear-down)."""
         await self.ensure_connected()
-        if self._channel is not None and self.queue:
+        if self._rt.channel is not None and self.queue:
             try:
-                await self._channel.queue_delete(self.queue)
+                await self._rt.channel.queue_delete(self.queue)
             except Exception as exc:
                 raise self._connection_error("delete queue", exc) from None
-            self._queue = None
+            self._rt.queue = None
 
     async def _ping(self) -> bool:
         return self._is_open()
@@ -440,9 +450,8 @@ class RabbitMQResource(EventStreamResource):
     def _is_open(self) -> bool:
         # A broker-side close may leave the connection object looking open for a moment while
         # its channel is already closed: both must be usable.
-        private = self.__pydantic_private__
-        assert private is not None
-        connection, channel = private["_connection"], private["_channel"]
+        rt = self._rt
+        connection, channel = rt.connection, rt.channel
         return (
             connection is not None
             and not connection.is_closed

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from xresource.errors import XResourceConnectionError, XResourceValidationError
+from xresource.streams._runtime import _Runtime
 from xresource.streams.base import EventStreamResource
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.url_params import broker_params
@@ -33,6 +35,15 @@ _MAX_CHANNEL_BYTES = 512 * 1024 * 1024  # Redis' bulk string limit
 _MESSAGE_FIELDS = frozenset(
     {"topic", "value", "raw", "headers", "timestamp", "subscription", "source"}
 )
+
+
+@dataclass(eq=False)
+class _RedisRuntime(_Runtime):
+    """The Redis client and Pub/Sub connection of a running resource."""
+
+    client: Redis | None = None
+    pubsub: PubSub | None = None
+    patterns: set[str] = field(default_factory=set)
 
 
 class RedisPubSubResource(EventStreamResource):
@@ -54,9 +65,9 @@ class RedisPubSubResource(EventStreamResource):
     password: SecretStr | None = None
     ssl: bool = False
 
-    _client: Redis | None = PrivateAttr(default=None)
-    _pubsub: PubSub | None = PrivateAttr(default=None)
-    _patterns: set[str] = PrivateAttr(default_factory=set)
+    runtime_class: ClassVar[type[_Runtime]] = _RedisRuntime
+    if TYPE_CHECKING:  # the type of the slot (see EventStreamResource)
+        _rt: _RedisRuntime
 
     @model_validator(mode="before")
     @classmethod
@@ -94,7 +105,7 @@ class RedisPubSubResource(EventStreamResource):
     def _topic_matches(self, pattern: str, topic: str) -> bool:
         if pattern == topic:
             return True
-        return pattern in self._patterns and fnmatch.fnmatchcase(topic, pattern)
+        return pattern in self._rt.patterns and fnmatch.fnmatchcase(topic, pattern)
 
     def _check_subscribe_options(self, options: dict[str, Any]) -> None:
         self._check_options("subscribe", options, ("pattern",))
@@ -124,12 +135,12 @@ class RedisPubSubResource(EventStreamResource):
         except Exception as exc:
             await client.aclose()
             raise self._connection_error("connect", exc) from None
-        self._client = client
-        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._rt.client = client
+        self._rt.pubsub = client.pubsub(ignore_subscribe_messages=True)
 
     async def _close(self) -> None:
-        pubsub, client = self._pubsub, self._client
-        self._pubsub = self._client = None
+        pubsub, client = self._rt.pubsub, self._rt.client
+        self._rt.pubsub = self._rt.client = None
         if pubsub is not None:
             # Closing a broken connection may fail; it is closed either way
             with contextlib.suppress(Exception):
@@ -139,28 +150,28 @@ class RedisPubSubResource(EventStreamResource):
                 await client.aclose()
 
     async def _transport_subscribe(self, topics: list[str]) -> None:
-        assert self._pubsub is not None
-        channels = [t for t in topics if not self._topic_options.get(t, {}).get("pattern")]
-        patterns = [t for t in topics if self._topic_options.get(t, {}).get("pattern")]
-        self._patterns.update(patterns)
+        assert self._rt.pubsub is not None
+        channels = [t for t in topics if not self._rt.topic_options.get(t, {}).get("pattern")]
+        patterns = [t for t in topics if self._rt.topic_options.get(t, {}).get("pattern")]
+        self._rt.patterns.update(patterns)
         if channels:
-            await self._pubsub.subscribe(*channels)
+            await self._rt.pubsub.subscribe(*channels)
         if patterns:
-            await self._pubsub.psubscribe(*patterns)
+            await self._rt.pubsub.psubscribe(*patterns)
 
     async def _transport_unsubscribe(self, topics: list[str]) -> None:
-        if self._pubsub is None:
+        if self._rt.pubsub is None:
             return
-        patterns = [t for t in topics if t in self._patterns]
-        channels = [t for t in topics if t not in self._patterns]
-        self._patterns.difference_update(patterns)
+        patterns = [t for t in topics if t in self._rt.patterns]
+        channels = [t for t in topics if t not in self._rt.patterns]
+        self._rt.patterns.difference_update(patterns)
         if channels:
-            await self._pubsub.unsubscribe(*channels)
+            await self._rt.pubsub.unsubscribe(*channels)
         if patterns:
-            await self._pubsub.punsubscribe(*patterns)
+            await self._rt.pubsub.punsubscribe(*patterns)
 
     async def _receive(self) -> AsyncGenerator[StreamMessage, None]:
-        pubsub = self._pubsub
+        pubsub = self._rt.pubsub
         if pubsub is None:
             raise XResourceConnectionError(
                 "not connected", resource=self.display_name, operation="receive"
@@ -212,8 +223,7 @@ class RedisPubSubResource(EventStreamResource):
                 resource=self.display_name,
                 operation="publish",
             )
-        # Private storage read directly: pydantic resolves private attributes via __getattr__.
-        client: Redis | None = self.__pydantic_private__["_client"]  # type: ignore[index]
+        client = self._rt.client
         if client is None:
             raise XResourceConnectionError(
                 "the connection is being re-established; retry",
@@ -229,22 +239,22 @@ class RedisPubSubResource(EventStreamResource):
         """How many clients are subscribed to ``channel`` (Redis ``PUBSUB NUMSUB``)."""
         self.validate_topic(channel)
         await self.ensure_connected()
-        assert self._client is not None
+        assert self._rt.client is not None
         try:
-            result = await self._client.pubsub_numsub(channel)
+            result = await self._rt.client.pubsub_numsub(channel)
         except Exception as exc:
             raise self._connection_error("pubsub numsub", exc) from None
         return int(result[0][1]) if result else 0
 
     async def _ping(self) -> bool:
-        return self._client is not None and bool(await self._client.ping())
+        return self._rt.client is not None and bool(await self._rt.client.ping())
 
     async def list_collections_or_tables(self) -> list[str]:
         """Channels with at least one subscriber on the server (``PUBSUB CHANNELS``)."""
         await self.ensure_connected()
-        assert self._client is not None
+        assert self._rt.client is not None
         try:
-            names = await self._client.pubsub_channels()
+            names = await self._rt.client.pubsub_channels()
         except Exception as exc:
             raise self._connection_error("pubsub channels", exc) from None
         return sorted(

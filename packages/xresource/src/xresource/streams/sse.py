@@ -10,24 +10,34 @@ supports resumption sends only what was missed; a ``retry:`` field sets the firs
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, field_validator
 
 from xresource.errors import (
     XResourceConfigurationError,
     XResourceConnectionError,
 )
+from xresource.streams._runtime import _Runtime
 from xresource.streams.backoff import Backoff
 from xresource.streams.envelope import StreamMessage
-from xresource.streams.http import HTTPStreamResource
+from xresource.streams.http import HTTPStreamResource, _HTTPRuntime
 from xresource.url import ParsedURL
 
 if TYPE_CHECKING:
     import aiohttp
 
 __all__ = ["SSEResource"]
+
+
+@dataclass(eq=False)
+class _SSERuntime(_HTTPRuntime):
+    """The response being read and the server's retry delay."""
+
+    response: aiohttp.ClientResponse | None = None
+    retry_ms: int | None = None
 
 
 class SSEResource(HTTPStreamResource):
@@ -49,8 +59,9 @@ class SSEResource(HTTPStreamResource):
         default=None, description="Resume after this event id (updated as events arrive)."
     )
 
-    _response: aiohttp.ClientResponse | None = PrivateAttr(default=None)
-    _retry_ms: int | None = PrivateAttr(default=None)
+    runtime_class: ClassVar[type[_Runtime]] = _SSERuntime
+    if TYPE_CHECKING:  # the type of the slot (see EventStreamResource)
+        _rt: _SSERuntime
 
     @field_validator("endpoint")
     @classmethod
@@ -71,9 +82,9 @@ class SSEResource(HTTPStreamResource):
     def backoff(self) -> Backoff:
         """The reconnection schedule; the server's ``retry:`` sets its first delay."""
         base = super().backoff
-        if self._retry_ms is None:
+        if self._rt.retry_ms is None:
             return base
-        initial = min(max(self._retry_ms / 1000, 0.001), self.reconnect_interval)
+        initial = min(max(self._rt.retry_ms / 1000, 0.001), self.reconnect_interval)
         return Backoff(initial=initial, maximum=base.maximum, max_attempts=base.max_attempts)
 
     async def publish(
@@ -118,11 +129,11 @@ class SSEResource(HTTPStreamResource):
                 resource=self.display_name,
                 operation="connect",
             )
-        self._session, self._response = session, response
+        self._rt.session, self._rt.response = session, response
 
     async def _close(self) -> None:
-        response, session = self._response, self._session
-        self._response = self._session = None
+        response, session = self._rt.response, self._rt.session
+        self._rt.response = self._rt.session = None
         if response is not None:
             response.close()
         if session is not None:
@@ -135,7 +146,7 @@ class SSEResource(HTTPStreamResource):
         """Nothing to send (see :meth:`_transport_subscribe`)."""
 
     async def _receive(self) -> AsyncGenerator[StreamMessage, None]:
-        response = self._response
+        response = self._rt.response
         if response is None:
             raise XResourceConnectionError(
                 "not connected", resource=self.display_name, operation="receive"
@@ -178,7 +189,7 @@ class SSEResource(HTTPStreamResource):
                 if "\x00" not in value:
                     event_id = value
             elif name == "retry" and value.isdigit():
-                self._retry_ms = int(value)
+                self._rt.retry_ms = int(value)
 
     async def _publish_bytes(
         self,
@@ -194,4 +205,4 @@ class SSEResource(HTTPStreamResource):
         )
 
     async def _ping(self) -> bool:
-        return self._response is not None and not self._response.closed
+        return self._rt.response is not None and not self._rt.response.closed

@@ -27,11 +27,12 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote, quote_plus
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from xresource.errors import (
     XResourceAuthenticationError,
@@ -39,9 +40,11 @@ from xresource.errors import (
     XResourceValidationError,
 )
 from xresource.network.auth import apply_auth_params, auth_headers_and_params
-from xresource.streams.base import MessageHandler, _Buffer, _Consumer
+from xresource.streams._buffer import _Buffer
+from xresource.streams._dispatch import MessageHandler, _Consumer
+from xresource.streams._runtime import _Runtime
 from xresource.streams.envelope import StreamMessage
-from xresource.streams.http import HTTPStreamResource
+from xresource.streams.http import HTTPStreamResource, _HTTPRuntime
 from xresource.streams.serializers import JSONSerializer
 from xresource.url import ParsedURL
 
@@ -52,6 +55,20 @@ __all__ = ["WebSocketResource"]
 
 logger = logging.getLogger("xresource.streams")
 _MASK = "**********"
+
+
+@dataclass(eq=False)
+class _WebSocketRuntime(_HTTPRuntime):
+    """The WebSocket connection of a running resource and its iterator's consumer."""
+
+    ws: aiohttp.ClientWebSocketResponse | None = None
+    # Messages of the channels subscribed without a handler, read by ``async for``; a consumer
+    # record without topics: routing never fills it, its channel handler does, and disconnect()
+    # or exhausted reconnection end it like every consume().
+    pull: _Consumer | None = None
+    pull_topics: set[str] = field(default_factory=set)
+    pull_readers: int = 0
+    pull_dropped: int = 0
 
 
 class WebSocketResource(HTTPStreamResource):
@@ -77,14 +94,9 @@ class WebSocketResource(HTTPStreamResource):
     username: str | None = Field(default=None, description="Basic auth, with password.")
     password: SecretStr | None = None
 
-    _ws: aiohttp.ClientWebSocketResponse | None = PrivateAttr(default=None)
-    # Messages of the channels subscribed without a handler, read by ``async for``; a consumer
-    # record without topics: routing never fills it, the handler below does, and disconnect()
-    # or exhausted reconnection end it like every consume().
-    _pull: _Consumer | None = PrivateAttr(default=None)
-    _pull_topics: set[str] = PrivateAttr(default_factory=set)
-    _pull_readers: int = PrivateAttr(default=0)
-    _pull_dropped: int = PrivateAttr(default=0)
+    runtime_class: ClassVar[type[_Runtime]] = _WebSocketRuntime
+    if TYPE_CHECKING:  # the type of the slot (see EventStreamResource)
+        _rt: _WebSocketRuntime
 
     @model_validator(mode="before")
     @classmethod
@@ -161,11 +173,11 @@ class WebSocketResource(HTTPStreamResource):
         except Exception as exc:
             await session.close()
             raise self._connection_error("connect", exc) from None
-        self._session, self._ws = session, ws
+        self._rt.session, self._rt.ws = session, ws
 
     async def _close(self) -> None:
-        ws, session = self._ws, self._session
-        self._ws = self._session = None
+        ws, session = self._rt.ws, self._rt.session
+        self._rt.ws = self._rt.session = None
         if ws is not None:
             # A dead socket cannot be closed cleanly; it is gone anyway
             with contextlib.suppress(Exception):
@@ -184,11 +196,11 @@ class WebSocketResource(HTTPStreamResource):
         await self._send_control("subscribe", topics)
 
     async def _transport_unsubscribe(self, topics: list[str]) -> None:
-        if self._ws is not None and not self._ws.closed:
+        if self._rt.ws is not None and not self._rt.ws.closed:
             await self._send_control("unsubscribe", topics)
 
     def _live(self, operation: str) -> aiohttp.ClientWebSocketResponse:
-        ws = self._ws
+        ws = self._rt.ws
         if ws is None or ws.closed:
             raise XResourceConnectionError(
                 "not connected (the connection is being re-established); retry",
@@ -293,7 +305,7 @@ class WebSocketResource(HTTPStreamResource):
             raise self._connection_error("send", exc) from None
 
     async def _ping(self) -> bool:
-        return self._ws is not None and not self._ws.closed
+        return self._rt.ws is not None and not self._rt.ws.closed
 
     def _connection_error(
         self,
@@ -339,31 +351,35 @@ class WebSocketResource(HTTPStreamResource):
             await super().subscribe(topic, handler, **options)
             return
         self._check_topic(topic)  # before anything is set up for it
-        if topic in self._pull_topics and self._pull is not None and self._pull.end is None:
+        if (
+            topic in self._rt.pull_topics
+            and self._rt.pull is not None
+            and self._rt.pull.end is None
+        ):
             return  # already delivered to the iterator
-        pull = self._pull
+        pull = self._rt.pull
         if pull is None or pull.end is not None:
             pull = _Consumer((), _Buffer(self.buffer_size))
-            self._pull, self._pull_topics = pull, set()
-            self._consumers.add(pull)
+            self._rt.pull, self._rt.pull_topics = pull, set()
+            self._rt.consumers.add(pull)
         await super().subscribe(topic, self._to_iterator, **options)
-        self._pull_topics.add(topic)
+        self._rt.pull_topics.add(topic)
 
     async def unsubscribe(self, topic: str) -> None:
         """Stop the channel's handlers, and its delivery to the iterator."""
-        self._pull_topics.discard(topic)
+        self._rt.pull_topics.discard(topic)
         await super().unsubscribe(topic)
 
     async def _to_iterator(self, message: StreamMessage) -> None:
-        pull = self._pull
-        if pull is None or pull.end is not None or message.topic not in self._pull_topics:
+        pull = self._rt.pull
+        if pull is None or pull.end is not None or message.topic not in self._rt.pull_topics:
             return
         queue = pull.queue
-        if queue.full() and not self._pull_readers:
+        if queue.full() and not self._rt.pull_readers:
             # Nobody iterates: keep the newest, so that the other handlers of the stream go on.
             queue.get_nowait()
-            self._pull_dropped += 1
-            if self._pull_dropped == 1:
+            self._rt.pull_dropped += 1
+            if self._rt.pull_dropped == 1:
                 logger.warning(
                     "%s: %d messages wait for 'async for' and nobody iterates; the oldest are "
                     "dropped (subscribe with a handler, or iterate)",
@@ -379,15 +395,15 @@ class WebSocketResource(HTTPStreamResource):
         for good (reconnection exhausted), and ``XResourceValidationError`` when no channel was
         subscribed without a handler (the loop would wait forever).
         """
-        pull = self._pull
-        if pull is None or (pull.end is None and not self._pull_topics):
+        pull = self._rt.pull
+        if pull is None or (pull.end is None and not self._rt.pull_topics):
             raise XResourceValidationError(
                 "nothing to iterate: subscribe(channel) without a handler first",
                 resource=self.display_name,
                 operation="iterate",
             )
         queue = pull.queue
-        self._pull_readers += 1
+        self._rt.pull_readers += 1
         try:
             while True:
                 if queue.size:
@@ -404,22 +420,22 @@ class WebSocketResource(HTTPStreamResource):
                     raise item.error
                 return
         finally:
-            self._pull_readers -= 1
-            if not self._pull_readers and queue.full():
+            self._rt.pull_readers -= 1
+            if not self._rt.pull_readers and queue.full():
                 # A handler may wait for room that no loop will make now: make it, dropping
                 # the oldest, as when nobody iterates.
                 queue.get_nowait()
-                self._pull_dropped += 1
+                self._rt.pull_dropped += 1
 
     async def _disconnect(self) -> None:
         await super()._disconnect()
-        pull, self._pull = self._pull, None
-        self._pull_topics = set()
+        pull, self._rt.pull = self._rt.pull, None
+        self._rt.pull_topics = set()
         if pull is not None:
-            self._consumers.discard(pull)  # its end marker stays for a loop still reading
+            self._rt.consumers.discard(pull)  # its end marker stays for a loop still reading
 
     def get_metadata(self) -> dict[str, Any]:
         """Every stream's metadata, plus what the iterator dropped while nobody iterated."""
         meta = super().get_metadata()
-        meta["iterator_dropped"] = self._pull_dropped
+        meta["iterator_dropped"] = self._rt.pull_dropped
         return meta
