@@ -16,6 +16,13 @@ Start with :class:`XRegistry` (or :func:`default_registry`)::
 """
 
 from xregistry.__about__ import __version__
+from xregistry._context import RegistryContext
+from xregistry._registry import (
+    XRegistry,
+    default_registry,
+    register_function,
+    set_default_registry,
+)
 from xregistry.audit import AuditAction, AuditEvent, AuditLog
 from xregistry.config import (
     AuditConfig,
@@ -27,7 +34,6 @@ from xregistry.config import (
     TypeRegistryConfig,
     load_config,
 )
-from xregistry.context import RegistryContext
 from xregistry.enrichment import DiscoveryResult, EnrichedRegistry, ModelEnrichment, SyncResult
 from xregistry.errors import (
     FunctionExecutionError,
@@ -68,12 +74,6 @@ from xregistry.permissions import (
     ModelPermission,
     Principal,
     as_principal,
-)
-from xregistry.registry import (
-    XRegistry,
-    default_registry,
-    register_function,
-    set_default_registry,
 )
 from xregistry.types import (
     RegisteredType,

@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any, Self, SupportsIndex, overload
 from pydantic import BaseModel, Field, ValidationError
 
 from xobj_prototype import redact, redact_text, segment_for
+from xregistry._inspection import generate_model, inspect_resource
 from xregistry._shared import utc_now
 from xregistry.audit import AuditAction
 from xregistry.config import EnrichmentConfig
 from xregistry.errors import RegistryNotFoundError, RegistryValidationError, XRegistryError
 from xregistry.functions import FunctionRegistry
-from xregistry.inspection import generate_model, inspect_resource
-from xregistry.models.registry import ModelRegistry, RegisteredModel
-from xregistry.models.versioning import diff_fields, next_version, schema_of
+from xregistry.models._registry import ModelRegistry, RegisteredModel
+from xregistry.models._versioning import diff_fields, next_version, schema_of
 from xregistry.permissions import ModelPermission, Principal, as_principal
 from xregistry.types import TypeRegistry
 

@@ -35,13 +35,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from xregistry._registry import XRegistry, default_registry
 from xregistry.errors import (
     RegistryPermissionError,
     RegistryValidationError,
 )
-from xregistry.models.registry import ModelRegistry, ModelSource
+from xregistry.models._registry import ModelRegistry, ModelSource
 from xregistry.permissions import ModelPermission, Principal, as_principal
-from xregistry.registry import XRegistry, default_registry
 
 if TYPE_CHECKING:
     from xresource import XResource
@@ -100,8 +100,8 @@ class ModelGate:
 
     Args:
         package: the package's ``__name__`` (``"myapp.models"``).
-        registry: an :class:`~xregistry.registry.XRegistry` or a bare
-            :class:`~xregistry.models.registry.ModelRegistry` (default: the default registry).
+        registry: an :class:`~xregistry.XRegistry` or a bare
+            :class:`~xregistry.models.ModelRegistry` (default: the default registry).
         strict: refuse models of the package that ``__all__`` does not export (default from
             ``import_control.strict_mode``).
     """

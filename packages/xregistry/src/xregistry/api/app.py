@@ -1,4 +1,4 @@
-"""``create_app``: the FastAPI application over an :class:`~xregistry.registry.XRegistry`.
+"""``create_app``: the FastAPI application over an :class:`~xregistry.XRegistry`.
 
 Example:
     >>> from xregistry import XRegistry
@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from xregistry.__about__ import __version__
+from xregistry._registry import XRegistry
 from xregistry.api.auth import TokenAuthenticator
 from xregistry.api.config import ApiConfig
 from xregistry.api.errors import install_error_handlers
@@ -31,7 +32,6 @@ from xregistry.api.routes import discovery, enrichment, system
 from xregistry.api.routes import registry as registry_routes
 from xregistry.api.routes.system import data_api_available
 from xregistry.api.state import ApiState
-from xregistry.registry import XRegistry
 
 __all__ = ["create_app", "web_dir"]
 

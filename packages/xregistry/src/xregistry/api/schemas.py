@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xregistry.enrichment import ModelEnrichment
 from xregistry.functions import RegisteredFunction
-from xregistry.models.registry import RegisteredModel
+from xregistry.models._registry import RegisteredModel
 from xregistry.types import RegisteredType
 
 __all__ = [

@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from xregistry._registry import XRegistry
 from xregistry.api.auth import TokenAuthenticator
 from xregistry.api.config import ApiConfig
 from xregistry.api.errors import ApiError
 from xregistry.api.schemas import DiscoveryStatus
 from xregistry.permissions import Principal
-from xregistry.registry import XRegistry
 
 __all__ = [
     "AdminDep",

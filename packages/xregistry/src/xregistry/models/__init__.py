@@ -1,9 +1,9 @@
 """The model registry: registration, UI schemas, versions and external schemas."""
 
-from xregistry.models.external import model_from_json_schema
-from xregistry.models.registry import ModelMetadata, ModelRegistry, ModelSource, RegisteredModel
-from xregistry.models.ui_schema import detect_widget, generate_ui_schema
-from xregistry.models.versioning import (
+from xregistry.models._external import model_from_json_schema
+from xregistry.models._registry import ModelMetadata, ModelRegistry, ModelSource, RegisteredModel
+from xregistry.models._ui_schema import detect_widget, generate_ui_schema
+from xregistry.models._versioning import (
     MigrationRegistry,
     ModelEvolution,
     ModelVersion,

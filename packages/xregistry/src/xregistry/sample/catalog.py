@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from xregistry.registry import XRegistry
+from xregistry._registry import XRegistry
 
 __all__ = ["line_total", "register_sample_catalog"]
 

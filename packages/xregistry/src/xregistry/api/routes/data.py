@@ -16,7 +16,7 @@ from xregistry.api.errors import ERROR_RESPONSES, ApiError
 from xregistry.api.routes._common import Name
 from xregistry.api.schemas import RecordPage, json_safe
 from xregistry.api.state import ApiState, PrincipalDep, StateDep
-from xregistry.models.registry import RegisteredModel
+from xregistry.models._registry import RegisteredModel
 from xregistry.permissions import ModelPermission
 
 __all__ = ["RepoCache", "router"]

@@ -16,7 +16,7 @@ from xregistry.api.routes._common import NamespacePattern
 from xregistry.api.schemas import DiscoveryStarted, DiscoveryStatus, NamespaceSearch, ResourceInfo
 from xregistry.api.state import AdminDep, ApiState, PrincipalDep, StateDep
 from xregistry.functions import RegisteredFunction
-from xregistry.models.registry import RegisteredModel
+from xregistry.models._registry import RegisteredModel
 from xregistry.permissions import FunctionPermission, ModelPermission
 from xregistry.types import RegisteredType
 

@@ -23,7 +23,7 @@ from xregistry.api.schemas import (
 )
 from xregistry.api.state import PrincipalDep, StateDep
 from xregistry.errors import RegistryValidationError
-from xregistry.models.registry import ModelSource
+from xregistry.models._registry import ModelSource
 from xregistry.permissions import ModelPermission
 from xregistry.types import TypeCategory
 

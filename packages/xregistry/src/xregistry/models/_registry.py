@@ -24,20 +24,20 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xobj_prototype import XObjPrototype, segment_for
+from xregistry._context import RegistryContext
+from xregistry._entries import EntryRegistry
+from xregistry._inspection import generate_model
 from xregistry._shared import check_name, tags_of, utc_now
 from xregistry._shared import optional_principal as _who
 from xregistry.audit import AuditAction
 from xregistry.config import ModelRegistryConfig
-from xregistry.context import RegistryContext
-from xregistry.entries import EntryRegistry
 from xregistry.errors import (
     RegistryNotFoundError,
     RegistryValidationError,
 )
-from xregistry.inspection import generate_model
-from xregistry.models.external import model_from_json_schema
-from xregistry.models.ui_schema import generate_ui_schema
-from xregistry.models.versioning import (
+from xregistry.models._external import model_from_json_schema
+from xregistry.models._ui_schema import generate_ui_schema
+from xregistry.models._versioning import (
     MigrationHook,
     MigrationRegistry,
     ModelEvolution,

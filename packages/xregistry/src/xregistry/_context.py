@@ -1,6 +1,6 @@
 """What the three registries share: the namespace index, the audit log and the path prefix.
 
-:class:`~xregistry.registry.XRegistry` builds one :class:`RegistryContext` and hands it to its
+:class:`~xregistry.XRegistry` builds one :class:`RegistryContext` and hands it to its
 function, model and type registries, so that ``ns.functions.*``, ``ns.models.*`` and ``ns.types.*``
 live in one :class:`xobj_prototype.NamespaceIndex` and one audit trail.
 """

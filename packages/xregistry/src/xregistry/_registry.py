@@ -21,13 +21,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from xobj_prototype import NamespaceIndex, XNotFoundError
+from xregistry._context import RegistryContext
 from xregistry.audit import AuditLog
 from xregistry.config import RegistryConfig, load_config
-from xregistry.context import RegistryContext
 from xregistry.enrichment import EnrichedRegistry
 from xregistry.errors import RegistryNotFoundError, RegistryValidationError
 from xregistry.functions import FunctionRegistry, RegisteredFunction
-from xregistry.models.registry import ModelRegistry, RegisteredModel
+from xregistry.models._registry import ModelRegistry, RegisteredModel
 from xregistry.permissions import FunctionPermission, ModelPermission, Principal
 from xregistry.types import RegisteredType, TypeRegistry
 

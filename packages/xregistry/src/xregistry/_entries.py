@@ -3,7 +3,7 @@
 :class:`EntryRegistry` is the mechanics of one registry kind - the conflict check on registration,
 lookup by name or path with close-name suggestions, tag and glob searches, dropping a path and the
 audited refusal of a permission - so that :class:`~xregistry.functions.FunctionRegistry`,
-:class:`~xregistry.models.registry.ModelRegistry` and :class:`~xregistry.types.TypeRegistry` only
+:class:`~xregistry.models.ModelRegistry` and :class:`~xregistry.types.TypeRegistry` only
 hold what differs between them.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 import difflib
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from xregistry._context import RegistryContext
 from xregistry._shared import optional_principal
 from xregistry.audit import AuditAction
-from xregistry.context import RegistryContext
 from xregistry.errors import (
     RegistryConflictError,
     RegistryNotFoundError,
