@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from xobj_prototype import redact_text
 from xresource.databases.value_scrub import raise_alone, scrub_record_values
@@ -26,9 +26,6 @@ from xresource.errors import (
     XResourceTimeoutError,
     XResourceValidationError,
 )
-
-if TYPE_CHECKING:
-    from xresource.databases.pooled import PooledSQLResource
 
 __all__ = [
     "CONNECT_OPERATIONS",
@@ -47,6 +44,22 @@ CONNECT_OPERATIONS = frozenset({"connect", "acquire"})
 Classified = tuple[type[XResourceError], str]
 
 _CONNECT_HINT = "check that the server is running and that host and port are right"
+
+
+class ErringResource(Protocol):
+    """What translating an error needs of the SQL resource (``PooledSQLResource`` is one): a
+    protocol, so that this module stays below the resources that use it."""
+
+    connect_timeout: float
+    command_timeout: float | None
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def display_name(self) -> str: ...
+
+    def _classify(self, exc: Exception, operation: str) -> Classified | None: ...
 
 
 def auth_error(detail: str) -> Classified:
@@ -88,7 +101,7 @@ def missing_table_name(message: str) -> str | None:
     return None
 
 
-def _generic(resource: PooledSQLResource, exc: Exception, operation: str) -> Classified:
+def _generic(resource: ErringResource, exc: Exception, operation: str) -> Classified:
     """What every driver shares: timeouts and socket errors; anything else is a query error."""
     if isinstance(exc, TimeoutError):
         if operation in CONNECT_OPERATIONS:
@@ -109,7 +122,7 @@ def _generic(resource: PooledSQLResource, exc: Exception, operation: str) -> Cla
 
 
 def translate_error(
-    resource: PooledSQLResource, exc: BaseException, operation: str
+    resource: ErringResource, exc: BaseException, operation: str
 ) -> XResourceError:
     """The ``XResourceError`` for driver exception ``exc`` raised during ``operation``."""
     if isinstance(exc, XResourceError):
@@ -153,7 +166,7 @@ class ErrorGuard:
 
     def __init__(
         self,
-        resource: PooledSQLResource,
+        resource: ErringResource,
         operation: str,
         passthrough: Sequence[BaseException] = (),
     ) -> None:
