@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from xrepo import XRepoValidationError, parse_pipeline
-from xrepo.compile.sql import compiler_for
-from xrepo.compile.sql.base import CompiledPipeline
+from xrepo.compile.sql import CompiledPipeline, compiler_for
 from xresource.databases.dialect import MYSQL, POSTGRESQL, SQLITE
 
 COLS = ["id", "s", "i", "f", "tags", "nums"]

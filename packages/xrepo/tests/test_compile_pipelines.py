@@ -13,7 +13,7 @@ import pytest
 
 from xrepo import XRepoValidationError, parse_pipeline
 from xrepo.compile.sql import CompiledPipeline, compiler_for
-from xrepo.compile.sql.documents import children, expand, expand_keys
+from xrepo.compile.sql._documents import children, expand, expand_keys
 from xresource.databases.dialect import MYSQL, POSTGRESQL, SQLITE, SQLDialect
 
 COLS = ["id", "k", "s"]

@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from xrepo import XRepoValidationError, parse_filter, parse_pipeline
-from xrepo.compile.casefold import fold
-from xrepo.compile.sql import compiler_for
-from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS, SQLiteCompiler, canonical_datetime
+from xrepo.compile import fold
+from xrepo.compile.sql import SQLITE_FUNCTIONS, SQLiteCompiler, canonical_datetime, compiler_for
 from xresource.databases.dialect import SQLITE
 
 COLS = ["id", "s", "n", "at", "doc", "tags"]

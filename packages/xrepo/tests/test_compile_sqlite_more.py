@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from xrepo import parse_pipeline
-from xrepo.compile.sql import compiler_for
-from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS, SQLiteCompiler
+from xrepo.compile.sql import SQLITE_FUNCTIONS, SQLiteCompiler, compiler_for
 from xresource.databases.dialect import SQLITE
 
 COLS = ["id", "s", "doc", "nums"]

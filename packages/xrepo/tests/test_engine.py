@@ -21,9 +21,8 @@ from xrepo import (
     parse_filter,
     parse_pipeline,
 )
-from xrepo.compile.python import compile_filter, run_pipeline
-from xrepo.compile.sql import compiler_for
-from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS
+from xrepo.compile import compile_filter, run_pipeline
+from xrepo.compile.sql import SQLITE_FUNCTIONS, compiler_for
 from xresource.databases.dialect import SQLITE
 
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from xrepo import MaterializedRepo, XRepoValidationError, parse_filter, parse_pipeline
-from xrepo.compile.python import compile_filter, run_pipeline, sort_key, sort_rows
+from xrepo.compile import compile_filter, run_pipeline, sort_key, sort_rows
 
 UTC = dt.UTC
 PLUS2 = dt.timezone(dt.timedelta(hours=2))

@@ -14,8 +14,7 @@ import pytest
 
 from xobj_prototype import XObjPrototype
 from xrepo import MaterializedRepo, XRepo, XRepoQueryError, XRepoValidationError
-from xrepo.compile.patterns import BoundedPattern
-from xrepo.compile.python import compile_filter
+from xrepo.compile import BoundedPattern, compile_filter
 from xrepo.query import FilterLimits, RegexBoundExceeded, parse_filter
 from xrepo.repos.connected_file import ConnectedFileRepo
 from xrepo.repos.connected_sql import ConnectedSQLRepo

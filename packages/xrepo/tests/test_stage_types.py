@@ -17,9 +17,8 @@ import pytest
 from pydantic import BaseModel
 
 from xrepo import parse_pipeline
-from xrepo.compile.sql import compiler_for
-from xrepo.compile.sql.decode import decode
-from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS
+from xrepo.compile import decode
+from xrepo.compile.sql import SQLITE_FUNCTIONS, compiler_for
 from xrepo.query import (
     MATCH_NONE,
     FieldType,

@@ -26,7 +26,7 @@ class FilterLimits:
     max_path_segments: int = 10
     max_string_length: int = 1_000_000
     #: Seconds one ``$regex`` evaluation (one pattern against one value) may take where xrepo
-    #: evaluates patterns itself (memory, files, SQLite): :mod:`xrepo.compile.patterns`.
+    #: evaluates patterns itself (memory, files, SQLite): :mod:`xrepo.compile`.
     regex_timeout: float = 1.0
 
     def __post_init__(self) -> None:

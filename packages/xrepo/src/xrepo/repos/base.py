@@ -1192,7 +1192,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         include_deleted: bool = False,
     ) -> builtins.list[Any]:
         """Distinct non-null values of ``field`` among matching records, in sort order."""
-        from xrepo.compile.python import sort_key
+        from xrepo.compile import sort_key
 
         ctx = self._context(user_id, context)
         await self._check_permission(Permission.LIST, ctx)
@@ -1216,7 +1216,7 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """Distinct values with the Python types ``list()`` gives the field (its element type
         for a list field): a backend's ``0``/``1`` for a bool, ISO text for a datetime...
         Paths inside documents and untyped fields keep the values the backend returned."""
-        from xrepo.compile.python import freeze
+        from xrepo.compile import freeze
 
         ftype = self._field_types.get(field)
         if ftype is None or ftype.scalar not in SCALAR_KINDS:

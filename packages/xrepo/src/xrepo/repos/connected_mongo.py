@@ -31,6 +31,7 @@ from bson.objectid import ObjectId
 from pydantic import BaseModel, BeforeValidator, PrivateAttr
 from pymongo import errors as pm_errors
 
+from xrepo.compile import decode
 from xrepo.compile.mongo import (
     check_collection_name,
     is_object_id_hex,
@@ -39,7 +40,6 @@ from xrepo.compile.mongo import (
     to_mongo_filter,
     to_mongo_pipeline,
 )
-from xrepo.compile.sql.decode import decode
 from xrepo.errors import (
     XRepoConfigurationError,
     XRepoConflictError,

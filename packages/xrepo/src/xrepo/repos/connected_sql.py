@@ -20,10 +20,15 @@ from typing import Any, ClassVar
 
 from pydantic import PrivateAttr
 
-from xrepo.compile.patterns import regex_conditions
-from xrepo.compile.sql import SQLCompiler, adapt_value, compiler_for
-from xrepo.compile.sql.base import json_text
-from xrepo.compile.sql.sqlite import SQLITE_FUNCTIONS, regex_timed_out
+from xrepo.compile import regex_conditions
+from xrepo.compile.sql import (
+    SQLITE_FUNCTIONS,
+    SQLCompiler,
+    adapt_value,
+    compiler_for,
+    json_text,
+    regex_timed_out,
+)
 from xrepo.errors import XRepoConfigurationError, XRepoValidationError
 from xrepo.query import Lookup, Match, Node, RegexBoundExceeded, SortKey, Stage
 from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
@@ -481,7 +486,7 @@ class ConnectedSQLRepo(XRepo[T]):
         raw = getattr(executor, "raw", None)
         if raw is None or raw in _REGEXP_READY:
             return
-        # REGEXP, Unicode case folding, datetime normalisation (xrepo.compile.sql.sqlite): they
+        # REGEXP, Unicode case folding, datetime normalisation (xrepo.compile.sql): they
         # run inside SQLite's own scan, like any SQL function.
         for name, n_args, function in SQLITE_FUNCTIONS:
             await raw.create_function(name, n_args, function, deterministic=True)

@@ -1,12 +1,12 @@
 """``MaterializedRepo``: the in-memory engine, with the same semantics as every other backend.
 
 Records live in an insertion-ordered dict keyed by id. Filters are compiled once per query into a
-single list comprehension (:mod:`xrepo.compile.python`); equality on an indexed field (the id
+single list comprehension (:mod:`xrepo.compile`); equality on an indexed field (the id
 always, plus ``indexes=[...]``) narrows the candidates before the filter runs. Large scans run in
 a worker thread on a snapshot, so a query over a million records never stalls the event loop;
 so does every query with a ``$regex``, whose cost depends on the pattern more than on the number
 of rows (each evaluation is bounded by ``FilterLimits.regex_timeout``:
-:mod:`xrepo.compile.patterns`).
+:mod:`xrepo.compile`).
 
 Writes are atomic: they are applied under a lock with an undo log, and :meth:`_persist` (a no-op
 here; file-backed repos write the file there) either succeeds or the records are restored.
@@ -22,8 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from xrepo.compile.patterns import regex_conditions
-from xrepo.compile.python import compile_filter, run_pipeline, sort_rows
+from xrepo.compile import compile_filter, regex_conditions, run_pipeline, sort_rows
 from xrepo.errors import XRepoConfigurationError, XRepoConflictError, XRepoValidationError
 from xrepo.query import And, Condition, Lookup, Match, Node, RegexBoundExceeded, SortKey, Stage
 from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
@@ -262,7 +261,7 @@ class MaterializedRepo(XRepo[T]):
         return int(await self._run(lambda: len(predicate(rows)), operation="count", regex=node))
 
     async def _distinct(self, path: str, node: Node) -> list[Any]:
-        from xrepo.compile.python import freeze, get_path, thaw
+        from xrepo.compile import freeze, get_path, thaw
 
         candidates = self._candidates(node)
         rows = candidates if candidates is not None else list(self._rows.values())

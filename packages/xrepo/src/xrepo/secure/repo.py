@@ -51,7 +51,7 @@ from xrepo.audit.logger import AuditLogger
 from xrepo.audit.models import AuditEntry, AuditOutcome
 from xrepo.cache.keys import CacheKey, validate_scope
 from xrepo.cache.manager import CacheManager
-from xrepo.compile.python import compile_predicate
+from xrepo.compile import compile_predicate
 from xrepo.errors import XRepoConfigurationError, XRepoError, XRepoPermissionError
 from xrepo.query import Condition, Lookup, Node, SortKey, Stage, parse_sort
 from xrepo.repos.base import Permission, RepoContext, Row, T, UpdateItem, XRepo

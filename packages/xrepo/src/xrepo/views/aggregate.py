@@ -241,7 +241,7 @@ class AggregateRepo(DerivedRepo[Any]):
                     total, weight = out.pop(f"{a.name}__acc", (0.0, 0))
                     out[a.name] = total / weight if weight else None
             rows_out.append(out)
-        from xrepo.compile.python import sort_rows
+        from xrepo.compile import sort_rows
 
         rows_out = sort_rows(rows_out, [(g, 1) for g in self._group_by])
         for n, row in enumerate(rows_out, start=1):

@@ -2,7 +2,7 @@
 
 Views (joins across resources) and aggregate repositories share this: a subclass computes its
 rows for a query (:meth:`DerivedRepo._rows`, told what it may push down to its sources) and the
-in-memory engine (:mod:`xrepo.compile.python`, the ``MaterializedRepo`` engine) does the rest:
+in-memory engine (:mod:`xrepo.compile`, the ``MaterializedRepo`` engine) does the rest:
 filtering, sorting, paging, distinct values and whole pipelines. Writes fail with
 :class:`XRepoReadOnlyError`.
 """
@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from pydantic import BaseModel
 
-from xrepo.compile.python import compile_filter, freeze, get_path, run_pipeline, sort_rows, thaw
+from xrepo.compile import compile_filter, freeze, get_path, run_pipeline, sort_rows, thaw
 from xrepo.errors import XRepoError
 from xrepo.query import (
     And,

@@ -1,32 +1,46 @@
 """Compile filters, sorts and pipelines to SQL text with bound parameters, one compiler per dialect.
 
-:mod:`.base` holds the statement structure every SQL database shares; :mod:`.postgres`,
-:mod:`.mysql` (MariaDB and MySQL) and :mod:`.sqlite` hold what each database does differently,
-so the semantics of one dialect read in one place::
+:class:`SQLCompiler` holds what every SQL database shares (private modules: expressions and
+filters, ``$lookup``/``$unwind``, statements and pipelines); :class:`PostgresCompiler`,
+:class:`MySQLCompiler` (MariaDB and MySQL) and :class:`SQLiteCompiler` hold what each database
+does differently, so the semantics of one dialect read in one place::
 
     compiler = compiler_for(resource.dialect, columns=["id", "name"])
     sql, params = compiler.select('"users"', parse_filter({"name": "Ada"}))
+
+SQLite lacks functions the compiled SQL uses: register :data:`SQLITE_FUNCTIONS` on every
+connection (the SQL repository does).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from xrepo.compile.sql.base import CompiledPipeline, SQLCompiler, finalize
-from xrepo.compile.sql.mysql import MySQLCompiler
-from xrepo.compile.sql.postgres import PostgresCompiler
-from xrepo.compile.sql.sqlite import SQLiteCompiler
+from xrepo.compile.sql._compiler import SQLCompiler
+from xrepo.compile.sql._mysql import MySQLCompiler
+from xrepo.compile.sql._postgres import PostgresCompiler
+from xrepo.compile.sql._sqlite import SQLiteCompiler
+from xrepo.compile.sql._sqlite_functions import (
+    SQLITE_FUNCTIONS,
+    canonical_datetime,
+    regex_timed_out,
+)
+from xrepo.compile.sql._statement import CompiledPipeline, finalize, json_text
 from xresource.databases.dialect import SQLDialect
 
 __all__ = [
+    "SQLITE_FUNCTIONS",
     "CompiledPipeline",
     "MySQLCompiler",
     "PostgresCompiler",
     "SQLCompiler",
     "SQLiteCompiler",
     "adapt_value",
+    "canonical_datetime",
     "compiler_for",
     "finalize",
+    "json_text",
+    "regex_timed_out",
 ]
 
 _COMPILERS: dict[str, type[SQLCompiler]] = {

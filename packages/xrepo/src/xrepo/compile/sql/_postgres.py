@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from xrepo.compile.sql.base import SQLCompiler, like_pattern
+from xrepo.compile.sql._compiler import SQLCompiler
+from xrepo.compile.sql._statement import like_pattern
 from xrepo.query import TEXT_OPS, Condition, python_type
 
 __all__ = ["PostgresCompiler", "pcre_pattern", "pg_cast"]

@@ -5,9 +5,10 @@ joined document lives in ``o.id``, ``o.ref``...; after a ``$group`` with a compo
 lives in ``_id.<name>``. MongoDB reads such a path (``o``, ``_id``) as the whole document, so:
 
 - **read as a value** (``$push``, ``$addToSet``, ``$first``, ``$last``): a JSON object built
-  from its columns (the dialect hook :meth:`~.base.SQLCompiler.json_object`), decoded on output;
+  from its columns (the dialect hook :meth:`~._compiler.SQLCompiler.json_object`), decoded on
+  output;
 - **projected or grouped on**: expanded into its columns (``$project {"o": 1}`` outputs
-  ``o.id``, ``o.ref``... which :class:`~.base.CompiledPipeline` nests again), so every field
+  ``o.id``, ``o.ref``... which :class:`~._statement.CompiledPipeline` nests again), so every field
   keeps its own type;
 - **sorted on**: field by field in key order, which is MongoDB's order of documents holding the
   same keys (every row of a block does);
@@ -16,22 +17,48 @@ lives in ``_id.<name>``. MongoDB reads such a path (``o``, ``_id``) as the whole
   missing, as everywhere on SQL). Ranges against a document value are refused.
 
 A sub-document made by a ``$lookup`` kept with ``preserveNullAndEmptyArrays`` is missing on the
-rows that joined nothing: all its columns are ``NULL`` there (:attr:`~.base.SQLCompiler.optional`).
+rows that joined nothing: all its columns are ``NULL`` there
+(:attr:`~._compiler.SQLCompiler.optional`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from xrepo.errors import XRepoValidationError
 from xrepo.query import MATCH_ALL, MATCH_NONE, TEXT_OPS, And, Condition, Node, Not, Or, SortKey
-
-if TYPE_CHECKING:
-    from xrepo.compile.sql.base import SQLCompiler
+from xresource.databases.dialect import SQLDialect
 
 __all__ = ["children", "document_condition", "document_value", "expand", "expand_keys"]
 
 _RANGE = ("gt", "gte", "lt", "lte")
+
+
+class SQLCompiler(Protocol):
+    """What this module needs of the compiler (:class:`~._compiler.SQLCompiler`): declared here
+    so that the compiler imports this module and not the other way round."""
+
+    d: SQLDialect
+    optional: set[str]
+    json_names: set[str]
+
+    def q(self, ident: str) -> str: ...
+
+    def error(self, message: str, operation: str = "query") -> XRepoValidationError: ...
+
+    def expr(
+        self,
+        path: str,
+        fields: Sequence[str] | None,
+        *,
+        filtering: Any = None,
+        for_output: bool = False,
+    ) -> tuple[str, bool]: ...
+
+    def where(self, node: Node, fields: Sequence[str] | None) -> str: ...
+
+    def json_object(self, pairs: Sequence[tuple[str, str, bool]]) -> str: ...
 
 
 def children(path: str, fields: Sequence[str] | None) -> list[str]:
