@@ -10,7 +10,7 @@ Enforcement (refusals, row filters, hidden fields, audit of every write and refu
 :class:`xrepo.secure.SecureRepo`.
 """
 
-from xrepo.acl.policy import EVERYONE, ACLPolicy, BoundPolicy, Decision, LookupGrant
+from xrepo.acl._policy import EVERYONE, ACLPolicy, BoundPolicy, Decision, LookupGrant
 from xrepo.acl.resolver import (
     CallableResolver,
     ContextResolver,

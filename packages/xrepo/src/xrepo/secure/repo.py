@@ -37,12 +37,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, PrivateAttr
 
 from xobj_prototype import XObjPrototype
-from xrepo.acl.policy import (
+from xrepo.acl._binding import freeze_value
+from xrepo.acl._policy import (
     ACLPolicy,
     BoundPolicy,
     Decision,
     LookupGrant,
-    freeze_value,
     scope_fields,
 )
 from xrepo.acl.resolver import ContextResolver, Principal
