@@ -24,16 +24,12 @@ Example::
 
 from __future__ import annotations
 
-import datetime
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
-from typing import Any, ClassVar, Literal, NoReturn
-from urllib.parse import parse_qsl, unquote, urlencode
+from typing import Any, NoReturn
 
-from bson.errors import BSONError
-from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
-from pymongo import AsyncMongoClient, monitoring
+from pydantic import PrivateAttr
+from pymongo import AsyncMongoClient
 from pymongo import errors as pm_errors
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
@@ -41,41 +37,22 @@ from pymongo.asynchronous.command_cursor import AsyncCommandCursor
 from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 
-from xobj_prototype import is_secret_key, redact_text
-from xresource.base import ParameterAlias
-from xresource.databases.base import DatabaseResource, PoolStats
+from xobj_prototype import redact_text
+from xresource.databases._mongo_errors import DRIVER_ERRORS, raise_driver_error
+from xresource.databases._mongo_pool import MongoPoolStats, _PoolCounter
+from xresource.databases._mongo_requests import Document
+from xresource.databases._mongo_settings import _MongoSettings
 from xresource.databases.mongo_guard import (
     FORBIDDEN_OPERATORS,
     check_no_server_js,
-    check_request,
 )
-from xresource.databases.value_scrub import raise_alone, scrub_record_values
 from xresource.errors import (
-    XResourceAuthenticationError,
     XResourceConfigurationError,
     XResourceConnectionError,
     XResourceError,
-    XResourceIntegrityError,
-    XResourcePoolExhaustedError,
-    XResourceQueryError,
-    XResourceTimeoutError,
-    XResourceValidationError,
 )
-from xresource.url import ParsedURL
 
 __all__ = ["FORBIDDEN_OPERATORS", "MongoDBResource", "MongoPoolStats", "check_no_server_js"]
-
-Document = dict[str, Any]
-
-# Server error codes that mean "who are you?" (18 AuthenticationFailed) or "not allowed" (13).
-_AUTH_CODES = frozenset({13, 18})
-# 50 MaxTimeMSExpired; 262 ExceededTimeLimit.
-_TIMEOUT_CODES = frozenset({50, 262})
-_DUPLICATE_KEY = 11000
-# What the driver raises: PyMongo's errors, and BSON's for values it cannot encode.
-_DRIVER_ERRORS = (pm_errors.PyMongoError, BSONError)
-# URI options whose names look secret to the generic redactor ("auth...") but hold no secret.
-_PLAIN_OPTIONS = frozenset({"authsource", "authmechanism"})
 
 
 def _disk(allow_disk_use: bool | None) -> dict[str, Any]:
@@ -83,145 +60,7 @@ def _disk(allow_disk_use: bool | None) -> dict[str, Any]:
     return {} if allow_disk_use is None else {"allowDiskUse": bool(allow_disk_use)}
 
 
-class _PoolCounter(monitoring.ConnectionPoolListener):
-    """Counts CMAP events of one client: connections open, lent out and callers waiting.
-
-    PyMongo publishes no live pool gauges, only events; the counters below are exact for events
-    that the client emits (one pool per server: a replica set's counts are summed).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()  # PyMongo may publish from its monitor threads
-        self.open = 0
-        self.in_use = 0
-        self.waiting = 0
-
-    def _add(self, **delta: int) -> None:
-        with self._lock:
-            for name, d in delta.items():
-                setattr(self, name, max(0, getattr(self, name) + d))
-
-    def connection_created(self, event: Any) -> None:
-        self._add(open=1)
-
-    def connection_closed(self, event: Any) -> None:
-        self._add(open=-1)
-
-    def connection_check_out_started(self, event: Any) -> None:
-        self._add(waiting=1)
-
-    def connection_check_out_failed(self, event: Any) -> None:
-        self._add(waiting=-1)
-
-    def connection_checked_out(self, event: Any) -> None:
-        self._add(waiting=-1, in_use=1)
-
-    def connection_checked_in(self, event: Any) -> None:
-        self._add(in_use=-1)
-
-    # Events the counters do not need; ConnectionPoolListener declares them abstract.
-    def pool_created(self, event: Any) -> None:
-        return None
-
-    def pool_ready(self, event: Any) -> None:
-        return None
-
-    def pool_cleared(self, event: Any) -> None:
-        return None
-
-    def pool_closed(self, event: Any) -> None:
-        return None
-
-    def connection_ready(self, event: Any) -> None:
-        return None
-
-
-class MongoPoolStats(PoolStats):
-    """:class:`PoolStats` plus the keys the specification's ``get_pool_stats()`` names.
-
-    ``max_pool_size``/``min_pool_size``/``idle_time_ms`` are the options the client was given
-    (``maxPoolSize``/``minPoolSize``/``maxIdleTimeMS``); ``active_connections`` is the number of
-    pooled connections open now (lent out or idle, as ``size``); ``status`` is ``"connected"`` or
-    ``"not_connected"``.
-    """
-
-    status: Literal["connected", "not_connected"]
-    max_pool_size: int
-    min_pool_size: int
-    active_connections: int
-    idle_time_ms: int | None = Field(description="maxIdleTimeMS; None: idle connections stay.")
-
-
-# Driver options that a field of the resource holds (lower-cased name -> field, unit scale).
-_POOL_OPTIONS: dict[str, tuple[str, float]] = {
-    "maxpoolsize": ("pool_max_size", 1.0),
-    "minpoolsize": ("pool_min_size", 1.0),
-    "maxidletimems": ("max_idle_time", 0.001),
-    "waitqueuetimeoutms": ("acquire_timeout", 0.001),
-    "connecttimeoutms": ("connect_timeout", 0.001),
-    "sockettimeoutms": ("command_timeout", 0.001),
-}
-
-
-def _lift_pool_options(
-    data: dict[str, Any], items: Iterable[tuple[Any, Any]], where: str
-) -> dict[str, Any]:
-    """Move pool options found in ``items`` (URI options or ``options``) into ``data``'s fields;
-    the other items are returned. A field given too, with another value, is an error."""
-    rest: dict[str, Any] = {}
-    for key, raw in items:
-        target = _POOL_OPTIONS.get(str(key).lower())
-        if target is None:
-            rest[key] = raw
-            continue
-        field, scale = target
-        try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            raise ValueError(f"{where} {key} must be a number, got {raw!r}") from None
-        value: float | int = int(number) if scale == 1.0 and number.is_integer() else number
-        value = value * scale if scale != 1.0 else value
-        if field in data and data[field] is not None and data[field] != value:
-            raise ValueError(
-                f"{where} {key}={raw} and {field}={data[field]!r} disagree; give only one"
-            )
-        data[field] = value
-    return rest
-
-
-def _split_credentials(uri: str) -> tuple[str, str | None, str | None, dict[str, str]]:
-    """``uri`` without user, password and secret query options, plus those parts.
-
-    MongoDB URIs may list several hosts (``h1:27017,h2:27017``), which ``urllib`` cannot parse, so
-    the authority is cut out by hand: it ends at the first ``/`` or ``?`` after ``://``.
-    """
-    scheme, sep, rest = uri.partition("://")
-    if not sep:
-        raise ValueError("a MongoDB connection string starts with mongodb:// or mongodb+srv://")
-    end = min((i for i in (rest.find("/"), rest.find("?")) if i != -1), default=len(rest))
-    authority, tail = rest[:end], rest[end:]
-    user = password = None
-    if "@" in authority:
-        userinfo, _, authority = authority.rpartition("@")
-        raw_user, has_pw, raw_pw = userinfo.partition(":")
-        user = unquote(raw_user) or None
-        password = unquote(raw_pw) if has_pw else None
-    path, _, query = tail.partition("?")
-    secrets: dict[str, str] = {}
-    kept: list[tuple[str, str]] = []
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        if is_secret_key(key) and key.lower() not in _PLAIN_OPTIONS:
-            secrets[key] = value
-        else:
-            kept.append((key, value))
-    # PyMongo wants a '/' between the host list and the options.
-    clean = f"{scheme}://{authority}{path or ('/' if kept else '')}"
-    if kept:
-        clean += "?" + urlencode(kept)
-    return clean, user, password, secrets
-
-
-class MongoDBResource(DatabaseResource):
+class MongoDBResource(_MongoSettings):
     """A MongoDB database, pooled by its ``AsyncMongoClient``.
 
     Parameters (fields):
@@ -245,182 +84,9 @@ class MongoDBResource(DatabaseResource):
     the maximum, an idle time of 0) are refused when the resource is built.
     """
 
-    resource_type: ClassVar[str] = "mongodb"
-    url_schemes: ClassVar[tuple[str, ...]] = ("mongodb", "mongodb+srv")
-    parameter_aliases: ClassVar[Mapping[str, str | ParameterAlias]] = {
-        "max_pool_size": "pool_max_size",
-        "min_pool_size": "pool_min_size",
-        "max_idle_time_ms": ParameterAlias("max_idle_time", 0.001),
-    }
-
-    connection_string: str = Field(
-        default="mongodb://127.0.0.1:27017", description="MongoDB URI without its password."
-    )
-    database: str = Field(default="", description="Database name.")
-    user: str | None = None
-    password: SecretStr | None = None
-    secret_options: dict[str, SecretStr] = Field(
-        default_factory=dict, description="URI options whose names look secret, kept masked."
-    )
-    options: dict[str, Any] = Field(
-        default_factory=dict, description="Extra AsyncMongoClient keyword options."
-    )
-    max_idle_time: float | None = Field(
-        default=60.0, gt=0, description="Seconds an idle pooled connection lives."
-    )
-
     _client: AsyncMongoClient[Document] | None = PrivateAttr(default=None)
     _db: AsyncDatabase[Document] | None = PrivateAttr(default=None)
     _pool_counter: _PoolCounter | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _extract_credentials(cls, data: Any) -> Any:
-        # Moves secrets out of the URI before any field (and so any repr) holds them.
-        if not isinstance(data, dict):
-            return data
-        # Aliases and the URI's pool options become fields first (see canonical_params).
-        data = cls.canonical_params(data)
-        options = data.get("options")
-        if isinstance(options, dict):
-            hidden = {
-                k: v
-                for k, v in options.items()
-                if is_secret_key(str(k)) and str(k).lower() not in _PLAIN_OPTIONS
-            }
-            if hidden:
-                data["options"] = {k: v for k, v in options.items() if k not in hidden}
-                data["secret_options"] = {
-                    **{k: str(v) for k, v in hidden.items()},
-                    **dict(data.get("secret_options") or {}),
-                }
-        if "connection_string" not in data:
-            return data
-        raw = data["connection_string"]
-        if isinstance(raw, SecretStr):
-            raw = raw.get_secret_value()
-        if not isinstance(raw, str):
-            raise ValueError("connection_string must be a string")
-        if not raw.startswith(("mongodb://", "mongodb+srv://")):
-            raise ValueError("connection_string must start with mongodb:// or mongodb+srv://")
-        if any(ord(c) < 32 for c in raw):
-            raise ValueError("connection_string contains control characters")
-        clean, user, password, secrets = _split_credentials(raw)
-        db_option = None
-        if "database=" in clean:
-            head, _, query = clean.partition("?")
-            pairs = parse_qsl(query, keep_blank_values=True)
-            db_option = next((v for k, v in pairs if k == "database"), None)
-            rest = [(k, v) for k, v in pairs if k != "database"]
-            clean = head + ("?" + urlencode(rest) if rest else "")
-        data["connection_string"] = clean
-        if user and not data.get("user"):
-            data["user"] = user
-        if password is not None and not data.get("password"):
-            data["password"] = password
-        if secrets:
-            data["secret_options"] = {**secrets, **dict(data.get("secret_options") or {})}
-        if not data.get("database"):
-            path = clean.split("://", 1)[1]
-            path = path.split("?", 1)[0]
-            from_path = unquote(path.split("/", 1)[1]) if "/" in path else ""
-            data["database"] = db_option or from_path
-        return data
-
-    @classmethod
-    def canonical_params(
-        cls, params: Mapping[str, Any], *, given_as: dict[str, str] | None = None
-    ) -> dict[str, Any]:
-        """Aliases replaced (see :meth:`XResource.canonical_params`), and pool options given as
-        driver options (``?maxPoolSize=50`` in the URI, ``options={"minPoolSize": 2}``) moved
-        into their fields: the driver, :meth:`get_pool_stats` and :meth:`get_metadata` then
-        agree, where keyword options would silently override the URI's. Run per layer by the
-        factory, so a URI given in code beats a pool size from the settings.
-        """
-        out = super().canonical_params(params, given_as=given_as)
-        options = out.get("options")
-        if isinstance(options, Mapping):
-            out["options"] = _lift_pool_options(out, options.items(), "options entry")
-        raw = out.get("connection_string")
-        if isinstance(raw, SecretStr):
-            raw = raw.get_secret_value()
-        if isinstance(raw, str) and "?" in raw:
-            head, _, query = raw.partition("?")
-            pairs = parse_qsl(query, keep_blank_values=True)
-            kept = _lift_pool_options(out, pairs, "connection_string option")
-            if len(kept) != len(pairs):
-                out["connection_string"] = head + (
-                    "?" + urlencode(list(kept.items())) if kept else ""
-                )
-        return out
-
-    @field_validator("connection_string")
-    @classmethod
-    def _no_password_left(cls, value: str) -> str:
-        # Construction moves credentials out (above); an assignment later must not bring one in.
-        _, _, password, secrets = _split_credentials(value)
-        if password is not None or secrets:
-            raise ValueError(
-                "connection_string must not hold a password here; set the "
-                "password field (a SecretStr) instead"
-            )
-        return value
-
-    @field_validator("options")
-    @classmethod
-    def _no_secret_options(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key in value:
-            if is_secret_key(str(key)) and str(key).lower() not in _PLAIN_OPTIONS:
-                raise ValueError(f"option {key!r} looks secret: give it through secret_options")
-        return value
-
-    @field_validator("database")
-    @classmethod
-    def _check_database(cls, value: str) -> str:
-        if not value:
-            raise ValueError(
-                "no database given: pass database=... or put it in the "
-                "connection string's path (mongodb://host/<database>)"
-            )
-        if len(value) > 63 or any(c in value for c in '/\\. "$\x00'):
-            raise ValueError(f"{value!r} is not a valid MongoDB database name")
-        return value
-
-    # -- construction --------------------------------------------------------------------------
-    @classmethod
-    def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
-        """``mongodb://[user:pw@]host[:port][,host2...]/<database>[?options]``."""
-        if url.scheme not in cls.url_schemes:
-            raise XResourceConfigurationError(
-                f"{url.redacted!r} is not a mongodb:// or mongodb+srv:// URL", operation="from_url"
-            )
-        return {"connection_string": url.raw}
-
-    def _client_kwargs(self) -> dict[str, Any]:
-        ms = 1000.0
-        kwargs: dict[str, Any] = {
-            "maxPoolSize": self.pool_max_size,
-            "minPoolSize": self.pool_min_size,
-            "waitQueueTimeoutMS": int(self.acquire_timeout * ms),
-            "serverSelectionTimeoutMS": round(self.connect_timeout * ms),
-            "connectTimeoutMS": round(self.connect_timeout * ms),
-            "document_class": dict,
-            # Datetimes come back aware, in datetime.UTC (not bson's FixedOffset): the zone
-            # every xstack backend returns. Naive datetimes written are taken as UTC.
-            "tz_aware": True,
-            "tzinfo": datetime.UTC,
-        }
-        if self.command_timeout is not None:
-            kwargs["socketTimeoutMS"] = int(self.command_timeout * ms)
-        if self.max_idle_time is not None:
-            kwargs["maxIdleTimeMS"] = round(self.max_idle_time * ms)
-        if self.user is not None:
-            kwargs["username"] = self.user
-        if self.password is not None:
-            kwargs["password"] = self.password.get_secret_value()
-        kwargs.update({k: v.get_secret_value() for k, v in self.secret_options.items()})
-        kwargs.update(self.options)
-        return kwargs
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def _connect(self) -> None:
@@ -519,7 +185,7 @@ class MongoDBResource(DatabaseResource):
         await self.ensure_connected()
         try:
             names = await self.db.list_collection_names()
-        except _DRIVER_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             self._raise(exc, "list collections")
         return sorted(n for n in names if not n.startswith("system."))
 
@@ -576,7 +242,7 @@ class MongoDBResource(DatabaseResource):
         )
         try:
             return await cursor.to_list()
-        except _DRIVER_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             self._raise(exc, op, collection)
         finally:
             await cursor.close()
@@ -606,7 +272,7 @@ class MongoDBResource(DatabaseResource):
         coll = await self._coll(collection, op)
         try:
             return int(await coll.count_documents(flt, session=session))
-        except _DRIVER_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             self._raise(exc, op, collection)
 
     async def aggregate(
@@ -627,7 +293,7 @@ class MongoDBResource(DatabaseResource):
                 return await cursor.to_list()
             finally:
                 await cursor.close()
-        except _DRIVER_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             self._raise(exc, op, collection)
 
     def aggregate_stream(
@@ -650,7 +316,7 @@ class MongoDBResource(DatabaseResource):
                 return await coll.aggregate(
                     stages, session=session, batchSize=batch_size, **_disk(allow_disk_use)
                 )
-            except _DRIVER_ERRORS as exc:
+            except DRIVER_ERRORS as exc:
                 self._raise(exc, op, collection)
 
         return self._batches(open_cursor, batch_size, op, collection)
@@ -686,7 +352,7 @@ class MongoDBResource(DatabaseResource):
                 return await self.insert_many(collection, docs, ordered=ordered, session=tx)
         try:
             result = await coll.insert_many(docs, ordered=ordered, session=session)
-        except _DRIVER_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             self._raise(exc, op, collection, session=session)
         except (TypeError, ValueError) as exc:
             raise self._invalid(f"cannot encode a document: {exc}", op) from None
@@ -718,7 +384,7 @@ class MongoDBResource(DatabaseResource):
         coll = await self._coll(collection, op)
         try:
             result = await coll.update_many(flt, upd, upsert=upsert, session=session)
-        except _DRIVER_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             self._raise(exc, op, collection)
         return int(result.modified_count)
 
@@ -735,7 +401,7 @@ class MongoDBResource(DatabaseResource):
         coll = await self._coll(collection, op)
         try:
             result = await coll.delete_many(flt, session=session)
-        except _DRIVER_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             self._raise(exc, op, collection)
         return int(result.deleted_count)
 
@@ -755,7 +421,7 @@ class MongoDBResource(DatabaseResource):
         try:
             try:
                 await session.start_transaction()
-            except _DRIVER_ERRORS as exc:
+            except DRIVER_ERRORS as exc:
                 self._raise(exc, op)
             try:
                 yield session
@@ -768,7 +434,7 @@ class MongoDBResource(DatabaseResource):
             if session.in_transaction:
                 try:
                     await session.commit_transaction()
-                except _DRIVER_ERRORS as exc:
+                except DRIVER_ERRORS as exc:
                     self._raise(exc, "commit")
         finally:
             await session.end_session()
@@ -789,7 +455,7 @@ class MongoDBResource(DatabaseResource):
             while True:
                 try:
                     batch = await cursor.to_list(batch_size)
-                except _DRIVER_ERRORS as exc:
+                except DRIVER_ERRORS as exc:
                     self._raise(exc, op, collection)
                 if not batch:
                     return
@@ -805,78 +471,10 @@ class MongoDBResource(DatabaseResource):
             operation=op,
         )
 
-    def _invalid(self, message: str, op: str) -> XResourceValidationError:
-        """The error for bad input to operation ``op``, naming this resource."""
-        return XResourceValidationError(message, resource=self.display_name, operation=op)
-
-    def _no_server_js(self, value: Any, op: str, *, where: str = "filter") -> None:
-        """:func:`~xresource.databases.mongo_guard.check_request` for one part of a request,
-        its complaint raised as this resource's error."""
-        self._guard(op, **{where: value})
-
-    def _guard(self, op: str, **parts: Any) -> None:
-        """Refuse server-side JavaScript in any part of a request (filter, projection, sort,
-        update, pipeline...) before anything is sent: every operation goes through here."""
-        try:
-            check_request(op, **parts)
-        except ValueError as exc:
-            raise self._invalid(str(exc), op) from None
-
-    def _collection_name(self, name: Any, op: str) -> str:
-        if not isinstance(name, str) or not name:
-            raise self._invalid(
-                f"collection name must be a non-empty string, got {name!r}",
-                op,
-            )
-        if (
-            "$" in name
-            or "\x00" in name
-            or name.startswith(("system.", "."))
-            or name.endswith(".")
-            or len(name) > 255
-        ):
-            raise self._invalid(
-                f"{name!r} is not a usable collection name (no '$', NUL, leading/trailing '.', "
-                "or 'system.' prefix)",
-                op,
-            )
-        return name
-
     async def _coll(self, collection: str, op: str) -> AsyncCollection[Document]:
         name = self._collection_name(collection, op)
         await self.ensure_connected()
         return self.db[name]
-
-    def _filter(self, value: Any, op: str, *, required: bool = False) -> Document:
-        if value is None and not required:
-            return {}
-        if not isinstance(value, Mapping):
-            raise self._invalid(
-                f"filter must be a mapping such as {{'field': value}}, got {type(value).__name__}",
-                op,
-            )
-        self._no_server_js(value, op)
-        return dict(value)
-
-    def _pipeline(self, value: Any, op: str) -> list[Document]:
-        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
-            raise self._invalid(
-                f"pipeline must be a list of stages, got {type(value).__name__}",
-                op,
-            )
-        for i, stage in enumerate(value):
-            if not isinstance(stage, Mapping) or len(stage) != 1:
-                raise self._invalid(
-                    f"pipeline stage #{i} must be a mapping with one operator such as "
-                    "{'$match': {...}}",
-                    op,
-                )
-        self._no_server_js(list(value), op, where="pipeline")
-        return [dict(s) for s in value]
-
-    def _check_batch_size(self, batch_size: Any, op: str) -> None:
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise self._invalid(f"batch_size must be a positive integer, got {batch_size!r}", op)
 
     async def _cursor(
         self,
@@ -918,34 +516,6 @@ class MongoDBResource(DatabaseResource):
             session=session,
         )
 
-    def _sort(self, sort: Any, op: str) -> list[tuple[str, int]] | None:
-        if sort is None:
-            return None
-        items: list[Any]
-        if isinstance(sort, str):
-            items = [(sort, 1)]
-        elif isinstance(sort, Mapping):
-            items = list(sort.items())
-        elif isinstance(sort, list | tuple):
-            items = [(s, 1) if isinstance(s, str) else s for s in sort]
-        else:
-            items = [None]
-        out: list[tuple[str, int]] = []
-        for item in items:
-            if (
-                not isinstance(item, tuple | list)
-                or len(item) != 2
-                or not isinstance(item[0], str)
-                or item[1] not in (1, -1)
-            ):
-                raise self._invalid(
-                    "sort must be a field name, a mapping field -> 1/-1 or a list of "
-                    f"(field, 1/-1) pairs, got {sort!r}",
-                    op,
-                )
-            out.append((item[0], int(item[1])))
-        return out
-
     def _raise(
         self,
         exc: Exception,
@@ -955,72 +525,4 @@ class MongoDBResource(DatabaseResource):
         session: AsyncClientSession | None = None,
     ) -> NoReturn:
         """Re-raise a PyMongo failure as the matching ``XResourceError`` (message redacted)."""
-        where = f" on collection {collection!r}" if collection else ""
-        raw = str(exc)
-        if isinstance(exc, pm_errors.OperationFailure) and isinstance(exc.details, Mapping):
-            # str() appends the full server reply (cluster time, signatures): keep the reason only.
-            raw = str(exc.details.get("errmsg") or raw)
-        # Server selection errors append the whole topology description: the first part says it.
-        text = redact_text(raw.split(", Timeout:")[0])
-        # Record values (the value of a duplicate key) are hidden: they may be secrets.
-        details = getattr(exc, "details", None)
-        keys = details.get("keyPattern") if isinstance(details, Mapping) else None
-        text = scrub_record_values(text, key_names=keys)[:1000]
-        kw: dict[str, Any] = {"resource": self.display_name, "operation": op}
-        code = getattr(exc, "code", None)
-        if isinstance(exc, pm_errors.BulkWriteError):
-            details = exc.details or {}
-            write_errors = details.get("writeErrors") or []
-            inserted = details.get("nInserted", 0)
-            first = write_errors[0] if write_errors else {}
-            message = scrub_record_values(
-                redact_text(str(first.get("errmsg", text))), key_names=first.get("keyPattern")
-            )[:1000]
-            if session is not None and session.in_transaction:
-                written = "nothing is committed: the transaction aborts when this error leaves it"
-            else:
-                written = (
-                    f"{inserted} document(s) were written before the failure "
-                    "(use atomic=True for all-or-nothing)"
-                )
-            # The driver's error holds the documents ("op" of each write error): not chained.
-            if first.get("code") == _DUPLICATE_KEY:
-                raise_alone(
-                    XResourceIntegrityError(f"duplicate key{where}: {message}; {written}", **kw)
-                )
-            raise_alone(
-                XResourceQueryError(f"bulk write failed{where}: {message}; {written}", **kw)
-            )
-        if isinstance(exc, pm_errors.DuplicateKeyError) or code == _DUPLICATE_KEY:
-            raise_alone(XResourceIntegrityError(f"duplicate key{where}: {text}", **kw))
-        if isinstance(exc, pm_errors.WaitQueueTimeoutError):
-            raise XResourcePoolExhaustedError(
-                f"no pooled connection became free within {self.acquire_timeout}s "
-                f"(pool_max_size={self.pool_max_size}); raise pool_max_size or acquire_timeout",
-                **kw,
-            ) from None
-        if isinstance(exc, pm_errors.ServerSelectionTimeoutError):
-            raise XResourceConnectionError(
-                f"no MongoDB server answered within {self.connect_timeout}s; check that it runs "
-                f"and the address ({self.connection_string}) is right: {text}",
-                **kw,
-            ) from None
-        if isinstance(exc, pm_errors.NetworkTimeout | pm_errors.ExecutionTimeout) or (
-            code in _TIMEOUT_CODES
-        ):
-            raise XResourceTimeoutError(f"timed out{where}: {text}", **kw) from None
-        if isinstance(exc, pm_errors.OperationFailure) and code in _AUTH_CODES:
-            raise XResourceAuthenticationError(
-                f"the server rejected the credentials or the permission (code {code}){where}; "
-                "check user, password and authSource",
-                **kw,
-            ) from None
-        if isinstance(exc, pm_errors.ConnectionFailure):
-            raise XResourceConnectionError(
-                f"connection to MongoDB failed{where}: {text}", **kw
-            ) from None
-        if isinstance(exc, pm_errors.ConfigurationError):
-            raise XResourceConfigurationError(f"invalid configuration: {text}", **kw) from None
-        if isinstance(exc, pm_errors.InvalidName | pm_errors.InvalidOperation | BSONError):
-            raise XResourceValidationError(f"invalid request{where}: {text}", **kw) from None
-        raise XResourceQueryError(f"MongoDB refused the request{where}: {text}", **kw) from None
+        raise_driver_error(self, exc, op, collection, session=session)

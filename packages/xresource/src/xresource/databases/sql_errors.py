@@ -121,9 +121,7 @@ def _generic(resource: ErringResource, exc: Exception, operation: str) -> Classi
     return XResourceQueryError, f"{type(exc).__name__}: {exc}"
 
 
-def translate_error(
-    resource: ErringResource, exc: BaseException, operation: str
-) -> XResourceError:
+def translate_error(resource: ErringResource, exc: BaseException, operation: str) -> XResourceError:
     """The ``XResourceError`` for driver exception ``exc`` raised during ``operation``."""
     if isinstance(exc, XResourceError):
         return exc
