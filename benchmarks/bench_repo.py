@@ -262,7 +262,7 @@ async def bench_mongo(rows: list[dict[str, Any]], repeat: int) -> list[tuple]:
 def bench_memory(n: int, repeat: int) -> list[tuple]:
     rows = make_rows(n)
     repo = MaterializedRepo(model_class=Row, data=rows, metadata=None)
-    data = list(repo._rows.values())  # the same dicts the repository holds
+    data = list(repo.store.records.values())  # type: ignore[attr-defined]  # the same dicts the repository holds
 
     async def ours_list() -> list[Any]:
         return await repo.list({"city": "rome", "qty": {"$gte": 5}}, sort=[("score", -1)], limit=20)

@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict
 from repo_backends import sql_tables
 
 from xrepo import XRepo, XRepoConflictError, XRepoFactory, XRepoValidationError
-from xrepo.repos.connected_sql import COPY_PREPARE_CHUNK
+from xrepo.stores import SQLStore
 
+COPY_PREPARE_CHUNK = SQLStore.COPY_PREPARE_CHUNK
 N = COPY_PREPARE_CHUNK * 2 + 500  # three chunks: failures land in the middle of the stream
 
 

@@ -331,7 +331,7 @@ async def test_equality_on_an_indexed_column_uses_the_index(
         await resource.execute(ddl("server-default").format(t=q))
         repo = await XRepoFactory.create(resource=resource, model_class=Rec, collection=unique_name)
         await repo.bulk_create([{"id": n, "s": f"v{n}"} for n in range(1, 400)])
-        compiler = repo._compiler()  # type: ignore[attr-defined]
+        compiler = repo.store.compiler()  # type: ignore[attr-defined]
         for flt in ({"s": "v7"}, {"s": {"$in": ["v7", "v8"]}}):
             sql, params = compiler.select(q, parse_filter(flt))
             plan = await resource.fetch_all("EXPLAIN " + sql, params)

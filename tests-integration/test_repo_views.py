@@ -12,10 +12,16 @@ import pytest
 from repo_backends import mongo_db_url
 
 from xobj_prototype import XObjPrototype
-from xrepo import MaterializedRepo, XRepo, XRepoFactory, XRepoValidationError
+from xrepo import (
+    MaterializedRepo,
+    XRepo,
+    XRepoFactory,
+    XRepoValidationError,
+    create_view_from_resources,
+)
 from xrepo.acl import ACLPolicy, ACLRule
 from xrepo.secure import SecureRepo
-from xrepo.views import XRepoReadOnlyError, create_aggregate_repo, create_view_from_resources
+from xrepo.views import XRepoReadOnlyError, create_aggregate_repo
 from xresource import ResourceFactory
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import Any
 
-from xrepo.secure import ambient
+from xrepo.stores import _ambient as ambient
 
 
 class FakeSQLResource:
@@ -23,15 +23,26 @@ class FakeSQLResource:
         self.committed.append("tx-1")
 
 
-class Repo:
-    ambient_transactions: ClassVar[bool] = True
+class Store:
+    """A store on ``resource`` that runs transactions (as SQLStore does)."""
 
     def __init__(self, resource: Any) -> None:
         self.resource = resource
 
+    async def supports_transactions(self) -> bool:
+        return True
 
-class PlainRepo:
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return ambient.open_transaction(self.resource)
+
+
+class MemoryLike:
+    """A store without transactions (as MemoryStore and FileStore)."""
+
     resource = FakeSQLResource()
+
+    async def supports_transactions(self) -> bool:
+        return False
 
 
 class Sink:
@@ -46,7 +57,7 @@ class Logger:
 
 async def test_transaction_is_ambient_only_inside_the_block() -> None:
     resource = FakeSQLResource()
-    factory = await ambient.transaction_for(Repo(resource), Logger(Sink(resource)))
+    factory = await ambient.transaction_for(Store(resource), Logger(Sink(resource)))
     assert factory is not None
     assert not ambient.active()
     async with factory() as (tx, options):
@@ -61,17 +72,16 @@ async def test_transaction_is_ambient_only_inside_the_block() -> None:
 
 async def test_sink_elsewhere_joins_nothing() -> None:
     resource = FakeSQLResource()
-    factory = await ambient.transaction_for(Repo(resource), Logger(Sink(FakeSQLResource())))
+    factory = await ambient.transaction_for(Store(resource), Logger(Sink(FakeSQLResource())))
     assert factory is not None
     async with factory() as (_, options):
         assert options == {}
 
 
-async def test_repositories_that_cannot_join_get_none() -> None:
-    assert await ambient.transaction_for(PlainRepo(), Logger(Sink(None))) is None
-    assert await ambient.transaction_for(Repo(None), Logger(Sink(None))) is None
+async def test_stores_without_transactions_get_none() -> None:
+    assert await ambient.transaction_for(MemoryLike(), Logger(Sink(None))) is None
 
-    class Standalone(Repo):
+    class Standalone(Store):  # a standalone MongoDB server
         async def supports_transactions(self) -> bool:
             return False
 

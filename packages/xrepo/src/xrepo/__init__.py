@@ -34,18 +34,24 @@ from xrepo.errors import (
     XRepoQueryError,
     XRepoValidationError,
 )
-from xrepo.factory import RepoCreationStrategy, XRepoFactory, model_from_data, model_from_schema
+from xrepo.factory import (
+    RepoCreationStrategy,
+    XRepoFactory,
+    create_view_from_resources,
+    model_from_data,
+    model_from_schema,
+)
 from xrepo.query import FilterLimits, parse_filter, parse_pipeline
 from xrepo.repos.base import Permission, RepoContext, RepoMetadata, XRepo
 from xrepo.repos.connected import ConnectedRepo
 from xrepo.repos.materialized import MaterializedRepo
 from xrepo.stats.repo_stats import RepoStats
+from xrepo.stores import Store
 from xrepo.views import (
     AggregateRepo,
     ViewRepo,
     XRepoReadOnlyError,
     create_aggregate_repo,
-    create_view_from_resources,
 )
 
 if TYPE_CHECKING:
@@ -95,6 +101,7 @@ __all__ = [
     "RepoMetadata",
     "RepoStats",
     "SecureRepo",
+    "Store",
     "ViewRepo",
     "XRepo",
     "XRepoConfigurationError",

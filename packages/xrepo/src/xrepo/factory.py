@@ -13,53 +13,41 @@ inferred from the values) or, for a resource, by XInspector (``create_from_resou
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel
 
 from xrepo.errors import XRepoConfigurationError
-from xrepo.repos.base import RepoMetadata, XRepo, unknown_options
+from xrepo.repos._options import (
+    CREATE_OPTIONS,
+    SECURE_OPTIONS,
+    check_options,
+    id_field_of,
+    metadata_for,
+    repo_options,
+    resource_kind,
+)
+from xrepo.repos.base import XRepo
+from xrepo.repos.connected import connected_repo
 from xrepo.repos.inferred import model_from_data, model_from_schema
 from xrepo.repos.materialized import MaterializedRepo
+from xrepo.secure.repo import SecureRepo
+from xrepo.views import ViewRepo, create_aggregate_repo, create_view
 from xresource.base import XResource
 
 __all__ = [
     "CREATE_OPTIONS",
     "RepoCreationStrategy",
     "XRepoFactory",
+    "create_view_from_resources",
     "model_from_data",
     "model_from_schema",
     "resource_kind",
 ]
-
-_REST_TYPES = frozenset({"rest", "rest_api", "api", "http"})
-_STREAM_TYPES = frozenset(
-    {"websocket", "sse", "event_stream", "redis", "kafka", "rabbitmq", "mqtt"}
-)
-_SQL_TYPES = frozenset({"postgresql", "mysql", "sqlite"})
-_FILE_TYPES = frozenset({"csv", "json", "yaml", "excel"})
-
-
-def resource_kind(resource: Any) -> str:
-    """``"sql"``, ``"mongodb"``, ``"file"``, ``"rest"``, ``"stream"`` or ``"unknown"``."""
-    rtype = getattr(resource, "resource_type", None) or getattr(resource, "connection_type", "")
-    rtype = str(rtype).lower()
-    if rtype in _SQL_TYPES or (hasattr(resource, "dialect") and hasattr(resource, "transaction")):
-        return "sql"
-    if rtype in ("mongodb", "mongo"):
-        return "mongodb"
-    if rtype in _FILE_TYPES or (
-        hasattr(resource, "read") and hasattr(resource, "write") and hasattr(resource, "path")
-    ):
-        return "file"
-    if rtype in _REST_TYPES:
-        return "rest"
-    if rtype in _STREAM_TYPES:
-        return "stream"
-    return "unknown"
 
 
 class RepoCreationStrategy(ABC):
@@ -86,113 +74,6 @@ class RepoCreationStrategy(ABC):
         """Higher is tried first."""
 
 
-#: RepoMetadata fields ``create()`` also takes as keywords (when no ``metadata=`` is given).
-#: ``name`` and ``collection`` also name the model and the table, and ``indexes=`` means the
-#: fields of a memory or file repository's hash indexes: the factory reads those three itself.
-_METADATA_OPTIONS = tuple(
-    k for k in RepoMetadata.model_fields if k not in ("name", "collection", "indexes")
-)
-
-#: Options of the repositories' constructors, passed to the repository built.
-_REPO_OPTIONS = ("limits", "ns")
-
-#: Options of ``create()`` that wrap the repository in a ``SecureRepo``.
-_SECURE_OPTIONS = ("acl", "audit", "cache", "cache_ttl")
-
-#: Everything ``create()`` and its built-in strategies read.
-CREATE_OPTIONS = frozenset(
-    {
-        "data",
-        "resource",
-        "model_class",
-        "schema",
-        "materialized",
-        "metadata",
-        "name",
-        "collection",
-        "table",
-        "db_schema",
-        "indexes",
-        "related",
-        "path",
-        "data_key",
-        *_METADATA_OPTIONS,
-        *_REPO_OPTIONS,
-        *_SECURE_OPTIONS,
-    }
-)
-
-
-def _check_options(inputs: Mapping[str, Any], known: frozenset[str], where: str) -> None:
-    """Refuse an option nobody reads: a typo (``cache_tll=5``) must not pass as a default."""
-    unknown = [k for k in inputs if k not in known]
-    if unknown:
-        raise XRepoConfigurationError(
-            f"unknown option(s) of {where}: {unknown_options(unknown, known)}"
-        )
-
-
-def _id_field(inputs: Mapping[str, Any]) -> str:
-    """The id field of a model generated from data: the metadata's when it names one."""
-    metadata = inputs.get("metadata")
-    if isinstance(metadata, RepoMetadata):
-        return metadata.id_field
-    if isinstance(metadata, Mapping) and isinstance(metadata.get("id_field"), str):
-        return str(metadata["id_field"])
-    return str(inputs.get("id_field", "id"))
-
-
-def _repo_options(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The constructor options (``limits=``, ``ns=``) among ``inputs``, for the repository."""
-    return {k: inputs[k] for k in _REPO_OPTIONS if inputs.get(k) is not None}
-
-
-def _invalid_metadata(exc: ValidationError) -> XRepoConfigurationError:
-    listed = "; ".join(
-        f"{'.'.join(str(p) for p in e.get('loc', ())) or 'metadata'}: {e['msg']}"
-        for e in exc.errors(include_input=False, include_url=False)
-    )
-    return XRepoConfigurationError(f"invalid repository metadata: {listed}")
-
-
-def _metadata(inputs: Mapping[str, Any], model: type[Any]) -> RepoMetadata | None:
-    metadata = inputs.get("metadata")
-    if metadata is not None:
-        both = sorted(k for k in _METADATA_OPTIONS if k in inputs)
-        if both:
-            raise XRepoConfigurationError(
-                f"option(s) {both} given both to create() and in metadata=; set them in the "
-                "metadata only"
-            )
-        if isinstance(metadata, Mapping):
-            # The same validation as RepoMetadata(...): an unknown key is an error.
-            try:
-                return RepoMetadata.model_validate(dict(metadata))
-            except ValidationError as exc:
-                raise _invalid_metadata(exc) from None
-        if not isinstance(metadata, RepoMetadata):
-            raise XRepoConfigurationError(
-                f"metadata must be a RepoMetadata or a dict, got {type(metadata).__name__}"
-            )
-        return metadata
-    name = (
-        inputs.get("name")
-        or inputs.get("collection")
-        or inputs.get("table")
-        or model.__name__.lower()
-    )
-    options: dict[str, Any] = {
-        "name": name,
-        "model_name": model.__name__,
-        "collection": inputs.get("collection") or inputs.get("table"),
-    }
-    options.update((k, inputs[k]) for k in _METADATA_OPTIONS if k in inputs)
-    try:
-        return RepoMetadata(**options)
-    except ValidationError as exc:
-        raise _invalid_metadata(exc) from None
-
-
 class DataStrategy(RepoCreationStrategy):
     """``data=[...]`` (or ``materialized=True`` without a resource): an in-memory repository."""
 
@@ -211,16 +92,16 @@ class DataStrategy(RepoCreationStrategy):
             model = model_from_data(
                 str(inputs.get("name") or "Record").title().replace("_", ""),
                 data,
-                id_field=_id_field(inputs),
+                id_field=id_field_of(inputs),
             )
         return MaterializedRepo(
             model_class=model,
             data=data,
-            metadata=_metadata(inputs, model),
+            metadata=metadata_for(inputs, model),
             indexes=inputs.get("indexes", ()),
             related=inputs.get("related"),
             schema=inputs.get("schema"),
-            **_repo_options(inputs),
+            **repo_options(inputs),
         )
 
 
@@ -251,7 +132,7 @@ class ResourceStrategy(RepoCreationStrategy):
             model = model_from_data(
                 str(inputs.get("name") or "Record").title().replace("_", ""),
                 data,
-                id_field=_id_field(inputs),
+                id_field=id_field_of(inputs),
             )
         if model is None:
             raise XRepoConfigurationError(
@@ -266,11 +147,11 @@ class ResourceStrategy(RepoCreationStrategy):
         return MaterializedRepo(
             model_class=model,
             data=data,
-            metadata=_metadata(inputs, model),
+            metadata=metadata_for(inputs, model),
             indexes=inputs.get("indexes", ()),
             related=inputs.get("related"),
             schema=inputs.get("schema"),
-            **_repo_options(inputs),
+            **repo_options(inputs),
         )
 
 
@@ -338,11 +219,11 @@ class XRepoFactory:
         """
         # cache_ttl without a cache= object is the metadata's option (the repository's cache).
         keep = ("cache_ttl",) if inputs.get("cache") is None else ()
-        secure = {k: inputs.pop(k) for k in _SECURE_OPTIONS if k in inputs and k not in keep}
+        secure = {k: inputs.pop(k) for k in SECURE_OPTIONS if k in inputs and k not in keep}
         for strategy in cls._strategies:
             if strategy.can_handle(**inputs):
                 if strategy.options is not None:
-                    _check_options({**inputs, **secure}, strategy.options, "XRepoFactory.create()")
+                    check_options({**inputs, **secure}, strategy.options, "XRepoFactory.create()")
                 return cls.secure(await strategy.create_repo(**inputs), **secure)
         raise XRepoConfigurationError(
             f"no strategy can build a repository from {sorted(inputs)}; give data=[...] or a "
@@ -353,14 +234,12 @@ class XRepoFactory:
     def secure(repo: XRepo[Any], **options: Any) -> XRepo[Any]:
         """``repo`` wrapped in a :class:`~xrepo.secure.SecureRepo` when ``acl``, ``audit``,
         ``cache`` (or ``metadata.acl_rules``) ask for one; else ``repo`` itself."""
-        _check_options(options, frozenset(_SECURE_OPTIONS), "XRepoFactory.secure()")
+        check_options(options, frozenset(SECURE_OPTIONS), "XRepoFactory.secure()")
         acl = options.get("acl")
         if acl is None and repo.metadata.acl_rules:
             acl = list(repo.metadata.acl_rules)
         if all(options.get(k) is None for k in ("audit", "cache", "cache_ttl")) and acl is None:
             return repo  # it applies its metadata itself (XRepo._initialize_components)
-        from xrepo.secure import SecureRepo
-
         # SecureRepo turns the metadata's options into its components (audit, cache, latency),
         # the same way whether it is built here or directly.
         return SecureRepo(
@@ -383,9 +262,7 @@ class XRepoFactory:
         """A read-only view joining collections/tables of several resources (inner, left,
         right, full; one or more keys) — see :mod:`xrepo.views.view`. ``schemas=``/``models=``
         give the sources' schemas or models; ``acl=``/``audit=``/``cache=`` secure the view."""
-        from xrepo.views.view import create_view_from_resources
-
-        secure = {k: kwargs.pop(k) for k in _SECURE_OPTIONS if k in kwargs}
+        secure = {k: kwargs.pop(k) for k in SECURE_OPTIONS if k in kwargs}
         view = await create_view_from_resources(
             name, resources, join_config, result_model_class, **kwargs
         )
@@ -402,8 +279,6 @@ class XRepoFactory:
     ) -> XRepo[Any]:
         """A read-only repository of group-by aggregates across ``source_repos`` — see
         :mod:`xrepo.views.aggregate`; ``acl=``/``audit=``/``cache=`` secure it."""
-        from xrepo.views.aggregate import create_aggregate_repo
-
         repo = await create_aggregate_repo(
             name, source_repos, aggregation_config, result_model_class
         )
@@ -416,49 +291,7 @@ class XRepoFactory:
         ``inputs`` are :meth:`create`'s options less those that secure a repository
         (``acl``, ``audit``, ``cache``: see :meth:`secure`); an unknown one is an error.
         """
-        _check_options(
-            inputs,
-            CREATE_OPTIONS - {"acl", "audit", "cache"},
-            f"the connected repository of {type(resource).__name__}",
-        )
-        kind = resource_kind(resource)
-        metadata = _metadata(inputs, model)
-        common: dict[str, Any] = {
-            "model_class": model,
-            "metadata": metadata,
-            "schema": inputs.get("schema"),
-            **_repo_options(inputs),
-        }
-        if kind == "sql":
-            from xrepo.repos.connected_sql import ConnectedSQLRepo
-
-            return ConnectedSQLRepo(
-                resource=resource,  # type: ignore[arg-type]
-                table=inputs.get("table") or inputs.get("collection"),
-                db_schema=inputs.get("db_schema"),
-                **common,
-            )
-        if kind == "mongodb":
-            from xrepo.repos.connected_mongo import ConnectedMongoRepo
-
-            return ConnectedMongoRepo(
-                resource=resource,  # type: ignore[arg-type]
-                collection=inputs.get("collection"),
-                **common,
-            )
-        if kind == "file":
-            from xrepo.repos.connected_file import ConnectedFileRepo
-
-            return ConnectedFileRepo(
-                resource=resource,
-                collection=inputs.get("collection"),
-                indexes=inputs.get("indexes", ()),
-                **common,
-            )
-        raise XRepoConfigurationError(
-            f"no connected repository for {type(resource).__name__}; pass materialized=True "
-            "with data=[...]"
-        )
+        return connected_repo(resource, model, inputs)
 
     @classmethod
     async def create_from_resource(
@@ -508,3 +341,63 @@ class XRepoFactory:
             schema=schema,
             **kwargs,
         )
+
+
+async def create_view_from_resources(
+    name: str,
+    resources: Sequence[tuple[Any, str]],
+    join_config: Mapping[str, Any],
+    result_model_class: type[BaseModel] | None = None,
+    *,
+    schemas: Mapping[str, Mapping[str, Any]] | None = None,
+    models: Mapping[str, type[BaseModel]] | None = None,
+) -> ViewRepo:
+    """A read-only view joining ``(resource, collection)`` pairs (see the module docs).
+
+    Args:
+        name: the view's name.
+        resources: ``[(resource, "users"), (other_resource, "orders")]``, joined in order.
+        join_config: ``{"on": ..., "type": "inner" | "left" | "right" | "full"}``; ``on`` is a
+            field present in every source, a list of them, ``{source: field}`` when names
+            differ, or a list of such mappings for a composite key. Optional ``prefixes`` and
+            ``filters`` by source name (the collection name).
+        result_model_class: the row model (e.g. XInspector's ``generate_joined_model``);
+            generated from the sources' models when omitted.
+        schemas: schema dicts by ``"<resource name>.<collection>"`` or collection name, used
+            to build the source models; ``models`` gives the models directly. Without either,
+            XInspector discovers each source.
+    """
+    if not isinstance(resources, Sequence) or len(resources) < 2:
+        raise XRepoConfigurationError(
+            "create_view_from_resources needs at least two (resource, collection) pairs",
+            repo=name,
+        )
+    sources: list[tuple[str, XRepo[Any]]] = []
+    for pair in resources:
+        if not isinstance(pair, tuple | builtins.list) or len(pair) != 2:
+            raise XRepoConfigurationError(
+                f"resources must be (resource, collection) pairs, got {pair!r}", repo=name
+            )
+        resource, collection = pair
+        if not isinstance(collection, str) or not collection:
+            raise XRepoConfigurationError(
+                f"collection names must be non-empty strings, got {collection!r}", repo=name
+            )
+        model = (models or {}).get(collection)
+        schema = None
+        if schemas:
+            rname = getattr(resource, "name", "")
+            schema = schemas.get(f"{rname}.{collection}") or schemas.get(collection)
+        kwargs: dict[str, Any] = {"name": collection}
+        if schema is not None:
+            kwargs["schema"] = schema
+        if model is not None and schema is None:
+            repo = await XRepoFactory.create(
+                resource=resource, model_class=model, collection=collection, name=collection
+            )
+        else:
+            repo = await XRepoFactory.create_from_resource(
+                resource, model, collection=collection, **kwargs
+            )
+        sources.append((collection, repo))
+    return create_view(name, sources, join_config, result_model_class)

@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from xrepo._context import RepoContext
 from xrepo.errors import XRepoConfigurationError, XRepoPermissionError
-from xrepo.repos.base import RepoContext
 
 __all__ = ["CallableResolver", "ContextResolver", "Principal", "RoleResolver", "StaticResolver"]
 

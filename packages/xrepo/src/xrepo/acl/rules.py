@@ -29,8 +29,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from xrepo._context import Permission
 from xrepo.errors import XRepoConfigurationError
-from xrepo.repos.base import Permission
 
 __all__ = ["CONDITION_KEYS", "ACLRule", "Permission"]
 

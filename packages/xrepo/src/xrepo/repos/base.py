@@ -21,13 +21,11 @@ import builtins
 import contextlib
 import datetime as _dt
 import difflib
-import enum
 import hashlib
 import json
 import time
 import types
 import typing
-from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Literal, TypeVar, Union
 
@@ -42,6 +40,8 @@ from pydantic import (
 )
 
 from xobj_prototype import XObjPrototype
+from xrepo._context import Permission, RepoContext
+from xrepo.compile import freeze, sort_key
 from xrepo.errors import (
     XRepoConfigurationError,
     XRepoConflictError,
@@ -71,12 +71,20 @@ from xrepo.query import (
     type_filter,
     type_stages,
 )
+from xrepo.stats.repo_stats import RepoStats, collect_statistics
+from xrepo.stores._protocol import (
+    INCREMENT,
+    Row,
+    RowLayout,
+    Store,
+    UpdateItem,
+    VersionConflict,
+)
 
 if typing.TYPE_CHECKING:
     from xrepo.audit.ring import AuditRing
     from xrepo.cache.manager import CacheManager
     from xrepo.stats.latency import LatencyRecorder
-    from xrepo.stats.repo_stats import RepoStats
 
 __all__ = [
     "INCREMENT",
@@ -91,31 +99,6 @@ __all__ = [
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
-Row = dict[str, Any]
-#: ``(filter, changes, conflict filter or None)``: one item of an update batch.
-UpdateItem = tuple[Node, Row, Node | None]
-
-
-class Permission(enum.StrEnum):
-    """Operations a caller may be allowed (checked by :meth:`XRepo._check_permission`)."""
-
-    CREATE = "create"
-    READ = "read"
-    UPDATE = "update"
-    DELETE = "delete"
-    LIST = "list"
-    ADMIN = "admin"
-
-
-class RepoContext(BaseModel):
-    """Who is calling: passed to every operation and to the permission/audit seams."""
-
-    model_config = ConfigDict(frozen=True)
-
-    user_id: str | None = None
-    roles: tuple[str, ...] = ()
-    request_id: str | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
 
 
 class RepoMetadata(BaseModel):
@@ -282,7 +265,7 @@ def _is_listish(annotation: Any) -> bool:
     return origin in (list, tuple, set, frozenset, Sequence) or annotation in (list, tuple, set)
 
 
-class XRepo(XObjPrototype, Generic[T], ABC):
+class XRepo(XObjPrototype, Generic[T]):
     """Abstract repository over one model: CRUD, queries, bulk operations, aggregation.
 
     Subclasses implement the primitives; everything public is shared. Models come back as
@@ -301,8 +284,9 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         description="Schema dict (XInspector's format), if known.",
     )
 
-    #: Backend name for errors and docs ("memory", "postgresql"...).
-    backend: ClassVar[str] = "abstract"
+    #: Backend name for errors and docs ("memory", "sql"...): the store's, unless a subclass
+    #: names its own.
+    backend: ClassVar[str] = "store"
 
     _model_class: type[T] = PrivateAttr()
     _fields: frozenset[str] = PrivateAttr(default=frozenset())
@@ -324,16 +308,25 @@ class XRepo(XObjPrototype, Generic[T], ABC):
     _stats_collector: LatencyRecorder | None = PrivateAttr(default=None)
     _read_cache: CacheManager | None = PrivateAttr(default=None)
     _read_scope: str = PrivateAttr(default="")
+    _store: Store = PrivateAttr()
+    _layout: RowLayout = PrivateAttr()
+    _repair: Callable[[Row], Row | None] | None = PrivateAttr(default=None)
 
     def __init__(
         self,
         *,
         model_class: type[T],
+        store: Store,
         metadata: RepoMetadata | None = None,
         schema: Mapping[str, Any] | None = None,
         limits: FilterLimits | None = None,
         **data: Any,
     ) -> None:
+        if not isinstance(store, Store):
+            raise XRepoConfigurationError(
+                f"store must implement xrepo.Store (select, count, insert...), got "
+                f"{type(store).__name__}"
+            )
         if not (isinstance(model_class, type) and issubclass(model_class, BaseModel)):
             raise XRepoConfigurationError(
                 f"model_class must be a pydantic model class, got {model_class!r}"
@@ -397,7 +390,33 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             for n, t in self._field_types.items()
             if t.kind is Kind.LIST and t.element is Kind.DATETIME
         )
+        self._layout = self._build_layout()
+        store.bind(self._layout)
+        self._store = store
+        self._repair = getattr(store, "repair_row", None)
         self._initialize_components()
+
+    def _build_layout(self) -> RowLayout:
+        """What the store needs to know about this repository's rows."""
+        m = self.metadata
+        return RowLayout(
+            repo=m.name,
+            model_class=self._model_class,
+            id_field=m.id_field,
+            fields=self._fields,
+            json_fields=self._json_fields,
+            array_fields=self._array_fields,
+            maybe_arrays=self._maybe_arrays,
+            field_types=self._field_types,
+            typed_fields=self._typed_fields,
+            numeric_fields=self._numeric_fields,
+            element_types=self._element_types,
+            plain_dump=self._plain_dump,
+            limits=self._limits,
+            collection=m.collection,
+            indexes=tuple(tuple(i) for i in m.indexes),
+            prepare=lambda data: self._new_rows(data, "load", _now())[0],
+        )
 
     def _initialize_components(self) -> None:
         """Attach what the metadata asks for, as the specification's ``XRepo`` does: the audit
@@ -443,6 +462,16 @@ class XRepo(XObjPrototype, Generic[T], ABC):
     def model_class(self) -> type[T]:
         """The model this repository returns."""
         return self._model_class
+
+    @property
+    def store(self) -> Store:
+        """The backend this repository runs on (:class:`~xrepo.stores.Store`)."""
+        return self._store
+
+    @property
+    def layout(self) -> RowLayout:
+        """What the store knows of this repository's rows (fields, kinds, id field)."""
+        return self._layout
 
     @property
     def name(self) -> str:
@@ -814,9 +843,26 @@ class XRepo(XObjPrototype, Generic[T], ABC):
     ) -> tuple[builtins.list[Row], builtins.list[T | None], builtins.list[Row]]:
         """Prepare (:meth:`_new_rows`) and store new records, all or none.
 
-        Returns the prepared rows, their models and the rows as stored. A backend that can store
-        while it prepares (PostgreSQL's COPY) overrides this to overlap the two.
+        Returns the prepared rows, their models and the rows as stored. A store that can store
+        while the rows are prepared (``SQLStore.insert_streamed``: PostgreSQL's COPY) is given
+        the preparation chunk by chunk, to overlap the two.
         """
+        streamed = getattr(self._store, "insert_streamed", None)
+        if streamed is not None:
+            rows: builtins.list[Row] = []
+            models: builtins.list[T | None] = []
+            seen: set[Any] = set()
+
+            def prepare(start: int, stop: int) -> builtins.list[Row]:
+                chunk, chunk_models = self._new_rows(data[start:stop], operation, now, start)
+                self._check_new_ids(chunk, operation, start, seen)
+                rows.extend(chunk)
+                models.extend(chunk_models)
+                return chunk
+
+            stored = await streamed(len(data), prepare, operation)
+            if stored is not None:
+                return rows, models, stored
         rows, models = self._new_rows(data, operation, now)
         self._check_new_ids(rows, operation, 0, set())
         return rows, models, await self._insert(rows)
@@ -983,6 +1029,11 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         try:
             model = self._model_class.model_validate(data)
         except ValidationError as exc:
+            repaired = self._repair(dict(row)) if self._repair is not None else None
+            if repaired is not None:
+                # The store reads some values in another type than the model's (MongoDB's
+                # ObjectIds in str fields without its decoding collection): it converts them.
+                return self._to_model(repaired)
             raise XRepoValidationError(
                 f"stored record {data.get(self.id_field)!r} does not fit "
                 f"{self._model_class.__name__}: "
@@ -997,45 +1048,36 @@ class XRepo(XObjPrototype, Generic[T], ABC):
             self._utc_models([model])
         return model
 
-    # -- primitives each backend implements ----------------------------------------------------
-    @abstractmethod
+    # -- the store's primitives ------------------------------------------------------------
     async def _insert(self, rows: list[Row]) -> list[Row]:
         """Store ``rows`` atomically (all or none); return them as stored (ids filled in)."""
+        return await self._store.insert(rows)
 
-    @abstractmethod
     async def _select(
         self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
     ) -> list[Row]:
         """Rows matching ``node``, sorted, paged."""
+        return await self._store.select(node, sort, skip, limit)
 
-    @abstractmethod
     async def _count(self, node: Node) -> int:
         """How many rows match ``node``."""
+        return await self._store.count(node)
 
-    @abstractmethod
     async def _distinct(self, path: str, node: Node) -> list[Any]:
-        """Distinct non-null values at ``path`` among rows matching ``node``, decoded (never
-        JSON text); where the value is an array, its distinct elements (MongoDB's semantics).
-        The base converts top-level scalar values to the field's type (:meth:`_distinct_typed`).
-        """
+        """Distinct values at ``path`` (converted to the field's type by :meth:`distinct`)."""
+        return await self._store.distinct(path, node)
 
-    @abstractmethod
     async def _update_where(self, batch: list[UpdateItem]) -> list[int]:
-        """Apply each ``(node, changes, conflict)`` in one transaction; rows changed per item.
+        """Apply each ``(node, changes, conflict)`` in one transaction; rows changed per item."""
+        return await self._store.update_where(batch)
 
-        A change value of :data:`INCREMENT` adds one to the field (the version counter). When an
-        item changes no row but its ``conflict`` node (the record without the version test)
-        matches one, raise :class:`VersionConflict` for that item so the transaction rolls
-        back.
-        """
-
-    @abstractmethod
     async def _delete_where(self, node: Node) -> int:
         """Remove rows matching ``node`` for good; how many."""
+        return await self._store.delete_where(node)
 
-    @abstractmethod
     async def _aggregate(self, stages: list[Stage]) -> list[Row]:
         """Run a validated pipeline natively."""
+        return await self._store.aggregate(stages)
 
     # -- public API ---------------------------------------------------------------------------
     async def create(
@@ -1192,8 +1234,6 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         include_deleted: bool = False,
     ) -> builtins.list[Any]:
         """Distinct non-null values of ``field`` among matching records, in sort order."""
-        from xrepo.compile import sort_key
-
         ctx = self._context(user_id, context)
         await self._check_permission(Permission.LIST, ctx)
         check_path(field, error=lambda m: self._error(m, "distinct"))
@@ -1216,8 +1256,6 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """Distinct values with the Python types ``list()`` gives the field (its element type
         for a list field): a backend's ``0``/``1`` for a bool, ISO text for a datetime...
         Paths inside documents and untyped fields keep the values the backend returned."""
-        from xrepo.compile import freeze
-
         ftype = self._field_types.get(field)
         if ftype is None or ftype.scalar not in SCALAR_KINDS:
             return values
@@ -1440,8 +1478,6 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """The spec's ``RepoStats``: counts, cardinalities, storage and index statistics (see
         :mod:`xrepo.stats.repo_stats`), and per-operation latency (``query_performance``,
         ``latency``) when ``metadata.enable_statistics``."""
-        from xrepo.stats.repo_stats import collect_statistics
-
         return await collect_statistics(self, latency=self._stats_collector, audit=self._audit_ring)
 
     async def get_audit_log(
@@ -1501,21 +1537,3 @@ class XRepo(XObjPrototype, Generic[T], ABC):
         """The parsed pipeline as it will run, before the caller's scope is put first (a seam:
         access control checks and rewrites stages here; unchanged in this base class)."""
         return stages
-
-
-class _Increment:
-    """Marker value: add one to the field (optimistic-concurrency version counter)."""
-
-    def __repr__(self) -> str:
-        return "INCREMENT"
-
-
-INCREMENT: Any = _Increment()
-
-
-class VersionConflict(Exception):
-    """Raised by a backend inside its transaction: item ``item`` hit a stale version."""
-
-    def __init__(self, item: int) -> None:
-        super().__init__(item)
-        self.item = item

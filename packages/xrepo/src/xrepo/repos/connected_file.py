@@ -1,71 +1,26 @@
-"""``ConnectedFileRepo``: a repository over a file resource (CSV, JSON, YAML, Excel...).
-
-A file has no query engine, so the records are read once (lazily, parsed in a worker thread by
-the resource) into the in-memory engine of :class:`MaterializedRepo`, which answers every query.
-Each write is applied in memory and written back through the resource with
-``write(records, mode="replace")``, which replaces the file atomically (temporary file + rename);
-if that write fails the in-memory change is undone, so memory and file never disagree.
-"""
+"""``ConnectedFileRepo``: a repository over a file resource (CSV, JSON, YAML, Excel...): an
+:class:`XRepo` over a :class:`~xrepo.stores.FileStore`, which reads the file once and writes it
+back atomically on every change."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import datetime as _dt
-import enum
-import json
-import types
-import typing
-import uuid
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
-from pydantic import PrivateAttr
-
 from xrepo.errors import XRepoConfigurationError
-from xrepo.query import Node, SortKey, Stage
-from xrepo.repos.base import RepoMetadata, Row, T
-from xrepo.repos.connected import ConnectedRepo
-from xrepo.repos.errors_map import translate
+from xrepo.repos.base import RepoMetadata, T, XRepo
 from xrepo.repos.materialized import MaterializedRepo
+from xrepo.stores import FileStore
 from xresource.base import XResource
-from xresource.errors import XResourceError, XResourceNotFoundError
 
 __all__ = ["ConnectedFileRepo"]
 
 
-def _allows_none(annotation: Any) -> bool:
-    if annotation is Any or annotation is None or annotation is type(None):
-        return True
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return any(_allows_none(a) for a in typing.get_args(annotation))
-    if origin is typing.Annotated:
-        return _allows_none(typing.get_args(annotation)[0])
-    return annotation is not str
-
-
-def _plain(value: Any, flat: bool) -> Any:
-    if isinstance(value, enum.Enum):
-        value = value.value
-    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, dict | list | tuple):
-        if flat:
-            return json.dumps(value, default=str, separators=(",", ":"))
-        if isinstance(value, dict):
-            return {k: _plain(v, False) for k, v in value.items()}
-        return [_plain(v, False) for v in value]
-    return value
-
-
 class ConnectedFileRepo(MaterializedRepo[T]):
     """A repository whose records live in a file, written back atomically on every change.
+
+    ``ConnectedFileRepo(resource=csv, model_class=User)`` is
+    ``XRepo(model_class=User, store=FileStore(csv))``.
 
     Args:
         resource: a file resource with ``read()`` and ``write(records, mode=...)``.
@@ -75,11 +30,6 @@ class ConnectedFileRepo(MaterializedRepo[T]):
 
     backend = "file"
 
-    _resource: XResource = PrivateAttr()
-    _file_collection: str | None = PrivateAttr(default=None)
-    _loaded: bool = PrivateAttr(default=False)
-    _load_lock: asyncio.Lock | None = PrivateAttr(default=None)
-
     def __init__(
         self,
         *,
@@ -87,6 +37,7 @@ class ConnectedFileRepo(MaterializedRepo[T]):
         model_class: type[T],
         collection: str | None = None,
         metadata: RepoMetadata | None = None,
+        indexes: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         if not (hasattr(resource, "read") and hasattr(resource, "write")):
@@ -94,9 +45,9 @@ class ConnectedFileRepo(MaterializedRepo[T]):
                 f"ConnectedFileRepo needs a file resource with read() and write(), got "
                 f"{type(resource).__name__}"
             )
-        super().__init__(model_class=model_class, metadata=metadata, **kwargs)
-        self._resource = resource
-        self._file_collection = collection
+        store = FileStore(resource, collection=collection, indexes=indexes)
+        # The memory repository's constructor loads data; a file store loads the file itself.
+        XRepo.__init__(self, model_class=model_class, store=store, metadata=metadata, **kwargs)
         self.metadata.resource_name = resource.name
         if collection:
             self.metadata.collection = collection
@@ -104,81 +55,13 @@ class ConnectedFileRepo(MaterializedRepo[T]):
     @property
     def resource(self) -> XResource:
         """The file resource."""
-        return self._resource
+        return self._file.resource
 
     @property
-    def _flat(self) -> bool:
-        # CSV cells hold scalars only: structured values are stored as JSON text.
-        return getattr(self._resource, "resource_type", "") in ("csv", "excel")
+    def _file(self) -> FileStore:
+        store: FileStore = self._store  # type: ignore[assignment]
+        return store
 
     async def reload(self) -> None:
         """Read the file again, dropping what is in memory."""
-        self._loaded = False
-        await self._ensure_loaded()
-
-    async def _ensure_loaded(self) -> None:
-        if self._loaded:
-            return
-        if self._load_lock is None:
-            self._load_lock = asyncio.Lock()
-        async with self._load_lock:
-            if self._loaded:
-                return  # type: ignore[unreachable]  # another task loaded meanwhile
-            try:
-                records = await self._resource.read(  # type: ignore[attr-defined]
-                    self._file_collection
-                )
-            except XResourceNotFoundError:
-                records = []  # a file that does not exist yet is an empty repository
-            except XResourceError as exc:
-                raise translate(exc, self.name, "load") from exc
-            rows = [self._decode(r) for r in records]
-            await asyncio.to_thread(self._load, rows)
-            self._loaded = True
-
-    def _decode(self, record: Any) -> Row:
-        row = {k: v for k, v in dict(record).items() if k in self.fields}
-        fields = self.model_class.model_fields
-        for name, value in row.items():
-            if not isinstance(value, str):
-                continue
-            if name in self._json_fields and value[:1] in ("[", "{"):
-                with contextlib.suppress(ValueError):
-                    row[name] = json.loads(value)
-            elif value == "" and _allows_none(fields[name].annotation):
-                row[name] = None  # an empty CSV cell is how a missing value was written
-        return row
-
-    async def _persist(self) -> None:
-        flat = self._flat
-        records = [{k: _plain(v, flat) for k, v in row.items()} for row in self._rows.values()]
-        try:
-            await self._resource.write(  # type: ignore[attr-defined]
-                records, mode="replace", collection=self._file_collection
-            )
-        except XResourceError as exc:
-            raise translate(exc, self.name, "write") from exc
-
-    async def _before_write(self) -> None:
-        await self._ensure_loaded()
-
-    async def _select(
-        self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
-    ) -> list[Row]:
-        await self._ensure_loaded()
-        return await super()._select(node, sort, skip, limit)
-
-    async def _count(self, node: Node) -> int:
-        await self._ensure_loaded()
-        return await super()._count(node)
-
-    async def _distinct(self, path: str, node: Node) -> list[Any]:
-        await self._ensure_loaded()
-        return await super()._distinct(path, node)
-
-    async def _aggregate(self, stages: list[Stage]) -> list[Row]:
-        await self._ensure_loaded()
-        return await super()._aggregate(stages)
-
-
-ConnectedRepo.register(ConnectedFileRepo)
+        await self._file.reload()

@@ -1,41 +1,30 @@
-"""``MaterializedRepo``: the in-memory engine, with the same semantics as every other backend.
+"""``MaterializedRepo``: a repository over records held in memory (an :class:`XRepo` over a
+:class:`~xrepo.stores.MemoryStore`).
 
-Records live in an insertion-ordered dict keyed by id. Filters are compiled once per query into a
-single list comprehension (:mod:`xrepo.compile`); equality on an indexed field (the id
-always, plus ``indexes=[...]``) narrows the candidates before the filter runs. Large scans run in
-a worker thread on a snapshot, so a query over a million records never stalls the event loop;
-so does every query with a ``$regex``, whose cost depends on the pattern more than on the number
-of rows (each evaluation is bounded by ``FilterLimits.regex_timeout``:
-:mod:`xrepo.compile`).
-
-Writes are atomic: they are applied under a lock with an undo log, and :meth:`_persist` (a no-op
-here; file-backed repos write the file there) either succeeds or the records are restored.
+The constructor takes the specification's arguments (``MaterializedRepo(schema, data)``, or a
+model class and data) and loads the records through the repository's own validation; the
+engine itself (indexes, the compiled Python predicates, worker threads for large scans) is the
+store's.
 """
 
 from __future__ import annotations
 
-import asyncio
-import typing
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel
-
-from xrepo.compile import compile_filter, regex_conditions, run_pipeline, sort_rows
-from xrepo.errors import XRepoConfigurationError, XRepoConflictError, XRepoValidationError
-from xrepo.query import And, Condition, Lookup, Match, Node, RegexBoundExceeded, SortKey, Stage
-from xrepo.repos.base import INCREMENT, RepoMetadata, Row, T, UpdateItem, VersionConflict, XRepo
+from xrepo.errors import XRepoConfigurationError
+from xrepo.repos.base import RepoMetadata, T, XRepo, _now
+from xrepo.repos.inferred import model_from_data, model_from_schema
+from xrepo.stores import MemoryStore
 
 __all__ = ["MaterializedRepo"]
-
-#: Above this many candidate rows a query runs in a worker thread.
-THREAD_THRESHOLD = 20_000
-_ABSENT: Any = object()
 
 
 class MaterializedRepo(XRepo[T]):
     """A repository over records held in memory (data, views, REST snapshots, files).
+
+    ``MaterializedRepo(model_class=User, data=rows)`` is
+    ``XRepo(model_class=User, store=MemoryStore())`` with ``rows`` loaded.
 
     Args:
         model_class: the model records are validated against and returned as.
@@ -59,8 +48,6 @@ class MaterializedRepo(XRepo[T]):
     ) -> None:
         if model_class is None:
             # The spec's MaterializedRepo(schema, data): generate the model from what is given.
-            from xrepo.repos.inferred import model_from_data, model_from_schema
-
             if schema and schema.get("fields"):
                 model_class = model_from_schema(schema, kwargs.get("name"))  # type: ignore[assignment]
             elif data is not None:
@@ -73,362 +60,30 @@ class MaterializedRepo(XRepo[T]):
                     "MaterializedRepo needs a model_class, a schema with fields, or data"
                 )
         assert model_class is not None
-        super().__init__(model_class=model_class, metadata=metadata, schema=schema, **kwargs)
-        self._rows: dict[Any, Row] = {}
-        index_fields = list(indexes) + [i[0] for i in self.metadata.indexes if len(i) == 1]
-        for f in index_fields:
-            if f not in self.fields:
-                raise XRepoValidationError(
-                    f"cannot index unknown field {f!r}", repo=self.name, operation="index"
-                )
-        self._indexes: dict[str, dict[Any, dict[Any, None]]] = {
-            f: {} for f in index_fields if f != self.id_field
-        }
-        self._related: dict[str, Any] = dict(related or {})
-        self._lock = asyncio.Lock()
-        self._next_int = 1
-        annotation = model_class.model_fields[self.id_field].annotation
-        self._int_ids = int in _flat_types(annotation)
+        store = MemoryStore(indexes=indexes, related=related)
+        super().__init__(
+            model_class=model_class, store=store, metadata=metadata, schema=schema, **kwargs
+        )
         if data is not None:
             self._load(data)
 
-    # -- loading and indexes --------------------------------------------------------------------
     def _load(self, data: Iterable[Any]) -> None:
-        from xrepo.repos.base import _now
+        rows, _ = self._new_rows(list(data), "load", _now())
+        self._memory.load(rows)
 
-        now = _now()
-        rows, _ = self._new_rows(list(data), "load", now)
-        self._assign_ids(rows, "load")
-        self._rows = {}
-        for i in self._indexes.values():
-            i.clear()
-        for row in rows:
-            self._put(row)
+    @property
+    def _memory(self) -> MemoryStore:
+        store: MemoryStore = self._store  # type: ignore[assignment]
+        return store
 
     def add_related(self, name: str, source: Any) -> None:
         """Make ``source`` (a repo or a list of dicts) readable by ``$lookup`` as ``name``."""
-        self._related[name] = source
+        self._memory.add_related(name, source)
 
     def _lookup_sources(self) -> frozenset[str] | None:
         # Registering a related source is the declaration: only those exist here anyway.
         declared = super()._lookup_sources()
-        return None if declared is None else declared | frozenset(self._related)
-
-    def _put(self, row: Row) -> None:
-        key = row[self.id_field]
-        old = self._rows.get(key)
-        if old is not None:
-            self._unindex(old)
-        self._rows[key] = row
-        for f, index in self._indexes.items():
-            value = row.get(f)
-            try:
-                index.setdefault(value, {})[key] = None
-            except TypeError:  # unhashable value: not indexed, found by scanning
-                index.setdefault(_Unhashable, {})[key] = None
-        if self._int_ids and isinstance(key, int) and key >= self._next_int:
-            self._next_int = key + 1
-
-    def _unindex(self, row: Row) -> None:
-        key = row[self.id_field]
-        for f, index in self._indexes.items():
-            value = row.get(f)
-            try:
-                bucket = index.get(value)
-            except TypeError:
-                bucket = index.get(_Unhashable)
-            if bucket is not None:
-                bucket.pop(key, None)
-
-    def _remove(self, key: Any) -> None:
-        row = self._rows.pop(key, None)
-        if row is not None:
-            self._unindex(row)
-
-    def _assign_ids(self, rows: list[Row], operation: str) -> None:
-        seen: set[Any] = set()
-        for i, row in enumerate(rows):
-            key = row.get(self.id_field)
-            if key is None:
-                key = self._new_id()
-                row[self.id_field] = key
-            if key in self._rows or key in seen:
-                raise XRepoConflictError(
-                    f"a record with id {key!r} exists already (item {i})",
-                    repo=self.name,
-                    operation=operation,
-                    item=i,
-                )
-            seen.add(key)
-
-    def _new_id(self) -> Any:
-        if self._int_ids:
-            key = self._next_int
-            self._next_int += 1
-            return key
-        return uuid.uuid4().hex
-
-    def _candidates(self, node: Node) -> list[Row] | None:
-        """Rows an equality on the id or an indexed field narrows ``node`` to (None: all)."""
-        conds = (
-            [node]
-            if isinstance(node, Condition)
-            else (
-                [c for c in node.children if isinstance(c, Condition)]
-                if isinstance(node, And)
-                else []
-            )
-        )
-        for c in conds:
-            if c.path == self.id_field and c.op in ("eq", "in"):
-                keys = [c.value] if c.op == "eq" else list(c.value)
-                out: list[Row] = []
-                for k in dict.fromkeys(keys):
-                    try:
-                        row = self._rows.get(k)
-                    except TypeError:
-                        continue
-                    if row is not None:
-                        out.append(row)
-                return out
-        for c in conds:
-            index = self._indexes.get(c.path)
-            if index is not None and c.op == "eq" and c.value is not None:
-                try:
-                    bucket = index.get(c.value, {})
-                except TypeError:
-                    continue
-                extra = index.get(_Unhashable, {})
-                ids = list(bucket) + [k for k in extra if k not in bucket]
-                return [self._rows[k] for k in ids]
-        return None
-
-    def _compile(self, node: Node) -> Any:
-        return compile_filter(
-            node,
-            array_fields=self._maybe_arrays,
-            typed_fields=self._typed_fields,
-            regex_timeout=self._limits.regex_timeout,
-        )
-
-    async def _scan(self, node: Node, operation: str) -> list[Row]:
-        # Called under the write lock: no write changes the rows while a worker thread reads.
-        candidates = self._candidates(node)
-        if candidates is None:
-            candidates = list(self._rows.values())
-        matched: list[Row] = await self._run(
-            self._compile(node), candidates, operation=operation, regex=node
-        )
-        return matched
-
-    # -- read primitives ------------------------------------------------------------------------
-    async def _run(self, fn: Any, *args: Any, operation: str, regex: Node | None = None) -> Any:
-        """``fn(*args)``, in a worker thread for a large scan or a filter with a ``$regex``.
-
-        A ``$regex`` goes to a thread whatever the number of rows: one value may take a pattern
-        up to its whole bound (``FilterLimits.regex_timeout``), which must not be spent on the
-        event loop; the ``regex`` module releases the GIL while it matches.
-        """
-        try:
-            if len(self._rows) > THREAD_THRESHOLD or (
-                regex is not None and any(regex_conditions(regex))
-            ):
-                return await asyncio.to_thread(fn, *args)
-            return fn(*args)
-        except RegexBoundExceeded as exc:
-            raise exc.for_repo(self.name, operation) from None
-
-    async def _select(
-        self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
-    ) -> list[Row]:
-        candidates = self._candidates(node)
-        rows = candidates if candidates is not None else list(self._rows.values())
-        predicate = self._compile(node)
-
-        def work() -> list[Row]:
-            matched = predicate(rows)
-            end = None if limit is None else skip + limit
-            ordered = sort_rows(matched, sort, limit=end, typed_fields=self._typed_fields)
-            return ordered[skip:end]
-
-        result: list[Row] = await self._run(work, operation="list", regex=node)
-        return result
-
-    async def _count(self, node: Node) -> int:
-        rows = self._candidates(node)
-        rows = rows if rows is not None else list(self._rows.values())
-        predicate = self._compile(node)
-        return int(await self._run(lambda: len(predicate(rows)), operation="count", regex=node))
-
-    async def _distinct(self, path: str, node: Node) -> list[Any]:
-        from xrepo.compile import freeze, get_path, thaw
-
-        candidates = self._candidates(node)
-        rows = candidates if candidates is not None else list(self._rows.values())
-        predicate = self._compile(node)
-        # The snapshot is taken here, on the loop; only the scan runs in a worker thread.
-        matched = await self._run(predicate, rows, operation="distinct", regex=node)
-        seen: dict[Any, None] = {}
-        for row in matched:
-            value = get_path(row, path)
-            for v in value if isinstance(value, list) else [value]:
-                if v is not None:
-                    seen[freeze(v)] = None
-        return [thaw(v) for v in seen]
-
-    async def _aggregate(self, stages: list[Stage]) -> list[Row]:
-        related = await self._related_rows(stages)
-        # Rows loaded from files are validated too, so declared int/float fields hold numbers.
-        numeric = self._numeric_fields
-        rows: list[Row]
-        if stages and isinstance(stages[0], Match):
-            candidates = self._candidates(stages[0].node)
-            rows = candidates if candidates is not None else list(self._rows.values())
-        else:
-            rows = list(self._rows.values())
-        out: list[Row] = await self._run(
-            lambda: run_pipeline(
-                stages,
-                rows,
-                related=related,
-                array_fields=self._maybe_arrays,
-                numeric_fields=numeric,
-                typed_fields=self._typed_fields,
-                regex_timeout=self._limits.regex_timeout,
-            ),
-            operation="aggregate",
-            regex=_pipeline_filters(stages),
-        )
-        return out
-
-    async def _related_rows(self, stages: list[Stage]) -> dict[str, list[Row]]:
-        out: dict[str, list[Row]] = {}
-        for stage in stages:
-            if isinstance(stage, Lookup) and stage.source not in out:
-                source = self._related.get(stage.source)
-                if source is None:
-                    raise XRepoValidationError(
-                        f"$lookup: unknown source {stage.source!r}; register it with "
-                        "related={...} or add_related()",
-                        repo=self.name,
-                        operation="aggregate",
-                    )
-                if isinstance(source, XRepo):
-                    out[stage.source] = await source.aggregate([])
-                else:
-                    out[stage.source] = [
-                        dict(r)
-                        if isinstance(r, Mapping)
-                        else r.model_dump()
-                        if isinstance(r, BaseModel)
-                        else r
-                        for r in source
-                    ]
-        return out
-
-    # -- write primitives -----------------------------------------------------------------------
-    async def _persist(self) -> None:
-        """Write the records through to durable storage; a failure undoes the change."""
-        return
-
-    async def _commit(self, undo: list[tuple[Any, Any]]) -> None:
-        try:
-            await self._persist()
-        except BaseException:
-            for key, old in reversed(undo):
-                if old is _ABSENT:
-                    self._remove(key)
-                else:
-                    self._put(old)
-            raise
-
-    async def _insert(self, rows: list[Row]) -> list[Row]:
-        async with self._lock:
-            await self._before_write()
-            self._assign_ids(rows, "create")
-            undo: list[tuple[Any, Any]] = []
-            for row in rows:
-                self._put(row)
-                undo.append((row[self.id_field], _ABSENT))
-            await self._commit(undo)
-        return rows
-
-    async def _update_where(self, batch: list[UpdateItem]) -> list[int]:
-        async with self._lock:
-            await self._before_write()
-            undo: list[tuple[Any, Any]] = []
-            counts: list[int] = []
-            try:
-                for i, (node, changes, conflict) in enumerate(batch):
-                    matched = await self._scan(node, "update")
-                    if (
-                        not matched
-                        and conflict is not None
-                        and await self._scan(conflict, "update")
-                    ):
-                        raise VersionConflict(i)
-                    for row in matched:
-                        new = dict(row)
-                        for key, value in changes.items():
-                            new[key] = (row.get(key) or 0) + 1 if value is INCREMENT else value
-                        undo.append((row[self.id_field], row))
-                        self._put(new)
-                    counts.append(len(matched))
-            except BaseException:
-                for _key, old in reversed(undo):
-                    self._put(old)
-                raise
-            await self._commit(undo)
-        return counts
-
-    async def _delete_where(self, node: Node) -> int:
-        async with self._lock:
-            await self._before_write()
-            matched = await self._scan(node, "delete")
-            undo: list[tuple[Any, Any]] = []
-            for row in matched:
-                undo.append((row[self.id_field], row))
-                self._remove(row[self.id_field])
-            try:
-                await self._persist()
-            except BaseException:
-                for _key, old in undo:
-                    self._put(old)
-                raise
-        return len(matched)
-
-    async def _before_write(self) -> None:
-        """Hook for subclasses that load lazily (file repos)."""
-        return
+        return None if declared is None else declared | frozenset(self._memory.related)
 
     def __len__(self) -> int:
-        return len(self._rows)
-
-
-class _UnhashableMarker:
-    pass
-
-
-_Unhashable: Any = _UnhashableMarker
-
-
-def _flat_types(annotation: Any) -> set[Any]:
-    args = typing.get_args(annotation)
-    if not args:
-        return {annotation}
-    out: set[Any] = set()
-    for a in args:
-        out |= _flat_types(a)
-    return out
-
-
-def _pipeline_filters(stages: Sequence[Stage]) -> Node:
-    """The filters of a pipeline's ``$match`` stages and ``$lookup`` conditions, as one tree
-    (to tell whether the pipeline holds a ``$regex``)."""
-    nodes: list[Node] = []
-    for stage in stages:
-        if isinstance(stage, Match):
-            nodes.append(stage.node)
-        elif isinstance(stage, Lookup) and stage.where is not None:
-            nodes.append(stage.where)
-    return And(tuple(nodes))
+        return len(self._memory)

@@ -1,7 +1,7 @@
 """Secured repositories: :class:`SecureRepo` applies access control, audit, caching and
 statistics around any :class:`~xrepo.XRepo` (see :mod:`xrepo.secure.repo`).
 
-:mod:`xrepo.secure.ambient` (the transaction a write and its audit entry share) is imported by
+XX
 the repositories themselves, so this package imports :class:`SecureRepo` only on first use.
 """
 

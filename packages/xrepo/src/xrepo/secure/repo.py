@@ -55,8 +55,9 @@ from xrepo.compile import compile_predicate
 from xrepo.errors import XRepoConfigurationError, XRepoError, XRepoPermissionError
 from xrepo.query import Condition, Lookup, Node, SortKey, Stage, parse_sort
 from xrepo.repos.base import Permission, RepoContext, Row, T, UpdateItem, XRepo
-from xrepo.secure import ambient
 from xrepo.stats.latency import LatencyRecorder
+from xrepo.stores import _ambient as ambient
+from xrepo.stores._protocol import RowLayout
 
 __all__ = ["SecureRepo", "metadata_components"]
 
@@ -210,6 +211,7 @@ class SecureRepo(XRepo[T]):
             )
         super().__init__(
             model_class=inner.model_class,
+            store=_InnerStore(inner),
             metadata=inner.metadata,
             schema=inner.schema_,
             limits=inner._limits,
@@ -890,7 +892,7 @@ class SecureRepo(XRepo[T]):
             if self._audit.policy == "buffer":
                 # The operation goes on whatever the sink does: the entry waits in the buffer.
                 return await self._write_buffered(call, ids, run)
-            tx = await ambient.transaction_for(self._inner, self._audit)
+            tx = await ambient.transaction_for(self._inner.store, self._audit)
             if tx is not None:
                 return await self._write_in_transaction(call, ids, run, tx)
             return await self._write_compensated(call, ids, run)
@@ -1192,6 +1194,46 @@ def metadata_components(
     if latency is None:
         latency = LatencyRecorder(enabled=m.enable_statistics)
     return audit, cache, cache_ttl, latency
+
+
+class _InnerStore:
+    """The wrapped repository's primitives as a store (what ``SecureRepo.store`` answers)."""
+
+    def __init__(self, inner: XRepo[Any]) -> None:
+        self._inner = inner
+        self.backend = inner.store.backend
+
+    def bind(self, layout: RowLayout) -> None:
+        return  # the inner repository's store is bound already
+
+    async def select(
+        self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
+    ) -> builtins.list[Row]:
+        return await self._inner._select(node, sort, skip, limit)
+
+    async def count(self, node: Node) -> int:
+        return await self._inner._count(node)
+
+    async def distinct(self, path: str, node: Node) -> builtins.list[Any]:
+        return await self._inner._distinct(path, node)
+
+    async def insert(self, rows: builtins.list[Row]) -> builtins.list[Row]:
+        return await self._inner._insert(rows)
+
+    async def update_where(self, batch: builtins.list[UpdateItem]) -> builtins.list[int]:
+        return await self._inner._update_where(batch)
+
+    async def delete_where(self, node: Node) -> int:
+        return await self._inner._delete_where(node)
+
+    async def aggregate(self, stages: builtins.list[Stage]) -> builtins.list[Row]:
+        return await self._inner._aggregate(stages)
+
+    async def supports_transactions(self) -> bool:
+        return await self._inner.store.supports_transactions()
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._inner.store.transaction()
 
 
 def _scoped_lookup(stage: Stage, grants: Mapping[str, LookupGrant], repo: str) -> Stage:

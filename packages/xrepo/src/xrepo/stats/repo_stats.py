@@ -24,8 +24,7 @@ from pydantic import BaseModel, Field
 
 from xrepo.audit.ring import AuditRing
 from xrepo.errors import XRepoError, XRepoQueryError
-from xrepo.query import MATCH_ALL, And, Condition, Not
-from xrepo.repos.base import XRepo
+from xrepo.query import MATCH_ALL, And, Condition, Node, Not
 from xrepo.stats.latency import LatencyRecorder, LatencySnapshot
 
 __all__ = ["RepoStats", "collect_statistics"]
@@ -55,7 +54,7 @@ def _today() -> _dt.datetime:
 
 
 async def collect_statistics(
-    repo: XRepo[Any],
+    repo: Any,
     *,
     latency: LatencyRecorder | None = None,
     audit: Any = None,
@@ -76,7 +75,7 @@ async def collect_statistics(
     stats = RepoStats(backend=_backend_name(repo))
     start = _today()
     m = repo.metadata
-    stats.total_count = await repo._count(repo._restrict(MATCH_ALL, _list(), _admin_ctx()))
+    stats.total_count = await repo._count(_live(repo))
     if m.created_at_field in repo.fields:
         stats.created_today = await repo._count(And((Condition(m.created_at_field, "gte", start),)))
     if m.updated_at_field in repo.fields:
@@ -114,7 +113,7 @@ def _ring_hard_deletes(ring: AuditRing, start: _dt.datetime) -> int:
     return total
 
 
-async def _updated_today(repo: XRepo[Any], start: _dt.datetime, chunk: int) -> int:
+async def _updated_today(repo: Any, start: _dt.datetime, chunk: int) -> int:
     """Records whose last update was today: ``updated_at`` today and after ``created_at``.
 
     A record created today counts once it is updated (its ``updated_at`` moves past its
@@ -128,13 +127,13 @@ async def _updated_today(repo: XRepo[Any], start: _dt.datetime, chunk: int) -> i
     # Soft-deleted records too: a soft delete stamps updated_at (as before: it is a change).
     touched = Condition(m.updated_at_field, "gte", start)
     if m.created_at_field not in repo.fields:
-        return await repo._count(touched)
+        return int(await repo._count(touched))
     created_today = Condition(m.created_at_field, "gte", start)
     older = await repo._count(And((touched, Not(created_today))))
     fresh = And((touched, created_today))
     version = repo._version
     if version is not None:
-        return older + await repo._count(And((fresh, Condition(version, "gt", 1))))
+        return int(older + await repo._count(And((fresh, Condition(version, "gt", 1)))))
     updated = 0
     skip = 0
     order = ((repo.id_field, 1),)
@@ -147,37 +146,32 @@ async def _updated_today(repo: XRepo[Any], start: _dt.datetime, chunk: int) -> i
                 updated += 1
         skip += len(rows)
         if len(rows) < chunk:
-            return older + updated
+            return int(older + updated)
 
 
-def _list() -> Any:
-    from xrepo.repos.base import Permission
-
-    return Permission.LIST
-
-
-def _admin_ctx() -> Any:
-    from xrepo.repos.base import RepoContext
-
-    return RepoContext()
+def _live(repo: Any) -> Node:
+    """Every record not soft-deleted: what the repository lists to an unrestricted caller."""
+    if repo.soft_deletes:
+        return Condition(repo.metadata.deleted_at_field, "eq", None)
+    return MATCH_ALL
 
 
-def _backend_name(repo: XRepo[Any]) -> str:
-    resource = getattr(repo, "resource", None)
-    dialect = getattr(resource, "dialect", None)
+def _backend_name(repo: Any) -> str:
+    store = repo.store
+    dialect = getattr(getattr(store, "resource", None), "dialect", None)
     if dialect is not None:
         return str(dialect.name)
-    return str(getattr(type(repo), "backend", "unknown"))
+    return str(getattr(store, "backend", None) or "unknown")
 
 
-async def _hard_deletes_today(repo: XRepo[Any], audit: Any, start: _dt.datetime) -> int:
+async def _hard_deletes_today(repo: Any, audit: Any, start: _dt.datetime) -> int:
     # Soft deletes are counted from deleted_at.
     return await _records_today(
         repo, audit, start, ("delete", "bulk_delete"), lambda meta: bool(meta.get("soft"))
     )
 
 
-async def _updates_today(repo: XRepo[Any], audit: Any, start: _dt.datetime) -> int:
+async def _updates_today(repo: Any, audit: Any, start: _dt.datetime) -> int:
     # An update that matched none of the caller's rows changed nothing.
     return await _records_today(
         repo,
@@ -189,7 +183,7 @@ async def _updates_today(repo: XRepo[Any], audit: Any, start: _dt.datetime) -> i
 
 
 async def _records_today(
-    repo: XRepo[Any],
+    repo: Any,
     audit: Any,
     start: _dt.datetime,
     actions: tuple[str, ...],
@@ -212,7 +206,7 @@ async def _records_today(
 
 
 async def _cardinalities(
-    repo: XRepo[Any], fields: Sequence[str] | None, limit: int, chunk: int
+    repo: Any, fields: Sequence[str] | None, limit: int, chunk: int
 ) -> dict[str, int]:
     from xinspector import StreamingProfiler
 
@@ -235,7 +229,7 @@ async def _cardinalities(
     if not names:
         return {}
     profiler = StreamingProfiler()
-    node = repo._restrict(MATCH_ALL, _list(), _admin_ctx())
+    node = _live(repo)
     order = ((repo.id_field, 1),)
     read = 0
     while read < limit:
@@ -252,7 +246,7 @@ async def _cardinalities(
     return {n: int(found[n].unique_count) for n in names if n in found}
 
 
-def _meta_fields(repo: XRepo[Any]) -> set[str]:
+def _meta_fields(repo: Any) -> set[str]:
     m = repo.metadata
     return {m.created_at_field, m.updated_at_field, m.deleted_at_field, m.version_field}
 
@@ -267,14 +261,16 @@ def _scalar(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, _SCALARS)
 
 
-async def _storage(repo: XRepo[Any]) -> tuple[int | None, dict[str, Any]]:
-    resource = getattr(repo, "resource", None)
+async def _storage(repo: Any) -> tuple[int | None, dict[str, Any]]:
+    # Statistics are a function over the store: its resource, table or collection.
+    store = repo.store
+    resource = getattr(store, "resource", None)
     try:
         dialect = getattr(resource, "dialect", None)
         if dialect is not None:
-            return await _sql_storage(repo, resource, dialect.name)
-        if hasattr(repo, "collection_name") and resource is not None:
-            return await _mongo_storage(repo, resource)
+            return await _sql_storage(store, resource, dialect.name)
+        if hasattr(store, "collection_name") and resource is not None:
+            return await _mongo_storage(store, resource)
         path = getattr(resource, "path", None)
         if path is not None:
             return await asyncio.to_thread(_file_size, str(path)), {}
@@ -293,9 +289,11 @@ def _file_size(path: str) -> int | None:
     return os.path.getsize(path) if os.path.exists(path) else None
 
 
-async def _sql_storage(repo: Any, resource: Any, dialect: str) -> tuple[int | None, dict[str, Any]]:
-    table: str = repo.table
-    schema: str | None = getattr(repo, "_db_schema", None)
+async def _sql_storage(
+    store: Any, resource: Any, dialect: str
+) -> tuple[int | None, dict[str, Any]]:
+    table: str = store.table
+    schema: str | None = store.db_schema
     q = resource.dialect
     indexes: dict[str, Any] = {}
     if dialect == "postgresql":
@@ -374,8 +372,8 @@ async def _sql_storage(repo: Any, resource: Any, dialect: str) -> tuple[int | No
     return lite, indexes
 
 
-async def _mongo_storage(repo: Any, resource: Any) -> tuple[int | None, dict[str, Any]]:
-    name: str = repo.collection_name
+async def _mongo_storage(store: Any, resource: Any) -> tuple[int | None, dict[str, Any]]:
+    name: str = store.collection_name
     await resource.ensure_connected()
     stats = await resource.db.command("collStats", name)
     coll = resource.collection(name)

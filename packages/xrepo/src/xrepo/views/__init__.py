@@ -1,16 +1,14 @@
-"""Read-only repositories computed from others: joins across resources (:class:`ViewRepo`,
-:func:`create_view_from_resources`) and group-by aggregates across repositories
-(:class:`AggregateRepo`, :func:`create_aggregate_repo`)."""
+"""Read-only repositories computed from others: joins across repositories (:class:`ViewRepo`,
+:func:`create_view`) and group-by aggregates across repositories (:class:`AggregateRepo`,
+:func:`create_aggregate_repo`).
+
+A view over ``(resource, collection)`` pairs builds the sources' repositories first: that is the
+factory's work, ``xrepo.create_view_from_resources`` (``XRepoFactory.create_view_from_resources``).
+"""
 
 from xrepo.views.aggregate import AggregateRepo, Aggregation, create_aggregate_repo
 from xrepo.views.derived import DerivedRepo, XRepoReadOnlyError
-from xrepo.views.view import (
-    JOIN_TYPES,
-    ViewRepo,
-    ViewSource,
-    create_view,
-    create_view_from_resources,
-)
+from xrepo.views.view import JOIN_TYPES, ViewRepo, ViewSource, create_view
 
 __all__ = [
     "JOIN_TYPES",
@@ -22,5 +20,4 @@ __all__ = [
     "XRepoReadOnlyError",
     "create_aggregate_repo",
     "create_view",
-    "create_view_from_resources",
 ]

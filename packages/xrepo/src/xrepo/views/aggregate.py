@@ -37,6 +37,7 @@ from typing import Any
 from pydantic import BaseModel, create_model
 
 from xobj_prototype import XObjPrototype
+from xrepo.compile import sort_rows
 from xrepo.errors import XRepoConfigurationError, XRepoValidationError
 from xrepo.query import MATCH_ALL, And, Match, Node, conditions, parse_filter, parse_pipeline
 from xrepo.repos.base import Permission, RepoContext, Row, XRepo
@@ -241,8 +242,6 @@ class AggregateRepo(DerivedRepo[Any]):
                     total, weight = out.pop(f"{a.name}__acc", (0.0, 0))
                     out[a.name] = total / weight if weight else None
             rows_out.append(out)
-        from xrepo.compile import sort_rows
-
         rows_out = sort_rows(rows_out, [(g, 1) for g in self._group_by])
         for n, row in enumerate(rows_out, start=1):
             row[ROW_ID] = n

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from pydantic import BaseModel
@@ -33,9 +34,10 @@ from xrepo.query import (
     Unwind,
     conditions,
 )
-from xrepo.repos.base import RepoContext, RepoMetadata, Row, T, UpdateItem, XRepo
+from xrepo.repos.base import RepoContext, RepoMetadata, T, XRepo
+from xrepo.stores._protocol import Row, RowLayout, UpdateItem
 
-__all__ = ["DerivedRepo", "XRepoReadOnlyError", "needed_fields"]
+__all__ = ["DerivedRepo", "DerivedStore", "XRepoReadOnlyError", "needed_fields", "run_engine"]
 
 #: Above this many rows the in-memory steps run in a worker thread.
 THREAD_THRESHOLD = 20_000
@@ -71,10 +73,104 @@ def needed_fields(stages: Sequence[Stage]) -> set[str] | None:
     return None
 
 
+async def run_engine(fn: Any, rows: builtins.list[Row]) -> Any:
+    """``fn(rows)``, in a worker thread above :data:`THREAD_THRESHOLD` rows."""
+    if len(rows) > THREAD_THRESHOLD:
+        return await asyncio.to_thread(fn, rows)
+    return fn(rows)
+
+
+class DerivedStore:
+    """The store of a view or an aggregate: rows computed per query by ``rows(node, needed)``
+    (the repository's :meth:`DerivedRepo._rows`), then filtered, sorted, paged and aggregated
+    by the in-memory engine. Writes are refused."""
+
+    backend = "derived"
+
+    def __init__(
+        self,
+        rows: Callable[[Node, set[str] | None], Awaitable[builtins.list[Row]]],
+        refuse: Callable[[str], NoReturn],
+    ) -> None:
+        self._rows_of = rows
+        self._refuse = refuse
+
+    def bind(self, layout: RowLayout) -> None:
+        """Nothing to prepare: the rows are computed per query."""
+        return
+
+    async def select(
+        self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
+    ) -> builtins.list[Row]:
+        rows = await self._rows_of(node, None)
+        predicate = compile_filter(node)
+
+        def work(rows: builtins.list[Row]) -> builtins.list[Row]:
+            end = None if limit is None else skip + limit
+            return sort_rows(predicate(rows), sort, limit=end)[skip:end]
+
+        result: builtins.list[Row] = await run_engine(work, rows)
+        return result
+
+    async def count(self, node: Node) -> int:
+        needed = {c.path.split(".", 1)[0] for c in conditions(node)}
+        rows = await self._rows_of(node, needed)
+        predicate = compile_filter(node)
+        return int(await run_engine(lambda r: len(predicate(r)), rows))
+
+    async def distinct(self, path: str, node: Node) -> builtins.list[Any]:
+        needed = {c.path.split(".", 1)[0] for c in conditions(node)} | {path.split(".", 1)[0]}
+        rows = await self._rows_of(node, needed)
+        matched = compile_filter(node)(rows)
+        seen: dict[Any, None] = {}
+        for row in matched:
+            value = get_path(row, path)
+            for v in value if isinstance(value, builtins.list) else [value]:
+                if v is not None:
+                    seen[freeze(v)] = None
+        return [thaw(v) for v in seen]
+
+    async def aggregate(self, stages: builtins.list[Stage]) -> builtins.list[Row]:
+        lead: builtins.list[Node] = []
+        for stage in stages:
+            if not isinstance(stage, Match):
+                break
+            lead.append(stage.node)
+        node: Node = lead[0] if len(lead) == 1 else And(tuple(lead))
+        rows = await self._rows_of(node, needed_fields(stages))
+        out: builtins.list[Row] = await run_engine(lambda r: run_pipeline(stages, r), rows)
+        return out
+
+    async def insert(self, rows: builtins.list[Row]) -> builtins.list[Row]:
+        self._refuse("create")
+
+    async def update_where(self, batch: builtins.list[UpdateItem]) -> builtins.list[int]:
+        self._refuse("update")
+
+    async def delete_where(self, node: Node) -> int:
+        self._refuse("delete")
+
+    async def supports_transactions(self) -> bool:
+        """``False``: computed rows have no transaction."""
+        return False
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Refused: computed rows have no transaction."""
+        self._refuse("transaction")
+
+
 class DerivedRepo(XRepo[T]):
     """Read-only records computed per query; subclasses implement :meth:`_rows`."""
 
     backend = "derived"
+
+    def __init__(self, *, model_class: type[T], metadata: RepoMetadata, **kwargs: Any) -> None:
+        super().__init__(
+            model_class=model_class,
+            metadata=metadata,
+            store=DerivedStore(self._rows, self._read_only),
+            **kwargs,
+        )
 
     @staticmethod
     def _virtual_metadata(
@@ -96,54 +192,6 @@ class DerivedRepo(XRepo[T]):
         down and must return at least the matching records), with at least the ``needed``
         fields (``None``: all). The caller filters again."""
 
-    async def _engine(self, fn: Any, rows: builtins.list[Row]) -> Any:
-        if len(rows) > THREAD_THRESHOLD:
-            return await asyncio.to_thread(fn, rows)
-        return fn(rows)
-
-    # -- read primitives -----------------------------------------------------------------------
-    async def _select(
-        self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
-    ) -> builtins.list[Row]:
-        rows = await self._rows(node, None)
-        predicate = compile_filter(node)
-
-        def work(rows: builtins.list[Row]) -> builtins.list[Row]:
-            end = None if limit is None else skip + limit
-            return sort_rows(predicate(rows), sort, limit=end)[skip:end]
-
-        result: builtins.list[Row] = await self._engine(work, rows)
-        return result
-
-    async def _count(self, node: Node) -> int:
-        needed = {c.path.split(".", 1)[0] for c in conditions(node)}
-        rows = await self._rows(node, needed)
-        predicate = compile_filter(node)
-        return int(await self._engine(lambda r: len(predicate(r)), rows))
-
-    async def _distinct(self, path: str, node: Node) -> builtins.list[Any]:
-        needed = {c.path.split(".", 1)[0] for c in conditions(node)} | {path.split(".", 1)[0]}
-        rows = await self._rows(node, needed)
-        matched = compile_filter(node)(rows)
-        seen: dict[Any, None] = {}
-        for row in matched:
-            value = get_path(row, path)
-            for v in value if isinstance(value, builtins.list) else [value]:
-                if v is not None:
-                    seen[freeze(v)] = None
-        return [thaw(v) for v in seen]
-
-    async def _aggregate(self, stages: builtins.list[Stage]) -> builtins.list[Row]:
-        lead: builtins.list[Node] = []
-        for stage in stages:
-            if not isinstance(stage, Match):
-                break
-            lead.append(stage.node)
-        node: Node = lead[0] if len(lead) == 1 else And(tuple(lead))
-        rows = await self._rows(node, needed_fields(stages))
-        out: builtins.list[Row] = await self._engine(lambda r: run_pipeline(stages, r), rows)
-        return out
-
     # -- writes: refused ------------------------------------------------------------------------
     def _read_only(self, operation: str) -> NoReturn:
         raise XRepoReadOnlyError(
@@ -152,15 +200,6 @@ class DerivedRepo(XRepo[T]):
             repo=self.name,
             operation=operation,
         )
-
-    async def _insert(self, rows: builtins.list[Row]) -> builtins.list[Row]:
-        self._read_only("create")
-
-    async def _update_where(self, batch: builtins.list[UpdateItem]) -> builtins.list[int]:
-        self._read_only("update")
-
-    async def _delete_where(self, node: Node) -> int:
-        self._read_only("delete")
 
     async def create(self, data: Any, user_id: str | None = None, **kw: Any) -> T:
         """Refused: views and aggregates are read-only."""

@@ -1,9 +1,9 @@
-"""``ViewRepo`` and :func:`create_view_from_resources`: joins across resources, read-only.
+"""``ViewRepo`` and :func:`create_view`: joins across resources, read-only.
 
 A view joins collections/tables that may live on different resources (MongoDB users with
 PostgreSQL orders) on one or more keys, with ``inner``, ``left``, ``right`` or ``full`` joins::
 
-    view = await create_view_from_resources(
+    view = await create_view_from_resources(  # xrepo.create_view_from_resources
         "user_orders",
         [(mongo, "users"), (pg, "orders")],
         {"on": {"users": "id", "orders": "user_id"}, "type": "left"},
@@ -25,7 +25,6 @@ filtering, sorting, paging and pipelines. Writes fail with :class:`XRepoReadOnly
 from __future__ import annotations
 
 import asyncio
-import builtins
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ from xrepo.query import (
     parse_filter,
 )
 from xrepo.repos.base import Permission, RepoContext, Row, XRepo
-from xrepo.views.derived import DerivedRepo, XRepoReadOnlyError
+from xrepo.views.derived import DerivedRepo, XRepoReadOnlyError, run_engine
 
 __all__ = [
     "JOIN_TYPES",
@@ -58,7 +57,6 @@ __all__ = [
     "ViewSource",
     "XRepoReadOnlyError",
     "create_view",
-    "create_view_from_resources",
 ]
 
 #: Accepted spellings of the join types.
@@ -328,7 +326,7 @@ class ViewRepo(DerivedRepo[Any]):
         fetched = await asyncio.gather(
             *(self._fetch(i, pushed.get(i, []), needed) for i in range(len(self._sources)))
         )
-        rows: list[Row] = await self._engine(lambda _: self._join(list(fetched)), fetched[0])
+        rows: list[Row] = await run_engine(lambda _: self._join(list(fetched)), fetched[0])
         return rows
 
     def _join(self, fetched: list[list[Row]]) -> list[Row]:
@@ -534,65 +532,3 @@ def create_view(
         )
     how = join_config.get("type", join_config.get("how", "inner"))
     return ViewRepo(name=name, sources=built, how=str(how), model_class=result_model_class)
-
-
-async def create_view_from_resources(
-    name: str,
-    resources: Sequence[tuple[Any, str]],
-    join_config: Mapping[str, Any],
-    result_model_class: type[BaseModel] | None = None,
-    *,
-    schemas: Mapping[str, Mapping[str, Any]] | None = None,
-    models: Mapping[str, type[BaseModel]] | None = None,
-) -> ViewRepo:
-    """A read-only view joining ``(resource, collection)`` pairs (see the module docs).
-
-    Args:
-        name: the view's name.
-        resources: ``[(resource, "users"), (other_resource, "orders")]``, joined in order.
-        join_config: ``{"on": ..., "type": "inner" | "left" | "right" | "full"}``; ``on`` is a
-            field present in every source, a list of them, ``{source: field}`` when names
-            differ, or a list of such mappings for a composite key. Optional ``prefixes`` and
-            ``filters`` by source name (the collection name).
-        result_model_class: the row model (e.g. XInspector's ``generate_joined_model``);
-            generated from the sources' models when omitted.
-        schemas: schema dicts by ``"<resource name>.<collection>"`` or collection name, used
-            to build the source models; ``models`` gives the models directly. Without either,
-            XInspector discovers each source.
-    """
-    from xrepo.factory import XRepoFactory
-
-    if not isinstance(resources, Sequence) or len(resources) < 2:
-        raise XRepoConfigurationError(
-            "create_view_from_resources needs at least two (resource, collection) pairs",
-            repo=name,
-        )
-    sources: list[tuple[str, XRepo[Any]]] = []
-    for pair in resources:
-        if not isinstance(pair, tuple | builtins.list) or len(pair) != 2:
-            raise XRepoConfigurationError(
-                f"resources must be (resource, collection) pairs, got {pair!r}", repo=name
-            )
-        resource, collection = pair
-        if not isinstance(collection, str) or not collection:
-            raise XRepoConfigurationError(
-                f"collection names must be non-empty strings, got {collection!r}", repo=name
-            )
-        model = (models or {}).get(collection)
-        schema = None
-        if schemas:
-            rname = getattr(resource, "name", "")
-            schema = schemas.get(f"{rname}.{collection}") or schemas.get(collection)
-        kwargs: dict[str, Any] = {"name": collection}
-        if schema is not None:
-            kwargs["schema"] = schema
-        if model is not None and schema is None:
-            repo = await XRepoFactory.create(
-                resource=resource, model_class=model, collection=collection, name=collection
-            )
-        else:
-            repo = await XRepoFactory.create_from_resource(
-                resource, model, collection=collection, **kwargs
-            )
-        sources.append((collection, repo))
-    return create_view(name, sources, join_config, result_model_class)

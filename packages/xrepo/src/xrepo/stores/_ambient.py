@@ -1,9 +1,10 @@
 """An ambient transaction: a write and its audit entry on one SQL connection / MongoDB session.
 
-:class:`~xrepo.secure.SecureRepo` opens the resource's transaction, sets it here, and runs the
-repository's write; a repository class that declares ``ambient_transactions = True`` runs its
-statements on :func:`current` (when set for its resource) instead of opening its own
-transaction. The audit entry is written on the same transaction, so both commit or neither does.
+``store.transaction()`` (:class:`~xrepo.stores.SQLStore`, :class:`~xrepo.stores.MongoStore`)
+opens the resource's transaction and sets it here for the block; every store on that resource
+then runs its statements on :func:`current` instead of opening its own transaction. The audit
+layer writes its entry on the same transaction (:func:`transaction_for`), so both commit or
+neither does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["TransactionFactory", "active", "current", "transaction_for"]
+__all__ = ["TransactionFactory", "active", "current", "open_transaction", "transaction_for"]
 
 _AMBIENT: ContextVar[tuple[Any, Any] | None] = ContextVar("xrepo_ambient_tx", default=None)
 
@@ -36,20 +37,26 @@ def current(resource: Any) -> Any:
     return None
 
 
-async def transaction_for(repo: Any, audit: Any) -> TransactionFactory | None:
-    """A transaction factory for ``repo``'s resource, or ``None`` when the repository cannot
-    run its writes inside a caller's transaction (or its server has no transactions: a
-    standalone MongoDB)."""
-    if not getattr(type(repo), "ambient_transactions", False):
+@contextlib.asynccontextmanager
+async def open_transaction(resource: Any) -> AsyncIterator[Any]:
+    """``resource.transaction()``, ambient for the block (what ``store.transaction()`` is)."""
+    async with resource.transaction() as tx:
+        token = _AMBIENT.set((resource, tx))
+        try:
+            yield tx
+        finally:
+            _AMBIENT.reset(token)
+
+
+async def transaction_for(store: Any, audit: Any) -> TransactionFactory | None:
+    """A transaction factory for ``store``'s resource, or ``None`` when the store cannot run
+    its writes inside a caller's transaction (a memory or file store, a view, a standalone
+    MongoDB)."""
+    if not await store.supports_transactions():
         return None
-    resource = getattr(repo, "resource", None)
-    if resource is None or not callable(getattr(resource, "transaction", None)):
-        return None
-    supports = getattr(repo, "supports_transactions", None)
-    if callable(supports) and not await supports():
-        return None
+    resource = getattr(store, "resource", None)
     sink = getattr(audit, "sink", None)
-    same = getattr(sink, "resource", None) is resource
+    same = resource is not None and getattr(sink, "resource", None) is resource
     kind = (
         "session"
         if hasattr(resource, "client") and not hasattr(resource, "dialect")
@@ -64,11 +71,7 @@ async def transaction_for(repo: Any, audit: Any) -> TransactionFactory | None:
             # Create the audit table/collection before the transaction: MongoDB cannot write
             # to a collection created after the transaction's snapshot, MySQL commits on DDL.
             await prepare()
-        async with resource.transaction() as tx:
-            token = _AMBIENT.set((resource, tx))
-            try:
-                yield tx, ({kind: tx} if same else {})
-            finally:
-                _AMBIENT.reset(token)
+        async with store.transaction() as tx:
+            yield tx, ({kind: tx} if same else {})
 
     return factory

@@ -1,0 +1,631 @@
+"""``MongoStore``: one MongoDB collection, queried natively.
+
+Filters become MongoDB filters, pipelines MongoDB pipelines (:mod:`xrepo.compile.mongo`); the
+server does the filtering, sorting, paging and aggregation. The id field is stored as ``_id``.
+Bulk writes run in a transaction (MongoDB must run as a replica set): a failing item aborts the
+whole batch and is named in the error.
+
+Collections as MongoDB makes them: an ``ObjectId`` reads back as its 24-character hex string
+(decoded by the driver, so ``list()``, ``aggregate()`` and ``distinct()`` agree), and that string
+finds the ``ObjectId`` in every filter and id argument. A ``str`` id left out on create is
+assigned by MongoDB (an ``ObjectId``). Fields typed ``xinspector.types.ObjectIdStr`` (as XInspector
+generates them for ObjectId fields) store 24-hex values as ObjectIds; other ``str`` fields store
+strings. A model that declares ``bson.ObjectId`` fields itself gets ObjectIds as they are.
+Decimals are stored as ``Decimal128`` and read back as ``Decimal``; datetimes are stored as aware
+UTC with milliseconds (naive means UTC), and ``create()`` returns them as stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import typing
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import bson
+from bson.codec_options import TypeDecoder, TypeRegistry
+from bson.decimal128 import Decimal128
+from bson.errors import InvalidDocument
+from bson.objectid import ObjectId
+from pydantic import BaseModel, BeforeValidator
+from pymongo import errors as pm_errors
+
+from xrepo.compile import decode
+from xrepo.compile.mongo import (
+    check_collection_name,
+    is_object_id_hex,
+    stored_value,
+    to_bson,
+    to_mongo_filter,
+    to_mongo_pipeline,
+)
+from xrepo.errors import (
+    XRepoConfigurationError,
+    XRepoConflictError,
+    XRepoConnectionError,
+    XRepoError,
+    XRepoQueryError,
+    XRepoValidationError,
+)
+from xrepo.query import FieldType, Kind, Node, SortKey, Stage, pipeline_types
+from xrepo.stores import _ambient as ambient
+from xrepo.stores._errors import translate
+from xrepo.stores._protocol import INCREMENT, Row, RowLayout, UpdateItem, VersionConflict
+from xresource.databases.mongodb import MongoDBResource
+from xresource.databases.value_scrub import raise_alone, scrub_record_values
+from xresource.errors import XResourceError
+
+__all__ = ["MongoStore"]
+
+
+class _Failed(Exception):
+    def __init__(self, item: int | None, error: Exception, message: str) -> None:
+        super().__init__(item)
+        self.item = item
+        self.error = error
+        # The server's message only: the full error echoes the document, which may hold secrets.
+        self.message = message
+
+
+class _ObjectIdAsHex(TypeDecoder):
+    """Decodes every ObjectId as its hex string (in C's decode loop, one call per ObjectId)."""
+
+    bson_type = ObjectId
+
+    def transform_bson(self, value: Any) -> str:
+        return str(value)
+
+
+class _Decimal128AsDecimal(TypeDecoder):
+    """Decodes ``Decimal128`` as ``Decimal`` (what a ``Decimal`` field holds)."""
+
+    bson_type = Decimal128
+
+    def transform_bson(self, value: Any) -> Decimal:
+        return value.to_decimal()  # type: ignore[no-any-return]
+
+
+_AS_HEX = TypeRegistry([_ObjectIdAsHex(), _Decimal128AsDecimal()])
+_KEEP_OBJECT_IDS = TypeRegistry([_Decimal128AsDecimal()])
+
+
+def _mentions(annotation: Any, found: Any, depth: int = 0) -> bool:
+    """Whether ``found(t)`` holds for ``annotation`` or a type inside it (unions, Annotated
+    metadata, containers, nested models), looked at to a bounded depth."""
+    if depth > 8:
+        return False
+    if found(annotation):
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(
+            _mentions(f.annotation, found, depth + 1) or any(found(m) for m in f.metadata)
+            for f in annotation.model_fields.values()
+        )
+    return any(_mentions(a, found, depth + 1) for a in typing.get_args(annotation))
+
+
+def _is_bson_object_id(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, ObjectId)
+
+
+def _is_decimal(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, Decimal)
+
+
+def _is_object_id_str(t: Any) -> bool:
+    # xinspector.types.ObjectIdStr: Annotated[str, BeforeValidator(<ObjectId to hex>)]. Matched by
+    # the validator's name so that a model built from exported source is recognized as well.
+    return isinstance(t, BeforeValidator) and getattr(t.func, "__name__", "") == "_oid_to_str"
+
+
+class MongoStore:
+    """One MongoDB collection, queried natively (filters, sorts, pipelines run on the server).
+
+    Args:
+        resource: a connected or connectable :class:`~xresource.MongoDBResource`.
+        collection: the collection (default: the metadata's ``collection``, the model's
+            ``Meta.collection``, then the repository name).
+
+    Examples:
+        >>> repo = XRepo(model_class=User, store=MongoStore(mongo, "users"))
+    """
+
+    backend = "mongodb"
+
+    def __init__(self, resource: MongoDBResource, collection: str | None = None) -> None:
+        if not isinstance(resource, MongoDBResource):
+            raise XRepoConfigurationError(
+                f"a MongoDB store needs a MongoDBResource, got {type(resource).__name__}"
+            )
+        if collection is not None:
+            check_collection_name(collection)
+        self._resource = resource
+        self._collection = collection or ""
+        self._str_ids = False
+        self._oid_ids = False
+        self._as_hex = True
+        self._oid_fields: frozenset[str] = frozenset()
+        self._coll_cache: tuple[Any, Any] | None = None
+        self._decimals = False
+        self._walk = False
+        self._transactions: bool | None = None
+        self._layout: RowLayout | None = None
+
+    def bind(self, layout: RowLayout) -> None:
+        """Serve the repository of ``layout``: its id field, the ObjectId and Decimal fields of
+        its model and, unless given, its collection."""
+        if self._layout is not None:
+            raise XRepoConfigurationError(
+                f"this MongoStore serves repository {self._layout.repo!r} already; give each "
+                "repository its own store",
+                repo=layout.repo,
+            )
+        model_class = layout.model_class
+        meta = getattr(model_class, "meta", None)
+        name = (
+            self._collection
+            or layout.collection
+            or (meta().collection if callable(meta) else None)
+            or layout.repo
+        )
+        self._collection = check_collection_name(name)
+        self._layout = layout
+        self._name = layout.repo
+        self._id = layout.id_field
+        fields = model_class.model_fields
+        annotation = fields[self._id].annotation
+        args = typing.get_args(annotation) or (annotation,)
+        self._str_ids = any(
+            a is str or (typing.get_origin(a) is typing.Annotated and typing.get_args(a)[0] is str)
+            for a in args
+        )
+        self._oid_ids = any(_is_bson_object_id(a) for a in args)
+        # A model that declares bson.ObjectId fields wants ObjectIds; every other model reads
+        # them as the hex strings its str fields hold.
+        self._as_hex = not _mentions(model_class, _is_bson_object_id)
+        # Decimal fields read Decimal128: list() then decodes through the decoding collection.
+        self._decimals = _mentions(model_class, _is_decimal)
+        self._oid_fields = frozenset(
+            name
+            for name, info in fields.items()
+            if any(_is_object_id_str(m) for m in info.metadata)
+            or _mentions(info.annotation, _is_object_id_str)
+        )
+
+    @property
+    def layout(self) -> RowLayout:
+        """The layout of the repository this store serves."""
+        if self._layout is None:
+            raise XRepoConfigurationError(
+                "this MongoStore is not bound to a repository yet; build one with "
+                "XRepo(model_class=..., store=...)"
+            )
+        return self._layout
+
+    @property
+    def resource(self) -> MongoDBResource:
+        """The MongoDB resource."""
+        return self._resource
+
+    @property
+    def collection_name(self) -> str:
+        """The collection name."""
+        return self._collection
+
+    async def _coll(self) -> Any:
+        """The collection with the client's codec options (datetimes aware UTC): documents as
+        stored, ObjectIds and Decimal128 included."""
+        await self._resource.ensure_connected()
+        return self._resource.collection(self._collection)
+
+    async def _decoding_coll(self) -> Any:
+        """The collection decoding ObjectIds as hex strings (unless the model holds
+        ``bson.ObjectId`` fields) and Decimal128 as Decimal, everywhere in a document.
+
+        The driver then decodes each reply document in Python (about 0.7 us a document more), so
+        ``list()`` uses it only for models with Decimal fields; aggregate() and distinct() always.
+        """
+        await self._resource.ensure_connected()
+        db = self._resource.db
+        cached = self._coll_cache
+        if cached is not None and cached[0] is db:
+            return cached[1]
+        raw = self._resource.collection(self._collection)
+        options = raw.codec_options.with_options(
+            type_registry=_AS_HEX if self._as_hex else _KEEP_OBJECT_IDS
+        )
+        coll = raw.with_options(codec_options=options)
+        self._coll_cache = (db, coll)
+        return coll
+
+    @asynccontextmanager
+    async def _errors(self, operation: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except XRepoError:
+            raise
+        except XResourceError as exc:
+            raise translate(exc, self._name, operation) from exc
+        except pm_errors.DuplicateKeyError as exc:
+            # The driver's error holds the duplicate value (maybe a secret): not chained.
+            raise_alone(
+                XRepoConflictError(
+                    f"duplicate key: {_short(exc)}", repo=self._name, operation=operation
+                )
+            )
+        except _UNENCODABLE as exc:
+            raise_alone(
+                XRepoValidationError(
+                    _unencodable_message(exc), repo=self._name, operation=operation
+                )
+            )
+        except (pm_errors.ConnectionFailure, pm_errors.ServerSelectionTimeoutError) as exc:
+            raise XRepoConnectionError(
+                f"MongoDB is unreachable: {_short(exc)}", repo=self._name, operation=operation
+            ) from exc
+        except pm_errors.PyMongoError as exc:
+            raise_alone(XRepoQueryError(_short(exc), repo=self._name, operation=operation))
+
+    def _doc_to_row(self, doc: dict[str, Any]) -> Row:
+        if "_id" in doc:
+            doc[self._id] = doc.pop("_id")
+        return doc
+
+    def _row_to_doc(self, row: Row) -> dict[str, Any]:
+        id_field = self._id
+        doc = {k: to_bson(v) for k, v in row.items() if k != id_field}
+        if self._oid_fields:
+            for name in self._oid_fields & doc.keys():
+                doc[name] = _to_object_ids(doc[name])
+        key = row.get(id_field)
+        if key is not None:  # else the driver assigns an ObjectId
+            key = to_bson(key)
+            doc["_id"] = _to_object_ids(key) if id_field in self._oid_fields else key
+        return doc
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def select(
+        self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
+    ) -> list[Row]:
+        """Documents matching ``node`` as rows (``_id`` renamed to the id field)."""
+        filt = to_mongo_filter(node, self._id)
+        mongo_sort = [(("_id" if p == self._id else p), d) for p, d in sort]
+        async with self._errors("list"):
+            coll = await (self._decoding_coll() if self._decimals else self._coll())
+            cursor = coll.find(
+                filt,
+                sort=mongo_sort or None,
+                skip=skip,
+                limit=limit or 0,
+                session=ambient.current(self._resource),
+            )
+            docs: list[Row] = await cursor.to_list(None)
+        id_field = self._id  # _doc_to_row inlined: this loop runs once per document read
+        if self._str_ids and self._as_hex:
+            for d in docs:
+                if "_id" in d:
+                    key = d.pop("_id")
+                    d[id_field] = str(key) if key.__class__ is ObjectId else key
+        else:
+            for d in docs:
+                if "_id" in d:
+                    d[id_field] = d.pop("_id")
+        if self._walk:
+            docs = [_as_read(d) for d in docs]
+        return docs
+
+    def repair_row(self, row: Row) -> Row | None:
+        """``row`` as the model can read it, for a row the model refused; ``None``: nothing to
+        repair.
+
+        Without the decoding collection (:meth:`_decoding_coll`), ObjectIds in other fields
+        than the id reach the model as they are: a ``str`` field holding one fails, and the
+        repository asks here for the row with its ObjectIds as hex strings. From then on this
+        store converts every row it selects (a collection that holds them keeps doing)."""
+        fixed = _as_read(row)
+        if fixed is row:
+            return None
+        self._walk = True
+        return fixed  # type: ignore[no-any-return]
+
+    async def count(self, node: Node) -> int:
+        async with self._errors("count"):
+            coll = await self._coll()
+            return int(
+                await coll.count_documents(
+                    to_mongo_filter(node, self._id), session=ambient.current(self._resource)
+                )
+            )
+
+    async def distinct(self, path: str, node: Node) -> list[Any]:
+        key = "_id" if path == self._id else path
+        async with self._errors("distinct"):
+            coll = await self._decoding_coll()
+            values = await coll.distinct(
+                key, to_mongo_filter(node, self._id), session=ambient.current(self._resource)
+            )
+        kind = self.layout.field_types.get(path)
+        if kind is not None and kind.kind is Kind.LIST:
+            # distinct() of a list field gives its elements
+            kind = FieldType(kind.element) if kind.element is not None else None
+        retype = _retyped(kind)
+        # An ObjectId and the string of its hex both read as that string: one value.
+        seen: set[str] = set()
+        out: list[Any] = []
+        for v in values:
+            if v is None:
+                continue
+            if retype:
+                v = decode(kind, v)
+            if v.__class__ is str:
+                if v in seen:
+                    continue
+                seen.add(v)
+            out.append(v)
+        return out
+
+    async def aggregate(self, stages: list[Stage]) -> list[Row]:
+        pipeline = to_mongo_pipeline(stages, id_field=self._id, object_ids=self._as_hex)
+        async with self._errors("aggregate"):
+            coll = await self._decoding_coll()
+            cursor = await coll.aggregate(pipeline, session=ambient.current(self._resource))
+            docs: list[Row] = await cursor.to_list(None)
+        # What BSON cannot say: dates are stored as datetimes, times and UUIDs as strings, a
+        # float field may hold ints. Typed here from the fields each output comes from.
+        kinds = pipeline_types(stages, self.layout.field_types)
+        work = [(k, kind) for k, kind in kinds.items() if _retyped(kind)]
+        if work:
+            for doc in docs:
+                for key, kind in work:
+                    head, dot, tail = key.partition(".")
+                    if dot:  # a compound $group key: "_id.<name>" is doc["_id"][name]
+                        holder = doc.get(head)
+                        if isinstance(holder, dict) and tail in holder:
+                            holder[tail] = decode(kind, holder[tail])
+                    elif key in doc:
+                        doc[key] = decode(kind, doc[key])
+        return docs
+
+    # -- writes ---------------------------------------------------------------------------------
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """A transaction's session, ambient for the block: the operations of every store on
+        this resource run in it (a write and its audit entry commit together). Needs a replica
+        set (:meth:`supports_transactions`)."""
+        return ambient.open_transaction(self._resource)
+
+    async def supports_transactions(self) -> bool:
+        """Whether the server runs transactions (a replica set or a sharded cluster)."""
+        if self._transactions is None:
+            async with self._errors("hello"):
+                await self._resource.ensure_connected()
+                hello = await self._resource.db.command("hello")
+            self._transactions = bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
+        return self._transactions
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[Any]:
+        """A transaction's session, or ``None`` on a standalone server (no transactions).
+
+        Inside a caller's transaction (``store.transaction()``) that session is used."""
+        joined = ambient.current(self._resource)
+        if joined is not None:
+            yield joined
+        elif await self.supports_transactions():
+            async with self._resource.transaction() as session:
+                yield session
+        else:
+            yield None
+
+    async def insert(self, rows: list[Row]) -> list[Row]:
+        assigned: list[int] = []  # rows whose id the driver assigns
+        for i, row in enumerate(rows):
+            if row.get(self._id) is None:
+                if not (self._str_ids or self._oid_ids):
+                    raise XRepoValidationError(
+                        f"item {i}: give an {self._id!r}; MongoDB assigns ids (ObjectIds) "
+                        "only to str-typed or ObjectId-typed id fields",
+                        repo=self._name,
+                        operation="create",
+                        item=i,
+                    )
+                assigned.append(i)
+        docs = [self._row_to_doc(r) for r in rows]
+        stored = self._as_stored(rows)
+        operation = "create" if len(rows) == 1 else "bulk_create"
+        async with self._errors(operation):
+            coll = await self._coll()
+            if len(docs) == 1:
+                await coll.insert_one(docs[0], session=ambient.current(self._resource))
+                return self._with_assigned_ids(stored, docs, assigned)
+            try:
+                async with self._session() as session:
+                    try:
+                        await coll.insert_many(docs, ordered=True, session=session)
+                    except _UNENCODABLE as exc:
+                        # Raised while encoding a batch, so before or between the batches
+                        # sent: the transaction (or the cleanup below) covers what went in.
+                        index = _first_unencodable(docs, coll.codec_options)
+                        if session is None and index:
+                            done = [d["_id"] for d in docs[:index] if "_id" in d]
+                            await coll.delete_many({"_id": {"$in": done}})
+                        raise _Failed(index, exc, _unencodable_message(exc)) from exc
+                    except pm_errors.BulkWriteError as exc:
+                        errors = exc.details.get("writeErrors") or [{}]
+                        index = errors[0].get("index")
+                        if session is None and isinstance(index, int) and index > 0:
+                            # No transaction: an ordered insert stopped at `index`; take back
+                            # what went in before it.
+                            done = [d["_id"] for d in docs[:index]]
+                            await coll.delete_many({"_id": {"$in": done}})
+                        raise _Failed(
+                            index, exc, str(errors[0].get("errmsg", "write failed"))
+                        ) from exc
+            except _Failed as failed:
+                kind: type[XRepoError] = (
+                    XRepoConflictError
+                    if isinstance(failed.error, pm_errors.BulkWriteError)
+                    and ((failed.error.details.get("writeErrors") or [{}])[0].get("code") == 11000)
+                    else XRepoValidationError
+                    if isinstance(failed.error, _UNENCODABLE)
+                    else XRepoQueryError
+                )
+                raise_alone(
+                    kind(
+                        f"item {failed.item}: {_short(failed.message)}; nothing was written",
+                        repo=self._name,
+                        operation=operation,
+                        item=failed.item,
+                    )
+                )
+        return self._with_assigned_ids(stored, docs, assigned)
+
+    def _as_stored(self, rows: list[Row]) -> list[Row]:
+        """``rows`` as a read returns them once stored (datetimes aware UTC, milliseconds); a
+        row that storing does not change is returned as the same object."""
+        out = rows
+        for i, row in enumerate(rows):
+            changed = None
+            for k, v in row.items():
+                if v.__class__ in _PLAIN:
+                    continue
+                s = stored_value(v)
+                if s is not v:
+                    changed = changed or dict(row)
+                    changed[k] = s
+            if changed is not None:
+                if out is rows:
+                    out = list(rows)
+                out[i] = changed
+        return out
+
+    def _with_assigned_ids(
+        self, rows: list[Row], docs: list[dict[str, Any]], assigned: list[int]
+    ) -> list[Row]:
+        """The stored rows, with the ids the driver assigned (hex strings for str ids)."""
+        if not assigned:
+            return rows
+        rows = list(rows)
+        for i in assigned:
+            oid = docs[i]["_id"]
+            rows[i] = {**rows[i], self._id: str(oid) if self._str_ids else oid}
+        return rows
+
+    async def update_where(self, batch: list[UpdateItem]) -> list[int]:
+        counts: list[int] = []
+        async with self._errors("update"):
+            coll = raw = await self._coll()
+            async with self._session() as session:
+                # Without a transaction, the documents an item changes are kept so that a
+                # later failing item can put them back.
+                saved: list[dict[str, Any]] = []
+                try:
+                    for i, (node, changes, conflict) in enumerate(batch):
+                        filt = to_mongo_filter(node, self._id)
+                        if session is None and len(batch) > 1:
+                            saved.extend(await raw.find(filt).to_list(None))
+                        result = await coll.update_many(
+                            filt, self._update_doc(changes), session=session
+                        )
+                        if result.matched_count == 0 and conflict is not None:
+                            found = await coll.count_documents(
+                                to_mongo_filter(conflict, self._id), session=session
+                            )
+                            if found:
+                                raise VersionConflict(i)
+                        counts.append(result.matched_count)
+                except BaseException:
+                    for doc in reversed(saved):
+                        await raw.replace_one({"_id": doc["_id"]}, doc)
+                    raise
+        return counts
+
+    def _update_doc(self, changes: Row) -> dict[str, Any]:
+        update: dict[str, Any] = {}
+        oids = self._oid_fields
+        sets = {
+            k: _to_object_ids(to_bson(v)) if k in oids else to_bson(v)
+            for k, v in changes.items()
+            if v is not INCREMENT
+        }
+        if sets:
+            update["$set"] = sets
+        incs = {k: 1 for k, v in changes.items() if v is INCREMENT}
+        if incs:
+            update["$inc"] = incs
+        return update
+
+    async def delete_where(self, node: Node) -> int:
+        async with self._errors("delete"):
+            coll = await self._coll()
+            result = await coll.delete_many(
+                to_mongo_filter(node, self._id), session=ambient.current(self._resource)
+            )
+            return int(result.deleted_count)
+
+
+#: What the BSON encoder raises for a value MongoDB cannot store (an integer beyond 64 bits, a
+#: key with a NUL, an unknown type); raised before the server sees the document.
+_UNENCODABLE = (OverflowError, InvalidDocument)
+
+
+def _first_unencodable(docs: Sequence[Mapping[str, Any]], options: Any) -> int | None:
+    """The index of the first document BSON cannot encode with the collection's codec
+    ``options`` (only called after a failure)."""
+    for i, doc in enumerate(docs):
+        try:
+            bson.encode(doc, codec_options=options)
+        except _UNENCODABLE:
+            return i
+    return None
+
+
+def _unencodable_message(exc: BaseException) -> str:
+    # The encoder's rule, without the value it may quote ("cannot encode object: <value>"):
+    # the value may be a secret.
+    rule = str(exc).split(":", 1)[0].strip() or type(exc).__name__
+    return f"a value cannot be stored in MongoDB ({rule})"
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+#: Kinds whose values MongoDB returns in another Python type than the field's.
+_RETYPED = frozenset({Kind.DATE, Kind.TIME, Kind.UUID, Kind.DECIMAL, Kind.FLOAT})
+
+
+def _retyped(kind: FieldType | None) -> bool:
+    if kind is None:
+        return False
+    return (kind.element if kind.kind is Kind.LIST else kind.kind) in _RETYPED
+
+
+def _as_read(value: Any) -> Any:
+    """``value`` with ObjectIds as hex strings and Decimal128 as Decimal (the same object when
+    it holds none), as the decoding collection reads it."""
+    cls = value.__class__
+    if cls is ObjectId:
+        return str(value)
+    if cls is Decimal128:
+        return value.to_decimal()
+    if cls is dict:
+        items = {k: _as_read(v) for k, v in value.items()}
+        return value if all(items[k] is v for k, v in value.items()) else items
+    if cls is list:
+        elements = [_as_read(v) for v in value]
+        return value if all(a is b for a, b in zip(elements, value, strict=True)) else elements
+    return value
+
+
+def _to_object_ids(value: Any) -> Any:
+    """24-hex strings (also inside a list) as ObjectIds: how an ObjectId-typed field stores."""
+    if is_object_id_hex(value):
+        return ObjectId(value)
+    if isinstance(value, list):
+        return [_to_object_ids(v) for v in value]
+    return value
+
+
+def _short(exc: object) -> str:
+    # "full error: {...}" repeats the server reply (key values, a failed document's fields).
+    text = scrub_record_values(str(exc).split(", full error:")[0])
+    return text if len(text) < 300 else text[:300] + "..."
