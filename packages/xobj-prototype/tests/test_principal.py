@@ -36,6 +36,8 @@ def test_anonymous_means_no_id() -> None:
     assert not SYSTEM.is_anonymous
     assert SYSTEM.roles == frozenset({"system"})
     assert not Principal(id="anonymous-looking").is_anonymous
+    assert ANONYMOUS.display_id == bare.display_id == "anonymous"
+    assert SYSTEM.display_id == "system"
 
 
 def test_principals_are_immutable_hashable_and_compare_by_value() -> None:

@@ -146,6 +146,11 @@ class Principal(BaseModel):
         return self.id
 
     @property
+    def display_id(self) -> str:
+        """The id as messages and audit views show it: :attr:`id`, or ``"anonymous"``."""
+        return self.id if self.id is not None else ANONYMOUS_ROLE
+
+    @property
     def is_anonymous(self) -> bool:
         """Whether nobody authenticated (the principal has no id)."""
         return self.id is None

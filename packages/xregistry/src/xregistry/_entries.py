@@ -173,7 +173,7 @@ class EntryRegistry(Generic[E]):
             details=audit_details,
         )
         return RegistryPermissionError(
-            f"{who.id!r} (roles {sorted(who.roles)}) may not {permission} {self.noun} "
+            f"{who.display_id!r} (roles {sorted(who.roles)}) may not {permission} {self.noun} "
             f"{entry}; ask for a role that holds {permission!r}",
             details=error_details,
         )

@@ -1,5 +1,8 @@
 """A bounded audit log: who registered, read, executed or was refused what, and when.
 
+Each entry is an :class:`AuditEvent`, an :class:`xobj_prototype.AuditRecord` (the audit record
+shape that repositories write too) with the registry's action names.
+
 Every registry writes here; an HTTP layer can expose :meth:`AuditLog.events` to administrators.
 Details are redacted on the way in, so an argument named ``password`` never sits in the log.
 """
@@ -9,13 +12,12 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import model_validator
 
-from xobj_prototype import redact
+from xobj_prototype import ANONYMOUS_ROLE, SYSTEM, AuditRecord, Principal
 
 __all__ = ["AuditAction", "AuditEvent", "AuditLog"]
 
@@ -36,19 +38,58 @@ class AuditAction(StrEnum):
     ENRICH = "enrich"
 
 
-class AuditEvent(BaseModel):
-    """One audited operation."""
+class AuditEvent(AuditRecord):
+    """One audited registry operation: an :class:`xobj_prototype.AuditRecord` (the stack's one
+    audit record shape) whose action is an :class:`AuditAction` and whose target is a registered
+    item.
 
-    model_config = ConfigDict(frozen=True)
+    The registry's own names read the record's fields: :attr:`kind` is ``target_kind``,
+    :attr:`name` is ``target_name``, :attr:`principal` is ``principal_id`` (``"anonymous"`` for an
+    anonymous caller, ``"system"`` for in-process code that gave no principal) and
+    :attr:`allowed` is ``outcome != "denied"``. They are accepted as keywords when an event is
+    built, too.
 
-    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    action: AuditAction
-    kind: str  # "function", "model", "type", "enrichment"
-    name: str
-    principal: str = "system"
-    roles: tuple[str, ...] = ()
-    allowed: bool = True
-    details: dict[str, Any] = Field(default_factory=dict)
+    Examples:
+        >>> e = AuditEvent(action="register", kind="function", name="add", principal="ada")
+        >>> e.action is AuditAction.REGISTER, e.target_kind, e.principal, e.allowed
+        (True, 'function', 'ada', True)
+    """
+
+    action: AuditAction  # narrower than the record's action name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registry_names(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or not _OLD_NAMES.intersection(data):
+            return data
+        out = dict(data)
+        for old, new in (("kind", "target_kind"), ("name", "target_name")):
+            if old in out:
+                out[new] = out.pop(old)
+        if "principal" in out:
+            who = out.pop("principal")
+            out["principal_id"] = None if who == ANONYMOUS_ROLE else who
+        if "allowed" in out:
+            out["outcome"] = "success" if out.pop("allowed") else "denied"
+        return out
+
+    @property
+    def kind(self) -> str:
+        """What sort of item: ``"function"``, ``"model"``, ``"type"`` or ``"enrichment"``."""
+        return self.target_kind or ""
+
+    @property
+    def name(self) -> str:
+        """The registered item's name."""
+        return self.target_name or ""
+
+    @property
+    def principal(self) -> str:
+        """Who acted: the principal's id, ``"anonymous"`` or ``"system"``."""
+        return self.principal_id if self.principal_id is not None else ANONYMOUS_ROLE
+
+
+_OLD_NAMES = frozenset({"kind", "name", "principal", "allowed"})
 
 
 class AuditLog:
@@ -86,27 +127,47 @@ class AuditLog:
         kind: str,
         name: str,
         *,
-        principal: Any = None,
+        principal: Principal | None = None,
         allowed: bool = True,
         details: Mapping[str, Any] | None = None,
         trusted: bool = False,
     ) -> AuditEvent | None:
-        """Append an event; ``principal`` is a :class:`~xregistry.permissions.Principal` or None.
+        """Append an event; ``principal`` is a :class:`~xobj_prototype.Principal` or None
+        (in-process code: recorded as ``"system"``).
 
-        ``trusted=True`` skips the redaction of ``details``: for details the registry built from
-        validated names and paths only (registration is a hot path).
+        ``details`` are masked and turned into JSON data; ``trusted=True`` skips that (and the
+        validation of the event): for details the registry built from validated names and paths
+        only (registration is a hot path).
         """
         if not self.enabled:
             return None
-        event = AuditEvent(
-            action=action,
-            kind=kind,
-            name=name,
-            principal=getattr(principal, "id", "system"),
-            roles=tuple(sorted(getattr(principal, "roles", ()))),
-            allowed=allowed,
-            details=(dict(details) if trusted else redact(dict(details))) if details else {},
-        )
+        if principal is None:
+            who: dict[str, Any] = {"principal_id": SYSTEM.id, "roles": (), "request_id": None}
+        else:
+            who = {
+                "principal_id": principal.id,
+                "roles": tuple(sorted(principal.roles)),
+                "request_id": principal.request_id,
+            }
+        if trusted:
+            # Built from validated names and a validated principal: no validation pass needed.
+            event = AuditEvent.model_construct(
+                action=AuditAction(action),
+                target_kind=kind,
+                target_name=name,
+                outcome="success" if allowed else "denied",
+                details=dict(details) if details else {},
+                **who,
+            )
+        else:
+            event = AuditEvent(
+                action=action,
+                target_kind=kind,
+                target_name=name,
+                outcome="success" if allowed else "denied",
+                details=details or {},
+                **who,
+            )
         self._events.append(event)
         for listener in self._listeners:
             try:

@@ -84,7 +84,7 @@ class ModelAccessControl:
                 model=str(model_name),
                 operation=str(getattr(operation, "value", operation)),
                 role=",".join(sorted(who.roles)),
-                principal=who.id,
+                principal=who.display_id,
                 allowed=allowed,
             )
         )

@@ -2,7 +2,8 @@
 
 A registered item carries ``permissions: {role: {permission, ...}}``. The role ``"*"`` applies to
 every principal. Roles are never taken from a caller's word: the HTTP layer authenticates and builds
-the :class:`Principal`; the registries only read it.
+the :class:`Principal`; the registries only read it. :class:`Principal`, :data:`ANONYMOUS` and
+:data:`SYSTEM` are the stack's own (:mod:`xobj_prototype`), shared with the repositories.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Iterable, Mapping
 from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError
 
+from xobj_prototype import ANONYMOUS, ANONYMOUS_ROLE, EVERYONE, SYSTEM, Principal
 from xregistry.errors import RegistryValidationError
 
 __all__ = [
@@ -26,8 +28,6 @@ __all__ = [
     "grants",
     "normalize_permissions",
 ]
-
-EVERYONE = "*"
 
 P = TypeVar("P", bound=Enum)
 
@@ -50,42 +50,27 @@ class ModelPermission(StrEnum):
     LIST = "list"
 
 
-class Principal(BaseModel):
-    """Who is acting: an id for the audit log and the roles that permissions are granted to.
-
-    Examples:
-        >>> Principal(id="ada", roles={"admin"}).roles
-        frozenset({'admin'})
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str = Field(default="anonymous", min_length=1, max_length=200)
-    roles: frozenset[str] = Field(default=frozenset({"anonymous"}))
-
-    @field_validator("roles")
-    @classmethod
-    def _roles_are_names(cls, roles: frozenset[str]) -> frozenset[str]:
-        for role in roles:
-            if not role or role == EVERYONE or len(role) > 100:
-                raise ValueError(f"role names must be 1-100 characters and not {EVERYONE!r}")
-        return roles
-
-
-ANONYMOUS = Principal()
-#: The principal of in-process calls that no user triggered (start-up registration, refresh tasks).
-SYSTEM = Principal(id="system", roles=frozenset({"system"}))
-
-
 def as_principal(who: Principal | str | None) -> Principal:
     """A :class:`Principal` from a principal, a bare role name (the document's ``user_role``) or
-    ``None`` (anonymous)."""
+    ``None`` (anonymous).
+
+    ``"anonymous"`` and ``None`` give :data:`ANONYMOUS` (no id, the role ``"anonymous"``); any
+    other role name gives a principal of that id holding that one role.
+    """
     if who is None:
         return ANONYMOUS
     if isinstance(who, Principal):
         return who
+    if isinstance(who, str) and who == ANONYMOUS_ROLE:
+        return ANONYMOUS
     if isinstance(who, str) and who and who != EVERYONE:
-        return Principal(id=who, roles=frozenset({who}))
+        try:
+            return Principal(id=who, roles=frozenset({who}))
+        except ValidationError as exc:
+            problems = "; ".join(e["msg"] for e in exc.errors(include_url=False))
+            raise RegistryValidationError(
+                f"{who[:60]!r} is not a usable role name: {problems}"
+            ) from None
     raise RegistryValidationError(
         f"a principal must be a Principal or a role name, got {type(who).__name__} {who!r}"
     )

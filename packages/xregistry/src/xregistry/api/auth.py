@@ -32,7 +32,7 @@ def hash_token(token: str, scheme: str = "sha256") -> str:
 
     Examples:
         >>> hash_token("abc")[:14]
-        'sha256:ba7816'
+        'sha256:ba7816b'
     """
     if not isinstance(token, str) or not token:
         raise ValueError("a token must be a non-empty string")

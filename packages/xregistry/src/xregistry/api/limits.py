@@ -120,7 +120,7 @@ def truncate_inputs(errors: Sequence[Any]) -> list[Any]:
 
     Example:
         >>> truncate_inputs([{"loc": ["a"], "input": "x" * 100}])[0]["input"][-12:]
-        '(100 chars)'
+        ' (100 chars)'
     """
     out: list[Any] = []
     for error in errors:

@@ -88,7 +88,7 @@ async def require_admin(state: StateDep, who: PrincipalDep) -> Principal:
         raise ApiError(
             403,
             "forbidden",
-            f"{who.id!r} may not do this: it needs one of the roles "
+            f"{who.display_id!r} may not do this: it needs one of the roles "
             f"{sorted(state.config.admin_roles)}",
         )
     return who

@@ -193,7 +193,7 @@ class FunctionRegistry(EntryRegistry[RegisteredFunction]):
             is_async=inspect.iscoroutinefunction(func),
             tags=tag_set,
             permissions=perms,
-            registered_by=who.id if who else "system",
+            registered_by=who.display_id if who else "system",
         )
         registered = RegisteredFunction(metadata=metadata, func=func)
         registered._tracker = _Tracker(self.config.max_call_history)

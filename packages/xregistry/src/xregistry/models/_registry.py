@@ -210,7 +210,7 @@ class ModelRegistry(EntryRegistry[RegisteredModel]):
             description=description or (model_class.__doc__ or "").strip() or None,
             collection=collection,
             resource=resource,
-            registered_by=who.id if who else "system",
+            registered_by=who.display_id if who else "system",
         )
         registered = RegisteredModel(metadata=metadata, model_class=model_class)
         old = self.models.get(model_name)
@@ -344,7 +344,7 @@ class ModelRegistry(EntryRegistry[RegisteredModel]):
             changes=changes,
             migration_script=migration_script,
             has_migration=migration is not None,
-            applied_by=who.id if who else "system",
+            applied_by=who.display_id if who else "system",
         )
         registered.metadata = meta.model_copy(
             update={

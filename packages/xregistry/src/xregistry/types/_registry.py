@@ -132,7 +132,7 @@ class TypeRegistry(EntryRegistry[RegisteredType]):
                 namespace=namespace or cat.value,
                 ns_path=path,
                 tags=tags_of(tags),
-                registered_by=who.id if who else "system",
+                registered_by=who.display_id if who else "system",
                 **extra,
             ),
             type_class=type_class,

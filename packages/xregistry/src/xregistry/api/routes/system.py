@@ -35,7 +35,7 @@ async def info(state: StateDep, who: PrincipalDep) -> Info:
     counts = state.registry.summary()
     return Info(
         version=__version__,
-        principal=PrincipalInfo(id=who.id, roles=sorted(who.roles)),
+        principal=PrincipalInfo(id=who.display_id, roles=sorted(who.roles)),
         functions=counts["functions"],
         models=counts["models"],
         types=counts["types"],
