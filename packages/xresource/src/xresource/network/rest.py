@@ -23,40 +23,27 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, ClassVar, Literal, NoReturn
-from urllib.parse import parse_qsl, unquote, urljoin, urlsplit, urlunsplit
+from typing import Any, ClassVar
 
 import aiohttp
-from multidict import CIMultiDict, CIMultiDictProxy
-from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
-from xobj_prototype import is_secret_key, redact_text, redact_url
-from xresource.__about__ import __version__
-from xresource.base import ParameterAlias
+from xobj_prototype import redact_text
 from xresource.errors import (
-    XResourceAuthenticationError,
-    XResourceConfigurationError,
     XResourceConnectionError,
     XResourceError,
-    XResourceIntegrityError,
     XResourceNotFoundError,
     XResourceQueryError,
     XResourceTimeoutError,
     XResourceValidationError,
 )
-from xresource.network.auth import apply_auth_params, auth_headers_and_params
-from xresource.network.base import NetworkResource
+from xresource.network._rest_exchange import _RESTExchange
 from xresource.network.pagination import RESTResponse, iter_cursor, iter_links, iter_pages
-from xresource.network.retry import RETRY_STATUSES, Backoff, is_retryable_method, parse_retry_after
-from xresource.network.urls import join_url, same_origin
-from xresource.url import ParsedURL
+from xresource.network.retry import Backoff, is_retryable_method, parse_retry_after
+from xresource.network.urls import join_url
 
 __all__ = ["RESTResource", "RESTResponse"]
 
 _METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-# Bodies larger than this are parsed in a thread so that the event loop keeps running.
-_THREAD_PARSE_BYTES = 1 << 20
 
 
 async def _sleep(seconds: float) -> None:
@@ -64,32 +51,7 @@ async def _sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def _decode(raw: bytes, charset: str | None) -> str:
-    """Text of a body; an unknown charset falls back to UTF-8 instead of failing."""
-    try:
-        return raw.decode(charset or "utf-8", errors="replace")
-    except LookupError:
-        return raw.decode("utf-8", errors="replace")
-
-
-def _message_of(data: Any, text: str) -> str:
-    """The human-readable reason in an error body (``message``, ``error``, ``detail``...)."""
-    if isinstance(data, Mapping):
-        for key in ("message", "error_description", "error", "detail", "title", "errors"):
-            value = data.get(key)
-            if isinstance(value, Mapping):
-                value = value.get("message") or value.get("detail") or value
-            if isinstance(value, list) and value:
-                value = "; ".join(
-                    str(v.get("msg") or v.get("message") or v) if isinstance(v, Mapping) else str(v)
-                    for v in value[:5]
-                )
-            if value:
-                return str(value)
-    return text.strip()
-
-
-class RESTResource(NetworkResource):
+class RESTResource(_RESTExchange):
     """An HTTP JSON API.
 
     Parameters (fields):
@@ -112,144 +74,6 @@ class RESTResource(NetworkResource):
 
     resource_type: ClassVar[str] = "rest"
     url_schemes: ClassVar[tuple[str, ...]] = ("http", "https")
-    parameter_aliases: ClassVar[Mapping[str, str | ParameterAlias]] = {
-        "retry_attempts": "max_retries",
-        "connection_timeout": ParameterAlias("connect_timeout", 0.001),
-    }
-
-    headers: dict[str, str] = Field(default_factory=dict)
-    secret_headers: dict[str, SecretStr] = Field(default_factory=dict)
-    secret_params: dict[str, SecretStr] = Field(
-        default_factory=dict, description="Secret query parameters sent with every request."
-    )
-    default_params: dict[str, str] = Field(
-        default_factory=dict, description="Query parameters sent with every request."
-    )
-    bearer_token: SecretStr | None = None
-    api_key: SecretStr | None = None
-    api_key_name: str = Field(default="X-API-Key", min_length=1)
-    api_key_in: Literal["header", "query"] = "header"
-    username: str | None = None
-    password: SecretStr | None = None
-    read_timeout: float | None = Field(default=None, gt=0)
-    pool_size: int = Field(default=10, ge=1, le=1000)
-    max_retries: int = Field(default=3, ge=0, le=20)
-    backoff_initial: float = Field(default=0.5, gt=0)
-    backoff_max: float = Field(default=10.0, gt=0)
-    backoff_jitter: float = Field(default=0.5, ge=0, le=1)
-    max_retry_after: float = Field(
-        default=60.0, ge=0, description="Longest Retry-After honoured; a longer one fails at once."
-    )
-    retry_statuses: frozenset[int] = RETRY_STATUSES
-    retry_non_idempotent: bool = False
-    max_redirects: int = Field(default=5, ge=0, le=30)
-    verify_ssl: bool = True
-    health_path: str = ""
-    health_method: Literal["HEAD", "GET"] = "HEAD"
-    endpoints: dict[str, str] = Field(default_factory=dict)
-    user_agent: str = f"xresource/{__version__}"
-
-    _session: aiohttp.ClientSession | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _normalize_input(cls, data: Any) -> Any:
-        # Runs before any field is stored: secrets never sit in a plain-text field.
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if "endpoint" in data:
-            endpoint = data.pop("endpoint")
-            if data.setdefault("base_url", endpoint) != endpoint:
-                raise ValueError("give base_url or endpoint, not both")
-        apply_auth_params(data)
-        base = data.get("base_url")
-        if isinstance(base, str):
-            parts = urlsplit(base.strip())
-            netloc = parts.netloc
-            if "@" in netloc:
-                userinfo, _, netloc = netloc.rpartition("@")
-                user, has_pw, pw = userinfo.partition(":")
-                data.setdefault("username", unquote(user) or None)
-                if has_pw:
-                    data.setdefault("password", unquote(pw))
-            params = dict(data.get("default_params") or {})
-            for key, value in parse_qsl(parts.query, keep_blank_values=True):
-                if is_secret_key(key) and "api_key" not in data:
-                    data["api_key"], data["api_key_name"], data["api_key_in"] = value, key, "query"
-                else:
-                    params.setdefault(key, value)
-            if params:
-                data["default_params"] = params
-            data["base_url"] = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-        params = data.get("default_params")
-        if isinstance(params, Mapping):
-            secret_params = {k: v for k, v in params.items() if is_secret_key(str(k))}
-            data["default_params"] = {k: v for k, v in params.items() if k not in secret_params}
-            if secret_params:
-                data["secret_params"] = {**secret_params, **dict(data.get("secret_params") or {})}
-        headers = data.get("headers")
-        if isinstance(headers, Mapping):
-            plain = {k: v for k, v in headers.items() if not is_secret_key(str(k))}
-            secret = {k: v for k, v in headers.items() if is_secret_key(str(k))}
-            data["headers"] = plain
-            if secret:
-                data["secret_headers"] = {**secret, **dict(data.get("secret_headers") or {})}
-        return data
-
-    @field_validator("headers", "default_params", mode="after")
-    @classmethod
-    def _no_plain_secrets(cls, value: dict[str, str]) -> dict[str, str]:
-        # Construction moves secret-looking entries aside; a later assignment must not add one.
-        for key in value:
-            if is_secret_key(key):
-                raise ValueError(
-                    f"{key!r} looks secret: give it through secret_headers, "
-                    "secret_params, bearer_token or api_key"
-                )
-        return value
-
-    @field_validator("headers", "secret_headers", mode="after")
-    @classmethod
-    def _check_headers(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key, item in value.items():
-            text = item.get_secret_value() if isinstance(item, SecretStr) else item
-            if not key or any(ord(c) < 33 or c in ':()<>@,;"/[]?={}\\' for c in key):
-                raise ValueError(f"invalid header name {key!r}")
-            if any(ord(c) < 32 and c != "\t" for c in text):
-                raise ValueError(f"header {key!r} contains control characters")
-        return value
-
-    @field_validator("endpoints", mode="after")
-    @classmethod
-    def _check_endpoints(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, path in value.items():
-            join_url("http://check.invalid/", path)  # refuses paths that leave the base
-            if not name:
-                raise ValueError("endpoint names must not be empty")
-        return value
-
-    @model_validator(mode="after")
-    def _check_auth(self) -> RESTResource:
-        if self.bearer_token is not None and self.username is not None:
-            raise ValueError(
-                "give bearer_token or username/password, not both (both would set "
-                "the Authorization header)"
-            )
-        if self.password is not None and self.username is None:
-            raise ValueError("password given without username")
-        join_url(self.base_url, self.health_path)
-        return self
-
-    # -- construction --------------------------------------------------------------------------
-    @classmethod
-    def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
-        """``https://[user:pw@]host[:port]/prefix[?api_key=...&x=1]``."""
-        if url.scheme not in cls.url_schemes:
-            raise XResourceConfigurationError(
-                f"{url.redacted!r} is not an http(s) URL", operation="from_url"
-            )
-        return {"base_url": url.raw.partition("#")[0]}
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def _connect(self) -> None:
@@ -487,78 +311,6 @@ class RESTResource(NetworkResource):
         )
 
     # -- internals -------------------------------------------------------------------------------
-    def _auth(self) -> tuple[dict[str, str], dict[str, str]]:
-        return auth_headers_and_params(
-            bearer_token=self.bearer_token,
-            api_key=self.api_key,
-            api_key_name=self.api_key_name,
-            api_key_in=self.api_key_in,
-            username=self.username,
-            password=self.password,
-        )
-
-    def _query(self, url: str, params: Mapping[str, Any] | None, op: str) -> dict[str, str]:
-        in_url = {k for k, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
-        query = {k: v for k, v in self.default_params.items() if k not in in_url}
-        query.update(
-            {k: v.get_secret_value() for k, v in self.secret_params.items() if k not in in_url}
-        )
-        if params is not None:
-            if not isinstance(params, Mapping):
-                raise XResourceValidationError(
-                    f"params must be a mapping, got {type(params).__name__}",
-                    resource=self.display_name,
-                    operation=op,
-                )
-            for key, value in params.items():
-                if value is None:
-                    continue
-                if isinstance(value, bool):
-                    value = "true" if value else "false"
-                elif not isinstance(value, str | int | float):
-                    raise XResourceValidationError(
-                        f"query parameter {key!r} must be a string or number, got "
-                        f"{type(value).__name__}",
-                        resource=self.display_name,
-                        operation=op,
-                    )
-                query[str(key)] = str(value)
-        _, auth_params = self._auth()
-        # A next link may echo the key already: sending it twice would confuse servers.
-        query.update({k: v for k, v in auth_params.items() if k not in in_url})
-        return query
-
-    def _request_headers(self, headers: Mapping[str, str] | None, op: str) -> dict[str, str]:
-        if headers is None:
-            return {}
-        if not isinstance(headers, Mapping):
-            raise XResourceValidationError(
-                "headers must be a mapping", resource=self.display_name, operation=op
-            )
-        out = {}
-        for key, value in headers.items():
-            if (
-                not isinstance(key, str)
-                or not isinstance(value, str)
-                or any(ord(c) < 32 and c != "\t" for c in key + value)
-            ):
-                raise XResourceValidationError(
-                    f"header {str(key)[:40]!r} must be a string without control characters",
-                    resource=self.display_name,
-                    operation=op,
-                )
-            out[key] = value
-        return out
-
-    def _shown_url(self, url: str, params: Mapping[str, str] | None = None) -> str:
-        """``url`` (plus ``params``) for messages: API key and secret parameters masked."""
-        parts = urlsplit(url)
-        pairs = parse_qsl(parts.query, keep_blank_values=True) + list((params or {}).items())
-        hidden = {self.api_key_name, *self.secret_params}
-        shown = [(k, "**********" if k in hidden else v) for k, v in pairs]
-        query = "&".join(f"{k}={v}" for k, v in shown)
-        return redact_url(urlunsplit((parts.scheme, parts.netloc, parts.path, query, "")))
-
     async def _send(
         self,
         method: str,
@@ -629,124 +381,3 @@ class RESTResource(NetworkResource):
                 await _sleep(delay)
                 continue
             return response
-
-    async def _once(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: str,
-        query: dict[str, str],
-        body: bytes | str | None,
-        headers: dict[str, str],
-        client_timeout: aiohttp.ClientTimeout | None,
-    ) -> RESTResponse:
-        """One request, following redirects only within the base URL's origin."""
-        kwargs: dict[str, Any] = {"timeout": client_timeout} if client_timeout else {}
-        for _ in range(self.max_redirects + 1):
-            async with session.request(
-                method,
-                url,
-                params=query or None,
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-                **kwargs,
-            ) as resp:
-                location = resp.headers.get("Location")
-                if resp.status in _REDIRECTS and location:
-                    target = urljoin(str(resp.url), location)
-                    if not same_origin(target, self.base_url):
-                        raise XResourceQueryError(
-                            f"{method} {self._shown_url(url, query)} redirected to another "
-                            f"origin ({redact_url(target)[:200]}); refused, credentials stay "
-                            "with the base URL's host",
-                            resource=self.display_name,
-                            operation=method,
-                        )
-                    if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
-                        method, body = "GET", None
-                    url, query = target, {}
-                    continue
-                return await self._read(resp)
-        raise XResourceQueryError(
-            f"{method} {self._shown_url(url)}: more than {self.max_redirects} redirects",
-            resource=self.display_name,
-            operation=method,
-        )
-
-    async def _read(self, resp: aiohttp.ClientResponse) -> RESTResponse:
-        raw = await resp.read()
-        headers: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict(resp.headers))
-        data: Any = None
-        if raw:
-            ctype = resp.content_type or ""
-            if ctype == "application/json" or ctype.endswith("+json"):
-                try:
-                    if len(raw) > _THREAD_PARSE_BYTES:
-                        data = await asyncio.to_thread(jsonlib.loads, raw)
-                    else:
-                        data = jsonlib.loads(raw)
-                except ValueError:
-                    if resp.status < 400:
-                        raise XResourceQueryError(
-                            f"{resp.method} {self._shown_url(str(resp.url))} answered invalid JSON",
-                            resource=self.display_name,
-                            operation=resp.method,
-                        ) from None
-                    data = _decode(raw, resp.charset)
-            else:
-                data = _decode(raw, resp.charset)
-        links = {
-            rel: str(link.get("url")) for rel, link in resp.links.items() if isinstance(rel, str)
-        }
-        return RESTResponse(
-            status=resp.status,
-            headers=headers,
-            data=data,
-            url=self._shown_url(str(resp.url)),
-            links=links,
-        )
-
-    def _raise_for_status(self, method: str, response: RESTResponse) -> NoReturn:
-        status, url = response.status, response.url
-        text = response.data if isinstance(response.data, str) else ""
-        reason = redact_text(_message_of(response.data, text))[:500]
-        said = f": {reason}" if reason else ""
-        kw: dict[str, Any] = {
-            "resource": self.display_name,
-            "operation": method,
-            "details": {"status": status},
-        }
-        if status in (401, 403):
-            raise XResourceAuthenticationError(
-                f"{method} {url} was refused with HTTP {status}{said}; check the credentials "
-                "and their permissions",
-                **kw,
-            )
-        if status in (404, 410):
-            raise XResourceNotFoundError(
-                f"{method} {url} does not exist (HTTP {status}){said}", **kw
-            )
-        if status in (408, 504):
-            raise XResourceTimeoutError(
-                f"{method} {url} timed out on the server side (HTTP {status}){said}", **kw
-            )
-        if status == 429:
-            raise XResourceConnectionError(
-                f"{method} {url} is rate limited (HTTP 429, Retry-After "
-                f"{response.headers.get('Retry-After', 'not given')}){said}",
-                **kw,
-            )
-        if status == 409:
-            raise XResourceIntegrityError(
-                f"{method} {url} conflicts with the server's state (HTTP 409){said}", **kw
-            )
-        if status in (400, 422):
-            raise XResourceValidationError(
-                f"{method} {url} rejected the request (HTTP {status}){said}", **kw
-            )
-        if status >= 500:
-            raise XResourceConnectionError(
-                f"{method} {url} failed on the server (HTTP {status}){said}", **kw
-            )
-        raise XResourceQueryError(f"{method} {url} failed with HTTP {status}{said}", **kw)
