@@ -11,6 +11,7 @@ Enforcement (refusals, row filters, hidden fields, audit of every write and refu
 """
 
 from xrepo.acl._policy import EVERYONE, ACLPolicy, BoundPolicy, Decision, LookupGrant
+from xrepo.acl._rules import ACLRule, Permission
 from xrepo.acl.resolver import (
     CallableResolver,
     ContextResolver,
@@ -18,7 +19,6 @@ from xrepo.acl.resolver import (
     RoleResolver,
     StaticResolver,
 )
-from xrepo.acl.rules import ACLRule, Permission
 
 __all__ = [
     "EVERYONE",

@@ -33,6 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel, create_model
 
+from xrepo._context import Permission
 from xrepo.acl._binding import (
     _PROBE,
     _bind_slots,
@@ -41,8 +42,8 @@ from xrepo.acl._binding import (
     _substitute,
     freeze_value,
 )
+from xrepo.acl._rules import ACLRule
 from xrepo.acl.resolver import ContextResolver, Principal, RoleResolver
-from xrepo.acl.rules import ACLRule, Permission
 from xrepo.errors import XRepoConfigurationError, XRepoPermissionError, XRepoValidationError
 from xrepo.query import (
     DEFAULT_LIMITS,
