@@ -354,7 +354,7 @@ class XRepo(XObjPrototype, Generic[T]):
         self._array_fields = frozenset(n for n in self._fields if _is_listish(fields[n].annotation))
         if limits is not None and not isinstance(limits, FilterLimits):
             raise XRepoConfigurationError(
-                f"limits must be a FilterLimits (xrepo.query.filters), got {type(limits).__name__}",
+                f"limits must be a FilterLimits (xrepo.query), got {type(limits).__name__}",
                 repo=metadata.name,
             )
         self._limits = limits or DEFAULT_LIMITS
@@ -370,7 +370,7 @@ class XRepo(XObjPrototype, Generic[T]):
             and not secret
             and all(_is_plain(fields[n].annotation) for n in self._fields)
         )
-        # Filter values are typed by these (xrepo.query.values); `Any` fields stay untyped.
+        # Filter values are typed by these (xrepo.query.type_filter); `Any` fields stay untyped.
         self._field_types = {
             n: t
             for n, t in field_types(model_class).items()
