@@ -15,11 +15,11 @@ from pydantic import BaseModel
 from xinspector import FieldStatistics, InspectionResult
 from xregistry import (
     EnrichedRegistry,
-    ModelEnrichment,
     RegistryNotFoundError,
     RegistryValidationError,
     XRegistry,
 )
+from xregistry.enrichment import ModelEnrichment
 
 
 class Product(BaseModel):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from xregistry import DiscoveryResult, SyncResult, XRegistry
+from xregistry import XRegistry
+from xregistry.enrichment import DiscoveryResult, SyncResult
 from xresource import ResourceFactory, SQLDatabaseResource
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
-from xregistry import detect_widget, generate_ui_schema
+from xregistry.models import detect_widget, generate_ui_schema
 
 
 class Status(Enum):

@@ -1,6 +1,11 @@
 """xregistry: registries of functions, models and types with namespaces, permissions, versions,
 auditing, import control and enrichment from live resources.
 
+The top level holds what a user needs; the rest lives in the subpackage faces:
+:mod:`xregistry.functions`, :mod:`xregistry.models`, :mod:`xregistry.types`,
+:mod:`xregistry.enrichment`, :mod:`xregistry.imports`, :mod:`xregistry.permissions`,
+:mod:`xregistry.audit`, :mod:`xregistry.config`, :mod:`xregistry.errors` and :mod:`xregistry.api`.
+
 Start with :class:`XRegistry` (or :func:`default_registry`)::
 
     from xregistry import XRegistry, Principal
@@ -24,17 +29,8 @@ from xregistry._registry import (
     set_default_registry,
 )
 from xregistry.audit import AuditAction, AuditEvent, AuditLog
-from xregistry.config import (
-    AuditConfig,
-    EnrichmentConfig,
-    FunctionRegistryConfig,
-    ImportControlConfig,
-    ModelRegistryConfig,
-    RegistryConfig,
-    TypeRegistryConfig,
-    load_config,
-)
-from xregistry.enrichment import DiscoveryResult, EnrichedRegistry, ModelEnrichment, SyncResult
+from xregistry.config import RegistryConfig, load_config
+from xregistry.enrichment import EnrichedRegistry
 from xregistry.errors import (
     FunctionExecutionError,
     FunctionTimeoutError,
@@ -44,105 +40,51 @@ from xregistry.errors import (
     RegistryValidationError,
     XRegistryError,
 )
-from xregistry.functions import (
-    CallStats,
-    FunctionMetadata,
-    FunctionRegistry,
-    ParameterInfo,
-    RegisteredFunction,
-)
-from xregistry.imports import AccessRecord, ModelAccessControl, ModelGate, auto_discover_models
-from xregistry.models import (
-    MigrationRegistry,
-    ModelEvolution,
-    ModelMetadata,
-    ModelRegistry,
-    ModelSource,
-    ModelVersion,
-    RegisteredModel,
-    bump_version,
-    detect_widget,
-    diff_fields,
-    generate_ui_schema,
-    model_fields_schema,
-    model_from_json_schema,
-)
+from xregistry.functions import FunctionRegistry, RegisteredFunction
+from xregistry.imports import ModelGate, auto_discover_models
+from xregistry.models import ModelRegistry, ModelSource, RegisteredModel
 from xregistry.permissions import (
     ANONYMOUS,
     SYSTEM,
     FunctionPermission,
     ModelPermission,
     Principal,
-    as_principal,
 )
-from xregistry.types import (
-    RegisteredType,
-    RegisteredValidator,
-    TypeCategory,
-    TypeMetadata,
-    TypeRegistry,
-)
+from xregistry.types import RegisteredType, TypeCategory, TypeRegistry
 
 __all__ = [
     "ANONYMOUS",
     "SYSTEM",
-    "AccessRecord",
     "AuditAction",
-    "AuditConfig",
     "AuditEvent",
     "AuditLog",
-    "CallStats",
-    "DiscoveryResult",
     "EnrichedRegistry",
-    "EnrichmentConfig",
     "FunctionExecutionError",
-    "FunctionMetadata",
     "FunctionPermission",
     "FunctionRegistry",
-    "FunctionRegistryConfig",
     "FunctionTimeoutError",
-    "ImportControlConfig",
-    "MigrationRegistry",
-    "ModelAccessControl",
-    "ModelEnrichment",
-    "ModelEvolution",
     "ModelGate",
-    "ModelMetadata",
     "ModelPermission",
     "ModelRegistry",
-    "ModelRegistryConfig",
     "ModelSource",
-    "ModelVersion",
-    "ParameterInfo",
     "Principal",
     "RegisteredFunction",
     "RegisteredModel",
     "RegisteredType",
-    "RegisteredValidator",
     "RegistryConfig",
     "RegistryConflictError",
     "RegistryContext",
     "RegistryNotFoundError",
     "RegistryPermissionError",
     "RegistryValidationError",
-    "SyncResult",
     "TypeCategory",
-    "TypeMetadata",
     "TypeRegistry",
-    "TypeRegistryConfig",
     "XRegistry",
     "XRegistryError",
     "__version__",
-    "as_principal",
     "auto_discover_models",
-    "bump_version",
     "default_registry",
-    "detect_widget",
-    "diff_fields",
-    "generate_ui_schema",
     "load_config",
-    "model_fields_schema",
-    "model_from_json_schema",
     "register_function",
     "set_default_registry",
 ]
