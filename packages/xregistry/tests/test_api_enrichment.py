@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from xregistry.api import ApiConfig, ResourceConfig, TokenConfig, hash_token
-from xregistry.api.server import Prepared, prepare
+from xregistry.api import ApiConfig, Prepared, ResourceConfig, TokenConfig, hash_token, prepare
 from xregistry.sample import write_sample
 
 ADMIN = "admin-token-for-enrichment-tests"

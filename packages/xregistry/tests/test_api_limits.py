@@ -12,9 +12,8 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from xregistry.api import ApiConfig, TokenConfig, hash_token
-from xregistry.api.limits import MAX_ECHO, truncate_inputs
-from xregistry.api.server import Prepared, prepare
+from xregistry.api import ApiConfig, Prepared, TokenConfig, hash_token, prepare
+from xregistry.api._limits import MAX_ECHO, truncate_inputs
 
 ADMIN = "admin-token-for-limit-tests"
 VALIDATE = "/api/enrichment/models/orders/validate"
@@ -116,7 +115,7 @@ async def test_a_body_under_the_limit_passes(small: httpx.AsyncClient) -> None:
 async def test_a_bad_content_length_is_refused(small: httpx.AsyncClient, value: str) -> None:
     # h11 would refuse to send these; the ASGI app sees what a raw client could send.
     scope_headers = [(b"content-length", value.encode())]
-    from xregistry.api.limits import BodySizeLimitMiddleware
+    from xregistry.api._limits import BodySizeLimitMiddleware
 
     sent: list[dict[str, Any]] = []
 

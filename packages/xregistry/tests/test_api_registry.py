@@ -11,8 +11,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from xregistry import XRegistry
-from xregistry.api import TokenAuthenticator, create_app, hash_token
-from xregistry.api.server import default_registry_config
+from xregistry.api import TokenAuthenticator, create_app, default_registry_config, hash_token
 from xregistry.permissions import Principal
 
 ADMIN = "admin-token-0123456789"

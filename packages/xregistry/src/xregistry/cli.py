@@ -57,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _api_config(args: argparse.Namespace) -> tuple[Any, Any]:
-    from xregistry.api.config import load_api_config
-    from xregistry.api.server import default_registry_config
+    from xregistry.api._config import load_api_config
+    from xregistry.api._server import default_registry_config
     from xregistry.config import load_config
 
     files = [args.config] if args.config else []
@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     if args.command == "token":
-        from xregistry.api.auth import generate_token, hash_token
+        from xregistry.api._auth import generate_token, hash_token
 
         value = generate_token()
         print(f"token:      {value}")
@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(files.csv)
         return 0
     try:
-        from xregistry.api.server import run
+        from xregistry.api._server import run
     except ImportError as exc:
         print(
             f"xregistry serve needs the api extra ({exc.name} is missing): "

@@ -10,10 +10,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from xregistry._registry import XRegistry
-from xregistry.api.auth import TokenAuthenticator
-from xregistry.api.config import ApiConfig
-from xregistry.api.errors import ApiError
-from xregistry.api.schemas import DiscoveryStatus
+from xregistry.api._auth import TokenAuthenticator
+from xregistry.api._config import ApiConfig
+from xregistry.api._errors import ApiError
+from xregistry.api._schemas import DiscoveryStatus
 from xregistry.permissions import Principal
 
 __all__ = [

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from xobj_prototype import redact_text
-from xregistry.api.errors import ERROR_RESPONSES, ApiError
-from xregistry.api.routes._common import NamespacePattern
-from xregistry.api.schemas import DiscoveryStarted, DiscoveryStatus, NamespaceSearch, ResourceInfo
-from xregistry.api.state import AdminDep, ApiState, PrincipalDep, StateDep
+from xregistry.api._errors import ERROR_RESPONSES, ApiError
+from xregistry.api._routes._common import NamespacePattern
+from xregistry.api._schemas import DiscoveryStarted, DiscoveryStatus, NamespaceSearch, ResourceInfo
+from xregistry.api._state import AdminDep, ApiState, PrincipalDep, StateDep
 from xregistry.functions import RegisteredFunction
 from xregistry.models._registry import RegisteredModel
 from xregistry.permissions import FunctionPermission, ModelPermission

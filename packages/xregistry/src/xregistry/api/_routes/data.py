@@ -12,10 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from xregistry.api.errors import ERROR_RESPONSES, ApiError
-from xregistry.api.routes._common import Name
-from xregistry.api.schemas import RecordPage, json_safe
-from xregistry.api.state import ApiState, PrincipalDep, StateDep
+from xregistry.api._errors import ERROR_RESPONSES, ApiError
+from xregistry.api._routes._common import Name
+from xregistry.api._schemas import RecordPage, json_safe
+from xregistry.api._state import ApiState, PrincipalDep, StateDep
 from xregistry.models._registry import RegisteredModel
 from xregistry.permissions import ModelPermission
 

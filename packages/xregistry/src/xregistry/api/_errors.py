@@ -27,7 +27,7 @@ from xobj_prototype import (
     redact,
     redact_text,
 )
-from xregistry.api.limits import truncate_inputs
+from xregistry.api._limits import truncate_inputs
 from xregistry.errors import FunctionExecutionError, FunctionTimeoutError
 
 __all__ = [

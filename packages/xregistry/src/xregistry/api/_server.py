@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from xobj_prototype import redact_text, segment_for
 from xregistry._registry import XRegistry
-from xregistry.api.app import create_app
-from xregistry.api.auth import TokenAuthenticator, generate_token, hash_token
-from xregistry.api.config import ApiConfig, ResourceConfig
+from xregistry.api._app import create_app
+from xregistry.api._auth import TokenAuthenticator, generate_token, hash_token
+from xregistry.api._config import ApiConfig, ResourceConfig
 from xregistry.config import RegistryConfig
 from xregistry.enrichment import DiscoveryResult
 from xregistry.permissions import Principal

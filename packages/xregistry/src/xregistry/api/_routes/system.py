@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from xregistry.__about__ import __version__
-from xregistry.api.errors import ERROR_RESPONSES
-from xregistry.api.routes.discovery import resource_infos
-from xregistry.api.schemas import Health, Info, PrincipalInfo, json_safe
-from xregistry.api.state import AdminDep, PrincipalDep, StateDep
+from xregistry.api._errors import ERROR_RESPONSES
+from xregistry.api._routes.discovery import resource_infos
+from xregistry.api._schemas import Health, Info, PrincipalInfo, json_safe
+from xregistry.api._state import AdminDep, PrincipalDep, StateDep
 
 __all__ = ["data_api_available", "router"]
 

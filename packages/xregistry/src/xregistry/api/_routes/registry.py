@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from xregistry.api.errors import ERROR_RESPONSES, ApiError
-from xregistry.api.routes._common import Name, NamespaceFilter, glob_for
-from xregistry.api.schemas import (
+from xregistry.api._errors import ERROR_RESPONSES, ApiError
+from xregistry.api._routes._common import Name, NamespaceFilter, glob_for
+from xregistry.api._schemas import (
     ExecuteRequest,
     ExecuteResult,
     FunctionInfo,
@@ -21,7 +21,7 @@ from xregistry.api.schemas import (
     TypeValidationRequest,
     json_safe,
 )
-from xregistry.api.state import PrincipalDep, StateDep
+from xregistry.api._state import PrincipalDep, StateDep
 from xregistry.errors import RegistryValidationError
 from xregistry.models._registry import ModelSource
 from xregistry.permissions import ModelPermission

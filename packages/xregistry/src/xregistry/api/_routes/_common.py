@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from xregistry.api.state import ApiState
+from xregistry.api._state import ApiState
 
 __all__ = ["NAMESPACE_PATTERN", "Name", "NamespaceFilter", "NamespacePattern", "glob_for"]
 

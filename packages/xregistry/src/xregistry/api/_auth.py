@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from xregistry.api.config import TokenConfig
+from xregistry.api._config import TokenConfig
 from xregistry.permissions import Principal
 
 __all__ = ["TokenAuthenticator", "generate_token", "hash_token", "verify_token_hash"]

@@ -24,14 +24,14 @@ from fastapi.staticfiles import StaticFiles
 
 from xregistry.__about__ import __version__
 from xregistry._registry import XRegistry
-from xregistry.api.auth import TokenAuthenticator
-from xregistry.api.config import ApiConfig
-from xregistry.api.errors import install_error_handlers
-from xregistry.api.limits import BodySizeLimitMiddleware
-from xregistry.api.routes import discovery, enrichment, system
-from xregistry.api.routes import registry as registry_routes
-from xregistry.api.routes.system import data_api_available
-from xregistry.api.state import ApiState
+from xregistry.api._auth import TokenAuthenticator
+from xregistry.api._config import ApiConfig
+from xregistry.api._errors import install_error_handlers
+from xregistry.api._limits import BodySizeLimitMiddleware
+from xregistry.api._routes import discovery, enrichment, system
+from xregistry.api._routes import registry as registry_routes
+from xregistry.api._routes.system import data_api_available
+from xregistry.api._state import ApiState
 
 __all__ = ["create_app", "web_dir"]
 
@@ -99,7 +99,7 @@ def create_app(
     app.include_router(enrichment.router)
     app.include_router(discovery.router)
     if data_api_available():
-        from xregistry.api.routes import data
+        from xregistry.api._routes import data
 
         app.include_router(data.router)
 

@@ -7,17 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path
 from fastapi.responses import JSONResponse
 
-from xregistry.api.errors import ERROR_RESPONSES, ApiError
-from xregistry.api.limits import truncate_inputs
-from xregistry.api.routes._common import Name
-from xregistry.api.schemas import (
+from xregistry.api._errors import ERROR_RESPONSES, ApiError
+from xregistry.api._limits import truncate_inputs
+from xregistry.api._routes._common import Name
+from xregistry.api._schemas import (
     EnrichmentInfo,
     FieldSuggestions,
     ModelValidation,
     RefreshResult,
     json_safe,
 )
-from xregistry.api.state import PrincipalDep, StateDep
+from xregistry.api._state import PrincipalDep, StateDep
 from xregistry.errors import RegistryValidationError
 from xregistry.permissions import ModelPermission
 
