@@ -63,13 +63,20 @@ def member(attribute: Any, role: str = "member", name: str = "team") -> RepoCont
     return RepoContext(user_id="x", roles=(role,), attributes={name: attribute})
 
 
-@pytest.fixture(params=LOOKUP_BACKENDS)
-async def backend(request: pytest.FixtureRequest, tmp_path: Path, unique_name: str) -> Any:
-    """``(kind, repository of ROWS declaring its orders lookup, orders name, resource)``."""
+async def _backend(request: pytest.FixtureRequest, tmp_path: Path, unique_name: str) -> Any:
     async with open_backend(
         request.param, name=unique_name, tmp_path=tmp_path, urls=backend_urls(request), docs=ROWS
     ) as (repo, orders, resource):
         yield request.param, repo, orders, resource
+
+
+#: ``(kind, repository of ROWS declaring its orders lookup, orders name, resource)``.
+backend = pytest.fixture(params=LOOKUP_BACKENDS, name="backend")(_backend)
+#: The same on the backends with a resource (a memory repository has none, and reaches only the
+#: related sources it was built with).
+served = pytest.fixture(params=[b for b in LOOKUP_BACKENDS if b != "memory"], name="served")(
+    _backend
+)
 
 
 # -- 1. attributes are values ---------------------------------------------------------------------
@@ -165,10 +172,8 @@ async def test_a_declared_lookup_joins(backend: Any) -> None:
     assert [[o["id"] for o in d["o"]] for d in out] == [[101], [102]]
 
 
-async def test_another_collection_is_unreachable_until_declared(backend: Any) -> None:
-    kind, _, orders, resource = backend
-    if kind == "memory":
-        pytest.skip("memory repositories reach only their registered related sources")
+async def test_another_collection_is_unreachable_until_declared(served: Any) -> None:
+    kind, _, orders, resource = backend = served
     plain: XRepo[Any] = await XRepoFactory.create(
         resource=resource, model_class=Doc, collection=_name(backend)
     )
@@ -192,10 +197,8 @@ async def test_another_collection_is_unreachable_until_declared(backend: Any) ->
         await secured.aggregate([lookup(FORBIDDEN_SOURCES[kind][0])], context=admin)
 
 
-async def test_a_wrong_lookups_option_is_refused(backend: Any) -> None:
-    kind, _, _, resource = backend
-    if kind == "memory":
-        pytest.skip("memory repositories are built without a resource")
+async def test_a_wrong_lookups_option_is_refused(served: Any) -> None:
+    _, _, _, resource = served
     for bad in ("orders", ["ok", 3], {"orders": 1}, "**"):
         # XRepoConfigurationError from the factory (a pydantic ValidationError from RepoMetadata).
         with pytest.raises((XRepoConfigurationError, ValueError), match="lookups"):
