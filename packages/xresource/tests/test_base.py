@@ -8,9 +8,13 @@ from typing import ClassVar
 import pytest
 from pydantic import SecretStr
 
-from xresource import ResourceMetadata, XResource, XResourceConnectionError
-from xresource.errors import XResourceConfigurationError
-from xresource.url import parse_url
+from xresource import (
+    ResourceMetadata,
+    XResource,
+    XResourceConfigurationError,
+    XResourceConnectionError,
+    parse_url,
+)
 
 
 class Probe(XResource):

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xresource.databases.dialect import MYSQL, POSTGRESQL, SQLITE
+from xresource import XResourceIntegrityError, XResourceValidationError
+from xresource.databases import MYSQL, POSTGRESQL, SQLITE
 from xresource.databases.mysql import _escape_identifier_percent, _escape_many
 from xresource.databases.value_scrub import HIDDEN, raise_alone, scrub_record_values
-from xresource.errors import XResourceIntegrityError, XResourceValidationError
 
 SECRET = "tok-SECRET-ÄÖ-123"
 

@@ -20,8 +20,8 @@ from xresource import (
     XResourceNotFoundError,
     XResourceValidationError,
 )
+from xresource.files import FileResource
 from xresource.files.atomic import atomic_replace
-from xresource.files.base import FileResource
 
 
 def file_resource(kind: str, **params: Any) -> FileResource:

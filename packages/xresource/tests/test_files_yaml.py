@@ -13,7 +13,7 @@ from xresource import XResourceNotFoundError, XResourceValidationError
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is not installed (pip install 'xresource[yaml]')")
 
-from xresource.files.yaml import YAMLResource  # noqa: E402 - needs PyYAML, checked above
+from xresource.files import YAMLResource  # noqa: E402 - needs PyYAML, checked above
 
 
 def temp_files(directory: Path) -> list[Path]:

@@ -17,7 +17,7 @@ from xresource import (
     XResourceConnectionError,
     XResourceValidationError,
 )
-from xresource.streams.kafka import KafkaResource
+from xresource.streams import KafkaResource
 
 # Nothing listens here: a configuration error must come before any connection attempt.
 DEAD = "127.0.0.1:9"

@@ -17,13 +17,9 @@ pytest.importorskip("pymongo", reason="the mongodb extra (pymongo) is not instal
 from bson.code import Code
 from bson.son import SON
 
-from xresource.databases.mongo_guard import (
-    FORBIDDEN_OPERATORS,
-    check_no_server_js,
-    check_request,
-)
-from xresource.databases.mongodb import MongoDBResource
-from xresource.errors import XResourceConnectionError, XResourceValidationError
+from xresource import XResourceConnectionError, XResourceValidationError
+from xresource.databases import FORBIDDEN_OPERATORS, MongoDBResource, check_no_server_js
+from xresource.databases.mongo_guard import check_request
 
 JS = "function() { sleep(5000); return 1; }"
 #: One payload per JavaScript operator, as the server would accept it.

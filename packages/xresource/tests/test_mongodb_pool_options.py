@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from xresource import ResourceFactory, XResourceConfigurationError
-from xresource.databases.mongodb import MongoDBResource, MongoPoolStats
+from xresource.databases import MongoDBResource, MongoPoolStats
 
 pytestmark = pytest.mark.usefixtures("isolated_factory")
 

@@ -17,14 +17,13 @@ pytest.importorskip(
 
 from asyncpg import exceptions as pgx
 
-from xresource import PostgreSQLResource
+from xresource import PostgreSQLResource, XResourceConnectionError, XResourceQueryError
 from xresource.databases.postgres import (
     _LOST_CHECK_EVERY,
     _ConnectionLost,
     _detached,
     _until_lost,
 )
-from xresource.errors import XResourceConnectionError, XResourceQueryError
 
 
 class _Transport:

@@ -14,7 +14,7 @@ from xresource import (
     XResourceConfigurationError,
     XResourceValidationError,
 )
-from xresource.network.rest import RESTResource
+from xresource.network import RESTResource
 
 SECRET = "hunter2-very-secret"
 

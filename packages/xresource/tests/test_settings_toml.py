@@ -15,11 +15,9 @@ from typing import Any
 import pytest
 
 from xresource import ResourceFactory, XResourceConfigurationError
-from xresource.databases.mongodb import MongoDBResource
-from xresource.databases.mysql import MySQLResource
-from xresource.databases.postgres import PostgreSQLResource
-from xresource.files.csv import CSVResource
-from xresource.network.rest import RESTResource
+from xresource.databases import MongoDBResource, MySQLResource, PostgreSQLResource
+from xresource.files import CSVResource
+from xresource.network import RESTResource
 
 pytestmark = pytest.mark.usefixtures("isolated_factory")
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xresource import ResourceFactory
-from xresource.streams.backoff import Backoff
+from xresource.streams import Backoff
 
 
 def test_doubles_from_initial_and_is_capped() -> None:

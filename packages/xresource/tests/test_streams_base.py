@@ -16,8 +16,7 @@ import pytest
 from pydantic import PrivateAttr
 
 from xresource import XResourceConnectionError, XResourceError, XResourceValidationError
-from xresource.streams import EventStreamResource
-from xresource.streams.envelope import StreamMessage
+from xresource.streams import EventStreamResource, StreamMessage
 
 
 class _Lost(ConnectionError):

@@ -12,9 +12,8 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import Field, PrivateAttr
 
-from xresource.streams import EventStreamResource, MessageBatch
+from xresource.streams import EventStreamResource, MessageBatch, StreamMessage
 from xresource.streams._buffer import _Buffer  # white-box test of the bounded buffer
-from xresource.streams.envelope import StreamMessage
 
 
 class BatchStream(EventStreamResource):

@@ -10,13 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xresource import ResourceFactory, XResourceConfigurationError, XResourceValidationError
-from xresource.streams.serializers import (
-    JSONSerializer,
-    RawSerializer,
-    Serializer,
-    decode_value,
-    get_serializer,
-)
+from xresource.streams import JSONSerializer, RawSerializer, Serializer, decode_value
+from xresource.streams.serializers import get_serializer
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xresource import XResourceValidationError
-from xresource.streams.kafka import KafkaResource
-from xresource.streams.mqtt import MQTTResource, mqtt_topic_matches
-from xresource.streams.rabbitmq import RabbitMQResource, amqp_topic_matches
-from xresource.streams.redis import RedisPubSubResource
-from xresource.streams.sse import SSEResource
-from xresource.streams.websocket import WebSocketResource
+from xresource.streams import (
+    KafkaResource,
+    MQTTResource,
+    RabbitMQResource,
+    RedisPubSubResource,
+    SSEResource,
+    WebSocketResource,
+    amqp_topic_matches,
+    mqtt_topic_matches,
+)
 
 ALL = [
     KafkaResource,

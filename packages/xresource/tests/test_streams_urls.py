@@ -10,12 +10,14 @@ from pydantic import SecretStr
 
 import xresource
 from xresource import ResourceFactory, XResourceConfigurationError
-from xresource.streams.kafka import KafkaResource
-from xresource.streams.mqtt import MQTTResource
-from xresource.streams.rabbitmq import RabbitMQResource
-from xresource.streams.redis import RedisPubSubResource
-from xresource.streams.sse import SSEResource
-from xresource.streams.websocket import WebSocketResource
+from xresource.streams import (
+    KafkaResource,
+    MQTTResource,
+    RabbitMQResource,
+    RedisPubSubResource,
+    SSEResource,
+    WebSocketResource,
+)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from xresource import (
     XResourceValidationError,
 )
 from xresource.network.auth import apply_auth_params, auth_headers_and_params
-from xresource.streams.websocket import WebSocketResource
+from xresource.streams import WebSocketResource
 
 ENDPOINT = "wss://stream.example.com/trades"
 

@@ -13,12 +13,12 @@ Driver-backed classes are imported on first access, so ``import xresource`` need
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from xobj_prototype import lazy_exports
 from xresource.__about__ import __version__
 from xresource.base import ResourceMetadata, XResource
-from xresource.databases.base import DatabaseResource, PoolStats, SQLDatabaseResource, SQLExecutor
+from xresource.databases.base import DatabaseResource, SQLDatabaseResource, SQLExecutor
 from xresource.databases.dialect import MYSQL, POSTGRESQL, SQLITE, SQLDialect
 from xresource.errors import (
     XResourceAuthenticationError,
@@ -57,36 +57,39 @@ if TYPE_CHECKING:
     from xresource.streams.websocket import WebSocketResource
 
 # Public names that live in modules importing optional drivers: loaded on first attribute access.
-_LAZY = {
-    "FileResource": "xresource.files.base",
-    "CSVResource": "xresource.files.csv",
-    "ExcelResource": "xresource.files.excel",
-    "JSONResource": "xresource.files.json",
-    "YAMLResource": "xresource.files.yaml",
-    "SQLiteResource": "xresource.databases.sqlite",
-    "PostgreSQLResource": "xresource.databases.postgres",
-    "MySQLResource": "xresource.databases.mysql",
-    "MongoDBResource": "xresource.databases.mongodb",
-    "RESTResource": "xresource.network.rest",
-    "EventStreamResource": "xresource.streams.base",
-    "StreamMessage": "xresource.streams.envelope",
-    "WebSocketResource": "xresource.streams.websocket",
-    "SSEResource": "xresource.streams.sse",
-    "RedisPubSubResource": "xresource.streams.redis",
-    "KafkaResource": "xresource.streams.kafka",
-    "RabbitMQResource": "xresource.streams.rabbitmq",
-    "MQTTResource": "xresource.streams.mqtt",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'xresource' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+# The subpackages have faces of their own (xresource.databases, .files, .network, .streams) with
+# the names a plugin or a specialised use needs besides these.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "FileResource": "xresource.files.base",
+        "CSVResource": "xresource.files.csv",
+        "ExcelResource": "xresource.files.excel",
+        "JSONResource": "xresource.files.json",
+        "YAMLResource": "xresource.files.yaml",
+        "SQLiteResource": "xresource.databases.sqlite",
+        "PostgreSQLResource": "xresource.databases.postgres",
+        "MySQLResource": "xresource.databases.mysql",
+        "MongoDBResource": "xresource.databases.mongodb",
+        "RESTResource": "xresource.network.rest",
+        "EventStreamResource": "xresource.streams.base",
+        "StreamMessage": "xresource.streams.envelope",
+        "WebSocketResource": "xresource.streams.websocket",
+        "SSEResource": "xresource.streams.sse",
+        "RedisPubSubResource": "xresource.streams.redis",
+        "KafkaResource": "xresource.streams.kafka",
+        "RabbitMQResource": "xresource.streams.rabbitmq",
+        "MQTTResource": "xresource.streams.mqtt",
+    },
+    extras={
+        "xresource.files.excel": "xresource[excel]",
+        "xresource.files.yaml": "xresource[yaml]",
+        "xresource.databases.postgres": "xresource[postgres]",
+        "xresource.databases.mysql": "xresource[mysql]",
+        "xresource.databases.mongodb": "xresource[mongodb]",
+        "xresource.network.rest": "xresource[rest]",
+    },
+)
 
 __all__ = [
     "MYSQL",
@@ -103,7 +106,6 @@ __all__ = [
     "MongoDBResource",
     "MySQLResource",
     "ParsedURL",
-    "PoolStats",
     "PostgreSQLResource",
     "RESTResource",
     "RabbitMQResource",

@@ -1,5 +1,32 @@
 """File resources: CSV, Excel, JSON / JSON Lines and YAML files as records.
 
-The classes live in their own modules (``xresource.files.csv``...) and are exported lazily by
-``xresource``, so that importing this package needs neither openpyxl nor PyYAML.
+:class:`FileResource` is their base (streaming reads in chunks, atomic writes). The classes are
+imported on first access, so that importing this package needs neither openpyxl nor PyYAML.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from xobj_prototype import lazy_exports
+
+if TYPE_CHECKING:
+    from xresource.files.base import FileResource
+    from xresource.files.csv import CSVResource
+    from xresource.files.excel import ExcelResource
+    from xresource.files.json import JSONResource
+    from xresource.files.yaml import YAMLResource
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "FileResource": "xresource.files.base",
+        "CSVResource": "xresource.files.csv",
+        "ExcelResource": "xresource.files.excel",
+        "JSONResource": "xresource.files.json",
+        "YAMLResource": "xresource.files.yaml",
+    },
+    extras={"xresource.files.excel": "xresource[excel]", "xresource.files.yaml": "xresource[yaml]"},
+)
+
+__all__ = ["CSVResource", "ExcelResource", "FileResource", "JSONResource", "YAMLResource"]
