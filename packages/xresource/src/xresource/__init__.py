@@ -37,58 +37,56 @@ from xresource.factory import ResourceFactory
 from xresource.url import ParsedURL, parse_url
 
 if TYPE_CHECKING:
-    from xresource.databases.mongodb import MongoDBResource
-    from xresource.databases.mysql import MySQLResource
-    from xresource.databases.postgres import PostgreSQLResource
-    from xresource.databases.sqlite import SQLiteResource
-    from xresource.files.base import FileResource
-    from xresource.files.csv import CSVResource
-    from xresource.files.excel import ExcelResource
-    from xresource.files.json import JSONResource
-    from xresource.files.yaml import YAMLResource
-    from xresource.network.rest import RESTResource
-    from xresource.streams.base import EventStreamResource
-    from xresource.streams.envelope import StreamMessage
-    from xresource.streams.kafka import KafkaResource
-    from xresource.streams.mqtt import MQTTResource
-    from xresource.streams.rabbitmq import RabbitMQResource
-    from xresource.streams.redis import RedisPubSubResource
-    from xresource.streams.sse import SSEResource
-    from xresource.streams.websocket import WebSocketResource
+    from xresource.databases import (
+        MongoDBResource,
+        MySQLResource,
+        PostgreSQLResource,
+        SQLiteResource,
+    )
+    from xresource.files import CSVResource, ExcelResource, FileResource, JSONResource, YAMLResource
+    from xresource.network import RESTResource
+    from xresource.streams import (
+        EventStreamResource,
+        KafkaResource,
+        MQTTResource,
+        RabbitMQResource,
+        RedisPubSubResource,
+        SSEResource,
+        StreamMessage,
+        WebSocketResource,
+    )
 
-# Public names that live in modules importing optional drivers: loaded on first attribute access.
-# The subpackages have faces of their own (xresource.databases, .files, .network, .streams) with
-# the names a plugin or a specialised use needs besides these.
+# The resource classes, loaded from their subpackage's face on first attribute access: the faces
+# import the modules that need a driver only then, and name the extra to install when it is
+# missing. They also hold what a plugin or a specialised use needs besides these names.
+_FACES = {
+    "xresource.files": (
+        "FileResource",
+        "CSVResource",
+        "ExcelResource",
+        "JSONResource",
+        "YAMLResource",
+    ),
+    "xresource.databases": (
+        "SQLiteResource",
+        "PostgreSQLResource",
+        "MySQLResource",
+        "MongoDBResource",
+    ),
+    "xresource.network": ("RESTResource",),
+    "xresource.streams": (
+        "EventStreamResource",
+        "StreamMessage",
+        "WebSocketResource",
+        "SSEResource",
+        "RedisPubSubResource",
+        "KafkaResource",
+        "RabbitMQResource",
+        "MQTTResource",
+    ),
+}
 __getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "FileResource": "xresource.files.base",
-        "CSVResource": "xresource.files.csv",
-        "ExcelResource": "xresource.files.excel",
-        "JSONResource": "xresource.files.json",
-        "YAMLResource": "xresource.files.yaml",
-        "SQLiteResource": "xresource.databases.sqlite",
-        "PostgreSQLResource": "xresource.databases.postgres",
-        "MySQLResource": "xresource.databases.mysql",
-        "MongoDBResource": "xresource.databases.mongodb",
-        "RESTResource": "xresource.network.rest",
-        "EventStreamResource": "xresource.streams.base",
-        "StreamMessage": "xresource.streams.envelope",
-        "WebSocketResource": "xresource.streams.websocket",
-        "SSEResource": "xresource.streams.sse",
-        "RedisPubSubResource": "xresource.streams.redis",
-        "KafkaResource": "xresource.streams.kafka",
-        "RabbitMQResource": "xresource.streams.rabbitmq",
-        "MQTTResource": "xresource.streams.mqtt",
-    },
-    extras={
-        "xresource.files.excel": "xresource[excel]",
-        "xresource.files.yaml": "xresource[yaml]",
-        "xresource.databases.postgres": "xresource[postgres]",
-        "xresource.databases.mysql": "xresource[mysql]",
-        "xresource.databases.mongodb": "xresource[mongodb]",
-        "xresource.network.rest": "xresource[rest]",
-    },
+    __name__, {name: face for face, names in _FACES.items() for name in names}
 )
 
 __all__ = [
