@@ -2,7 +2,7 @@
 
 Only idempotent methods are retried by default: repeating a ``POST`` or ``PATCH`` whose response
 was lost could apply it twice. Delays grow exponentially with jitter (the stream resources'
-:class:`~xresource.streams.backoff.Backoff`), and a ``Retry-After`` header wins when present.
+:class:`~xresource.streams.Backoff`), and a ``Retry-After`` header wins when present.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from xresource.streams.backoff import Backoff
+from xresource._backoff import Backoff
 
 __all__ = [
     "IDEMPOTENT_METHODS",

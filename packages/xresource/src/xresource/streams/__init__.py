@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from xobj_prototype import lazy_exports
+from xresource._backoff import Backoff
 from xresource.streams._buffer import MessageBatch
 from xresource.streams._dispatch import EventHandler, MessageHandler
-from xresource.streams.backoff import Backoff
 from xresource.streams.base import LIFECYCLE_EVENTS, EventStreamResource
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.serializers import JSONSerializer, RawSerializer, Serializer, decode_value

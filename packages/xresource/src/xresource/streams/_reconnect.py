@@ -11,10 +11,10 @@ from collections.abc import AsyncGenerator
 from typing import Any, ClassVar, Protocol
 
 from xobj_prototype import redact_text
+from xresource._backoff import Backoff
 from xresource.errors import XResourceConnectionError
 from xresource.streams._buffer import MessageBatch
 from xresource.streams._runtime import _Runtime
-from xresource.streams.backoff import Backoff
 from xresource.streams.envelope import StreamMessage
 
 __all__: list[str] = []

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from pydantic import ConfigDict, Field, field_serializer, field_validator
 
 from xobj_prototype import redact_text
+from xresource._backoff import Backoff
 from xresource.errors import XResourceError, XResourceValidationError
 from xresource.streams._buffer import MessageBatch, _Buffer, _End
 from xresource.streams._dispatch import (
@@ -50,7 +51,6 @@ from xresource.streams._dispatch import (
 from xresource.streams._reconnect import read_loop
 from xresource.streams._runtime import _Runtime
 from xresource.streams._transport import _StreamTransport
-from xresource.streams.backoff import Backoff
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.serializers import JSONSerializer, Serializer, get_serializer
 

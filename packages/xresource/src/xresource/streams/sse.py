@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from xresource._backoff import Backoff
 from xresource.errors import (
     XResourceConfigurationError,
     XResourceConnectionError,
 )
 from xresource.streams._runtime import _Runtime
-from xresource.streams.backoff import Backoff
 from xresource.streams.envelope import StreamMessage
 from xresource.streams.http import HTTPStreamResource, _HTTPRuntime
 from xresource.url import ParsedURL

@@ -1,4 +1,5 @@
-"""Exponential reconnection backoff bounded by an interval and a number of attempts."""
+"""Exponential backoff bounded by an interval and a number of attempts: stream reconnection and
+REST retries share it (public as ``xresource.streams.Backoff``)."""
 
 from __future__ import annotations
 
