@@ -108,10 +108,16 @@ def run_pytest(session: nox.Session, target: Path, **kwargs: object) -> None:
 
 @nox.session(tags=["suite"])
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check over the whole tree."""
-    session.install("ruff>=0.6")
+    """ruff check and ruff format --check over the whole tree; the architecture: the layering
+    and acyclic imports of every package (import-linter, contracts in pyproject.toml) and no
+    module over the size limit."""
+    session.install("ruff>=0.6", "import-linter>=2.17")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("python", str(ROOT / "scripts" / "check_module_sizes.py"))
+    # import-linter reads the sources (nothing is imported): the src folders on the path suffice.
+    sources = os.pathsep.join(str(PACKAGES_DIR / p / "src") for p in PACKAGES)
+    session.run("lint-imports", env={"PYTHONPATH": sources})
 
 
 @nox.session(tags=["suite"])
