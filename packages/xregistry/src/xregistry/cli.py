@@ -5,6 +5,7 @@ xregistry serve --resource URL ...    your own sources instead (repeatable)
 xregistry serve --config settings.toml
 xregistry token                       a new token and the hash to put in the settings
 xregistry sample --data-dir DIR       write the sample data and print where it is
+xregistry --version                   the installed version
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from xobj_prototype import XError
+from xregistry.__about__ import __version__
 
 __all__ = ["build_parser", "main"]
 
@@ -25,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xregistry", description="Registries of functions, models and types over HTTP."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve",
