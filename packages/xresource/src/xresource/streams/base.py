@@ -15,9 +15,10 @@ One background *reader* task takes messages from the connection and puts them in
 queue fills and the reader waits (backpressure) instead of buffering without bound. A handler that
 raises does not stop anything: the error goes to the ``error`` handlers and the log (redacted).
 
-When the connection is lost the reader reconnects with exponential backoff (from
-``reconnect_initial_delay`` doubling up to ``reconnect_interval``, at most
-``max_reconnect_attempts`` attempts) and restores every active subscription. After the last
+When the connection is lost the reader reconnects with jittered exponential backoff (from
+``reconnect_initial_delay`` doubling up to ``reconnect_interval``, each delay shortened by a random
+part of up to ``reconnect_jitter``, equal jitter by default, at most ``max_reconnect_attempts``
+attempts) and restores every active subscription. After the last
 failed attempt an ``XResourceConnectionError`` goes to the ``error`` handlers and is raised by
 every running ``consume()`` and by later operations. ``disconnect()`` cancels and awaits every
 background task.
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from pydantic import ConfigDict, Field, field_serializer, field_validator
 
 from xobj_prototype import redact_text
-from xresource._backoff import Backoff
+from xresource._backoff import Backoff, parse_jitter
 from xresource.errors import XResourceError, XResourceValidationError
 from xresource.streams._buffer import MessageBatch, _Buffer, _End
 from xresource.streams._dispatch import (
@@ -94,6 +95,13 @@ class EventStreamResource(_StreamTransport):
     )
     max_reconnect_attempts: int = Field(
         default=10, ge=0, description="Reconnection attempts before giving up (0: never retry)."
+    )
+    reconnect_jitter: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Random part of each reconnection delay: 0.5 or 'equal' (default) draws it "
+        "from [d/2, d], 1 or 'full' from [0, d], 0 or 'off' waits exactly d.",
     )
     buffer_size: int = Field(
         default=1000,
@@ -154,6 +162,13 @@ class EventStreamResource(_StreamTransport):
         except XResourceValidationError as exc:
             raise ValueError(exc.message) from None
 
+    @field_validator("reconnect_jitter", mode="before")
+    @classmethod
+    def _coerce_jitter(cls, value: Any) -> float:
+        # Equal jitter by default: clients that lost the same server spread their reconnects
+        # (no thundering herd), yet each delay keeps at least half of its exponential growth.
+        return parse_jitter(value)
+
     @field_serializer("serializer")
     def _serialize_serializer(self, value: Serializer) -> str:
         return value.name
@@ -166,6 +181,7 @@ class EventStreamResource(_StreamTransport):
             initial=min(self.reconnect_initial_delay, self.reconnect_interval),
             maximum=self.reconnect_interval,
             max_attempts=self.max_reconnect_attempts,
+            jitter=self.reconnect_jitter,
         )
 
     @property

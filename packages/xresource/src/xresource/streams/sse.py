@@ -10,7 +10,7 @@ supports resumption sends only what was missed; a ``retry:`` field sets the firs
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -85,7 +85,7 @@ class SSEResource(HTTPStreamResource):
         if self._rt.retry_ms is None:
             return base
         initial = min(max(self._rt.retry_ms / 1000, 0.001), self.reconnect_interval)
-        return Backoff(initial=initial, maximum=base.maximum, max_attempts=base.max_attempts)
+        return replace(base, initial=initial)
 
     async def publish(
         self,
