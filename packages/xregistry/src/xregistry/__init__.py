@@ -4,7 +4,9 @@ auditing, import control and enrichment from live resources.
 The top level holds what a user needs; the rest lives in the subpackage faces:
 :mod:`xregistry.functions`, :mod:`xregistry.models`, :mod:`xregistry.types`,
 :mod:`xregistry.enrichment`, :mod:`xregistry.imports`, :mod:`xregistry.permissions`,
-:mod:`xregistry.audit`, :mod:`xregistry.config`, :mod:`xregistry.errors` and :mod:`xregistry.api`.
+:mod:`xregistry.audit`, :mod:`xregistry.config`, :mod:`xregistry.errors` and :mod:`xregistry.api`
+(whose app and server need the ``xregistry[api]`` extra; without it they raise
+``MissingExtraError`` naming it).
 
 Start with :class:`XRegistry` (or :func:`default_registry`)::
 

@@ -89,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     if args.command == "token":
-        from xregistry.api._auth import generate_token, hash_token
+        # Not through xregistry.api: issuing a token needs no web framework (no extra).
+        from xregistry._tokens import generate_token, hash_token
 
         value = generate_token()
         print(f"token:      {value}")
@@ -103,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(files.csv)
         return 0
     try:
+        # serve() imports uvicorn only when called: check it here, before any work is done.
+        import uvicorn  # noqa: F401
+
         from xregistry.api._server import run
     except ImportError as exc:
         print(

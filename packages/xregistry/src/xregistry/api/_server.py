@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from xobj_prototype import redact_text, segment_for
+from xobj_prototype import MissingExtraError, redact_text, segment_for
 from xregistry._registry import XRegistry
 from xregistry.api._app import create_app
 from xregistry.api._auth import TokenAuthenticator, generate_token, hash_token
@@ -183,7 +183,14 @@ async def serve(
     out: TextIO | None = None,
 ) -> None:
     """Prepare, bind, print the URL and the local admin token once, and serve until stopped."""
-    import uvicorn
+    try:
+        import uvicorn
+    except ModuleNotFoundError as exc:
+        # FastAPI alone builds the app; serving it needs uvicorn, from the same extra.
+        raise MissingExtraError(
+            f"serve needs the extra xregistry[api]: pip install 'xregistry[api]' ({exc})",
+            name=exc.name,
+        ) from exc
 
     stream = out or sys.stdout
 
