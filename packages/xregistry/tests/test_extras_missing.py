@@ -170,3 +170,11 @@ def test_serve_without_uvicorn_names_the_extra() -> None:
     assert done.returncode == 0, done.stderr
     assert "xregistry serve needs the api extra (uvicorn is missing)" in done.stderr
     assert done.stdout.startswith(f"serve needs the extra {EXTRA}: pip install '{EXTRA}'")
+
+
+def test_sample_command_works_without_fastapi(bare_python: Path, tmp_path: Path) -> None:
+    script = bare_python.parent / ("xregistry.exe" if os.name == "nt" else "xregistry")
+    done = _run([str(script), "sample", "--data-dir", str(tmp_path)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(tmp_path / "shop.db"), str(tmp_path / "reviews.csv")]
+    assert (tmp_path / "shop.db").stat().st_size > 100_000
