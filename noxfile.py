@@ -255,19 +255,20 @@ def build(session: nox.Session) -> None:
 
 @nox.session
 def release(session: nox.Session) -> None:
-    """Bump packages: ``nox -s release -- xresource=minor xinspector=minor`` (or a version).
+    """Release packages: ``nox -s release -- xresource=minor xinspector=1.0.0rc1``.
 
-    Writes each ``__about__.py``, turns the changelog's ``Unreleased`` section into the new
-    version, raises sibling ranges that no longer admit the new version, commits, and tags
-    ``<package>-v<version>``. ``--dry-run`` shows what would change.
+    Writes each ``__about__.py`` and changelog, raises sibling ranges that no longer admit the
+    new version (and releases those dependents too: a patch, or the bump named for them), builds
+    each package and runs its ``tests(<package>)`` session, then commits only the files it wrote
+    and tags ``<package>-v<version>``. Refuses a dirty tree. ``--dry-run`` prints the diff and
+    the tags; ``--skip-tests`` builds without running the tests. See ``scripts/release.py``.
     """
     import release as rel
 
-    dry = "--dry-run" in session.posargs
-    bumps = [a for a in session.posargs if "=" in a]
-    if not bumps:
-        session.error("name what to release: nox -s release -- xresource=patch [pkg=minor ...]")
-    rel.release(ROOT, bumps, today=date.today(), dry_run=dry, run=session.run)
+    try:
+        rel.main(session.posargs, root=ROOT, today=date.today())
+    except rel.ReleaseError as exc:
+        session.error(str(exc))
 
 
 @nox.session
