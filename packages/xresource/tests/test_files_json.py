@@ -219,8 +219,9 @@ async def test_json_lines_streams(tmp_path: Path, chunk_size: int) -> None:
 
 async def test_malformed_json_lines_name_line_and_column(tmp_path: Path) -> None:
     path = write(tmp_path, "bad.jsonl", '{"a": 1}\n{"a": 2}\n{"a": 3,}\n')
+    # Python 3.13's json names the trailing comma (column 8), earlier versions the brace after it.
     with pytest.raises(
-        XResourceValidationError, match=r"bad\.jsonl.*not valid JSON.*line 3, column 9"
+        XResourceValidationError, match=r"bad\.jsonl.*not valid JSON.*line 3, column [89]\b"
     ):
         await JSONResource(path=str(path)).read()
     path = write(tmp_path, "arr.jsonl", '{"a": 1}\n[1, 2]\n')
@@ -302,7 +303,8 @@ async def test_write_a_collection_into_an_array_file_is_refused(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ('[{"a": 1}, {"a": 2,}]', r"line 1, column 20"),
+        # The trailing comma (Python 3.13) or the brace after it (3.11, 3.12).
+        ('[{"a": 1}, {"a": 2,}]', r"line 1, column (19|20)\b"),
         ('[{"a": 1},\n\n  {"a": 2]\n', r"line 3, column 10"),
         ('{"Genre": [1, 2], "x": ', "line 1"),
         ("", "empty"),
