@@ -17,7 +17,7 @@ from xrepo import RepoContext, XRepo, XRepoPermissionError
 from xrepo.acl import ACLPolicy, ACLRule
 from xrepo.audit import AuditLogger, MemoryAuditSink
 from xrepo.secure import SecureRepo
-from xrepo.stats.repo_stats import collect_statistics
+from xrepo.stats import collect_statistics
 
 
 async def test_statistics(backend: tuple[str, XRepo[Doc], Any]) -> None:

@@ -18,11 +18,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from xrepo import MaterializedRepo, RepoContext, XRepo, XRepoFactory, XRepoValidationError
+from xrepo import (
+    MaterializedRepo,
+    Permission,
+    RepoContext,
+    XRepo,
+    XRepoFactory,
+    XRepoValidationError,
+)
 from xrepo.acl import ACLPolicy, ACLRule
 from xrepo.acl.resolver import Principal
 from xrepo.query import MATCH_NONE, Condition
-from xrepo.repos.base import Permission
 from xrepo.secure import SecureRepo
 from xresource import ResourceFactory
 

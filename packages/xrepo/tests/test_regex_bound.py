@@ -13,11 +13,16 @@ from typing import Any
 import pytest
 
 from xobj_prototype import XObjPrototype
-from xrepo import MaterializedRepo, XRepo, XRepoQueryError, XRepoValidationError
+from xrepo import (
+    ConnectedFileRepo,
+    ConnectedSQLRepo,
+    MaterializedRepo,
+    XRepo,
+    XRepoQueryError,
+    XRepoValidationError,
+)
 from xrepo.compile import BoundedPattern, compile_filter
 from xrepo.query import FilterLimits, RegexBoundExceeded, parse_filter
-from xrepo.repos.connected_file import ConnectedFileRepo
-from xrepo.repos.connected_sql import ConnectedSQLRepo
 from xresource import ResourceFactory
 
 #: Exponential backtracking for Python's re and the regex module alike: (a+)+$ on "aaa...!".

@@ -10,8 +10,7 @@ from xobj_prototype import XObjPrototype
 from xrepo import MaterializedRepo, XRepoError
 from xrepo.audit import AuditLogger, MemoryAuditSink
 from xrepo.secure import SecureRepo
-from xrepo.stats import LatencyRecorder
-from xrepo.stats.repo_stats import RepoStats, collect_statistics
+from xrepo.stats import LatencyRecorder, RepoStats, collect_statistics
 
 
 class Item(XObjPrototype):

@@ -21,9 +21,8 @@ from xrepo import (
 from xrepo.acl import ACLRule
 from xrepo.audit import AuditLogger, MemoryAuditSink
 from xrepo.cache import CacheManager
-from xrepo.secure import SecureRepo
-from xrepo.secure.repo import metadata_components
-from xrepo.stats.latency import LatencyRecorder
+from xrepo.secure import SecureRepo, metadata_components
+from xrepo.stats import LatencyRecorder
 
 
 class User(BaseModel):
@@ -60,7 +59,7 @@ def components(repo: SecureRepo[Any]) -> tuple[Any, ...]:
         None
         if audit is None
         else (type(audit.sink).__name__, audit.sink._entries.maxlen, audit.policy),
-        None if repo.cache is None else repo._cache_ttl,
+        None if repo.cache is None else repo.cache_ttl,
         repo.latency.enabled,
     )
 
@@ -150,7 +149,7 @@ async def test_metadata_cache_ttl_applies_to_a_cache_given() -> None:
     assert cache.stats().hits == 0  # 7 s, not the cache's own 300
     # Without cache_ttl in the metadata, the cache's default stays.
     other = SecureRepo(inner(), cache=CacheManager.memory(default_ttl=300))
-    assert other._cache_ttl is None
+    assert other.cache_ttl is None
 
 
 async def test_enable_statistics_false_keeps_no_latency() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from xrepo import parse_pipeline
+from xrepo import MaterializedRepo, parse_pipeline
 from xrepo.compile import decode
 from xrepo.compile.sql import SQLITE_FUNCTIONS, compiler_for
 from xrepo.query import (
@@ -30,7 +30,6 @@ from xrepo.query import (
     python_type,
     type_stages,
 )
-from xrepo.repos.materialized import MaterializedRepo
 from xresource.databases.dialect import SQLITE
 
 

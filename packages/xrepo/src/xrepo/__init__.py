@@ -14,16 +14,19 @@ Access control, audit, caching and statistics wrap any repository (:class:`Secur
 ``XRepoFactory.create(..., acl=..., audit=..., cache=...)``); views join collections of different
 resources and aggregate repositories group across repositories (:mod:`xrepo.views`).
 
-Driver-backed repositories are imported on first access, so ``import xrepo`` needs no driver.
+``ConnectedMongoRepo`` is imported on first access, so ``import xrepo`` needs no driver.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from xobj_prototype import lazy_exports
 from xrepo.__about__ import __version__
+from xrepo._context import Permission, RepoContext
 from xrepo.acl import ACLPolicy, ACLRule
+from xrepo.audit import AuditEntry, AuditLogger
+from xrepo.cache import CacheManager
 from xrepo.errors import (
     XRepoConfigurationError,
     XRepoConflictError,
@@ -42,10 +45,16 @@ from xrepo.factory import (
     model_from_schema,
 )
 from xrepo.query import FilterLimits, parse_filter, parse_pipeline
-from xrepo.repos.base import Permission, RepoContext, RepoMetadata, XRepo
-from xrepo.repos.connected import ConnectedRepo
-from xrepo.repos.materialized import MaterializedRepo
-from xrepo.stats.repo_stats import RepoStats
+from xrepo.repos import (
+    ConnectedFileRepo,
+    ConnectedRepo,
+    ConnectedSQLRepo,
+    MaterializedRepo,
+    RepoMetadata,
+    XRepo,
+)
+from xrepo.secure import SecureRepo
+from xrepo.stats import RepoStats
 from xrepo.stores import Store
 from xrepo.views import (
     AggregateRepo,
@@ -55,32 +64,14 @@ from xrepo.views import (
 )
 
 if TYPE_CHECKING:
-    from xrepo.audit import AuditEntry, AuditLogger
-    from xrepo.cache import CacheManager
-    from xrepo.repos.connected_file import ConnectedFileRepo
-    from xrepo.repos.connected_mongo import ConnectedMongoRepo
-    from xrepo.repos.connected_sql import ConnectedSQLRepo
-    from xrepo.secure import SecureRepo
+    from xrepo.repos import ConnectedMongoRepo
 
-_LAZY = {
-    "ConnectedSQLRepo": "xrepo.repos.connected_sql",
-    "ConnectedMongoRepo": "xrepo.repos.connected_mongo",
-    "ConnectedFileRepo": "xrepo.repos.connected_file",
-    "SecureRepo": "xrepo.secure",
-    "AuditEntry": "xrepo.audit",
-    "AuditLogger": "xrepo.audit",
-    "CacheManager": "xrepo.cache",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'xrepo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+# The MongoDB repository needs the driver (xrepo[mongodb]): imported on first access.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {"ConnectedMongoRepo": "xrepo.repos"},
+    extras={"xrepo.repos": "xrepo[mongodb]"},
+)
 
 __all__ = [
     "ACLPolicy",

@@ -7,11 +7,12 @@ They sit below the repositories and access control alike: both read them, neithe
 from __future__ import annotations
 
 import enum
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Permission", "RepoContext"]
+__all__ = ["Caller", "Permission", "RepoContext"]
 
 
 class Permission(enum.StrEnum):
@@ -26,7 +27,8 @@ class Permission(enum.StrEnum):
 
 
 class RepoContext(BaseModel):
-    """Who is calling: passed to every operation and to the permission/audit seams."""
+    """Who is calling, as the application describes the caller: ``context=`` of every
+    operation (``user_id=`` is ``RepoContext(user_id=...)``)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -34,3 +36,20 @@ class RepoContext(BaseModel):
     roles: tuple[str, ...] = ()
     request_id: str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class Caller(Protocol):
+    """The caller as a repository's internal steps receive it, explicitly: a
+    :class:`RepoContext`, or the principal a secured repository resolved once for the call."""
+
+    @property
+    def user_id(self) -> str | None:
+        """Who (``None``: anonymous)."""
+
+    @property
+    def roles(self) -> Collection[str]:
+        """The roles the caller holds (as given, or as resolved)."""
+
+    @property
+    def request_id(self) -> str | None:
+        """The request the call belongs to."""

@@ -22,6 +22,13 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from xrepo.errors import XRepoConfigurationError
+from xrepo.repos import (
+    MaterializedRepo,
+    XRepo,
+    connected_repo,
+    model_from_data,
+    model_from_schema,
+)
 from xrepo.repos._options import (
     CREATE_OPTIONS,
     SECURE_OPTIONS,
@@ -31,11 +38,7 @@ from xrepo.repos._options import (
     repo_options,
     resource_kind,
 )
-from xrepo.repos.base import XRepo
-from xrepo.repos.connected import connected_repo
-from xrepo.repos.inferred import model_from_data, model_from_schema
-from xrepo.repos.materialized import MaterializedRepo
-from xrepo.secure.repo import SecureRepo
+from xrepo.secure import SecureRepo
 from xrepo.views import ViewRepo, create_aggregate_repo, create_view
 from xresource.base import XResource
 

@@ -7,10 +7,19 @@
 - resolvers: :class:`ContextResolver`, :class:`StaticResolver`, :class:`CallableResolver`.
 
 Enforcement (refusals, row filters, hidden fields, audit of every write and refusal) lives in
-:class:`xrepo.secure.SecureRepo`.
+:class:`xrepo.secure.SecureRepo`; :func:`scope_fields` and :func:`freeze_value` are what its
+access layer reads of a decision.
 """
 
-from xrepo.acl._policy import EVERYONE, ACLPolicy, BoundPolicy, Decision, LookupGrant
+from xrepo.acl._binding import freeze_value
+from xrepo.acl._policy import (
+    EVERYONE,
+    ACLPolicy,
+    BoundPolicy,
+    Decision,
+    LookupGrant,
+    scope_fields,
+)
 from xrepo.acl._rules import ACLRule, Permission
 from xrepo.acl.resolver import (
     CallableResolver,
@@ -33,4 +42,6 @@ __all__ = [
     "Principal",
     "RoleResolver",
     "StaticResolver",
+    "freeze_value",
+    "scope_fields",
 ]

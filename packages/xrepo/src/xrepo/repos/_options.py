@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from xrepo.errors import XRepoConfigurationError
-from xrepo.repos.base import RepoMetadata, unknown_options
+from xrepo.repos._metadata import RepoMetadata, unknown_options
 
 __all__ = [
     "CREATE_OPTIONS",

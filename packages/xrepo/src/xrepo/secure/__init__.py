@@ -1,25 +1,15 @@
-"""Secured repositories: :class:`SecureRepo` applies access control, audit, caching and
-statistics around any :class:`~xrepo.XRepo` (see :mod:`xrepo.secure.repo`).
+"""Secured repositories: :class:`SecureRepo` composes access control, audit, caching and
+statistics around any :class:`~xrepo.XRepo`, each a layer in its own module:
 
-XX
-the repositories themselves, so this package imports :class:`SecureRepo` only on first use.
+- who the caller is, resolved once per call (``_call``);
+- access control: row scope, hidden and read-only fields (``_access``);
+- the read cache, keyed by the caller's access (``_cache``);
+- the audit entry of every write and refusal, in the write's transaction (``_audit``);
+- latency per operation, and :func:`metadata_components`: what ``RepoMetadata`` asks for
+  when no logger, cache or recorder is given (``_components``).
 """
 
-from __future__ import annotations
+from xrepo.secure._components import metadata_components
+from xrepo.secure._repo import SecureRepo
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from xrepo.secure.repo import SecureRepo
-
-
-def __getattr__(name: str) -> Any:
-    if name != "SecureRepo":
-        raise AttributeError(f"module 'xrepo.secure' has no attribute {name!r}")
-    value = importlib.import_module("xrepo.secure.repo").SecureRepo
-    globals()[name] = value
-    return value
-
-
-__all__ = ["SecureRepo"]
+__all__ = ["SecureRepo", "metadata_components"]

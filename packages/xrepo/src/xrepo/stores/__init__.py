@@ -27,9 +27,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from xobj_prototype import lazy_exports
-from xrepo.stores._protocol import INCREMENT, Row, RowLayout, Store, UpdateItem, VersionConflict
 from xrepo.stores._file import FileStore
 from xrepo.stores._memory import MemoryStore
+from xrepo.stores._protocol import INCREMENT, Row, RowLayout, Store, UpdateItem, VersionConflict
 from xrepo.stores._sql import SQLStore
 
 if TYPE_CHECKING:

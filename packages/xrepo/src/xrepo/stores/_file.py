@@ -24,8 +24,8 @@ from typing import Any
 from xrepo.errors import XRepoConfigurationError
 from xrepo.query import Node, SortKey, Stage
 from xrepo.stores._errors import translate
-from xrepo.stores._protocol import Row
 from xrepo.stores._memory import MemoryStore
+from xrepo.stores._protocol import Row
 from xresource.base import XResource
 from xresource.errors import XResourceError, XResourceNotFoundError
 

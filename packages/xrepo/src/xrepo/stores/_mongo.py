@@ -19,23 +19,16 @@ from __future__ import annotations
 
 import contextlib
 import typing
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from decimal import Decimal
 from typing import Any
 
-import bson
-from bson.codec_options import TypeDecoder, TypeRegistry
-from bson.decimal128 import Decimal128
-from bson.errors import InvalidDocument
 from bson.objectid import ObjectId
-from pydantic import BaseModel, BeforeValidator
 from pymongo import errors as pm_errors
 
 from xrepo.compile import decode
 from xrepo.compile.mongo import (
     check_collection_name,
-    is_object_id_hex,
     stored_value,
     to_bson,
     to_mongo_filter,
@@ -52,9 +45,25 @@ from xrepo.errors import (
 from xrepo.query import FieldType, Kind, Node, SortKey, Stage, pipeline_types
 from xrepo.stores import _ambient as ambient
 from xrepo.stores._errors import translate
+from xrepo.stores._mongo_values import (
+    AS_HEX,
+    KEEP_OBJECT_IDS,
+    PLAIN,
+    UNENCODABLE,
+    as_read,
+    first_unencodable,
+    is_bson_object_id,
+    is_decimal,
+    is_object_id_str,
+    mentions,
+    retyped,
+    short,
+    to_object_ids,
+    unencodable_message,
+)
 from xrepo.stores._protocol import INCREMENT, Row, RowLayout, UpdateItem, VersionConflict
 from xresource.databases.mongodb import MongoDBResource
-from xresource.databases.value_scrub import raise_alone, scrub_record_values
+from xresource.databases.value_scrub import raise_alone
 from xresource.errors import XResourceError
 
 __all__ = ["MongoStore"]
@@ -67,57 +76,6 @@ class _Failed(Exception):
         self.error = error
         # The server's message only: the full error echoes the document, which may hold secrets.
         self.message = message
-
-
-class _ObjectIdAsHex(TypeDecoder):
-    """Decodes every ObjectId as its hex string (in C's decode loop, one call per ObjectId)."""
-
-    bson_type = ObjectId
-
-    def transform_bson(self, value: Any) -> str:
-        return str(value)
-
-
-class _Decimal128AsDecimal(TypeDecoder):
-    """Decodes ``Decimal128`` as ``Decimal`` (what a ``Decimal`` field holds)."""
-
-    bson_type = Decimal128
-
-    def transform_bson(self, value: Any) -> Decimal:
-        return value.to_decimal()  # type: ignore[no-any-return]
-
-
-_AS_HEX = TypeRegistry([_ObjectIdAsHex(), _Decimal128AsDecimal()])
-_KEEP_OBJECT_IDS = TypeRegistry([_Decimal128AsDecimal()])
-
-
-def _mentions(annotation: Any, found: Any, depth: int = 0) -> bool:
-    """Whether ``found(t)`` holds for ``annotation`` or a type inside it (unions, Annotated
-    metadata, containers, nested models), looked at to a bounded depth."""
-    if depth > 8:
-        return False
-    if found(annotation):
-        return True
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return any(
-            _mentions(f.annotation, found, depth + 1) or any(found(m) for m in f.metadata)
-            for f in annotation.model_fields.values()
-        )
-    return any(_mentions(a, found, depth + 1) for a in typing.get_args(annotation))
-
-
-def _is_bson_object_id(t: Any) -> bool:
-    return isinstance(t, type) and issubclass(t, ObjectId)
-
-
-def _is_decimal(t: Any) -> bool:
-    return isinstance(t, type) and issubclass(t, Decimal)
-
-
-def _is_object_id_str(t: Any) -> bool:
-    # xinspector.types.ObjectIdStr: Annotated[str, BeforeValidator(<ObjectId to hex>)]. Matched by
-    # the validator's name so that a model built from exported source is recognized as well.
-    return isinstance(t, BeforeValidator) and getattr(t.func, "__name__", "") == "_oid_to_str"
 
 
 class MongoStore:
@@ -181,17 +139,17 @@ class MongoStore:
             a is str or (typing.get_origin(a) is typing.Annotated and typing.get_args(a)[0] is str)
             for a in args
         )
-        self._oid_ids = any(_is_bson_object_id(a) for a in args)
+        self._oid_ids = any(is_bson_object_id(a) for a in args)
         # A model that declares bson.ObjectId fields wants ObjectIds; every other model reads
         # them as the hex strings its str fields hold.
-        self._as_hex = not _mentions(model_class, _is_bson_object_id)
+        self._as_hex = not mentions(model_class, is_bson_object_id)
         # Decimal fields read Decimal128: list() then decodes through the decoding collection.
-        self._decimals = _mentions(model_class, _is_decimal)
+        self._decimals = mentions(model_class, is_decimal)
         self._oid_fields = frozenset(
             name
             for name, info in fields.items()
-            if any(_is_object_id_str(m) for m in info.metadata)
-            or _mentions(info.annotation, _is_object_id_str)
+            if any(is_object_id_str(m) for m in info.metadata)
+            or mentions(info.annotation, is_object_id_str)
         )
 
     @property
@@ -234,7 +192,7 @@ class MongoStore:
             return cached[1]
         raw = self._resource.collection(self._collection)
         options = raw.codec_options.with_options(
-            type_registry=_AS_HEX if self._as_hex else _KEEP_OBJECT_IDS
+            type_registry=AS_HEX if self._as_hex else KEEP_OBJECT_IDS
         )
         coll = raw.with_options(codec_options=options)
         self._coll_cache = (db, coll)
@@ -252,21 +210,19 @@ class MongoStore:
             # The driver's error holds the duplicate value (maybe a secret): not chained.
             raise_alone(
                 XRepoConflictError(
-                    f"duplicate key: {_short(exc)}", repo=self._name, operation=operation
+                    f"duplicate key: {short(exc)}", repo=self._name, operation=operation
                 )
             )
-        except _UNENCODABLE as exc:
+        except UNENCODABLE as exc:
             raise_alone(
-                XRepoValidationError(
-                    _unencodable_message(exc), repo=self._name, operation=operation
-                )
+                XRepoValidationError(unencodable_message(exc), repo=self._name, operation=operation)
             )
         except (pm_errors.ConnectionFailure, pm_errors.ServerSelectionTimeoutError) as exc:
             raise XRepoConnectionError(
-                f"MongoDB is unreachable: {_short(exc)}", repo=self._name, operation=operation
+                f"MongoDB is unreachable: {short(exc)}", repo=self._name, operation=operation
             ) from exc
         except pm_errors.PyMongoError as exc:
-            raise_alone(XRepoQueryError(_short(exc), repo=self._name, operation=operation))
+            raise_alone(XRepoQueryError(short(exc), repo=self._name, operation=operation))
 
     def _doc_to_row(self, doc: dict[str, Any]) -> Row:
         if "_id" in doc:
@@ -278,11 +234,11 @@ class MongoStore:
         doc = {k: to_bson(v) for k, v in row.items() if k != id_field}
         if self._oid_fields:
             for name in self._oid_fields & doc.keys():
-                doc[name] = _to_object_ids(doc[name])
+                doc[name] = to_object_ids(doc[name])
         key = row.get(id_field)
         if key is not None:  # else the driver assigns an ObjectId
             key = to_bson(key)
-            doc["_id"] = _to_object_ids(key) if id_field in self._oid_fields else key
+            doc["_id"] = to_object_ids(key) if id_field in self._oid_fields else key
         return doc
 
     # -- reads ----------------------------------------------------------------------------------
@@ -313,7 +269,7 @@ class MongoStore:
                 if "_id" in d:
                     d[id_field] = d.pop("_id")
         if self._walk:
-            docs = [_as_read(d) for d in docs]
+            docs = [as_read(d) for d in docs]
         return docs
 
     def repair_row(self, row: Row) -> Row | None:
@@ -324,7 +280,7 @@ class MongoStore:
         than the id reach the model as they are: a ``str`` field holding one fails, and the
         repository asks here for the row with its ObjectIds as hex strings. From then on this
         store converts every row it selects (a collection that holds them keeps doing)."""
-        fixed = _as_read(row)
+        fixed = as_read(row)
         if fixed is row:
             return None
         self._walk = True
@@ -350,7 +306,7 @@ class MongoStore:
         if kind is not None and kind.kind is Kind.LIST:
             # distinct() of a list field gives its elements
             kind = FieldType(kind.element) if kind.element is not None else None
-        retype = _retyped(kind)
+        retype = retyped(kind)
         # An ObjectId and the string of its hex both read as that string: one value.
         seen: set[str] = set()
         out: list[Any] = []
@@ -375,7 +331,7 @@ class MongoStore:
         # What BSON cannot say: dates are stored as datetimes, times and UUIDs as strings, a
         # float field may hold ints. Typed here from the fields each output comes from.
         kinds = pipeline_types(stages, self.layout.field_types)
-        work = [(k, kind) for k, kind in kinds.items() if _retyped(kind)]
+        work = [(k, kind) for k, kind in kinds.items() if retyped(kind)]
         if work:
             for doc in docs:
                 for key, kind in work:
@@ -443,14 +399,14 @@ class MongoStore:
                 async with self._session() as session:
                     try:
                         await coll.insert_many(docs, ordered=True, session=session)
-                    except _UNENCODABLE as exc:
+                    except UNENCODABLE as exc:
                         # Raised while encoding a batch, so before or between the batches
                         # sent: the transaction (or the cleanup below) covers what went in.
-                        index = _first_unencodable(docs, coll.codec_options)
+                        index = first_unencodable(docs, coll.codec_options)
                         if session is None and index:
                             done = [d["_id"] for d in docs[:index] if "_id" in d]
                             await coll.delete_many({"_id": {"$in": done}})
-                        raise _Failed(index, exc, _unencodable_message(exc)) from exc
+                        raise _Failed(index, exc, unencodable_message(exc)) from exc
                     except pm_errors.BulkWriteError as exc:
                         errors = exc.details.get("writeErrors") or [{}]
                         index = errors[0].get("index")
@@ -468,12 +424,12 @@ class MongoStore:
                     if isinstance(failed.error, pm_errors.BulkWriteError)
                     and ((failed.error.details.get("writeErrors") or [{}])[0].get("code") == 11000)
                     else XRepoValidationError
-                    if isinstance(failed.error, _UNENCODABLE)
+                    if isinstance(failed.error, UNENCODABLE)
                     else XRepoQueryError
                 )
                 raise_alone(
                     kind(
-                        f"item {failed.item}: {_short(failed.message)}; nothing was written",
+                        f"item {failed.item}: {short(failed.message)}; nothing was written",
                         repo=self._name,
                         operation=operation,
                         item=failed.item,
@@ -488,7 +444,7 @@ class MongoStore:
         for i, row in enumerate(rows):
             changed = None
             for k, v in row.items():
-                if v.__class__ in _PLAIN:
+                if v.__class__ in PLAIN:
                     continue
                 s = stored_value(v)
                 if s is not v:
@@ -545,7 +501,7 @@ class MongoStore:
         update: dict[str, Any] = {}
         oids = self._oid_fields
         sets = {
-            k: _to_object_ids(to_bson(v)) if k in oids else to_bson(v)
+            k: to_object_ids(to_bson(v)) if k in oids else to_bson(v)
             for k, v in changes.items()
             if v is not INCREMENT
         }
@@ -563,69 +519,3 @@ class MongoStore:
                 to_mongo_filter(node, self._id), session=ambient.current(self._resource)
             )
             return int(result.deleted_count)
-
-
-#: What the BSON encoder raises for a value MongoDB cannot store (an integer beyond 64 bits, a
-#: key with a NUL, an unknown type); raised before the server sees the document.
-_UNENCODABLE = (OverflowError, InvalidDocument)
-
-
-def _first_unencodable(docs: Sequence[Mapping[str, Any]], options: Any) -> int | None:
-    """The index of the first document BSON cannot encode with the collection's codec
-    ``options`` (only called after a failure)."""
-    for i, doc in enumerate(docs):
-        try:
-            bson.encode(doc, codec_options=options)
-        except _UNENCODABLE:
-            return i
-    return None
-
-
-def _unencodable_message(exc: BaseException) -> str:
-    # The encoder's rule, without the value it may quote ("cannot encode object: <value>"):
-    # the value may be a secret.
-    rule = str(exc).split(":", 1)[0].strip() or type(exc).__name__
-    return f"a value cannot be stored in MongoDB ({rule})"
-
-
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-#: Kinds whose values MongoDB returns in another Python type than the field's.
-_RETYPED = frozenset({Kind.DATE, Kind.TIME, Kind.UUID, Kind.DECIMAL, Kind.FLOAT})
-
-
-def _retyped(kind: FieldType | None) -> bool:
-    if kind is None:
-        return False
-    return (kind.element if kind.kind is Kind.LIST else kind.kind) in _RETYPED
-
-
-def _as_read(value: Any) -> Any:
-    """``value`` with ObjectIds as hex strings and Decimal128 as Decimal (the same object when
-    it holds none), as the decoding collection reads it."""
-    cls = value.__class__
-    if cls is ObjectId:
-        return str(value)
-    if cls is Decimal128:
-        return value.to_decimal()
-    if cls is dict:
-        items = {k: _as_read(v) for k, v in value.items()}
-        return value if all(items[k] is v for k, v in value.items()) else items
-    if cls is list:
-        elements = [_as_read(v) for v in value]
-        return value if all(a is b for a, b in zip(elements, value, strict=True)) else elements
-    return value
-
-
-def _to_object_ids(value: Any) -> Any:
-    """24-hex strings (also inside a list) as ObjectIds: how an ObjectId-typed field stores."""
-    if is_object_id_hex(value):
-        return ObjectId(value)
-    if isinstance(value, list):
-        return [_to_object_ids(v) for v in value]
-    return value
-
-
-def _short(exc: object) -> str:
-    # "full error: {...}" repeats the server reply (key values, a failed document's fields).
-    text = scrub_record_values(str(exc).split(", full error:")[0])
-    return text if len(text) < 300 else text[:300] + "..."

@@ -37,10 +37,12 @@ from typing import Any
 from pydantic import BaseModel, create_model
 
 from xobj_prototype import XObjPrototype
+from xrepo._context import Permission, RepoContext
 from xrepo.compile import sort_rows
 from xrepo.errors import XRepoConfigurationError, XRepoValidationError
 from xrepo.query import MATCH_ALL, And, Match, Node, conditions, parse_filter, parse_pipeline
-from xrepo.repos.base import Permission, RepoContext, Row, XRepo
+from xrepo.repos import XRepo
+from xrepo.stores import Row
 from xrepo.views.derived import DerivedRepo
 from xrepo.views.view import ROW_ID, _hashable
 

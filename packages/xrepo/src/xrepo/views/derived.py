@@ -14,10 +14,11 @@ import builtins
 import contextlib
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel
 
+from xrepo._context import RepoContext
 from xrepo.compile import compile_filter, freeze, get_path, run_pipeline, sort_rows, thaw
 from xrepo.errors import XRepoError
 from xrepo.query import (
@@ -34,8 +35,10 @@ from xrepo.query import (
     Unwind,
     conditions,
 )
-from xrepo.repos.base import RepoContext, RepoMetadata, T, XRepo
-from xrepo.stores._protocol import Row, RowLayout, UpdateItem
+from xrepo.repos import RepoMetadata, XRepo
+from xrepo.stores import Row, RowLayout, UpdateItem
+
+T = TypeVar("T", bound=BaseModel)
 
 __all__ = ["DerivedRepo", "DerivedStore", "XRepoReadOnlyError", "needed_fields", "run_engine"]
 

@@ -33,6 +33,7 @@ from typing import Any
 from pydantic import BaseModel, create_model
 
 from xobj_prototype import XObjPrototype
+from xrepo._context import Caller, Permission, RepoContext
 from xrepo.errors import XRepoConfigurationError, XRepoValidationError
 from xrepo.query import (
     MATCH_ALL,
@@ -48,7 +49,8 @@ from xrepo.query import (
     Stage,
     parse_filter,
 )
-from xrepo.repos.base import Permission, RepoContext, Row, XRepo
+from xrepo.repos import XRepo
+from xrepo.stores import Row
 from xrepo.views.derived import DerivedRepo, XRepoReadOnlyError, run_engine
 
 __all__ = [
@@ -215,7 +217,7 @@ class ViewRepo(DerivedRepo[Any]):
         filters: Mapping[str, Any] | None,
         operation: str,
         permission: Permission,
-        context: RepoContext,
+        context: Caller,
         *,
         include_deleted: bool = False,
     ) -> Node:

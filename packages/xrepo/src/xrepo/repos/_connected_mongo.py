@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from xrepo.errors import XRepoConfigurationError
-from xrepo.repos.base import RepoMetadata, T, XRepo
+from xrepo.repos._codec import T
+from xrepo.repos._metadata import RepoMetadata
+from xrepo.repos._repo import XRepo
 from xrepo.stores import MongoStore
 from xresource.databases.mongodb import MongoDBResource
 

@@ -13,8 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from xrepo.errors import XRepoConfigurationError
-from xrepo.repos.base import RepoMetadata, T, XRepo, _now
-from xrepo.repos.inferred import model_from_data, model_from_schema
+from xrepo.repos._annotations import now as _now
+from xrepo.repos._codec import T
+from xrepo.repos._inferred import model_from_data, model_from_schema
+from xrepo.repos._metadata import RepoMetadata
+from xrepo.repos._repo import XRepo
 from xrepo.stores import MemoryStore
 
 __all__ = ["MaterializedRepo"]

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from xrepo.errors import XRepoConfigurationError
+from xrepo.repos._connected_file import ConnectedFileRepo
+from xrepo.repos._connected_sql import ConnectedSQLRepo
+from xrepo.repos._inferred import model_from_schema
 from xrepo.repos._options import (
     CREATE_OPTIONS,
     check_options,
@@ -20,10 +23,7 @@ from xrepo.repos._options import (
     repo_options,
     resource_kind,
 )
-from xrepo.repos.base import XRepo
-from xrepo.repos.connected_file import ConnectedFileRepo
-from xrepo.repos.connected_sql import ConnectedSQLRepo
-from xrepo.repos.inferred import model_from_schema
+from xrepo.repos._repo import XRepo
 from xresource.base import XResource
 
 __all__ = ["ConnectedRepo", "connected_repo"]
@@ -99,7 +99,7 @@ def connected_repo(resource: XResource, model: type[Any], inputs: Mapping[str, A
         )
     if kind == "mongodb":
         # Imported here: the MongoDB driver is an optional extra.
-        from xrepo.repos.connected_mongo import ConnectedMongoRepo
+        from xrepo.repos._connected_mongo import ConnectedMongoRepo
 
         return ConnectedMongoRepo(
             resource=resource,  # type: ignore[arg-type]

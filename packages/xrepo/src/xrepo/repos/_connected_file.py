@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from xrepo.errors import XRepoConfigurationError
-from xrepo.repos.base import RepoMetadata, T, XRepo
-from xrepo.repos.materialized import MaterializedRepo
+from xrepo.repos._codec import T
+from xrepo.repos._materialized import MaterializedRepo
+from xrepo.repos._metadata import RepoMetadata
+from xrepo.repos._repo import XRepo
 from xrepo.stores import FileStore
 from xresource.base import XResource
 
