@@ -1,7 +1,7 @@
 """``FunctionRegistry``: functions (sync or async) with metadata, namespaces, tags, permissions per
 role and call statistics; :func:`xregistry.register_function` is the decorator of the document.
 
-Example:
+Examples:
     >>> registry = FunctionRegistry()
     >>> @registry.register(namespace="finance.tax", tags={"finance"})
     ... def calculate_tax(amount: float, rate: float) -> float:
