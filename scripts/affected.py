@@ -98,11 +98,13 @@ def changed_files(root: Path, base: str) -> list[str]:
     probe = _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}", check=False)
     if probe.returncode != 0:
         raise ValueError(f"affected: {base!r} is not a commit of {root} (fetch it, or name a ref)")
-    files = set(
-        _git(root, "diff", "--name-only", "--no-renames", f"{base}...HEAD").stdout.splitlines()
-    )
-    files |= set(_git(root, "diff", "--name-only", "--no-renames", "HEAD").stdout.splitlines())
-    files |= set(_git(root, "ls-files", "--others", "--exclude-standard").stdout.splitlines())
+    # -z: paths verbatim (git quotes non-ASCII names in its default output).
+    diffs = [
+        ("diff", "-z", "--name-only", "--no-renames", f"{base}...HEAD"),
+        ("diff", "-z", "--name-only", "--no-renames", "HEAD"),
+        ("ls-files", "-z", "--others", "--exclude-standard"),
+    ]
+    files = {f for args in diffs for f in _git(root, *args).stdout.split("\0")}
     return sorted(f for f in files if f)
 
 
