@@ -216,22 +216,23 @@ def released_changelog(
     m = _UNRELEASED.search(text)
     if not m:
         raise ReleaseError(f"{where} has no '## Unreleased' section")
-    body = m["body"]
+    body, rest = m["body"], text[m.end() :]
     if extra:
         body = _with_changed_lines(body, extra)
+        if rest and not body.endswith("\n\n"):
+            body += "\n"  # keep a blank line before the next release's heading
     if not body.strip():
         raise ReleaseError(
             f"{where}: the Unreleased section is empty; say what this release changes"
         )
+    # The section's own text is kept byte for byte: the release diff shows only the headings.
     return (
         text[: m.start()]
         + "## Unreleased\n\n"
         + f"## {version} - {today.isoformat()}\n"
         + ("" if body.startswith("\n") else "\n")
-        + body.rstrip("\n")
-        + "\n"
-        + ("\n" if text[m.end() :] else "")
-        + text[m.end() :]
+        + body
+        + rest
     )
 
 
@@ -405,6 +406,11 @@ def dirty_files(root: Path) -> list[str]:
     return [line[3:] for line in out.splitlines() if line.strip()]
 
 
+def _few(paths: Sequence[str], limit: int = 10) -> str:
+    more = len(paths) - limit
+    return ", ".join(paths[:limit]) + (f" and {more} more" if more > 0 else "")
+
+
 def default_builder() -> list[str]:
     """``uv build`` when uv is on the PATH, else ``python -m build`` (the ``build`` package)."""
     uv = shutil.which("uv")
@@ -475,15 +481,14 @@ def release(
         print("would tag: " + " ".join(result.tags))
         dirty = dirty_files(root)
         if dirty:
-            print(f"note: a real release would refuse: uncommitted changes in {', '.join(dirty)}")
+            print(f"note: a real release would refuse: uncommitted changes in {_few(dirty)}")
         return result
 
     dirty = dirty_files(root)
     if dirty:
-        shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10 else "")
         raise ReleaseError(
-            f"the working tree has uncommitted changes ({shown}); commit or stash them first, "
-            "so that the release commit holds only the release"
+            f"the working tree has uncommitted changes ({_few(dirty)}); commit or stash them "
+            "first, so that the release commit holds only the release"
         )
     existing = set(_git(root, "tag", "--list").split())
     taken = [tag for tag in result.tags if tag in existing]

@@ -453,3 +453,36 @@ def test_compatible_range_admits_the_version_and_not_the_next_break(
     from packaging.specifiers import SpecifierSet
 
     assert SpecifierSet(spec).contains(version)  # pre-releases too, without --pre
+
+
+def test_the_released_section_keeps_its_text_byte_for_byte() -> None:
+    text = "# Changelog\n\n## Unreleased\n\n### Added\n- One.\n  continued\n\n"
+    assert release.released_changelog(text, "CHANGELOG.md", "0.2.0", TODAY) == (
+        "# Changelog\n\n## Unreleased\n\n## 0.2.0 - 2026-12-05\n"
+        "\n### Added\n- One.\n  continued\n\n"
+    )
+
+
+def test_range_lines_join_an_existing_changed_subsection() -> None:
+    text = (
+        "# C\n\n## Unreleased\n\n### Changed\n- Old.\n\n### Fixed\n- Bug.\n\n"
+        "## 0.1.0 - 2026-11-21\n\n- First.\n"
+    )
+    out = release.released_changelog(text, "C", "0.1.1", TODAY, ["- Requires `x>=0.2,<0.3`."])
+    assert out == (
+        "# C\n\n## Unreleased\n\n## 0.1.1 - 2026-12-05\n\n### Changed\n- Old.\n"
+        "- Requires `x>=0.2,<0.3`.\n\n### Fixed\n- Bug.\n\n## 0.1.0 - 2026-11-21\n\n- First.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("# C\n\n## 0.1.0 - 2026-11-21\n\n- First.\n", "C has no '## Unreleased' section"),
+        ("# C\n\n## Unreleased\n\n## 0.1.0\n- First.\n", "the Unreleased section is empty"),
+        ("# C\n\n## Unreleased\n   \n\t\n", "the Unreleased section is empty"),
+    ],
+)
+def test_a_changelog_without_anything_to_release_is_refused(text: str, message: str) -> None:
+    with pytest.raises(release.ReleaseError, match=message):
+        release.released_changelog(text, "C", "0.2.0", TODAY)
