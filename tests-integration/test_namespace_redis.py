@@ -21,8 +21,13 @@ from xobj_prototype import (
     XObjPrototype,
     XValidationError,
 )
-from xrepo.cache import CacheManager, ObjectRef, RedisNamespace, XRepoCacheError
-from xrepo.cache.errors import XRepoSerializationError
+from xrepo.cache import (
+    CacheManager,
+    ObjectRef,
+    RedisNamespace,
+    XRepoCacheError,
+    XRepoSerializationError,
+)
 
 
 class Person(XObjPrototype):

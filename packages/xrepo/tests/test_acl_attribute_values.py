@@ -26,8 +26,7 @@ from xrepo import (
     XRepoFactory,
     XRepoValidationError,
 )
-from xrepo.acl import ACLPolicy, ACLRule
-from xrepo.acl.resolver import Principal
+from xrepo.acl import ACLPolicy, ACLRule, Principal
 from xrepo.query import MATCH_NONE, Condition
 from xrepo.secure import SecureRepo
 from xresource import ResourceFactory

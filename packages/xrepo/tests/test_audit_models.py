@@ -9,8 +9,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from xrepo.audit import AuditAction, AuditEntry, AuditFilter, diff_changes, parse_filter
-from xrepo.audit.models import timestamp_us
+from xrepo.audit import (
+    AuditAction,
+    AuditEntry,
+    AuditFilter,
+    diff_changes,
+    parse_filter,
+    timestamp_us,
+)
 from xrepo.errors import XRepoValidationError
 
 MASK = "**********"

@@ -22,7 +22,7 @@ from xrepo.audit import (
     SQLAuditSink,
     XRepoAuditError,
 )
-from xrepo.audit import jsonl as jsonl_module
+from xrepo.audit import _jsonl as jsonl_module  # faults injected into the sink's file writes
 from xrepo.errors import XRepoValidationError
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, SecretStr
 
-from xrepo.cache.errors import XRepoCacheError, XRepoSerializationError
+from xrepo.cache import XRepoCacheError, XRepoSerializationError
 from xrepo.cache.serializer import MAX_DEPTH, canonical_json, dumps, loads
 
 

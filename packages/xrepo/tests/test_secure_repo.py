@@ -17,8 +17,14 @@ from xrepo import (
     XRepoPermissionError,
 )
 from xrepo.acl import ACLPolicy, ACLRule
-from xrepo.audit import AuditEntry, AuditFilter, AuditLogger, AuditSink, MemoryAuditSink
-from xrepo.audit.errors import XRepoAuditError
+from xrepo.audit import (
+    AuditEntry,
+    AuditFilter,
+    AuditLogger,
+    AuditSink,
+    MemoryAuditSink,
+    XRepoAuditError,
+)
 from xrepo.cache import CacheManager
 from xrepo.secure import SecureRepo
 
@@ -593,3 +599,34 @@ async def test_delete_permission_alone_allows_soft_delete() -> None:
     assert await repo.count(context=ctx) == 4
     with pytest.raises(XRepoPermissionError):
         await repo.update(3, {"title": "x"}, context=ctx)
+
+
+# -- the caller: one principal type, resolved once -----------------------------------------------
+async def test_the_principal_is_the_stacks_one_principal_type() -> None:
+    import xobj_prototype
+    from xrepo.acl import ContextResolver, Principal
+
+    assert Principal is xobj_prototype.Principal
+    found = await ContextResolver().resolve(
+        RepoContext(user_id="u1", roles=("user",), request_id="r-1", attributes={"team": "a"})
+    )
+    assert (found.id, found.roles, found.request_id) == ("u1", frozenset({"user"}), "r-1")
+    assert found.attributes == {"team": "a"}
+
+
+@pytest.mark.parametrize(
+    ("user_id", "roles"),
+    [("line\nbreak", ("user",)), ("   ", ("user",)), ("u1", ("*",)), ("u1", ("",))],
+)
+async def test_a_caller_whose_identity_is_not_valid_is_refused_and_audited(
+    user_id: str, roles: tuple[str, ...]
+) -> None:
+    logger = AuditLogger(MemoryAuditSink())
+    repo, _ = make(audit=logger)
+    with pytest.raises(XRepoPermissionError, match="could not be identified"):
+        await repo.list(context=RepoContext(user_id=user_id, roles=roles))
+    (entry,) = await entries(logger)
+    assert (entry.action, entry.outcome) == ("list", "denied")
+    assert "identity is not valid" in (entry.error or "")
+    # The refused id is not written into the log as given (it may forge a log line).
+    assert "\n" not in (entry.user_id or "")

@@ -263,7 +263,7 @@ class XRepoFactory:
         **kwargs: Any,
     ) -> XRepo[Any]:
         """A read-only view joining collections/tables of several resources (inner, left,
-        right, full; one or more keys) — see :mod:`xrepo.views.view`. ``schemas=``/``models=``
+        right, full; one or more keys) — see :mod:`xrepo.views`. ``schemas=``/``models=``
         give the sources' schemas or models; ``acl=``/``audit=``/``cache=`` secure the view."""
         secure = {k: kwargs.pop(k) for k in SECURE_OPTIONS if k in kwargs}
         view = await create_view_from_resources(
@@ -281,7 +281,7 @@ class XRepoFactory:
         **secure: Any,
     ) -> XRepo[Any]:
         """A read-only repository of group-by aggregates across ``source_repos`` — see
-        :mod:`xrepo.views.aggregate`; ``acl=``/``audit=``/``cache=`` secure it."""
+        :mod:`xrepo.views`; ``acl=``/``audit=``/``cache=`` secure it."""
         repo = await create_aggregate_repo(
             name, source_repos, aggregation_config, result_model_class
         )

@@ -39,7 +39,7 @@ class _NoAttribute(Exception):
     pass
 
 
-_PROBE = Principal(user_id="probe")
+_PROBE = Principal(id="probe")
 # Placeholders stand for the caller's values while the rule is parsed. The random part keeps a
 # constant of a rule from ever being taken for one (the rule's author does not know it).
 _SLOT_PREFIX = f"\x00xrepo-acl-{secrets.token_hex(8)}-"

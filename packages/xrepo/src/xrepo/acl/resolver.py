@@ -8,6 +8,9 @@ is pluggable:
 - :class:`StaticResolver` looks roles and attributes up in a table by ``user_id`` and ignores
   any role the context claims (for callers whose context you do not build yourself);
 - :class:`CallableResolver` calls your function (sync or async), e.g. a directory lookup.
+
+What they return is the stack's one principal type, :class:`xobj_prototype.Principal` (also
+``xrepo.acl.Principal``): registries and repositories read the same caller.
 """
 
 from __future__ import annotations
@@ -17,32 +20,27 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError
 
+from xobj_prototype import Principal
 from xrepo._context import RepoContext
 from xrepo.errors import XRepoConfigurationError, XRepoPermissionError
 
 __all__ = ["CallableResolver", "ContextResolver", "Principal", "RoleResolver", "StaticResolver"]
 
 
-class Principal(BaseModel):
-    """A resolved caller: its id, roles and attributes (``$user.<name>`` in row conditions)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    user_id: str | None = None
-    roles: frozenset[str] = frozenset()
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    request_id: str | None = None
-
-    def context(self) -> RepoContext:
-        """This principal as the ``RepoContext`` the repository's seams receive."""
-        return RepoContext(
-            user_id=self.user_id,
-            roles=tuple(sorted(self.roles)),
-            request_id=self.request_id,
-            attributes=dict(self.attributes),
+def principal(**values: Any) -> Principal:
+    """A :class:`Principal` of the caller's values; a value the principal type refuses (an empty
+    or control-character id, a role named ``"*"``...) refuses the caller, naming why."""
+    try:
+        return Principal(**values)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            str(e["msg"]) for e in exc.errors(include_input=False, include_url=False)
         )
+        raise XRepoPermissionError(
+            f"the caller's identity is not valid: {reasons}", operation="resolve"
+        ) from None
 
 
 class RoleResolver(ABC):
@@ -69,7 +67,7 @@ class ContextResolver(RoleResolver):
     deterministic = True
 
     async def resolve(self, context: RepoContext) -> Principal:
-        return Principal(
+        return principal(
             user_id=context.user_id,
             roles=frozenset(context.roles),
             attributes=dict(context.attributes),
@@ -108,9 +106,17 @@ class StaticResolver(RoleResolver):
                 roles, attributes = entry, {}
             if isinstance(roles, str):
                 roles = [roles]
-            self._users[str(user_id)] = Principal(
-                user_id=str(user_id), roles=frozenset(roles), attributes=attributes
-            )
+            try:
+                self._users[str(user_id)] = Principal(
+                    id=str(user_id), roles=frozenset(roles), attributes=attributes
+                )
+            except ValidationError as exc:
+                raise XRepoConfigurationError(
+                    f"user {str(user_id)[:40]!r} of the StaticResolver table: "
+                    + "; ".join(
+                        str(e["msg"]) for e in exc.errors(include_input=False, include_url=False)
+                    )
+                ) from None
         self.default_roles = frozenset(default_roles)
         self.unknown = unknown
 
@@ -121,12 +127,19 @@ class StaticResolver(RoleResolver):
                 raise XRepoPermissionError(
                     "unknown caller: no roles are configured for this user", operation="resolve"
                 )
-            return Principal(
+            return principal(
                 user_id=context.user_id,
                 roles=self.default_roles,
                 request_id=context.request_id,
             )
-        return found.model_copy(update={"request_id": context.request_id})
+        if context.request_id is None:
+            return found
+        return principal(
+            user_id=found.user_id,
+            roles=found.roles,
+            attributes=found.attributes,
+            request_id=context.request_id,
+        )
 
 
 class CallableResolver(RoleResolver):
@@ -146,7 +159,7 @@ class CallableResolver(RoleResolver):
             return result
         if isinstance(result, Mapping):
             roles = result.get("roles", ())
-            return Principal(
+            return principal(
                 user_id=context.user_id,
                 roles=frozenset([roles] if isinstance(roles, str) else roles),
                 attributes=dict(result.get("attributes", {})),

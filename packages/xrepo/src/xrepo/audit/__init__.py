@@ -7,22 +7,23 @@ SQL database, can join a transaction), :class:`MongoAuditSink` (a MongoDB collec
 session). Every sink answers ``get_audit_log(filters)``.
 """
 
-from xrepo.audit.errors import XRepoAuditError
-from xrepo.audit.jsonl import FsyncPolicy, JSONLinesAuditSink
-from xrepo.audit.logger import AuditLogger, AuditLoggerStats, FailurePolicy
-from xrepo.audit.memory import MemoryAuditSink
-from xrepo.audit.models import (
+from xrepo.audit._errors import XRepoAuditError
+from xrepo.audit._jsonl import FsyncPolicy, JSONLinesAuditSink
+from xrepo.audit._logger import AuditLogger, AuditLoggerStats, FailurePolicy
+from xrepo.audit._memory import MemoryAuditSink
+from xrepo.audit._models import (
     AuditAction,
     AuditEntry,
     AuditFilter,
     AuditOutcome,
     diff_changes,
     parse_filter,
+    timestamp_us,
 )
-from xrepo.audit.mongo import MongoAuditSink
-from xrepo.audit.ring import DEFAULT_AUDIT_ENTRIES, AuditRing
-from xrepo.audit.sink import AuditSink
-from xrepo.audit.sql import SQLAuditSink
+from xrepo.audit._mongo import MongoAuditSink
+from xrepo.audit._ring import DEFAULT_AUDIT_ENTRIES, AuditRing
+from xrepo.audit._sink import AuditSink
+from xrepo.audit._sql import SQLAuditSink
 
 __all__ = [
     "DEFAULT_AUDIT_ENTRIES",
@@ -43,4 +44,5 @@ __all__ = [
     "XRepoAuditError",
     "diff_changes",
     "parse_filter",
+    "timestamp_us",
 ]

@@ -3,47 +3,42 @@ spec's namespace extension (``register_ns``, ``list_ns``, ``fuzzy_search``...).
 
 Redis-backed classes (:class:`RedisCacheBackend`, :class:`RedisInvalidationBus`,
 :class:`RedisNamespace`) are imported on first access, so ``import xrepo.cache`` needs no
-``redis`` package (``pip install xrepo[redis]`` adds it).
+``redis`` package (``pip install xrepo[redis]`` adds it). :mod:`xrepo.cache.serializer` is the
+value format every backend stores (``dumps``/``loads``), for backends of your own.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from xrepo.cache.backend import MISSING, BackendStats, CacheBackend
-from xrepo.cache.errors import XRepoCacheError, XRepoSerializationError
-from xrepo.cache.invalidation import (
+from xobj_prototype import lazy_exports
+from xrepo.cache._backend import MISSING, BackendStats, CacheBackend
+from xrepo.cache._errors import XRepoCacheError, XRepoSerializationError
+from xrepo.cache._invalidation import (
     Invalidation,
     InvalidationBus,
     LocalInvalidationBus,
     LocalInvalidationHub,
 )
-from xrepo.cache.keys import CacheKey, cache_key
-from xrepo.cache.manager import CacheManager, CacheStats
-from xrepo.cache.memory import MemoryCacheBackend
+from xrepo.cache._keys import CacheKey, cache_key, validate_scope
+from xrepo.cache._manager import CacheManager, CacheStats
+from xrepo.cache._memory import MemoryCacheBackend
 
 if TYPE_CHECKING:
-    from xrepo.cache.invalidation_redis import RedisInvalidationBus
-    from xrepo.cache.namespace_redis import ObjectRef, RedisNamespace
-    from xrepo.cache.redis_backend import RedisCacheBackend
+    from xrepo.cache._invalidation_redis import RedisInvalidationBus
+    from xrepo.cache._namespace_redis import ObjectRef, RedisNamespace
+    from xrepo.cache._redis_backend import RedisCacheBackend
 
-_LAZY = {
-    "RedisCacheBackend": "xrepo.cache.redis_backend",
-    "RedisInvalidationBus": "xrepo.cache.invalidation_redis",
-    "RedisNamespace": "xrepo.cache.namespace_redis",
-    "ObjectRef": "xrepo.cache.namespace_redis",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'xrepo.cache' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "RedisCacheBackend": "xrepo.cache._redis_backend",
+        "RedisInvalidationBus": "xrepo.cache._invalidation_redis",
+        "RedisNamespace": "xrepo.cache._namespace_redis",
+        "ObjectRef": "xrepo.cache._namespace_redis",
+    },
+    extras={"xrepo.cache._": "xrepo[redis]"},
+)
 
 __all__ = [
     "MISSING",
@@ -64,4 +59,5 @@ __all__ = [
     "XRepoCacheError",
     "XRepoSerializationError",
     "cache_key",
+    "validate_scope",
 ]

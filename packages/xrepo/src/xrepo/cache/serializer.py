@@ -16,7 +16,7 @@ never do that. This encoder writes plain JSON and tags the few Python types JSON
                                                          one that holds the key "$t" itself
 Pydantic models are dumped as dicts (``model_dump()``) and come back as dicts; enums as their
 value. Anything else (functions, classes, open files, secrets) raises
-:class:`~xrepo.cache.errors.XRepoSerializationError` instead of being cached half-right.
+:class:`~xrepo.cache.XRepoSerializationError` instead of being cached half-right.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel, Secret, SecretBytes, SecretStr
 
-from xrepo.cache.errors import XRepoSerializationError
+from xrepo.cache._errors import XRepoSerializationError
 
 __all__ = ["MAX_DEPTH", "canonical_json", "decode", "dumps", "encode", "loads"]
 

@@ -24,9 +24,8 @@ from pydantic import BaseModel
 
 from xobj_prototype import XObjPrototype, XValidationError, validate_path
 from xrepo._context import Caller, Permission, RepoContext
-from xrepo.audit.ring import AuditRing
-from xrepo.cache.keys import CacheKey, validate_scope
-from xrepo.cache.manager import CacheManager
+from xrepo.audit import AuditRing
+from xrepo.cache import CacheKey, CacheManager, validate_scope
 from xrepo.errors import XRepoConfigurationError, XRepoError, XRepoValidationError
 from xrepo.query import (
     And,
@@ -42,8 +41,7 @@ from xrepo.query import (
 from xrepo.repos._annotations import now
 from xrepo.repos._codec import RowCodec, T
 from xrepo.repos._metadata import RepoMetadata, unknown_options
-from xrepo.stats.latency import LatencyRecorder
-from xrepo.stats.repo_stats import RepoStats, collect_statistics
+from xrepo.stats import LatencyRecorder, RepoStats, collect_statistics
 from xrepo.stores import Row, RowLayout, Store, UpdateItem
 
 __all__ = ["RepoCore"]

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from xrepo._context import Permission, RepoContext
 from xrepo.acl import BoundPolicy, Decision, LookupGrant, Principal, RoleResolver, freeze_value
 from xrepo.errors import XRepoPermissionError, XRepoValidationError
@@ -139,7 +141,7 @@ class Admission:
         try:
             principal = await self._resolver.resolve(raw)
         except XRepoPermissionError as exc:
-            await self._deny(operation, Principal(user_id=raw.user_id), str(exc))
+            await self._deny(operation, _who(raw.user_id), str(exc))
             unknown = XRepoPermissionError(
                 "the caller could not be identified", repo=self._repo, operation=operation
             )
@@ -215,6 +217,14 @@ class CallScope:
 
     def _record(self) -> None:
         self.latency.record(self.operation, (time.perf_counter() - self.started) * 1000.0)
+
+
+def _who(user_id: str | None) -> Principal:
+    """The refused caller, for its audit entry (anonymous when the id itself was refused)."""
+    try:
+        return Principal(id=user_id)
+    except ValidationError:
+        return Principal()
 
 
 def _checked_context(user_id: str | None, context: Any) -> RepoContext:

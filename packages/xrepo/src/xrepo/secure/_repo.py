@@ -31,8 +31,7 @@ from pydantic import BaseModel
 from xrepo._context import Caller, Permission, RepoContext
 from xrepo.acl import ACLPolicy, ContextResolver
 from xrepo.audit import AuditEntry, AuditLogger
-from xrepo.cache import CacheManager
-from xrepo.cache.keys import validate_scope
+from xrepo.cache import CacheManager, validate_scope
 from xrepo.errors import XRepoConfigurationError, XRepoError
 from xrepo.query import Node, SortKey, Stage, parse_sort
 from xrepo.repos import XRepo

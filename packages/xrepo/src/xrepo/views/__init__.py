@@ -6,9 +6,9 @@ A view over ``(resource, collection)`` pairs builds the sources' repositories fi
 factory's work, ``xrepo.create_view_from_resources`` (``XRepoFactory.create_view_from_resources``).
 """
 
-from xrepo.views.aggregate import AggregateRepo, Aggregation, create_aggregate_repo
-from xrepo.views.derived import DerivedRepo, XRepoReadOnlyError
-from xrepo.views.view import JOIN_TYPES, ViewRepo, ViewSource, create_view
+from xrepo.views._aggregate import AggregateRepo, Aggregation, create_aggregate_repo
+from xrepo.views._derived import DerivedRepo, XRepoReadOnlyError
+from xrepo.views._view import JOIN_TYPES, ViewRepo, ViewSource, create_view
 
 __all__ = [
     "JOIN_TYPES",

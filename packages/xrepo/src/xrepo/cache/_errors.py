@@ -10,7 +10,7 @@ __all__ = ["XRepoCacheError", "XRepoSerializationError"]
 class XRepoCacheError(XRepoError):
     """The cache backend failed (Redis unreachable, a malformed entry, a bad key).
 
-    The :class:`~xrepo.cache.manager.CacheManager` catches it on reads and writes of cached
+    The :class:`~xrepo.cache.CacheManager` catches it on reads and writes of cached
     values (a cache outage never fails a repository call); it reaches callers only from
     explicit cache administration and from namespace methods.
     """

@@ -25,11 +25,11 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from xobj_prototype import MemoryNamespace, NamespaceBackend, XNotFoundError, redact_text
-from xrepo.cache.backend import MISSING, CacheBackend
-from xrepo.cache.errors import XRepoCacheError
-from xrepo.cache.invalidation import Invalidation, InvalidationBus
-from xrepo.cache.keys import CacheKey, cache_key, validate_scope
-from xrepo.cache.memory import MemoryCacheBackend
+from xrepo.cache._backend import MISSING, CacheBackend
+from xrepo.cache._errors import XRepoCacheError
+from xrepo.cache._invalidation import Invalidation, InvalidationBus
+from xrepo.cache._keys import CacheKey, cache_key, validate_scope
+from xrepo.cache._memory import MemoryCacheBackend
 
 __all__ = ["CacheManager", "CacheStats"]
 
@@ -131,9 +131,9 @@ class CacheManager:
                     "backend='redis' needs redis_url='redis://host:6379/0'",
                     operation="configure cache",
                 )
-            from xrepo.cache.invalidation_redis import RedisInvalidationBus
-            from xrepo.cache.namespace_redis import RedisNamespace
-            from xrepo.cache.redis_backend import RedisCacheBackend
+            from xrepo.cache._invalidation_redis import RedisInvalidationBus
+            from xrepo.cache._namespace_redis import RedisNamespace
+            from xrepo.cache._redis_backend import RedisCacheBackend
 
             cache = RedisCacheBackend(redis_url, namespace=self.namespace)
             if names is None:
@@ -181,9 +181,9 @@ class CacheManager:
         ``publish`` also announces invalidations on the namespace's channel, for processes
         that keep memory caches of the same data.
         """
-        from xrepo.cache.invalidation_redis import RedisInvalidationBus
-        from xrepo.cache.namespace_redis import RedisNamespace
-        from xrepo.cache.redis_backend import RedisCacheBackend
+        from xrepo.cache._invalidation_redis import RedisInvalidationBus
+        from xrepo.cache._namespace_redis import RedisNamespace
+        from xrepo.cache._redis_backend import RedisCacheBackend
 
         backend = RedisCacheBackend(url, namespace=namespace, **client_options)
         bus = RedisInvalidationBus(url, namespace=namespace) if publish else None
@@ -220,7 +220,7 @@ class CacheManager:
     # -- keys ----------------------------------------------------------------------------------
     @staticmethod
     def cache_key(repo: str, operation: str, args: Any, principal_scope: Any) -> CacheKey:
-        """See :func:`xrepo.cache.keys.cache_key`."""
+        """See :func:`xrepo.cache._keys.cache_key`."""
         return cache_key(repo, operation, args, principal_scope)
 
     # -- the cache -----------------------------------------------------------------------------

@@ -41,9 +41,9 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
 from xobj_prototype import redact_url
-from xrepo.cache.backend import MISSING, BackendStats, CacheBackend
-from xrepo.cache.errors import XRepoCacheError, XRepoSerializationError
-from xrepo.cache.keys import validate_scope
+from xrepo.cache._backend import MISSING, BackendStats, CacheBackend
+from xrepo.cache._errors import XRepoCacheError, XRepoSerializationError
+from xrepo.cache._keys import validate_scope
 from xrepo.cache.serializer import dumps, loads
 
 __all__ = ["RedisCacheBackend", "redis_client", "resolve_client"]

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from xrepo.audit.models import AuditEntry, AuditFilter, parse_filter
+from xrepo.audit._models import AuditEntry, AuditFilter, parse_filter
 
 __all__ = ["AuditSink"]
 
@@ -14,9 +14,9 @@ __all__ = ["AuditSink"]
 class AuditSink(ABC):
     """Storage of audit entries.
 
-    Implementations: :class:`~xrepo.audit.memory.MemoryAuditSink`,
-    :class:`~xrepo.audit.jsonl.JSONLinesAuditSink`, :class:`~xrepo.audit.sql.SQLAuditSink`,
-    :class:`~xrepo.audit.mongo.MongoAuditSink`. A sink that can join a caller's transaction takes
+    Implementations: :class:`~xrepo.audit.MemoryAuditSink`,
+    :class:`~xrepo.audit.JSONLinesAuditSink`, :class:`~xrepo.audit.SQLAuditSink`,
+    :class:`~xrepo.audit.MongoAuditSink`. A sink that can join a caller's transaction takes
     it as a keyword of :meth:`write` (``executor=`` for SQL, ``session=`` for MongoDB).
     """
 

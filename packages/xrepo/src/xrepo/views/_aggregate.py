@@ -43,8 +43,8 @@ from xrepo.errors import XRepoConfigurationError, XRepoValidationError
 from xrepo.query import MATCH_ALL, And, Match, Node, conditions, parse_filter, parse_pipeline
 from xrepo.repos import XRepo
 from xrepo.stores import Row
-from xrepo.views.derived import DerivedRepo
-from xrepo.views.view import ROW_ID, _hashable
+from xrepo.views._derived import DerivedRepo
+from xrepo.views._view import ROW_ID, _hashable
 
 __all__ = ["AggregateRepo", "Aggregation", "create_aggregate_repo"]
 

@@ -3,7 +3,7 @@
 - counts: total, created/updated/deleted today (from the timestamp fields the model declares;
   with an audit log, updates and hard deletes are counted from its entries of today);
 - ``query_performance`` (mean ms per operation) and ``latency`` (count, mean, p50/p95/p99)
-  from the repository's :class:`~xrepo.stats.latency.LatencyRecorder`;
+  from the repository's :class:`~xrepo.stats.LatencyRecorder`;
 - ``field_cardinalities``: distinct values per field, estimated by XInspector's streaming
   profiler (HyperLogLog) over up to ``sample_limit`` records;
 - ``storage_size_bytes`` and ``index_stats`` from the backend itself: ``pg_total_relation_size``
@@ -22,10 +22,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from xrepo.audit.ring import AuditRing
+from xrepo.audit._ring import AuditRing
 from xrepo.errors import XRepoError, XRepoQueryError
 from xrepo.query import MATCH_ALL, And, Condition, Node, Not
-from xrepo.stats.latency import LatencyRecorder, LatencySnapshot
+from xrepo.stats._latency import LatencyRecorder, LatencySnapshot
 
 __all__ = ["RepoStats", "collect_statistics"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from xrepo.audit.errors import XRepoAuditError
-from xrepo.audit.models import AuditEntry, AuditFilter
-from xrepo.audit.sink import AuditSink
+from xrepo.audit._errors import XRepoAuditError
+from xrepo.audit._models import AuditEntry, AuditFilter
+from xrepo.audit._sink import AuditSink
 
 __all__ = ["MemoryAuditSink"]
 

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from xrepo.audit.errors import XRepoAuditError
-from xrepo.audit.models import AuditEntry, AuditFilter, timestamp_us
-from xrepo.audit.sink import AuditSink
+from xrepo.audit._errors import XRepoAuditError
+from xrepo.audit._models import AuditEntry, AuditFilter, timestamp_us
+from xrepo.audit._sink import AuditSink
 
 if TYPE_CHECKING:
     from xresource.databases.base import SQLDatabaseResource, SQLExecutor

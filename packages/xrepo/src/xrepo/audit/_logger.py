@@ -22,9 +22,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from xobj_prototype import redact_text
-from xrepo.audit.errors import XRepoAuditError
-from xrepo.audit.models import AuditAction, AuditEntry, AuditFilter, parse_filter
-from xrepo.audit.sink import AuditSink
+from xrepo.audit._errors import XRepoAuditError
+from xrepo.audit._models import AuditAction, AuditEntry, AuditFilter, parse_filter
+from xrepo.audit._sink import AuditSink
 
 __all__ = ["AuditLogger", "AuditLoggerStats", "FailurePolicy"]
 

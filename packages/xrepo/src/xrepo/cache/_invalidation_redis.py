@@ -16,10 +16,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from xobj_prototype import redact_text
-from xrepo.cache.errors import XRepoCacheError
-from xrepo.cache.invalidation import Invalidation, InvalidationBus, MessageHandler, ResetHandler
-from xrepo.cache.keys import validate_scope
-from xrepo.cache.redis_backend import resolve_client
+from xrepo.cache._errors import XRepoCacheError
+from xrepo.cache._invalidation import Invalidation, InvalidationBus, MessageHandler, ResetHandler
+from xrepo.cache._keys import validate_scope
+from xrepo.cache._redis_backend import resolve_client
 
 __all__ = ["RedisInvalidationBus"]
 

@@ -42,8 +42,8 @@ from xobj_prototype import (
 from xobj_prototype.namespace.glob import tokenize
 from xobj_prototype.namespace.index import fuzzy_score, fuzzy_text_of
 from xobj_prototype.namespace.path import is_glob
-from xrepo.cache.errors import XRepoCacheError, XRepoSerializationError
-from xrepo.cache.redis_backend import resolve_client
+from xrepo.cache._errors import XRepoCacheError, XRepoSerializationError
+from xrepo.cache._redis_backend import resolve_client
 from xrepo.cache.serializer import TAG, decode, encode
 
 __all__ = ["ObjectRef", "RedisNamespace"]

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from xobj_prototype import MASK
-from xrepo.audit.models import AuditEntry, AuditFilter, parse_filter
+from xrepo.audit._models import AuditEntry, AuditFilter, parse_filter
 
 __all__ = ["DEFAULT_AUDIT_ENTRIES", "AuditRing"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from xrepo.cache.errors import XRepoCacheError
+from xrepo.cache._errors import XRepoCacheError
 from xrepo.cache.serializer import canonical_json
 
 __all__ = ["MAX_SCOPE_LENGTH", "CacheKey", "cache_key", "validate_scope"]

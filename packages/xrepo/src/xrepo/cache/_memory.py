@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from xrepo.cache.backend import MISSING, BackendStats, CacheBackend
-from xrepo.cache.errors import XRepoCacheError
+from xrepo.cache._backend import MISSING, BackendStats, CacheBackend
+from xrepo.cache._errors import XRepoCacheError
 from xrepo.cache.serializer import dumps, loads
 
 __all__ = ["MemoryCacheBackend"]

@@ -51,7 +51,7 @@ from xrepo.query import (
 )
 from xrepo.repos import XRepo
 from xrepo.stores import Row
-from xrepo.views.derived import DerivedRepo, XRepoReadOnlyError, run_engine
+from xrepo.views._derived import DerivedRepo, XRepoReadOnlyError, run_engine
 
 __all__ = [
     "JOIN_TYPES",

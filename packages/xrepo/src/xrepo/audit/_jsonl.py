@@ -21,9 +21,9 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from xrepo.audit.errors import XRepoAuditError
-from xrepo.audit.models import AuditEntry, AuditFilter
-from xrepo.audit.sink import AuditSink
+from xrepo.audit._errors import XRepoAuditError
+from xrepo.audit._models import AuditEntry, AuditFilter
+from xrepo.audit._sink import AuditSink
 
 __all__ = ["FsyncPolicy", "JSONLinesAuditSink"]
 

@@ -2,7 +2,7 @@
 
 When one process writes, every other process holding a local (memory) cache of the same data must
 drop it. A :class:`InvalidationBus` carries :class:`Invalidation` messages on one channel per cache
-namespace; :class:`~xrepo.cache.invalidation_redis.RedisInvalidationBus` does it over Redis
+namespace; :class:`~xrepo.cache.RedisInvalidationBus` does it over Redis
 pub/sub, :class:`LocalInvalidationHub` between caches of one process (tests, several managers).
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from xrepo.cache.errors import XRepoCacheError
-from xrepo.cache.keys import MAX_SCOPE_LENGTH
+from xrepo.cache._errors import XRepoCacheError
+from xrepo.cache._keys import MAX_SCOPE_LENGTH
 
 __all__ = [
     "Invalidation",
