@@ -12,7 +12,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Caller", "Permission", "RepoContext"]
+from xrepo.errors import XRepoValidationError
+
+__all__ = ["Caller", "Permission", "RepoContext", "caller_context"]
 
 
 class Permission(enum.StrEnum):
@@ -53,3 +55,16 @@ class Caller(Protocol):
     @property
     def request_id(self) -> str | None:
         """The request the call belongs to."""
+
+
+def caller_context(user_id: str | None, context: RepoContext | None) -> RepoContext:
+    """The caller of a public operation (``user_id=`` or ``context=``), checked."""
+    if context is not None:
+        if not isinstance(context, RepoContext):
+            raise XRepoValidationError(
+                f"context must be a RepoContext, got {type(context).__name__}"
+            )
+        return context
+    if user_id is not None and not isinstance(user_id, str):
+        raise XRepoValidationError(f"user_id must be a string, got {type(user_id).__name__}")
+    return RepoContext(user_id=user_id)

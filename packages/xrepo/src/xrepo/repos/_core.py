@@ -23,10 +23,10 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel
 
 from xobj_prototype import XObjPrototype, XValidationError, validate_path
-from xrepo._context import Caller, Permission, RepoContext
+from xrepo._context import Caller, Permission, caller_context
 from xrepo.audit import AuditRing
 from xrepo.cache import CacheKey, CacheManager, validate_scope
-from xrepo.errors import XRepoConfigurationError, XRepoError, XRepoValidationError
+from xrepo.errors import XRepoConfigurationError, XRepoError
 from xrepo.query import (
     And,
     Condition,
@@ -296,18 +296,7 @@ class RepoCore(RowCodec[T]):
         return None if isinstance(declared, str) else frozenset(declared)
 
     # -- input --------------------------------------------------------------------------------
-    @staticmethod
-    def _context(user_id: str | None, context: RepoContext | None) -> RepoContext:
-        """The caller of a public operation (``user_id=`` or ``context=``), checked."""
-        if context is not None:
-            if not isinstance(context, RepoContext):
-                raise XRepoValidationError(
-                    f"context must be a RepoContext, got {type(context).__name__}"
-                )
-            return context
-        if user_id is not None and not isinstance(user_id, str):
-            raise XRepoValidationError(f"user_id must be a string, got {type(user_id).__name__}")
-        return RepoContext(user_id=user_id)
+    _context = staticmethod(caller_context)
 
     def _filter(
         self,

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from xrepo._context import Permission, RepoContext
+from xrepo._context import Permission, RepoContext, caller_context
 from xrepo.acl import BoundPolicy, Decision, LookupGrant, Principal, RoleResolver, freeze_value
-from xrepo.errors import XRepoPermissionError, XRepoValidationError
+from xrepo.errors import XRepoPermissionError
 from xrepo.stats import LatencyRecorder
 
 __all__ = ["Admission", "Call", "CallScope"]
@@ -131,7 +131,7 @@ class Admission:
         elif type(context) is RepoContext:
             raw = context
         else:
-            raw = _checked_context(user_id, context)
+            raw = caller_context(user_id, context)
         key: Any = None
         if self._cacheable:
             key = (raw.user_id, raw.roles, raw.request_id, freeze_value(raw.attributes))
@@ -225,16 +225,3 @@ def _who(user_id: str | None) -> Principal:
         return Principal(id=user_id)
     except ValidationError:
         return Principal()
-
-
-def _checked_context(user_id: str | None, context: Any) -> RepoContext:
-    """The caller of a public operation (``user_id=`` or ``context=``), checked."""
-    if context is not None:
-        if not isinstance(context, RepoContext):
-            raise XRepoValidationError(
-                f"context must be a RepoContext, got {type(context).__name__}"
-            )
-        return context
-    if user_id is not None and not isinstance(user_id, str):
-        raise XRepoValidationError(f"user_id must be a string, got {type(user_id).__name__}")
-    return RepoContext(user_id=user_id)

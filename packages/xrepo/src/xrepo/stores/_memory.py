@@ -35,7 +35,14 @@ from xrepo.compile import (
 )
 from xrepo.errors import XRepoConfigurationError, XRepoConflictError, XRepoValidationError
 from xrepo.query import And, Condition, Lookup, Match, Node, RegexBoundExceeded, SortKey, Stage
-from xrepo.stores._protocol import INCREMENT, Row, RowLayout, UpdateItem, VersionConflict
+from xrepo.stores._protocol import (
+    INCREMENT,
+    BoundLayout,
+    Row,
+    RowLayout,
+    UpdateItem,
+    VersionConflict,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -44,7 +51,7 @@ THREAD_THRESHOLD = 20_000
 _ABSENT: Any = object()
 
 
-class MemoryStore:
+class MemoryStore(BoundLayout):
     """Records held in memory (data, views, REST snapshots, files), queried by the Python engine.
 
     Args:
@@ -68,17 +75,11 @@ class MemoryStore:
         self._lock = asyncio.Lock()
         self._next_int = 1
         self._int_ids = False
-        self._layout: RowLayout | None = None
 
     # -- binding ----------------------------------------------------------------------------
     def bind(self, layout: RowLayout) -> None:
         """Serve the repository of ``layout``: its id field, indexes and field kinds."""
-        if self._layout is not None:
-            raise XRepoConfigurationError(
-                f"this {type(self).__name__} serves repository {self._layout.repo!r} already; "
-                "give each repository its own store",
-                repo=layout.repo,
-            )
+        self._check_unbound(layout)
         index_fields = self._index_fields + [i[0] for i in layout.indexes if len(i) == 1]
         for f in index_fields:
             if f not in layout.fields:
@@ -91,16 +92,6 @@ class MemoryStore:
         self._indexes = {f: {} for f in index_fields if f != self._id}
         annotation = layout.model_class.model_fields[self._id].annotation
         self._int_ids = int in _flat_types(annotation)
-
-    @property
-    def layout(self) -> RowLayout:
-        """The layout of the repository this store serves."""
-        if self._layout is None:
-            raise XRepoConfigurationError(
-                f"this {type(self).__name__} is not bound to a repository yet; "
-                "build one with XRepo(model_class=..., store=...)"
-            )
-        return self._layout
 
     @property
     def related(self) -> Mapping[str, Any]:

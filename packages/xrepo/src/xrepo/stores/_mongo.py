@@ -61,7 +61,14 @@ from xrepo.stores._mongo_values import (
     to_object_ids,
     unencodable_message,
 )
-from xrepo.stores._protocol import INCREMENT, Row, RowLayout, UpdateItem, VersionConflict
+from xrepo.stores._protocol import (
+    INCREMENT,
+    BoundLayout,
+    Row,
+    RowLayout,
+    UpdateItem,
+    VersionConflict,
+)
 from xresource.databases.mongodb import MongoDBResource
 from xresource.databases.value_scrub import raise_alone
 from xresource.errors import XResourceError
@@ -78,7 +85,7 @@ class _Failed(Exception):
         self.message = message
 
 
-class MongoStore:
+class MongoStore(BoundLayout):
     """One MongoDB collection, queried natively (filters, sorts, pipelines run on the server).
 
     Args:
@@ -109,17 +116,11 @@ class MongoStore:
         self._decimals = False
         self._walk = False
         self._transactions: bool | None = None
-        self._layout: RowLayout | None = None
 
     def bind(self, layout: RowLayout) -> None:
         """Serve the repository of ``layout``: its id field, the ObjectId and Decimal fields of
         its model and, unless given, its collection."""
-        if self._layout is not None:
-            raise XRepoConfigurationError(
-                f"this MongoStore serves repository {self._layout.repo!r} already; give each "
-                "repository its own store",
-                repo=layout.repo,
-            )
+        self._check_unbound(layout)
         model_class = layout.model_class
         meta = getattr(model_class, "meta", None)
         name = (
@@ -151,16 +152,6 @@ class MongoStore:
             if any(is_object_id_str(m) for m in info.metadata)
             or mentions(info.annotation, is_object_id_str)
         )
-
-    @property
-    def layout(self) -> RowLayout:
-        """The layout of the repository this store serves."""
-        if self._layout is None:
-            raise XRepoConfigurationError(
-                "this MongoStore is not bound to a repository yet; build one with "
-                "XRepo(model_class=..., store=...)"
-            )
-        return self._layout
 
     @property
     def resource(self) -> MongoDBResource:

@@ -18,10 +18,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from xrepo.errors import XRepoConfigurationError
 from xrepo.query import FieldType, FilterLimits, Node, SortKey, Stage
 
 __all__ = [
     "INCREMENT",
+    "BoundLayout",
     "Row",
     "RowLayout",
     "Store",
@@ -91,6 +93,33 @@ class RowLayout:
     indexes: Sequence[Sequence[str]] = ()
     #: Validate raw records into storable rows (stores that load records themselves: files).
     prepare: Callable[[list[Any]], list[Row]] | None = None
+
+
+class BoundLayout:
+    """What every built-in store does with its repository's :class:`RowLayout`: keep it, serve
+    one repository only, and say so when used before a repository binds it."""
+
+    _layout: RowLayout | None = None
+
+    def _check_unbound(self, layout: RowLayout) -> None:
+        """Refuse ``layout`` when this store serves a repository already (the store takes it
+        once it has checked it: ``self._layout = layout``)."""
+        if self._layout is not None:
+            raise XRepoConfigurationError(
+                f"this {type(self).__name__} serves repository {self._layout.repo!r} already; "
+                "give each repository its own store",
+                repo=layout.repo,
+            )
+
+    @property
+    def layout(self) -> RowLayout:
+        """The layout of the repository this store serves."""
+        if self._layout is None:
+            raise XRepoConfigurationError(
+                f"this {type(self).__name__} is not bound to a repository yet; build one with "
+                "XRepo(model_class=..., store=...)"
+            )
+        return self._layout
 
 
 @runtime_checkable

@@ -30,7 +30,14 @@ from xrepo.errors import XRepoConfigurationError, XRepoValidationError
 from xrepo.query import Lookup, Match, Node, RegexBoundExceeded, SortKey, Stage
 from xrepo.stores import _ambient as ambient
 from xrepo.stores._errors import repo_errors, translate
-from xrepo.stores._protocol import INCREMENT, Row, RowLayout, UpdateItem, VersionConflict
+from xrepo.stores._protocol import (
+    INCREMENT,
+    BoundLayout,
+    Row,
+    RowLayout,
+    UpdateItem,
+    VersionConflict,
+)
 from xresource.databases.base import SQLDatabaseResource
 from xresource.errors import XResourceConnectionError, XResourceError, XResourceTimeoutError
 
@@ -64,7 +71,7 @@ class _Rollback(Exception):
     """Raised inside a transaction to roll it back on purpose."""
 
 
-class SQLStore:
+class SQLStore(BoundLayout):
     """One SQL table, queried natively: every query is one statement on the server.
 
     Args:
@@ -104,16 +111,10 @@ class SQLStore:
         self._columns_cache: dict[str, list[str]] = {}
         #: Untyped fields (``Any``): stored as JSON text, scalars too (see :meth:`_decoded`).
         self._any_fields: frozenset[str] = frozenset()
-        self._layout: RowLayout | None = None
 
     def bind(self, layout: RowLayout) -> None:
         """Serve the repository of ``layout``: its columns and, unless given, its table."""
-        if self._layout is not None:
-            raise XRepoConfigurationError(
-                f"this SQLStore serves repository {self._layout.repo!r} already; give each "
-                "repository its own store",
-                repo=layout.repo,
-            )
+        self._check_unbound(layout)
         meta_collection = getattr(layout.model_class, "meta", None)
         name = (
             self._table
@@ -122,21 +123,11 @@ class SQLStore:
             or layout.repo
         )
         self._resource.dialect.quote(name)  # validates the name early
-        self._table = name
         self._layout = layout
+        self._table = name
         self._name = layout.repo
         self._any_fields = layout.fields - layout.field_types.keys()
         self._columns = sorted(layout.fields)
-
-    @property
-    def layout(self) -> RowLayout:
-        """The layout of the repository this store serves."""
-        if self._layout is None:
-            raise XRepoConfigurationError(
-                "this SQLStore is not bound to a repository yet; build one with "
-                "XRepo(model_class=..., store=...)"
-            )
-        return self._layout
 
     @property
     def resource(self) -> SQLDatabaseResource:
