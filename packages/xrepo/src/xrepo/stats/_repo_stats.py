@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import inspect
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from xrepo.audit._ring import AuditRing
 from xrepo.errors import XRepoError, XRepoQueryError
 from xrepo.query import MATCH_ALL, And, Condition, Node, Not
 from xrepo.stats._latency import LatencyRecorder, LatencySnapshot
@@ -82,7 +82,7 @@ async def collect_statistics(
         stats.updated_today = await _updated_today(repo, start, chunk_size)
     if repo.soft_deletes:
         stats.deleted_today = await repo._count(Condition(m.deleted_at_field, "gte", start))
-    if isinstance(audit, AuditRing):
+    if _is_ring(audit):
         # The repository's own bounded log: only hard deletes need it (the rows are gone).
         stats.deleted_today += _ring_hard_deletes(audit, start)
     elif audit is not None:
@@ -101,7 +101,15 @@ async def collect_statistics(
     return stats
 
 
-def _ring_hard_deletes(ring: AuditRing, start: _dt.datetime) -> int:
+def _is_ring(audit: Any) -> bool:
+    """Whether ``audit`` is a repository's in-memory :class:`~xrepo.audit.AuditRing` (read at
+    once through ``entries()``) rather than an ``AuditLogger`` (``await get_audit_log()``).
+    Told by what it answers: statistics sit below the audit layer and do not import it."""
+    entries = getattr(audit, "entries", None)
+    return callable(entries) and not inspect.iscoroutinefunction(entries)
+
+
+def _ring_hard_deletes(ring: Any, start: _dt.datetime) -> int:
     entries = ring.entries({"action": ["delete", "bulk_delete"], "since": start}, limit=100_000)
     total = 0
     for e in entries:
