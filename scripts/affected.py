@@ -8,7 +8,7 @@ The rules, in order (the first that applies to a changed path wins for that path
 - ``packages/<pkg>/...`` selects ``<pkg>`` and every package that depends on it, directly or
   through another sibling, in its dependencies or its extras (read from each ``pyproject.toml``).
   Each selected package gets ``typecheck``, ``tests`` and both ``matrix`` legs; ``lint`` runs.
-  A package's ``CHANGELOG.md`` alone selects nothing: no code or metadata reads it.
+  A package's ``CHANGELOG.md`` alone selects ``lint`` only: no code, test or metadata reads it.
 - The integration suite runs the modules of ``tests-integration/`` that import a selected package
   (directly or through a helper module of the suite), plus every changed module of the suite. A
   change to a shared part of the suite (``conftest.py``, a helper imported by no module found,
@@ -17,8 +17,8 @@ The rules, in order (the first that applies to a changed path wins for that path
   other scripts run the tooling tests (``test_tooling_*.py``) and lint.
 - ``benchmarks/`` selects ``lint`` only (benchmarks never run in CI; ruff checks their code).
 - Documentation only (``docs/``, ``mkdocs.yml``, other top-level Markdown) selects the ``docs``
-  session (the strict mkdocs build, which checks links and references) and nothing else: no test
-  reads those pages.
+  session (the strict mkdocs build, which checks links and references) and ``lint`` (ruff formats
+  the Python blocks of Markdown pages); no test reads those pages.
 - Repository housekeeping (``.gitignore``, ``.gitattributes``, ``LICENSE``) selects nothing.
 - Any other path selects everything: an unknown input is never silently untested.
 
@@ -209,7 +209,8 @@ def select(root: Path, files: Iterable[str]) -> Selection:
         parts = path.split("/")
         if parts[0] == "packages" and len(parts) > 2 and parts[1] in PACKAGES:
             if parts[2:] == ["CHANGELOG.md"]:
-                sel.reasons.append(f"{path}: a changelog, nothing to run")
+                sel.lint = True  # ruff formats the Python blocks of Markdown files
+                sel.reasons.append(f"{path}: a changelog, lint only")
                 continue
             changed_packages.add(parts[1])
             if parts[2:] == ["pyproject.toml"]:
@@ -229,6 +230,7 @@ def select(root: Path, files: Iterable[str]) -> Selection:
             sel.reasons.append(f"{path}: starts the test servers, the integration suite runs")
             continue
         if path == "README.md":
+            sel.lint = True
             suite_changed.append(f"{SUITE}/test_readme.py")
             continue
         if parts[0] == "scripts":
@@ -242,6 +244,7 @@ def select(root: Path, files: Iterable[str]) -> Selection:
             continue
         if _is_doc(path):
             sel.docs = True
+            sel.lint = path.endswith(".md") or sel.lint
             continue
         if path in HOUSEKEEPING:
             continue

@@ -336,10 +336,11 @@ class TcpProxy:
 
     async def stop(self) -> None:
         """Stop listening and cut every relayed connection."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        # Cut the connections before waiting for the server: since Python 3.12 wait_closed()
+        # also waits for the connections it accepted, which only end here.
         for w in list(self._writers):
             w.transport.abort()
         for t in list(self._pipes):
@@ -349,6 +350,8 @@ class TcpProxy:
                 await t
         self._pipes.clear()
         self._writers.clear()
+        if server is not None:
+            await server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
