@@ -41,8 +41,8 @@ def compile_pipeline(dialect: Any, pipeline: list[dict[str, Any]]) -> CompiledPi
 
 
 def _position_alias(sql: str) -> str:
-    """The hidden column holding each unwound element's position (``__u<n>``)."""
-    at = sql.index('"__u' if '"__u' in sql else "`__u")
+    """The hidden column holding each unwound element's position (``__xr_u<n>``)."""
+    at = sql.index('"__xr_u' if '"__xr_u' in sql else "`__xr_u")
     return sql[at + 1 : sql.index(sql[at], at + 1)]
 
 
@@ -114,7 +114,7 @@ def test_a_sort_by_the_unwound_array_keeps_the_array(dialect: Any) -> None:
         ],
     ).sql
     # The array itself rides along under a hidden name, sorted by an element.
-    assert re.search(r"__u\d+_0", sql)
+    assert re.search(r"__xr_u\d+_0", sql)
     assert "LIMIT 1" in sql
 
 

@@ -46,6 +46,7 @@ from xrepo.query._kinds import (
 )
 from xrepo.query._limits import DEFAULT_LIMITS, FilterLimits, RegexBoundExceeded
 from xrepo.query._pipeline import (
+    RESERVED_PREFIX,
     Accumulator,
     Count,
     Group,
@@ -69,6 +70,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "MATCH_ALL",
     "MATCH_NONE",
+    "RESERVED_PREFIX",
     "SCALAR_KINDS",
     "TEXT_OPS",
     "Accumulator",

@@ -34,6 +34,7 @@ from xrepo.query._limits import DEFAULT_LIMITS, FilterLimits
 __all__ = [
     "ACCUMULATORS",
     "ANY_LOOKUP",
+    "RESERVED_PREFIX",
     "Count",
     "Group",
     "Limit",
@@ -250,12 +251,27 @@ def _count(value: Any, stage: str, repo: str | None, operation: str) -> int:
     return value
 
 
+#: Output names starting with this are reserved: the SQL compilers name their own helper columns
+#: so (row numbers, pushed lists, element positions) and drop them from the answer.
+RESERVED_PREFIX = "__xr_"
+
+
 def _name(value: Any, stage: str, repo: str | None, operation: str) -> str:
     if not isinstance(value, str):
         raise _err(f"{stage} needs a field name, got {value!r}", repo, operation)
     check_path(value, error=lambda m: _err(f"{stage}: {m}", repo, operation))
     if "." in value:
         raise _err(f"{stage}: output name {value!r} must not contain '.'", repo, operation)
+    return _not_reserved(value, stage, repo, operation)
+
+
+def _not_reserved(value: str, stage: str, repo: str | None, operation: str) -> str:
+    if value.startswith(RESERVED_PREFIX):
+        raise _err(
+            f"{stage}: output name {value!r} starts with {RESERVED_PREFIX!r}, which is reserved",
+            repo,
+            operation,
+        )
     return value
 
 
@@ -271,6 +287,7 @@ def _project(
         if not isinstance(out, str):
             raise _err(f"$project keys must be strings, got {out!r}", repo, operation)
         check_path(out, error=lambda m: _err(f"$project: {m}", repo, operation))
+        _not_reserved(out, "$project", repo, operation)
         if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
             if value:
                 _known(out, fields, "$project", repo, operation)

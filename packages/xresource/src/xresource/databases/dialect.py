@@ -34,6 +34,10 @@ class SQLDialect:
     bmp_only: bool = False
     #: The server strips leading spaces from an output name (``AS ` x` `` reads back as ``x``).
     strips_alias_spaces: bool = False
+    #: Output names the server cannot carry out of a subquery, case-insensitive: SQLite names a
+    #: column ``AS "FALSE"`` otherwise (``column1``), and an outer ``SELECT "FALSE"`` then reads
+    #: the text 'FALSE', not the value: a wrong answer, so the name is refused.
+    unusable_aliases: frozenset[str] = frozenset()
 
     def param(self, index: int) -> str:
         """The placeholder of the ``index``-th parameter (1-based)."""
@@ -88,12 +92,18 @@ class SQLDialect:
         """Validate and quote an output name (``SELECT ... AS <name>``).
 
         As :meth:`quote`; on MariaDB/MySQL a name starting with a space is refused, since the
-        server would silently strip the space and the column would read back under another name.
+        server would silently strip the space and the column would read back under another name;
+        on SQLite ``TRUE`` and ``FALSE`` (any case) are refused, since a query around the one
+        that names them reads the literal instead of the column.
         """
         quoted = self.quote(identifier)
         if self.strips_alias_spaces and identifier.startswith(" "):
             raise self._invalid(
                 identifier, "starts with a space, which the server strips from output names"
+            )
+        if identifier.upper() in self.unusable_aliases:
+            raise self._invalid(
+                identifier, "is read as a boolean literal, not a column, in a nested query"
             )
         return quoted
 
@@ -104,4 +114,4 @@ class SQLDialect:
 
 POSTGRESQL = SQLDialect("postgresql", "numeric", '"', 63, length_in_bytes=True)
 MYSQL = SQLDialect("mysql", "format", "`", 64, bmp_only=True, strips_alias_spaces=True)
-SQLITE = SQLDialect("sqlite", "qmark", '"', 1024)
+SQLITE = SQLDialect("sqlite", "qmark", '"', 1024, unusable_aliases=frozenset({"TRUE", "FALSE"}))

@@ -386,7 +386,7 @@ class PostgresCompiler(SQLCompiler):
         nested = self.is_nested(acc.path, fields)
         e, _ = self.expr(acc.path, fields, for_output=True)
         if acc.op in ("first", "last"):
-            rn = self.q("__rn_f" if acc.op == "first" else "__rn_l")
+            rn = self.q("__xr_rn_f" if acc.op == "first" else "__xr_rn_l")
             return f"(array_agg({e}) FILTER (WHERE {rn} = 1))[1]"
         if acc.op in ("sum", "avg"):
             # MongoDB ignores non-numbers (booleans included); AVG of integers is exact numeric.

@@ -21,10 +21,7 @@ from typing import Any
 
 from xrepo.compile._decode import decode
 from xrepo.errors import XRepoValidationError
-from xrepo.query import (
-    FieldType,
-    SortKey,
-)
+from xrepo.query import RESERVED_PREFIX, FieldType, SortKey
 from xresource.databases.dialect import SQLDialect
 
 __all__ = ["CompiledPipeline", "finalize", "json_text", "like_pattern", "number"]
@@ -62,6 +59,12 @@ def number(value: Any) -> str:
     return repr(int(value)) if isinstance(value, int) else repr(float(value))
 
 
+#: What the names of the compiler's own helper columns (row numbers, pushed lists, positions)
+#: start with, and no other column: the query language reserves it (:data:`xrepo.query.
+#: RESERVED_PREFIX`), so an output the caller names (``__``, ``__rn_f``) is never taken for one.
+INTERNAL_PREFIX = RESERVED_PREFIX
+
+
 @dataclass
 class CompiledPipeline:
     """SQL of a pipeline plus what turning its rows into documents needs."""
@@ -82,7 +85,7 @@ class CompiledPipeline:
         for row in rows:
             doc: dict[str, Any] = {}
             for key, value in row.items():
-                if key.startswith("__"):
+                if key.startswith(INTERNAL_PREFIX):
                     continue
                 if key in self.json_columns and isinstance(value, str | bytes):
                     value = json.loads(value)
