@@ -78,3 +78,8 @@ def test_without_an_extra_the_import_error_is_unchanged(tree: str) -> None:
     with pytest.raises(ModuleNotFoundError) as info:
         get("Db")
     assert not isinstance(info.value, MissingExtraError)
+
+
+def test_an_extras_key_that_names_nothing_is_refused_where_it_is_written() -> None:
+    with pytest.raises(ValueError, match=r"extras key 'pkg\.mod_' is neither"):
+        lazy_exports("pkg", {"X": "pkg.mod"}, extras={"pkg.mod_": "pkg[x]"})

@@ -45,6 +45,14 @@ def lazy_exports(
     """
     table = dict(names)
     needs = dict(extras or {})
+    modules = set(table.values())
+    for key in needs:
+        # A key that names nothing would silently never apply: say so where it is written.
+        if key not in modules and not key.endswith("."):
+            raise ValueError(
+                f"lazy_exports({package!r}): extras key {key!r} is neither a module of the "
+                "exported names nor a prefix ending in '.'"
+            )
 
     def extra_for(module: str) -> str | None:
         if module in needs:

@@ -37,7 +37,11 @@ __getattr__, __dir__ = lazy_exports(
         "RedisNamespace": "xrepo.cache._namespace_redis",
         "ObjectRef": "xrepo.cache._namespace_redis",
     },
-    extras={"xrepo.cache._": "xrepo[redis]"},
+    extras={
+        "xrepo.cache._redis_backend": "xrepo[redis]",
+        "xrepo.cache._invalidation_redis": "xrepo[redis]",
+        "xrepo.cache._namespace_redis": "xrepo[redis]",
+    },
 )
 
 __all__ = [
