@@ -229,7 +229,7 @@ def lint(session: nox.Session) -> None:
     session.run("python", str(ROOT / "scripts" / "check_module_sizes.py"))
     # import-linter reads the sources (nothing is imported): the src folders on the path suffice.
     sources = os.pathsep.join(str(PACKAGES_DIR / p / "src") for p in PACKAGES)
-    session.run("lint-imports", env={"PYTHONPATH": sources})
+    session.run("lint-imports", "--no-cache", env={"PYTHONPATH": sources})
 
 
 @nox.session(tags=["suite"])
