@@ -13,8 +13,9 @@ The rules, in order (the first that applies to a changed path wins for that path
   (directly or through a helper module of the suite), plus every changed module of the suite. A
   change to a shared part of the suite (``conftest.py``, a helper imported by no module found,
   ``scripts/test_servers.py``, ``scripts/kafka_mock_broker.py``) runs the whole suite.
-- ``README.md`` (its tour and commands are tested) runs ``tests-integration/test_readme.py``;
-  other scripts run the tooling tests (``test_tooling_*.py``) and lint.
+- ``README.md`` (its tour and commands are tested) runs
+  ``tests-integration/tooling/test_readme.py``; other scripts run the tooling tests
+  (``test_tooling_*.py``) and lint.
 - ``benchmarks/`` selects ``lint`` only (benchmarks never run in CI; ruff checks their code).
 - Documentation only (``docs/``, ``mkdocs.yml``, other top-level Markdown) selects the ``docs``
   session (the strict mkdocs build, which checks links and references) and ``lint`` (ruff formats
@@ -48,7 +49,7 @@ WHOLE_SUITE_FILES = {"scripts/test_servers.py", "scripts/kafka_mock_broker.py"}
 HOUSEKEEPING = {".gitignore", ".gitattributes", "LICENSE"}
 SUITE = "tests-integration"
 #: Suite modules that reach packages without importing them: the README tour runs in a subprocess.
-SUITE_RUNS_PACKAGES = {f"{SUITE}/test_readme.py": set(PACKAGES)}
+SUITE_RUNS_PACKAGES = {f"{SUITE}/tooling/test_readme.py": set(PACKAGES)}
 
 
 def module_of(package: str) -> str:
@@ -149,7 +150,9 @@ def suite_imports(root: Path) -> dict[str, tuple[set[str], set[str]]]:
     """For each module of the integration suite: the packages it imports and the suite files it
     reads them through (itself and its helper modules, followed transitively)."""
     suite = root / SUITE
-    local = {p.stem for p in suite.glob("*.py")} | {p.name for p in suite.iterdir() if p.is_dir()}
+    local = {p.stem for p in suite.glob("*.py")} | {
+        p.name for p in suite.iterdir() if (p / "__init__.py").is_file()
+    }
     direct: dict[str, tuple[set[str], set[str]]] = {}
     for path in sorted(suite.rglob("*.py")):
         rel = path.relative_to(root).as_posix()
@@ -217,7 +220,7 @@ def select(root: Path, files: Iterable[str]) -> Selection:
                 # The release tool and this selection read the package metadata.
                 suite_changed += [
                     p.relative_to(root).as_posix()
-                    for p in sorted((root / SUITE).glob("test_tooling_*.py"))
+                    for p in sorted((root / SUITE).rglob("test_tooling_*.py"))
                 ]
             continue
         if parts[0] == SUITE:
@@ -231,12 +234,12 @@ def select(root: Path, files: Iterable[str]) -> Selection:
             continue
         if path == "README.md":
             sel.lint = True
-            suite_changed.append(f"{SUITE}/test_readme.py")
+            suite_changed.append(f"{SUITE}/tooling/test_readme.py")
             continue
         if parts[0] == "scripts":
             sel.lint = True
             suite_changed += sorted(
-                p.relative_to(root).as_posix() for p in (root / SUITE).glob("test_tooling_*.py")
+                p.relative_to(root).as_posix() for p in (root / SUITE).rglob("test_tooling_*.py")
             ) or [path]
             continue
         if parts[0] == "benchmarks":

@@ -1,7 +1,7 @@
 """EnrichedRegistry without a server: enrichment data built from an xinspector InspectionResult
 (the real result type), then validation, suggestions and statistics on top of it.
 
-The parts that talk to resources are in tests-integration/test_registry_enrichment.py.
+The parts that talk to resources are in tests-integration/xregistry/test_registry_enrichment.py.
 """
 
 from __future__ import annotations

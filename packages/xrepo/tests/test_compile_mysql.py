@@ -1,6 +1,6 @@
 """The MariaDB/MySQL compiler: exact strings, typed JSON paths, numbers-only aggregates.
 
-Shapes only; ``tests-integration/test_repo_sql_mysql.py`` checks the answers against mongod.
+Shapes only; ``tests-integration/xrepo/test_repo_sql_mysql.py`` checks the answers against mongod.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The MariaDB compiler after ``$unwind``/``$group``: shapes of the fixes for the suite's cases.
 
-``tests-integration/test_repo_sql_mysql_more.py`` checks the answers against mongod.
+``tests-integration/xrepo/test_repo_sql_mysql_more.py`` checks the answers against mongod.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """SQL pipelines over sub-documents and null-safe ``$lookup`` joins, on every SQL dialect.
 
-The answers are checked against a real mongod in tests-integration/test_repo_sql_pipelines.py;
+The answers are checked against a real mongod in tests-integration/xrepo/test_repo_sql_pipelines.py;
 these tests pin what the compiler writes: the null-safe join of each dialect, sub-documents
 expanded into their columns or built as one JSON object, and conditions on a compound ``_id``.
 """

@@ -2,7 +2,7 @@
 typed by them wherever they stand, on the memory engine and on SQLite's compiled SQL.
 
 MongoDB's answers are the expected ones (checked against mongod in
-``tests-integration/test_repo_typed_stages.py``).
+``tests-integration/xrepo/test_repo_typed_stages.py``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 with the resource's own settings: a key given there wins, a clash with a setting given
 explicitly is named, and a key aiokafka does not know is a configuration error, found before
 any connection is tried (no network here; the round trip is in
-tests-integration/test_streams_kafka_config.py)."""
+tests-integration/xresource/test_streams_kafka_config.py)."""
 
 from __future__ import annotations
 

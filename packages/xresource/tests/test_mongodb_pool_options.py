@@ -1,7 +1,7 @@
 """MongoDB pooling options under the specification's names, checked without a server.
 
 What the driver does with them on a real ``mongod`` is in
-``tests-integration/test_resource_settings_pool.py``.
+``tests-integration/xresource/test_resource_settings_pool.py``.
 """
 
 from __future__ import annotations

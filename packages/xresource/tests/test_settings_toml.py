@@ -4,7 +4,7 @@ Each test writes the file into ``tmp_path`` and loads it as a user would: from t
 directory (the factory reads ``settings.toml`` there on first use) or through
 ``ResourceFactory.settings.configure(settings_files=[...])``. What the values do at run time
 (pool options handed to the driver, a REST client's timeout and retries against a real server) is
-checked in ``tests-integration/test_resource_settings_pool.py``.
+checked in ``tests-integration/xresource/test_resource_settings_pool.py``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 reconnection, shutdown), driven by an in-memory transport.
 
 The fake transport stands in for no broker: it exercises only our own logic; every broker is
-tested against its real server in tests-integration/test_streams_*.py.
+tested against its real server in tests-integration/xresource/test_streams_*.py.
 """
 
 from __future__ import annotations

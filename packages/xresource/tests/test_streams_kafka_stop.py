@@ -1,7 +1,7 @@
 """Stopping an aiokafka client after a lost connection: bounded, and a stray cancellation from
 the client's own tasks does not kill the task that reconnects (it did before: the reader died
 silently). The clients here are tiny stand-ins for the one method called; the real broker
-outage is in tests-integration/test_streams_kafka.py."""
+outage is in tests-integration/xresource/test_streams_kafka.py."""
 
 from __future__ import annotations
 

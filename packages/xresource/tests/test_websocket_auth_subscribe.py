@@ -1,7 +1,7 @@
 """WebSocket ``auth_params`` (as on REST) and ``subscribe(channel)`` without a handler, without a
 network: what the fields hold, which headers and parameters the REST code derives from them, and
 the errors for bad input. The handshake and the iterator against a real server are in
-tests-integration/test_streams_websocket_auth.py."""
+tests-integration/xresource/test_streams_websocket_auth.py."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ storable rows. The built-in stores:
     users = XRepo(model_class=User, store=SQLStore(pg, "users"))
 
 A new backend implements :class:`Store` and passes the cross-backend conformance suite
-(``tests-integration/test_repo_conformance.py``), which is the protocol's contract test.
+(``tests-integration/xrepo/test_repo_conformance.py``), which is the protocol's contract test.
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ class Store(Protocol):
     """What a backend does: the contract that :class:`~xrepo.XRepo` runs every operation on.
 
     ``SQLStore``, ``MongoStore``, ``MemoryStore`` and ``FileStore`` implement it; the
-    cross-backend conformance suite (``tests-integration/test_repo_conformance.py``) is its
+    cross-backend conformance suite (``tests-integration/xrepo/test_repo_conformance.py``) is its
     contract test. A new backend implements these methods and passes that suite.
     """
 

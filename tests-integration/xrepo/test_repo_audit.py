@@ -54,7 +54,7 @@ RULES = [
 ]
 U1 = RepoContext(user_id="u1", roles=("user",))
 GUEST = RepoContext(user_id="g", roles=("guest",))
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_every_write_and_refusal_is_audited_once(

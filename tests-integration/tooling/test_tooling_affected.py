@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import affected  # noqa: E402
@@ -78,7 +78,7 @@ def test_a_change_in_xobj_prototype_selects_everything_that_depends_on_it(clone:
     assert names[0] == "lint"
     assert names[-1] == "integration"
     assert sel.integration  # the modules that reach xobj_prototype, named one by one
-    assert "tests-integration/test_streams_redis.py" in sel.integration
+    assert "tests-integration/xresource/test_streams_redis.py" in sel.integration
 
 
 def test_a_leaf_package_selects_only_itself_and_the_modules_that_import_it(clone: Path) -> None:
@@ -91,11 +91,11 @@ def test_a_leaf_package_selects_only_itself_and_the_modules_that_import_it(clone
     assert "tests(xrepo)" not in names
     assert "typecheck(xobj-prototype)" not in names
     assert sel.integration is not None
-    assert "tests-integration/test_registry_drift.py" in sel.integration
+    assert "tests-integration/xregistry/test_registry_drift.py" in sel.integration
     # A module that only talks to xresource is not the registry's concern.
-    assert "tests-integration/test_streams_redis.py" not in sel.integration
+    assert "tests-integration/xresource/test_streams_redis.py" not in sel.integration
     # The README tour runs every package, so any package change runs it.
-    assert "tests-integration/test_readme.py" in sel.integration
+    assert "tests-integration/tooling/test_readme.py" in sel.integration
 
 
 def test_dependents_through_an_extra_are_selected(clone: Path) -> None:
@@ -136,7 +136,7 @@ def test_suite_changes_select_their_modules_or_the_whole_suite(clone: Path) -> N
     change(clone, "tests-integration/differential/cases.py")
     sel = selection(clone, base)
     assert sel.packages == []
-    assert sel.integration == ["tests-integration/test_repo_differential.py"]
+    assert sel.integration == ["tests-integration/xrepo/test_repo_differential.py"]
     assert sel.session_names() == ["lint", "integration"]
     change(clone, "tests-integration/conftest.py")
     assert selection(clone, base).integration == []
@@ -148,12 +148,12 @@ def test_suite_changes_select_their_modules_or_the_whole_suite(clone: Path) -> N
 def test_readme_and_tooling_scripts_select_the_tests_that_read_them(clone: Path) -> None:
     base = base_of(clone)
     change(clone, "README.md", "\nOne more line.\n")
-    assert selection(clone, base).integration == ["tests-integration/test_readme.py"]
+    assert selection(clone, base).integration == ["tests-integration/tooling/test_readme.py"]
     base = base_of(clone)
     change(clone, "scripts/release.py")
     sel = selection(clone, base)
     assert sel.lint
-    assert "tests-integration/test_tooling_release.py" in (sel.integration or [])
+    assert "tests-integration/tooling/test_tooling_release.py" in (sel.integration or [])
     assert sel.packages == []
 
 

@@ -27,7 +27,7 @@ from xinspector import XInspector, model_to_source
 from xresource import ResourceFactory, SQLDatabaseResource
 from xresource.databases.mongodb import MongoDBResource
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- a Python that has pydantic and xobj-prototype, and no xinspector -----------------------------

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from stream_helpers import until
-from test_streams_websocket import ChannelServer
+from ws_server import ChannelServer
 
 from xresource import (
     ResourceFactory,
