@@ -1,9 +1,10 @@
 """SQL compilation of order through ``$unwind`` and of whole lists, on every dialect.
 
-The semantics are checked against a real mongod in ``tests-integration/xrepo/test_repo_sql_order.py``;
-these tests pin the shapes: the unwound block carries the documents' sort and each element's
-position as sort keys (not an ``ORDER BY`` in a derived table), a list field sorts by an element,
-and whole-array orders are refused naming the operator, the field and the backend.
+The semantics are checked against a real mongod in
+``tests-integration/xrepo/test_repo_sql_order.py``; these tests pin the shapes: the unwound block
+carries the documents' sort and each element's position as sort keys (not an ``ORDER BY`` in a
+derived table), a list field sorts by an element, and whole-array orders are refused naming the
+operator, the field and the backend.
 """
 
 from __future__ import annotations

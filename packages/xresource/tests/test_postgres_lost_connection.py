@@ -1,8 +1,9 @@
 """PostgreSQL's handling of a lost connection, in the parts that need no server.
 
-The integration suite ``tests-integration/xresource/test_fault_postgres.py`` kills a private server; these
-check the pieces it relies on: a COPY stops producing rows once the socket has failed, and the
-driver's "released back to the pool" / "connection is closed" errors are connection errors.
+The integration suite ``tests-integration/xresource/test_fault_postgres.py`` kills a private
+server; these check the pieces it relies on: a COPY stops producing rows once the socket has
+failed, and the driver's "released back to the pool" / "connection is closed" errors are connection
+errors.
 """
 
 from __future__ import annotations
