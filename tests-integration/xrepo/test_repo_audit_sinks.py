@@ -4,6 +4,7 @@ parameters, joining a caller's transaction) and the MongoDB sink (optional sessi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -61,6 +62,40 @@ async def check_queries(sink: Any) -> None:
     assert all("hunter2" not in e.model_dump_json() for e in everything)
 
 
+#: The payload keys of an entry before AuditEntry became an xobj_prototype.AuditRecord.
+_PREVIOUS_NAMES = {
+    "principal_id": "user_id",
+    "target_name": "repo",
+    "target_kind": "entity",
+    "target_id": "entity_id",
+    "details": "metadata",
+}
+
+
+class _PreviousLayout(AuditEntry):
+    """An entry whose stored payload is the previous layout, through the sink's own write path."""
+
+    def model_dump_json(self, **kwargs: Any) -> str:  # type: ignore[override]
+        data = self.model_dump(mode="json")
+        return json.dumps({_PREVIOUS_NAMES.get(k, k): v for k, v in data.items()})
+
+
+async def check_previous_layout_reads_back(sink: Any) -> None:
+    """Rows written in the previous payload layout and in the current one read back alike."""
+    entries = make_entries(4)
+    old = [_PreviousLayout.model_validate(e.model_dump()) for e in entries[:2]]
+    assert '"user_id": "u1"' in old[0].model_dump_json()  # really the previous layout
+    await sink.write(old)
+    await sink.write(entries[2:])
+    everything = await sink.get_audit_log()
+    assert everything == list(reversed(entries))  # exact, whichever layout was stored
+    assert all(type(e) is AuditEntry for e in everything)
+    assert [e.entity_id for e in await sink.get_audit_log({"user_id": "u1"})] == ["2", "0"]
+    assert [e.entity_id for e in await sink.get_audit_log({"target_id": 1})] == ["1"]
+    (first,) = await sink.get_audit_log({"repo": "users", "entity_id": 0})
+    assert (first.user_id, first.entity, first.metadata) == ("u1", "User", {})
+
+
 # -- SQL -------------------------------------------------------------------------------------
 @pytest.fixture(params=["postgresql", "mysql"])
 async def sql_db(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
@@ -78,6 +113,10 @@ async def sql_sink(sql_db: Any, unique_name: str) -> AsyncIterator[SQLAuditSink]
 
 async def test_sql_sink_queries(sql_sink: SQLAuditSink) -> None:
     await check_queries(sql_sink)
+
+
+async def test_sql_sink_reads_rows_of_the_previous_layout(sql_sink: SQLAuditSink) -> None:
+    await check_previous_layout_reads_back(sql_sink)
 
 
 async def test_sql_sink_creates_an_indexed_table_once(sql_sink: SQLAuditSink, sql_db: Any) -> None:
@@ -153,6 +192,10 @@ async def test_mongo_sink_queries(mongo: MongoDBResource) -> None:
     await check_queries(sink)
     indexes = await (await mongo.get_collection("audit")).index_information()
     assert len(indexes) == 4  # _id and three query indexes
+
+
+async def test_mongo_sink_reads_documents_of_the_previous_layout(mongo: MongoDBResource) -> None:
+    await check_previous_layout_reads_back(MongoAuditSink(mongo, collection="audit"))
 
 
 async def test_mongo_sink_joins_a_session(mongo: MongoDBResource) -> None:

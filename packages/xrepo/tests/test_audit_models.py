@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 
+from xobj_prototype import AuditRecord
 from xrepo.audit import (
     AuditAction,
     AuditEntry,
@@ -178,3 +179,120 @@ def test_bad_filters_are_refused(filters: Any) -> None:
         parse_filter(filters)
     with pytest.raises(XRepoValidationError):
         parse_filter(AuditFilter(), limit=0)
+
+
+# -- one record shape: AuditEntry is xobj_prototype.AuditRecord ---------------------------------
+def test_an_entry_is_the_stacks_audit_record() -> None:
+    entry = AuditEntry.for_operation(
+        AuditAction.UPDATE,
+        user_id="u1",
+        roles=["viewer", "editor"],
+        repo="users",
+        entity="User",
+        entity_id=7,
+        metadata={"via": "api", "api_key": "k-1"},
+    )
+    assert isinstance(entry, AuditRecord)
+    assert set(AuditEntry.model_fields) == set(AuditRecord.model_fields)
+    assert (entry.principal_id, entry.target_name, entry.target_kind, entry.target_id) == (
+        "u1",
+        "users",
+        "User",
+        "7",
+    )
+    assert entry.details == {"via": "api", "api_key": MASK}
+    # The repository's names still read the same values.
+    assert (entry.user_id, entry.repo, entry.entity, entry.entity_id) == (
+        "u1",
+        "users",
+        "User",
+        "7",
+    )
+    assert entry.metadata is entry.details
+    assert entry.operation == entry.action == "update"
+    assert entry.roles == ("editor", "viewer")  # sorted, as every record's
+    dumped = entry.model_dump()
+    assert {"principal_id", "target_name", "target_kind", "target_id", "details"} <= set(dumped)
+    assert not {"user_id", "repo", "entity", "entity_id", "metadata"} & set(dumped)
+
+
+def test_the_record_names_build_an_entry_too() -> None:
+    entry = AuditEntry(
+        action="read", principal_id="ü-1", target_name="users", target_kind="User", target_id=3
+    )
+    assert (entry.user_id, entry.repo, entry.entity, entry.entity_id) == (
+        "ü-1",
+        "users",
+        "User",
+        "3",
+    )
+    assert AuditEntry(action="read", details=None).metadata == {}
+
+
+def test_the_redeclared_fields_keep_the_records_constraints() -> None:
+    # AuditEntry repeats five fields only to add the old names: the rules must stay the record's.
+    for name in ("action", "target_name", "target_kind", "target_id", "details"):
+        mine, theirs = AuditEntry.model_fields[name], AuditRecord.model_fields[name]
+        assert mine.annotation == theirs.annotation, name
+        assert repr(mine.metadata) == repr(theirs.metadata), name  # no __eq__ on all of them
+        assert mine.is_required() == theirs.is_required(), name
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "value"),
+    [
+        ("user_id", "principal_id", "u1"),
+        ("repo", "target_name", "users"),
+        ("entity", "target_kind", "User"),
+        ("entity_id", "target_id", "7"),
+        ("metadata", "details", {}),
+        ("operation", "action", "read"),
+    ],
+)
+def test_both_spellings_of_one_field_are_refused(old: str, new: str, value: Any) -> None:
+    data = {"action": "read", old: value, new: value}
+    with pytest.raises(ValidationError, match=old):
+        AuditEntry.model_validate(data)
+
+
+def test_an_entry_stored_under_the_old_names_still_reads_back(legacy_audit_payload: str) -> None:
+    entry = AuditEntry.model_validate_json(legacy_audit_payload)
+    assert (entry.user_id, entry.repo, entry.entity, entry.entity_id) == (
+        "u1",
+        "users",
+        "User",
+        "7",
+    )
+    assert entry.metadata == {"via": "api"}
+    assert entry.request_id == "r-1"
+    assert entry.timestamp == dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
+    assert entry.changes == {"n": {"from": 1, "to": 2}, "password": MASK}
+    # Written again, it takes the record's names and reads back equal.
+    assert AuditEntry.model_validate_json(entry.model_dump_json()) == entry
+
+
+def test_bad_old_names_are_refused_naming_the_spelling_given() -> None:
+    with pytest.raises(XRepoValidationError, match="repo"):
+        AuditEntry.for_operation("read", repo="r" * 256)
+    with pytest.raises(XRepoValidationError, match="entity_id"):
+        AuditEntry.for_operation("read", entity_id=[1])
+    with pytest.raises(XRepoValidationError, match="metadata"):
+        AuditEntry.for_operation("read", metadata="not a mapping")
+
+
+def test_filters_take_both_spellings() -> None:
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    entries = [
+        AuditEntry(action="update", user_id=u, repo=r, entity="User", entity_id=i, timestamp=t0)
+        for i, (u, r) in enumerate([("u1", "users"), ("u2", "users"), ("u1", "orders")])
+    ]
+    old = parse_filter({"user_id": "u1", "repo": "users", "entity": "User", "entity_id": 0})
+    new = parse_filter(
+        {"principal_id": "u1", "target_name": "users", "target_kind": "User", "target_id": 0}
+    )
+    assert old == new
+    assert [e.entity_id for e in new.select(entries)] == ["0"]
+    with pytest.raises(XRepoValidationError, match="entity_id"):
+        parse_filter({"target_id": {"$ne": None}})
+    with pytest.raises(XRepoValidationError):
+        parse_filter({"user_id": "u1", "principal_id": "u2"})

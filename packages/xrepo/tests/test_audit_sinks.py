@@ -21,6 +21,7 @@ from xrepo.audit import (
     MemoryAuditSink,
     SQLAuditSink,
     XRepoAuditError,
+    timestamp_us,
 )
 from xrepo.audit import _jsonl as jsonl_module  # faults injected into the sink's file writes
 from xrepo.errors import XRepoValidationError
@@ -104,7 +105,8 @@ async def test_jsonl_file_holds_one_json_entry_per_line(jsonl: JSONLinesAuditSin
     raw = jsonl.path.read_bytes()
     lines = raw.split(b"\n")
     assert lines[-1] == b""
-    assert [json.loads(line)["entity_id"] for line in lines[:-1]] == ["0", "1", "2"]
+    # The record's names (xobj_prototype.AuditRecord): one shape for every sink and reader.
+    assert [json.loads(line)["target_id"] for line in lines[:-1]] == ["0", "1", "2"]
     assert stat.S_IMODE(os.stat(jsonl.path).st_mode) == 0o600
 
 
@@ -160,6 +162,31 @@ async def test_foreign_lines_are_skipped(tmp_path: Path) -> None:
     sink = JSONLinesAuditSink(path)
     assert await sink.get_audit_log() == [good]
     assert sink.skipped_lines == 2
+
+
+async def test_jsonl_lines_of_the_previous_layout_still_read_back(
+    tmp_path: Path, legacy_audit_payload: str
+) -> None:
+    # A file written before AuditEntry became an AuditRecord (user_id, repo, entity, entity_id,
+    # metadata), then appended to by this version: one query reads both.
+    path = tmp_path / "audit.jsonl"
+    path.write_bytes(legacy_audit_payload.encode() + b"\n")
+    sink = JSONLinesAuditSink(path)
+    newer = make_entries(6)[5]  # one second later than T0 + 4s; the legacy line is at T0
+    await sink.write([newer])
+    both = await sink.get_audit_log()
+    await sink.close()
+    assert sink.skipped_lines == 0
+    assert [e.entity_id for e in both] == ["5", "7"]
+    legacy = both[1]
+    assert (legacy.user_id, legacy.repo, legacy.entity, legacy.metadata) == (
+        "u1",
+        "users",
+        "User",
+        {"via": "api"},
+    )
+    assert [e.entity_id for e in await sink.get_audit_log({"repo": "users"})] == ["7"]
+    assert [e.entity_id for e in await sink.get_audit_log({"target_kind": "Order"})] == ["5"]
 
 
 def uniform(n: int) -> list[AuditEntry]:
@@ -258,6 +285,35 @@ async def sqlite(tmp_path: Path) -> AsyncIterator[Any]:
 
 async def test_sql_sink_queries_on_sqlite(sqlite: Any) -> None:
     await check_queries(SQLAuditSink(sqlite))
+
+
+async def test_sql_rows_of_the_previous_layout_still_read_back(
+    sqlite: Any, legacy_audit_payload: str
+) -> None:
+    # The table keeps its columns (user_id, repo, entity, entity_id); a row whose payload holds
+    # the previous entry layout is found by those columns and reads back as an entry.
+    sink = SQLAuditSink(sqlite, table="audit_legacy")
+    await sink.ensure_table()
+    await sqlite.execute(
+        'INSERT INTO "audit_legacy" ("id", "ts_us", "user_id", "action", "repo", "entity", '
+        '"entity_id", "outcome", "payload") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [
+            "0123456789abcdef0123456789abcdef",
+            timestamp_us(T0),
+            "u1",
+            "update",
+            "users",
+            "User",
+            "7",
+            "success",
+            legacy_audit_payload,
+        ],
+    )
+    await sink.write(make_entries(2)[1:])
+    assert [e.entity_id for e in await sink.get_audit_log()] == ["1", "7"]
+    (legacy,) = await sink.get_audit_log({"principal_id": "u1", "entity_id": 7})
+    assert (legacy.repo, legacy.entity, legacy.metadata) == ("users", "User", {"via": "api"})
+    assert legacy.id == "0123456789abcdef0123456789abcdef"
 
 
 async def test_sql_sink_joins_the_callers_transaction(sqlite: Any) -> None:

@@ -1,18 +1,17 @@
 """``AuditEntry`` (one audited operation), ``AuditFilter`` (a query of the log) and the diff.
 
-Entries are normalized when they are built: the timestamp is UTC, ``before``/``after``/
-``changes``/``metadata`` are turned into JSON data (datetimes and Decimals become strings) with
-every secret masked, so an entry reads back from any sink exactly as it was written and no sink
-ever stores a password.
+An entry is an :class:`xobj_prototype.AuditRecord`, normalized when it is built: the timestamp is
+UTC, ``before``/``after``/``changes``/``details`` are turned into JSON data (datetimes and Decimals
+become strings) with every secret masked, so an entry reads back from any sink exactly as it was
+written and no sink ever stores a password.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import enum
-import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
     AliasChoices,
@@ -24,7 +23,8 @@ from pydantic import (
 )
 from pydantic_core import to_jsonable_python
 
-from xobj_prototype import MASK, redact, redact_text
+from xobj_prototype import MASK, AuditRecord, redact
+from xobj_prototype.audit import AuditOutcome
 from xrepo.errors import XRepoValidationError
 
 __all__ = [
@@ -37,7 +37,6 @@ __all__ = [
     "timestamp_us",
 ]
 
-_MAX_ERROR = 2000
 _NAME = r"^[A-Za-z][A-Za-z0-9_.:\-]{0,63}$"
 
 
@@ -57,9 +56,6 @@ class AuditAction(enum.StrEnum):
     PERMISSION_DENIED = "permission_denied"
 
 
-AuditOutcome = Literal["success", "failure", "denied"]
-
-
 def _utc(value: _dt.datetime) -> _dt.datetime:
     # A naive timestamp is taken as UTC (what datetime.utcnow() of the spec's example gives).
     if value.tzinfo is None:
@@ -74,10 +70,6 @@ def timestamp_us(value: _dt.datetime) -> int:
     """Microseconds since the Unix epoch of an aware (or UTC naive) datetime: exact, sortable."""
     delta = _utc(value) - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.UTC)
 
 
 def _json_data(value: Any, secret_fields: Iterable[str] = ()) -> Any:
@@ -121,8 +113,28 @@ def diff_changes(
     return out
 
 
-class AuditEntry(BaseModel):
-    """One audited operation.
+class AuditEntry(AuditRecord):
+    """One audited repository operation: an :class:`xobj_prototype.AuditRecord`.
+
+    The stack has one audit record shape; an entry *is* that record, so one sink, one query and
+    one screen read what repositories and registries write. The repository names of its fields
+    are accepted when an entry is built (``user_id=``, ``repo=``, ``entity=``, ``entity_id=``,
+    ``metadata=``, ``operation=``) and read back as properties:
+
+    ================  =================
+    repository name   record field
+    ================  =================
+    ``user_id``       ``principal_id``
+    ``operation``     ``action``
+    ``repo``          ``target_name``
+    ``entity``        ``target_kind``
+    ``entity_id``     ``target_id`` (an id as text: ``7`` reads back as ``"7"``)
+    ``metadata``      ``details``
+    ================  =================
+
+    ``model_dump()`` and every sink's payload use the record's names; a payload stored under the
+    repository names (before xrepo 0.x moved to the record) still validates. Giving both
+    spellings of one field (``repo=`` and ``target_name=``) is refused naming the extra one.
 
     Build it with :meth:`for_operation` to get ``changes`` computed and secrets masked; every
     field is validated either way.
@@ -134,25 +146,25 @@ class AuditEntry(BaseModel):
         ({'from': 'Ada', 'to': 'Ada L.'}, '**********')
         >>> e.after["password"]
         '**********'
+        >>> (e.principal_id, e.target_name, e.target_id) == (e.user_id, e.repo, e.entity_id)
+        True
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
-    timestamp: _dt.datetime = Field(default_factory=_now)
-    user_id: str | None = Field(default=None, max_length=255)
-    roles: tuple[str, ...] = ()
+    # The record's fields again, with the same constraints (a unit test checks they match),
+    # only to accept the repository's names too. ``principal_id`` takes ``user_id`` already.
     action: str = Field(pattern=_NAME, validation_alias=AliasChoices("action", "operation"))
-    repo: str | None = Field(default=None, max_length=255)
-    entity: str | None = Field(default=None, max_length=255)
-    entity_id: str | None = Field(default=None, max_length=255)
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    changes: dict[str, Any] | None = None
-    outcome: AuditOutcome = "success"
-    error: str | None = None
-    request_id: str | None = Field(default=None, max_length=255)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    target_name: str | None = Field(
+        default=None, max_length=255, validation_alias=AliasChoices("target_name", "repo")
+    )
+    target_kind: str | None = Field(
+        default=None, max_length=255, validation_alias=AliasChoices("target_kind", "entity")
+    )
+    target_id: str | None = Field(
+        default=None, max_length=255, validation_alias=AliasChoices("target_id", "entity_id")
+    )
+    details: dict[str, Any] = Field(
+        default_factory=dict, validation_alias=AliasChoices("details", "metadata")
+    )
 
     @property
     def operation(self) -> str:
@@ -164,46 +176,30 @@ class AuditEntry(BaseModel):
         """
         return self.action
 
-    @field_validator("timestamp")
-    @classmethod
-    def _to_utc(cls, value: _dt.datetime) -> _dt.datetime:
-        return _utc(value)
+    @property
+    def user_id(self) -> str | None:
+        """Who acted: :attr:`principal_id` (``None``: an anonymous caller)."""
+        return self.principal_id
 
-    @field_validator("action", mode="before")
-    @classmethod
-    def _action_value(cls, value: Any) -> Any:
-        return value.value if isinstance(value, enum.Enum) else value
+    @property
+    def repo(self) -> str | None:
+        """The repository's name: :attr:`target_name`."""
+        return self.target_name
 
-    @field_validator("entity_id", mode="before")
-    @classmethod
-    def _id_text(cls, value: Any) -> Any:
-        # Ids are ints, UUIDs, ObjectIds, strings: stored as text so every sink can filter them.
-        if value is None or isinstance(value, str):
-            return value
-        if isinstance(value, bool | Mapping | list | tuple | set):
-            raise ValueError("entity_id must be a scalar id (str, int, UUID...)")
-        return str(value)
+    @property
+    def entity(self) -> str | None:
+        """The model's name: :attr:`target_kind`."""
+        return self.target_kind
 
-    @field_validator("before", "after", "changes", "metadata", mode="before")
-    @classmethod
-    def _mask(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, BaseModel):
-            value = value.model_dump()
-        if not isinstance(value, Mapping):
-            raise ValueError("must be a mapping")
-        return _json_data(value)
+    @property
+    def entity_id(self) -> str | None:
+        """The row's id as text: :attr:`target_id` (an int id ``7`` reads ``"7"``, as before)."""
+        return self.target_id
 
-    @field_validator("error", mode="before")
-    @classmethod
-    def _error_text(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, BaseException):
-            value = f"{type(value).__name__}: {value}"
-        text = redact_text(str(value))
-        return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 3] + "..."
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Anything else the repository recorded: :attr:`details`."""
+        return self.details
 
     @classmethod
     def for_operation(
@@ -236,10 +232,6 @@ class AuditEntry(BaseModel):
         except ValidationError as exc:
             raise _invalid(exc, "audit entry") from None
 
-    def sort_key(self) -> tuple[_dt.datetime, str]:
-        """Order of the log: by timestamp, then id (queries return newest first)."""
-        return (self.timestamp, self.id)
-
 
 def _invalid(exc: ValidationError, subject: str) -> XRepoValidationError:
     errors = [
@@ -254,18 +246,25 @@ class AuditFilter(BaseModel):
     """A query of the audit log; every condition given must hold. Newest entries first.
 
     ``action`` takes one name or several (``operation`` is accepted as the spec's spelling);
-    ``since`` is inclusive, ``until`` exclusive.
+    ``since`` is inclusive, ``until`` exclusive. Each condition takes the repository's name or
+    the :class:`~xobj_prototype.AuditRecord` field's: ``user_id`` or ``principal_id``, ``repo``
+    or ``target_name``, ``entity`` or ``target_kind``, ``entity_id`` or ``target_id``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    user_id: str | None = None
+    # The repository's names stay the fields: they are the sinks' indexed columns.
+    user_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("user_id", "principal_id")
+    )
     action: tuple[str, ...] | None = Field(
         default=None, validation_alias=AliasChoices("action", "operation", "actions")
     )
-    repo: str | None = None
-    entity: str | None = None
-    entity_id: str | None = None
+    repo: str | None = Field(default=None, validation_alias=AliasChoices("repo", "target_name"))
+    entity: str | None = Field(default=None, validation_alias=AliasChoices("entity", "target_kind"))
+    entity_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("entity_id", "target_id")
+    )
     outcome: AuditOutcome | None = None
     since: _dt.datetime | None = None
     until: _dt.datetime | None = None
@@ -285,7 +284,13 @@ class AuditFilter(BaseModel):
     @field_validator("entity_id", mode="before")
     @classmethod
     def _id_text(cls, value: Any) -> Any:
-        return AuditEntry._id_text(value)
+        # The same rule as the entry's id: a scalar id compared as text.
+        try:
+            return AuditEntry._id_text(value)
+        except ValueError:
+            raise ValueError(
+                f"entity_id must be a scalar id (str, int, UUID...), got {type(value).__name__}"
+            ) from None
 
     @field_validator("since", "until")
     @classmethod

@@ -133,6 +133,8 @@ class MongoAuditSink(AuditSink):
                 f"audit sinks take AuditEntry objects, got {type(entry).__name__}",
                 operation="write audit",
             )
+        # The indexed columns keep the repository's names (tables written before stay
+        # queryable); the payload is the AuditRecord, and one of the old layout still reads.
         return {
             "_id": entry.id,
             "ts_us": timestamp_us(entry.timestamp),

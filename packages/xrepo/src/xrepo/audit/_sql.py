@@ -220,6 +220,8 @@ class SQLAuditSink(AuditSink):
                 f"audit sinks take AuditEntry objects, got {type(entry).__name__}",
                 operation="write audit",
             )
+        # The indexed columns keep the repository's names (tables written before stay
+        # queryable); the payload is the AuditRecord, and one of the old layout still reads.
         return (
             entry.id,
             timestamp_us(entry.timestamp),

@@ -74,11 +74,11 @@ class AuditLayer:
             return
         entry = AuditEntry(
             action=operation,
-            user_id=principal.user_id,
+            principal_id=principal.user_id,
             roles=tuple(sorted(principal.roles)),
-            repo=self._repo,
-            entity=self._entity,
-            entity_id=entity_id,
+            target_name=self._repo,
+            target_kind=self._entity,
+            target_id=entity_id,
             outcome=outcome,
             error=error,
             request_id=principal.request_id,
