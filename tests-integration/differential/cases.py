@@ -170,6 +170,26 @@ CASES: list[Case] = [
         [{"$unwind": "$tags"}, {"$group": {"_id": "$tags", "a0": {"$addToSet": "$tags"}}}],
     ),
     Case("regex-dot-is-not-newline", {"s": {"$regex": "^abc.$"}}),  # "abc " but not "abc\n"
+    # found by a random CI run: a list field renamed by $project, or taken by $last, lost its
+    # array semantics in a later $match (SQLite compared the JSON text '[]' > '1'; memory
+    # compared the whole list with "a")
+    _p(
+        "last-of-a-list-then-compare",
+        [
+            {"$sort": {"id": 1}},
+            {"$group": {"_id": "$s", "a0": {"$last": "$tags"}}},
+            {"$match": {"a0": {"$gt": "1"}}},
+        ],
+    ),
+    _p(
+        "renamed-list-then-compare",
+        [{"$project": {"t": "$tags", "id": 1}}, {"$match": {"t": {"$gt": "1"}}}],
+    ),
+    _p("renamed-list-then-equal", [{"$project": {"t": "$tags", "id": 1}}, {"$match": {"t": "a"}}]),
+    _p(
+        "name-reused-after-group",
+        [{"$group": {"_id": "$s", "tags": {"$sum": 1}}}, {"$match": {"tags": 1}}],
+    ),
     _p(
         "unwind-preserve",
         [

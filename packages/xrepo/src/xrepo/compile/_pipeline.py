@@ -376,7 +376,9 @@ def run_pipeline(
             current = current[: stage.n]
         elif isinstance(stage, Project):
             current, shared = _project(stage, current), False
-            numeric = typed = frozenset()
+            # A projection renames and computes fields (``{"t": "$tags"}``): which of them hold
+            # lists is known only from the values now.
+            array_fields, numeric, typed = None, frozenset(), frozenset()
         elif isinstance(stage, Group):
             current, shared = _run_group(stage, current, numeric, typed), False
             array_fields, numeric, typed = None, frozenset(), frozenset()

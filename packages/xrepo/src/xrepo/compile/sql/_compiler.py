@@ -197,7 +197,15 @@ class SQLCompiler(_JoinCompiler):
             elif isinstance(stage, Group):
                 if b.shaped:
                     b = self.wrap(b)
+                arrays_in = set(self.array_columns)
                 b = self.group(b, stage)
+                # What holds lists now: $first/$last/$min/$max of a list column are one of its
+                # lists; the input's columns are gone (an output may reuse a name).
+                self.array_columns = {
+                    name
+                    for name, acc in stage.accumulators.items()
+                    if acc.op in ("first", "last", "min", "max") and acc.path in arrays_in
+                }
             elif isinstance(stage, Count):
                 b = self.wrap(b)
                 b.select = [("COUNT(*)", stage.name)]
@@ -265,6 +273,7 @@ class SQLCompiler(_JoinCompiler):
                     select.append((self.q(col), name))
                     if "." in name:
                         nested.add(name)
+            renamed_arrays: set[str] = set()
             for out_name, out_source in stage.include.items():
                 if isinstance(out_source, Literal):
                     value = out_source.value
@@ -276,10 +285,17 @@ class SQLCompiler(_JoinCompiler):
                 for col, name in expand(out_source, out_name, fields):
                     e, is_json = self.expr(col, fields, for_output=True)
                     select.append((e, name))
+                    # A renamed list column is still a list ({"t": "$tags"}): later stages
+                    # compare its elements, as MongoDB does.
+                    if col in self.array_columns:
+                        renamed_arrays.add(name)
+                    elif name != col:
+                        self.array_columns.discard(name)
                     if "." in name:
                         nested.add(name)
                     if is_json or col in b.json_cols:
                         json_cols.add(name)
+            self.array_columns |= renamed_arrays
             # nested columns produced earlier keep their flag when projected as-is
             for name, source in stage.include.items():
                 if isinstance(source, str) and source in b.nested and name == source:

@@ -93,7 +93,7 @@ class CompiledPipeline:
                 if kind is not None:
                     value = decode(kind, value)
                 elif key in self.numeric_columns and isinstance(value, Decimal):
-                    value = int(value) if value == value.to_integral_value() else float(value)
+                    value = _number(value)
                 if key in self.nested_columns:
                     head, _, rest = key.partition(".")
                     target = doc.setdefault(head, {})
@@ -107,6 +107,18 @@ class CompiledPipeline:
                     del doc[prefix]
             out.append(doc)
         return out
+
+
+#: MongoDB answers an integer only within 64 bits; a sum beyond them is a double there.
+_INT64 = 2**63
+
+
+def _number(value: Decimal) -> int | float:
+    """A number the database computed exactly (PostgreSQL's numeric sum of JSON numbers) as
+    MongoDB would answer it: an integer within 64 bits, else a double."""
+    if value == value.to_integral_value() and -_INT64 <= value < _INT64:
+        return int(value)
+    return float(value)
 
 
 def json_text(value: Any) -> Any:
