@@ -421,9 +421,10 @@ def bench(session: nox.Session) -> None:
             session.run("python", str(script), *flags, env=env)
 
 
-@nox.session
+@nox.session(tags=["suite"])
 def docs(session: nox.Session) -> None:
-    """Build the mkdocs site with --strict (broken links and references fail)."""
+    """Build the mkdocs site with --strict (broken links, anchors and references fail); part of
+    the suite, so CI checks every link."""
     session.install(
         "mkdocs>=1.6",
         "mkdocs-material>=9.5",
