@@ -102,3 +102,17 @@ def test_driver_errors_of_a_closed_connection_are_connection_errors(text: str) -
     other = db._classify(pgx.InterfaceError("the server expects 2 arguments"), "fetch")
     assert other is not None
     assert other[0] is XResourceQueryError
+
+
+def test_a_connection_whose_protocol_state_broke_is_a_connection_error() -> None:
+    """Seen in CI: the server terminated the backend between two statements of a transaction and
+    the next call met asyncpg's "cannot switch to state" (it was a query error, and the broken
+    connection could go back to the pool)."""
+    db = PostgreSQLResource(host="127.0.0.1", port=5999, database="db")
+    text = "cannot switch to state 15; another operation (2) is in progress"
+    classified = db._classify(pgx.InternalClientError(text), "execute")
+    assert classified is not None
+    cls, message = classified
+    assert cls is XResourceConnectionError
+    assert "no longer usable" in message
+    assert "run the call again" in message

@@ -119,7 +119,7 @@ class RedisInvalidationBus(InvalidationBus):
                 backoff = min(backoff * 2, self.max_backoff)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
 
     async def close(self) -> None:
         self._closed = True

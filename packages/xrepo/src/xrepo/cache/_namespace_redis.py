@@ -140,7 +140,7 @@ def _encode_value(path: str, value: Any) -> str:
         ) from None
 
 
-def _decode_value(raw: bytes) -> Any:
+def _decode_value(raw: bytes | str) -> Any:
     data = json.loads(raw)
     if isinstance(data, dict) and data.get(TAG) == "ref" and isinstance(data.get("v"), str):
         return ObjectRef(data["v"])
@@ -245,7 +245,7 @@ class RedisNamespace(NamespaceBackend):
     async def get(self, path: str, default: Any = _MISSING) -> Any:
         validate_path(path)
         try:
-            raw = await self.client.hget(self._entries, path)  # type: ignore[misc]
+            raw = await self.client.hget(self._entries, path)  # type: ignore[misc, unused-ignore]
         except (RedisError, OSError) as exc:
             raise self._error("get namespace entry", exc) from None
         if raw is None:
@@ -258,7 +258,7 @@ class RedisNamespace(NamespaceBackend):
         if not isinstance(key, str):
             raise XValidationError(f"indirect key must be a string, got {type(key).__name__}")
         try:
-            raw = await self.client.hget(self._indirect, key)  # type: ignore[misc]
+            raw = await self.client.hget(self._indirect, key)  # type: ignore[misc, unused-ignore]
         except (RedisError, OSError) as exc:
             raise self._error("resolve indirect key", exc) from None
         if raw is None:
@@ -308,7 +308,7 @@ class RedisNamespace(NamespaceBackend):
         try:
             for i in range(0, len(paths), _BATCH):
                 chunk = paths[i : i + _BATCH]
-                texts = await self.client.hmget(self._fuzzy, chunk)  # type: ignore[misc]
+                texts = await self.client.hmget(self._fuzzy, chunk)  # type: ignore[misc, unused-ignore]
                 for path, text in zip(chunk, texts, strict=True):
                     if text is None:  # unregistered between the two reads
                         continue

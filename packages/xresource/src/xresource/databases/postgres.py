@@ -402,6 +402,13 @@ class PostgreSQLResource(PooledSQLResource):
             return XResourceValidationError, f"a parameter does not fit its column: {text}"
         if isinstance(exc, pgx.PostgresError):
             return XResourceQueryError, f"{text} (SQLSTATE {exc.sqlstate})"
+        if isinstance(exc, pgx.InternalClientError):
+            # "cannot switch to state 15; another operation is in progress": the protocol state
+            # of this connection is broken (seen when the server terminated the backend between
+            # two statements of a transaction); the pool must drop it, as a lost connection.
+            return XResourceConnectionError, (
+                f"the connection to {self.address} is no longer usable ({text}); run the call again"
+            )
         if isinstance(exc, pgx.InterfaceError):
             if "released back to the pool" in text or "connection is closed" in text:
                 # The driver closed the connection under us (it was lost mid-call).

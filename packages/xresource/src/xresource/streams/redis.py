@@ -144,7 +144,7 @@ class RedisPubSubResource(EventStreamResource):
         if pubsub is not None:
             # Closing a broken connection may fail; it is closed either way
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.aclose()
