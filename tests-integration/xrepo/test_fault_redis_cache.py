@@ -55,24 +55,24 @@ def _redis_argv(data_dir: Path, *, persist: bool) -> Callable[[int], list[str]]:
     return argv
 
 
-@pytest.fixture
-def empty_redis(tmp_path: Path) -> Iterator[BrokerProcess]:
-    """A private redis-server that comes back empty after a kill (RDB and AOF off)."""
+def _private_redis(tmp_path: Path, *, persist: bool) -> Iterator[BrokerProcess]:
     (tmp_path / "redis").mkdir()
-    server = BrokerProcess("redis-server", _redis_argv(tmp_path / "redis", persist=False))
+    server = BrokerProcess("redis-server", _redis_argv(tmp_path / "redis", persist=persist))
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def empty_redis(tmp_path: Path) -> Iterator[BrokerProcess]:
+    """A private redis-server that comes back empty after a kill (RDB and AOF off)."""
+    yield from _private_redis(tmp_path, persist=False)
 
 
 @pytest.fixture
 def persistent_redis(tmp_path: Path) -> Iterator[BrokerProcess]:
     """A private redis-server that comes back with its data after a kill (AOF, fsync always)."""
-    (tmp_path / "redis").mkdir()
-    server = BrokerProcess("redis-server", _redis_argv(tmp_path / "redis", persist=True))
-    server.start()
-    yield server
-    server.stop()
+    yield from _private_redis(tmp_path, persist=True)
 
 
 @pytest.fixture

@@ -29,7 +29,14 @@ from xrepo.compile.sql._documents import (
     expand_keys,
 )
 from xrepo.compile.sql._joins import _JoinCompiler
-from xrepo.compile.sql._statement import CompiledPipeline, _Block, json_text, number
+from xrepo.compile.sql._statement import (
+    ROW_FIRST,
+    ROW_LAST,
+    CompiledPipeline,
+    _Block,
+    json_text,
+    number,
+)
 from xrepo.query import (
     Count,
     FieldType,
@@ -335,12 +342,12 @@ class SQLCompiler(_JoinCompiler):
             base = [(self.q(f), f) for f in (b.fields or [])]
             b.select = [
                 *base,
-                (f"ROW_NUMBER() OVER ({partition}{'ORDER BY ' + fwd if fwd else ''})", "__xr_rn_f"),
-                (f"ROW_NUMBER() OVER ({partition}{'ORDER BY ' + rev if rev else ''})", "__xr_rn_l"),
+                (f"ROW_NUMBER() OVER ({partition}{'ORDER BY ' + fwd if fwd else ''})", ROW_FIRST),
+                (f"ROW_NUMBER() OVER ({partition}{'ORDER BY ' + rev if rev else ''})", ROW_LAST),
             ]
             b = self.wrap(b)
-            b.fields = [f for f in (b.fields or []) if not f.startswith("__xr_rn_")]
-            fields_for_expr: list[str] | None = [*(b.fields or []), "__xr_rn_f", "__xr_rn_l"]
+            b.fields = [f for f in (b.fields or []) if f not in (ROW_FIRST, ROW_LAST)]
+            fields_for_expr: list[str] | None = [*(b.fields or []), ROW_FIRST, ROW_LAST]
         else:
             fields_for_expr = b.fields
         select: list[tuple[str, str]] = []
@@ -427,9 +434,9 @@ class SQLCompiler(_JoinCompiler):
         if acc.op in ("sum", "avg", "min", "max"):
             return self.aggregate(acc.op, e)
         if acc.op == "first":
-            return f"MAX(CASE WHEN {self.q('__xr_rn_f')} = 1 THEN {e} END)"
+            return f"MAX(CASE WHEN {self.q(ROW_FIRST)} = 1 THEN {e} END)"
         if acc.op == "last":
-            return f"MAX(CASE WHEN {self.q('__xr_rn_l')} = 1 THEN {e} END)"
+            return f"MAX(CASE WHEN {self.q(ROW_LAST)} = 1 THEN {e} END)"
         distinct = acc.op == "addToSet"
         ordered = "" if distinct or not order else self.order_by(order, fields)
         return self.array_agg(e, distinct=distinct, ordered=ordered)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from xrepo.compile.sql._expressions import _ExpressionCompiler
-from xrepo.compile.sql._statement import _Block
+from xrepo.compile.sql._statement import INTERNAL_PREFIX, _Block
 from xrepo.query import (
     Lookup,
     SortKey,
@@ -130,13 +130,13 @@ class _JoinCompiler(_ExpressionCompiler):
         # position as a hidden column: an ORDER BY inside a derived table binds no database
         # (PostgreSQL, SQLite and MariaDB all dropped it under a $group's $push/$first/$last).
         keys = b.order or ([(self.id_field, 1)] if self.id_field in (b.fields or ()) else [])
-        position = f"__xr_{u}"
+        position = f"{INTERNAL_PREFIX}{u}"
         select.append((ordinal, position))
         order: list[SortKey] = []
         for key, direction in keys:
             if key == path or key.startswith(path + "."):
                 # The sort read the array itself, which the element now replaces: keep it.
-                kept = f"__xr_{u}_{len(order)}"
+                kept = f"{INTERNAL_PREFIX}{u}_{len(order)}"
                 select.append((f"{self.q(left)}.{self.q(path)}", kept))
                 self.array_columns.add(kept)
                 key = kept + key[len(path) :]

@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from xrepo.compile.sql._compiler import SQLCompiler
-from xrepo.compile.sql._statement import like_pattern
+from xrepo.compile.sql._statement import ROW_FIRST, ROW_LAST, like_pattern
 from xrepo.query import TEXT_OPS, Condition, python_type
 
 __all__ = ["PostgresCompiler", "pcre_pattern", "pg_cast"]
@@ -386,7 +386,7 @@ class PostgresCompiler(SQLCompiler):
         nested = self.is_nested(acc.path, fields)
         e, _ = self.expr(acc.path, fields, for_output=True)
         if acc.op in ("first", "last"):
-            rn = self.q("__xr_rn_f" if acc.op == "first" else "__xr_rn_l")
+            rn = self.q(ROW_FIRST if acc.op == "first" else ROW_LAST)
             return f"(array_agg({e}) FILTER (WHERE {rn} = 1))[1]"
         if acc.op in ("sum", "avg"):
             # MongoDB ignores non-numbers (booleans included); AVG of integers is exact numeric.

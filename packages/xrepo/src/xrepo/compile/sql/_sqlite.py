@@ -59,7 +59,13 @@ from xrepo.compile.sql._sqlite_functions import (
     canonical_datetime,
     json_text,
 )
-from xrepo.compile.sql._statement import CompiledPipeline, _Block
+from xrepo.compile.sql._statement import (
+    INTERNAL_PREFIX,
+    ROW_FIRST,
+    ROW_LAST,
+    CompiledPipeline,
+    _Block,
+)
 from xrepo.errors import XRepoValidationError
 from xrepo.query import Accumulator, Group, Node, SortKey, python_type
 
@@ -375,7 +381,7 @@ class SQLiteCompiler(SQLCompiler):
             # Typed JSON text: a JSON true is pushed (and comes out) as true, not 1.
             e, _ = self.expr(acc.path, fields, for_output=True)
             if acc.op in ("first", "last"):
-                rn = self.q("__xr_rn_f" if acc.op == "first" else "__xr_rn_l")
+                rn = self.q(ROW_FIRST if acc.op == "first" else ROW_LAST)
                 return f"MAX(CASE WHEN {rn} = 1 THEN {e} END)"
             return self._pushed(acc.path, fields, distinct=acc.op == "addToSet")
         if acc.op in ("sum", "avg") and acc.path is not None:
@@ -430,7 +436,7 @@ class SQLiteCompiler(SQLCompiler):
         added: list[str] = []
         for i, name in enumerate(pushes):
             acc = accumulators[name]
-            column = f"__xr_push{i}"
+            column = f"{INTERNAL_PREFIX}push{i}"
             if self._nested(acc.path, b.fields):
                 pushed = self._pushed(acc.path or "", b.fields, distinct=False)
             else:
@@ -441,7 +447,7 @@ class SQLiteCompiler(SQLCompiler):
             added.append(column)
         for i, name in enumerate(extremes):
             acc = accumulators[name]
-            column = f"__xr_extreme{i}"
+            column = f"{INTERNAL_PREFIX}extreme{i}"
             e, _ = self.expr(acc.path or "", b.fields, for_output=True)
             window = f"{over}ORDER BY {self._min_max_order(e, acc.op)} {whole}"
             select.append((f"FIRST_VALUE({e}) {window}", column))

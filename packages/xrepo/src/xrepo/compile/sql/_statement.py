@@ -63,6 +63,9 @@ def number(value: Any) -> str:
 #: start with, and no other column: the query language reserves it (:data:`xrepo.query.
 #: RESERVED_PREFIX`), so an output the caller names (``__``, ``__rn_f``) is never taken for one.
 INTERNAL_PREFIX = RESERVED_PREFIX
+#: The row numbers that find each group's first and last row for ``$first``/``$last``.
+ROW_FIRST = f"{INTERNAL_PREFIX}rn_f"
+ROW_LAST = f"{INTERNAL_PREFIX}rn_l"
 
 
 @dataclass
