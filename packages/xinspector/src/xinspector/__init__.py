@@ -32,6 +32,7 @@ from xinspector.profiling._stats import (
     CategoricalField,
     DataQuality,
     FieldStatistics,
+    HistogramBin,
     InspectionResult,
     ValueCount,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "FieldSchema",
     "FieldStatistics",
     "ForeignKey",
+    "HistogramBin",
     "HyperLogLog",
     "IndexSchema",
     "InspectionResult",

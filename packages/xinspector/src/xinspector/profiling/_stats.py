@@ -9,12 +9,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "QUANTILE_LEVELS",
     "CategoricalField",
     "DataQuality",
     "FieldStatistics",
+    "HistogramBin",
     "InspectionResult",
     "ValueCount",
 ]
+
+#: The quantiles every backend reports for numeric and temporal fields, as ``{"p5": ...}`` keys.
+QUANTILE_LEVELS: dict[str, float] = {"p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
 
 
 def _now() -> datetime:
@@ -25,6 +30,16 @@ class ValueCount(BaseModel):
     """One of the most frequent values of a field and how often it occurs."""
 
     value: Any
+    count: int
+
+
+class HistogramBin(BaseModel):
+    """One bar of a histogram: the values in ``[lower, upper)`` (the last bin includes
+    ``upper``) and how many records hold one. Bounds are numbers, or ISO datetimes/dates for
+    temporal fields; for string lengths they are lengths."""
+
+    lower: Any
+    upper: Any
     count: int
 
 
@@ -67,6 +82,19 @@ class FieldStatistics(BaseModel):
     avg_length: float | None = None
     top_values: list[ValueCount] = Field(default_factory=list)
     top_values_exact: bool = True
+    quantiles: dict[str, Any] | None = Field(
+        default=None,
+        description="p5, p25, p50, p75 and p95 of numeric and temporal fields (QUANTILE_LEVELS).",
+    )
+    quantiles_exact: bool = Field(
+        default=True, description="False when estimated (a sketch, a sample, approximate SQL)."
+    )
+    histogram: list[HistogramBin] | None = Field(
+        default=None, description="Equal-width bins over [min, max] of numeric and temporal fields."
+    )
+    length_histogram: list[HistogramBin] | None = Field(
+        default=None, description="Distribution of string lengths (text fields)."
+    )
     is_categorical: bool = False
     cardinality: Literal["low", "high"] | None = None
     distinct_values: list[Any] | None = Field(
