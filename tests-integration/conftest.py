@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import test_servers  # noqa: E402
+from cdp_browser import CDP, open_page  # noqa: E402
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -92,3 +94,19 @@ def datasets() -> Path:
 def unique_name() -> str:
     """A table/collection/topic name no other test (or concurrent run) uses."""
     return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The system Chromium (installed on demand); the test fails when there is none."""
+    try:
+        return str(test_servers.ensure_chromium())
+    except test_servers.ServerError as exc:
+        pytest.fail(f"the browser test needs Chromium: {exc}", pytrace=False)
+
+
+@pytest.fixture
+async def page(chromium: str, tmp_path: Path) -> AsyncIterator[CDP]:
+    """A CDP session on a fresh headless Chromium page (``cdp_browser``)."""
+    async with open_page(chromium, tmp_path / "chromium-profile") as cdp:
+        yield cdp
