@@ -244,7 +244,8 @@ function statsView(enrichment) {
     top: (s.top_values || []).slice(0, 3).map((t) => `${show(t.value)} (${t.count})`).join(", "),
   }));
   return el("div", {}, el("p", {}, `Rows: ${show(enrichment.statistics.total_count)} · updated ` +
-    `${enrichment.last_updated} · ${enrichment.is_live ? "live" : "stale"}`), table(rows));
+    `${enrichment.last_updated} · ${enrichment.is_live ? "live" : "stale"}`), table(rows),
+  statsCharts(enrichment.statistics)); // stats.js: histograms, quantiles, top values
 }
 
 function samplesView(enrichment) {
