@@ -89,7 +89,7 @@ async function signIn(token) {
       `${info.principal.id} (${info.principal.roles.join(", ")}) · ${info.models} models · ` +
       `${info.functions} functions · ${info.types} types`;
     state.info = info;
-    await showModels();
+    await openRoute(location.hash); // versions.js: the shared link asked for, else the models
   } catch (err) {
     if (err.status !== 401) signOut(`Cannot reach the server: ${err.message}`);
   }
@@ -114,7 +114,7 @@ async function showModels() {
   status("");
 }
 
-async function showModel(name) {
+async function showModel(name, tab) {
   selectNav("models");
   const model = await api(`/api/registry/models/${enc(name)}`);
   let enrichment = null;
@@ -128,12 +128,14 @@ async function showModel(name) {
     ["Categorical values", () => categoricalView(enrichment)],
     ["Data quality", () => qualityView(enrichment)],
     ["Query data", () => queryView(model)],
+    ["Versions", () => versionsView(model)], // versions.js
   ];
   const bar = el("div", { class: "tabs" });
   for (const [label, render] of tabs) {
     const button = el("button", { "data-tab": label, onclick: () => {
       for (const b of bar.children) b.classList.toggle("active", b === button);
       body.replaceChildren(render());
+      modelTabShown(model.name, label); // versions.js: the address bar follows the view
     } }, label);
     bar.append(button);
   }
@@ -144,7 +146,7 @@ async function showModel(name) {
     model.description ? el("p", {}, model.description) : null,
     el("div", {}, model.tags.map((t) => el("span", { class: "tag" }, t))),
     bar, body);
-  bar.firstChild.click();
+  ([...bar.children].find((b) => b.dataset.tab === tab) || bar.firstChild).click();
 }
 
 function schemaView(model) {
@@ -394,8 +396,12 @@ function guard(fn) {
 
 document.addEventListener("DOMContentLoaded", () => {
   const views = { models: showModels, functions: showFunctions, types: showTypes, namespaces: showNamespaces };
-  for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", guard(views[b.dataset.view]));
-  document.getElementById("home").addEventListener("click", (e) => { e.preventDefault(); guard(showModels)(); });
+  for (const b of document.querySelectorAll("nav button")) {
+    b.addEventListener("click", () => setRoute("")); // versions.js: leave a model's link
+    b.addEventListener("click", guard(views[b.dataset.view]));
+  }
+  document.getElementById("home").addEventListener("click", (e) => { e.preventDefault(); setRoute(""); guard(showModels)(); });
+  window.addEventListener("hashchange", () => { if (state.token) guard(openRoute)(location.hash); });
   let timer = null;
   document.getElementById("search").addEventListener("input", (e) => {
     clearTimeout(timer);
@@ -406,9 +412,10 @@ document.addEventListener("DOMContentLoaded", () => {
     guard(signIn)(document.getElementById("token").value.trim());
   });
   // A token in the fragment (the link `xregistry serve` prints) never reaches the server's log.
+  // The rest of the fragment (a shared link's route, versions.js) stays for after the sign-in.
   const match = location.hash.match(/token=([^&]+)/);
   if (match) {
-    history.replaceState(null, "", location.pathname);
+    history.replaceState(null, "", location.pathname + routeWithoutToken(location.hash));
     guard(signIn)(decodeURIComponent(match[1]));
   } else if (state.token) {
     guard(signIn)(state.token);

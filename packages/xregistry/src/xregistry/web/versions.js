@@ -1,0 +1,306 @@
+// The "Versions" tab of a model (its version history, the schema of any version, the diff between
+// any two versions) and the page's shareable links, which open a view directly, also after the
+// sign-in step:
+//   #/models/<name>                   the model
+//   #/models/<name>/versions          its version history
+//   #/models/<name>/versions/<v>      one version (its schema)
+//   #/models/<name>/diff/<a>/<b>      the changes from version a to version b
+// Each part is percent-encoded (encodeURIComponent), so a name holding "/", "#", "&" or spaces
+// stays one part. Loaded after app.js, whose helpers (el, api, enc, main, show, status, state,
+// showModel, showModels) it uses; every server value goes into the page as text, never as HTML.
+"use strict";
+
+// -- routes ----------------------------------------------------------------------------------
+function routeFor(view) {
+  const base = `#/models/${enc(view.name)}`;
+  switch (view.kind) {
+    case "history": return `${base}/versions`;
+    case "version": return `${base}/versions/${enc(view.version)}`;
+    case "diff": return `${base}/diff/${enc(view.from)}/${enc(view.to)}`;
+    default: return base;
+  }
+}
+
+// The fragment without its `token=...` part (the link `xregistry serve` prints may carry both).
+function routeWithoutToken(hash) {
+  const parts = hash.replace(/^#/, "").split("&").filter((p) => p && !p.startsWith("token="));
+  return parts.length ? `#${parts.join("&")}` : "";
+}
+
+// What a fragment asks for: {name, kind, version|from,to}, null for no route, or {error}.
+function parseRoute(hash) {
+  const path = routeWithoutToken(hash || "").replace(/^#/, "");
+  if (!path) return null;
+  let parts;
+  try {
+    parts = path.replace(/^\//, "").split("/").map(decodeURIComponent);
+  } catch (err) { // a malformed %-escape
+    return { error: `the link ${path} is not valid` };
+  }
+  const [root, name, kind, a, b] = parts;
+  if (root === "models" && name) {
+    if (parts.length === 2) return { name, kind: "model" };
+    if (kind === "versions" && parts.length === 3) return { name, kind: "history" };
+    if (kind === "versions" && parts.length === 4 && a) return { name, kind: "version", version: a };
+    if (kind === "diff" && parts.length === 5 && a && b) return { name, kind: "diff", from: a, to: b };
+  }
+  return { error: `the link ${path} names no view of this page` };
+}
+
+// The address bar follows the view: one history entry per view, none when nothing changed.
+function setRoute(hash) {
+  if ((location.hash || "") === hash) return;
+  history.pushState(null, "", hash || location.pathname + location.search);
+}
+
+// Open the view a fragment names (after the sign-in, on back/forward, on a pasted link).
+async function openRoute(hash) {
+  const route = parseRoute(hash);
+  if (route && route.error) {
+    await showModels();
+    status(`Cannot open ${route.error}.`, true);
+    return;
+  }
+  if (!route) {
+    await showModels();
+    return;
+  }
+  if (route.kind === "model") {
+    await showModel(route.name);
+    return;
+  }
+  state.pendingVersionsView = route;
+  await showModel(route.name, "Versions");
+}
+
+// Called by app.js when a tab of a model is shown.
+function modelTabShown(name, label) {
+  const view = state.versionsView;
+  if (label === "Versions" && view && view.name === name) setRoute(routeFor(view));
+  else setRoute(routeFor({ name, kind: "model" }));
+}
+
+function shareLink(view) {
+  const href = `${location.origin}${location.pathname}${routeFor(view)}`;
+  return el("p", { class: "share muted" }, "Link to this view: ",
+    el("a", { href, "data-testid": "share-link" }, href));
+}
+
+// A link to a view of the Versions tab: a plain link to share or open elsewhere, drawn in place
+// on a plain click.
+function viewLink(model, view, ...children) {
+  return el("a", { href: routeFor(view), onclick: (event) => {
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    showVersionsView(model, view);
+  } }, ...children);
+}
+
+// -- the tab ---------------------------------------------------------------------------------
+function versionsView(model) {
+  const pending = state.pendingVersionsView;
+  state.pendingVersionsView = null;
+  const view = pending && pending.name === model.name ? pending : { name: model.name, kind: "history" };
+  state.versionsView = view;
+  const root = el("div", { id: "versions", "data-testid": "versions" },
+    el("p", { class: "muted" }, "Loading the version history…"));
+  loadVersions(model, root, view).catch((err) => {
+    root.replaceChildren(el("p", { class: "error", "data-testid": "versions-error" }, err.message));
+  });
+  return root;
+}
+
+async function loadVersions(model, root, view) {
+  const history = await api(`/api/registry/models/${enc(model.name)}/versions`);
+  const versions = history.versions || [];
+  const numbers = versions.map((v) => v.version);
+  const current = history.current || numbers[numbers.length - 1];
+  const pick = (id, label, chosen) => el("label", {}, `${label} `,
+    el("select", { id, "data-testid": id }, numbers.map((n) =>
+      el("option", { value: n, selected: n === chosen }, n === current ? `${n} (current)` : n))));
+  const before = numbers.length > 1 ? numbers[numbers.length - 2] : current;
+  const from = pick("diff-from", "from", view.kind === "diff" ? view.from : before);
+  const to = pick("diff-to", "to", view.kind === "diff" ? view.to : current);
+  const compare = el("form", { class: "compare", id: "diff-form", onsubmit: (event) => {
+    event.preventDefault();
+    showVersionsView(model, { name: model.name, kind: "diff",
+      from: from.querySelector("select").value, to: to.querySelector("select").value });
+  } }, "Compare ", from, " ", to, " ",
+  el("button", { type: "submit", id: "diff-open", disabled: !numbers.length }, "Show the diff"));
+  const detail = el("div", { id: "version-detail", "data-testid": "version-detail" });
+  root.replaceChildren(
+    el("p", { "data-testid": "versions-summary" },
+      `${numbers.length} version${numbers.length === 1 ? "" : "s"} · current `,
+      el("strong", {}, show(current)), " · compatibility ",
+      el("span", { class: "tag", "data-testid": "compatibility" }, show(history.compatibility))),
+    historyTable(model, versions, current),
+    compare, detail);
+  state.versionsModel = { model, history, detail };
+  await renderDetail(model, view);
+}
+
+function historyTable(model, versions, current) {
+  if (!versions.length) return el("p", { class: "muted" }, "No versions recorded.");
+  let previous = null;
+  const rows = versions.map((v) => {
+    const diff = previous === null ? "—" : viewLink(model,
+      { name: model.name, kind: "diff", from: previous, to: v.version }, `from ${previous}`);
+    previous = v.version;
+    return el("tr", { "data-testid": "version-row", "data-version": v.version,
+      class: v.version === current ? "current" : null },
+    el("td", {}, viewLink(model, { name: model.name, kind: "version", version: v.version },
+      v.version), v.version === current ? el("span", { class: "tag" }, "current") : null),
+    el("td", { title: show(v.created_at) }, when(v.created_at)),
+    el("td", {}, show(v.source)),
+    el("td", { class: "num" }, show(v.change_count)),
+    el("td", {}, compatibility(v.compatible, v.breaking)),
+    el("td", {}, diff));
+  });
+  return el("table", { class: "versions", "data-testid": "version-history" },
+    el("thead", {}, el("tr", {}, ["version", "created", "source", "changes", "compatibility",
+      "diff"].map((c) => el("th", {}, c)))),
+    el("tbody", {}, rows));
+}
+
+// Show a view of the Versions tab of the model on the page (or the whole model page when the
+// tab shows another model), and note it in the address bar.
+async function showVersionsView(model, view) {
+  const shown = state.versionsModel;
+  if (!shown || shown.model.name !== model.name || !document.body.contains(shown.detail)) {
+    setRoute(routeFor(view));
+    await openRoute(routeFor(view));
+    return;
+  }
+  state.versionsView = view;
+  setRoute(routeFor(view));
+  for (const [id, value] of [["diff-from", view.from], ["diff-to", view.to]]) {
+    const select = document.getElementById(id);
+    if (select && view.kind === "diff") select.value = value;
+  }
+  await renderDetail(model, view).catch((err) => status(err.message, true));
+}
+
+async function renderDetail(model, view) {
+  const { detail } = state.versionsModel;
+  if (view.kind === "history") {
+    detail.replaceChildren(shareLink(view));
+    return;
+  }
+  detail.replaceChildren(el("p", { class: "muted" }, "Loading…"));
+  try {
+    const node = view.kind === "version" ? await versionDetail(model, view) : await diffDetail(model, view);
+    if (state.versionsView === view) detail.replaceChildren(node, shareLink(view));
+  } catch (err) {
+    if (state.versionsView !== view) return;
+    detail.replaceChildren(el("p", { class: "error", "data-testid": "version-error" }, err.message),
+      shareLink(view));
+  }
+  for (const row of document.querySelectorAll("#versions [data-testid=version-row]")) {
+    const chosen = view.kind === "version" ? row.dataset.version === view.version
+      : view.kind === "diff" && (row.dataset.version === view.from || row.dataset.version === view.to);
+    row.classList.toggle("chosen", Boolean(chosen));
+  }
+}
+
+// -- one version -----------------------------------------------------------------------------
+async function versionDetail(model, view) {
+  const v = await api(`/api/registry/models/${enc(model.name)}/versions/${enc(view.version)}`);
+  return el("section", { "data-testid": "version-view", "data-version": v.version },
+    el("h3", {}, `${v.model} ${v.version}`),
+    el("p", { class: "muted" }, `created ${when(v.created_at)} · source ${show(v.source)} · ` +
+      `fingerprint ${show(v.fingerprint)}`),
+    el("p", {}, compatibility(v.compatible, v.breaking)),
+    breakingList(v.breaking),
+    schemaFields(v.schema || {}),
+    el("details", {}, el("summary", {}, "JSON schema"), el("pre", {}, JSON.stringify(v.schema, null, 2))));
+}
+
+// The fields of a JSON schema as a table: a null in the type (or in anyOf) is "nullable".
+function schemaFields(schema) {
+  const properties = schema.properties || {};
+  const required = new Set(schema.required || []);
+  const rows = Object.entries(properties).map(([name, spec]) => {
+    const types = [];
+    for (const option of spec.anyOf || spec.oneOf || [spec]) {
+      const t = option.type || (option.$ref ? option.$ref.split("/").pop() : option.format);
+      for (const one of [].concat(t === undefined ? [] : t)) types.push(option.format && one === "string" ? `string (${option.format})` : one);
+    }
+    const constraints = Object.entries(spec)
+      .filter(([k]) => !["type", "anyOf", "oneOf", "title", "description", "default", "format", "$ref"].includes(k))
+      .map(([k, val]) => `${k}=${show(val)}`).join(", ");
+    return el("tr", { "data-field": name },
+      el("td", {}, name),
+      el("td", {}, types.filter((t) => t !== "null").join(" | ") || "any"),
+      el("td", {}, required.has(name) ? "yes" : "no"),
+      el("td", {}, types.includes("null") ? "yes" : "no"),
+      el("td", {}, "default" in spec ? show(spec.default) : "—"),
+      el("td", {}, constraints || "—"));
+  });
+  if (!rows.length) return el("p", { class: "muted" }, "This schema has no fields.");
+  return el("table", { "data-testid": "version-fields" },
+    el("thead", {}, el("tr", {}, ["field", "type", "required", "nullable", "default",
+      "constraints"].map((c) => el("th", {}, c)))),
+    el("tbody", {}, rows));
+}
+
+// -- the diff between two versions -----------------------------------------------------------
+async function diffDetail(model, view) {
+  const d = await api(`/api/registry/models/${enc(model.name)}/versions/` +
+    `${enc(view.from)}/diff/${enc(view.to)}`);
+  const changes = d.changes || [];
+  const breaking = new Set((d.breaking || []).map(changeKey));
+  const rows = changes.map((c) => {
+    const breaks = breaking.has(changeKey(c));
+    return el("tr", { "data-testid": "diff-change", "data-kind": c.kind, "data-field": c.field,
+      "data-breaking": breaks ? "true" : "false", class: breaks ? "breaking" : null },
+    el("td", {}, el("span", { class: `kind kind-${String(c.kind).replace(/[^a-z]/g, "")}` }, show(c.kind))),
+    el("td", {}, show(c.field)),
+    el("td", {}, el("code", {}, show(c.before))),
+    el("td", {}, el("code", {}, show(c.after))),
+    el("td", {}, show(c.description)),
+    el("td", {}, (c.breaks || []).map((mode) => el("span", {
+      class: mode === d.compatibility && breaks ? "badge bad" : "tag" }, mode)),
+    breaks ? el("strong", { class: "error" }, ` breaks ${d.compatibility}`) : null));
+  });
+  return el("section", { "data-testid": "diff-view", "data-from": d.from, "data-to": d.to },
+    el("h3", {}, `${d.model}: ${d.from} → ${d.to}`),
+    el("p", {}, `compatibility ${show(d.compatibility)} · `,
+      compatibility(d.compatible, d.breaking, d.compatibility)),
+    rows.length ? el("table", { class: "diff", "data-testid": "diff-changes" },
+      el("thead", {}, el("tr", {}, ["change", "field", "before", "after", "description",
+        "breaks"].map((c) => el("th", {}, c)))),
+      el("tbody", {}, rows))
+      : el("p", { class: "muted", "data-testid": "diff-empty" }, `No changes between ${d.from} and ${d.to}.`));
+}
+
+// A change is matched with the diff's `breaking` list by what it says, not by position.
+function changeKey(change) {
+  if (typeof change !== "object" || change === null) return String(change);
+  return JSON.stringify([change.kind, change.field, change.before, change.after]);
+}
+
+// -- shared bits -----------------------------------------------------------------------------
+function compatibility(compatible, breaking, mode) {
+  if (compatible === undefined || compatible === null) return el("span", { class: "tag" }, "unchecked");
+  if (compatible) return el("span", { class: "badge ok", "data-compatible": "true" }, "compatible");
+  const count = (breaking || []).length;
+  return el("span", { class: "badge bad", "data-compatible": "false" },
+    `breaking${mode ? ` ${mode}` : ""}${count ? ` (${count})` : ""}`);
+}
+
+function breakingList(breaking) {
+  if (!breaking || !breaking.length) return null;
+  return el("ul", { class: "breaking-list", "data-testid": "breaking-list" }, breaking.map((b) => el("li", {},
+    typeof b === "object" && b !== null
+      ? `${show(b.description || `${b.kind} ${b.field}`)}${b.breaks ? ` (breaks ${b.breaks.join(", ")})` : ""}`
+      : show(b))));
+}
+
+// An ISO-8601 instant as "YYYY-MM-DD HH:MM:SS UTC" (the server's text when it is not one).
+function when(value) {
+  // The API's instants are UTC; one without an offset would otherwise be read as local time.
+  const text = typeof value === "string" && /T[\d:.]+$/.test(value) ? `${value}Z` : value;
+  const date = new Date(text);
+  if (value === null || value === undefined || Number.isNaN(date.getTime())) return show(value);
+  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
