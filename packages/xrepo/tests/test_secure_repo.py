@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from xobj_prototype import XObjPrototype
 from xrepo import (
@@ -618,15 +619,22 @@ async def test_the_principal_is_the_stacks_one_principal_type() -> None:
     ("user_id", "roles"),
     [("line\nbreak", ("user",)), ("   ", ("user",)), ("u1", ("*",)), ("u1", ("",))],
 )
-async def test_a_caller_whose_identity_is_not_valid_is_refused_and_audited(
+def test_a_context_whose_identity_is_not_valid_cannot_be_built(
     user_id: str, roles: tuple[str, ...]
 ) -> None:
+    # RepoContext is the stack's Principal: the application cannot build a forged identity.
+    with pytest.raises(ValidationError):
+        RepoContext(user_id=user_id, roles=roles)
+
+
+@pytest.mark.parametrize("user_id", ["line\nbreak", "   ", "", "x" * 300, "tab\there"])
+async def test_a_user_id_that_is_not_valid_is_refused_and_audited(user_id: str) -> None:
     logger = AuditLogger(MemoryAuditSink())
     repo, _ = make(audit=logger)
     with pytest.raises(XRepoPermissionError, match="could not be identified"):
-        await repo.list(context=RepoContext(user_id=user_id, roles=roles))
+        await repo.list(user_id=user_id)
     (entry,) = await entries(logger)
     assert (entry.action, entry.outcome) == ("list", "denied")
     assert "identity is not valid" in (entry.error or "")
     # The refused id is not written into the log as given (it may forge a log line).
-    assert "\n" not in (entry.user_id or "")
+    assert entry.user_id is None

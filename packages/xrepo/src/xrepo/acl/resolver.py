@@ -1,16 +1,17 @@
-"""Who the caller is: resolvers turn ``user_id``/``RepoContext`` into roles and attributes.
+"""Who the caller is: resolvers decide the principal behind ``user_id=``/``context=``.
 
 The repository never decides by itself what a caller may be; a :class:`RoleResolver` does, and it
 is pluggable:
 
-- :class:`ContextResolver` (the default) trusts the ``RepoContext`` the application built after
-  authenticating the caller (``roles``, ``attributes``); a bare ``user_id`` gets no role;
+- :class:`ContextResolver` (the default) trusts the ``RepoContext`` (a :class:`Principal`) the
+  application built after authenticating the caller; a bare ``user_id`` gets no role;
 - :class:`StaticResolver` looks roles and attributes up in a table by ``user_id`` and ignores
   any role the context claims (for callers whose context you do not build yourself);
 - :class:`CallableResolver` calls your function (sync or async), e.g. a directory lookup.
 
-What they return is the stack's one principal type, :class:`xobj_prototype.Principal` (also
-``xrepo.acl.Principal``): registries and repositories read the same caller.
+What they take and return is the stack's one principal type, :class:`xobj_prototype.Principal`
+(also ``xrepo.acl.Principal`` and ``xrepo.RepoContext``): registries and repositories read the
+same caller. The context is what the caller presents; the resolver's answer is what it may do.
 """
 
 from __future__ import annotations
@@ -67,12 +68,7 @@ class ContextResolver(RoleResolver):
     deterministic = True
 
     async def resolve(self, context: RepoContext) -> Principal:
-        return principal(
-            user_id=context.user_id,
-            roles=frozenset(context.roles),
-            attributes=dict(context.attributes),
-            request_id=context.request_id,
-        )
+        return context
 
 
 class StaticResolver(RoleResolver):

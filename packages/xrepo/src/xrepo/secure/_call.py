@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from xrepo._context import Permission, RepoContext, caller_context
 from xrepo.acl import BoundPolicy, Decision, LookupGrant, Principal, RoleResolver, freeze_value
-from xrepo.errors import XRepoPermissionError
+from xrepo.errors import XRepoPermissionError, XRepoValidationError
 from xrepo.stats import LatencyRecorder
 
 __all__ = ["Admission", "Call", "CallScope"]
@@ -131,7 +131,13 @@ class Admission:
         elif type(context) is RepoContext:
             raw = context
         else:
-            raw = caller_context(user_id, context)
+            try:
+                raw = caller_context(user_id, context)
+            except XRepoValidationError as exc:
+                # A user_id that is no identity (a newline, only spaces) is a refused caller.
+                reason = f"the caller's identity is not valid ({exc})"
+                await self._deny(operation, _who(None), reason)
+                raise self._unknown(operation) from None
         key: Any = None
         if self._cacheable:
             key = (raw.user_id, raw.roles, raw.request_id, freeze_value(raw.attributes))
@@ -142,17 +148,21 @@ class Admission:
             principal = await self._resolver.resolve(raw)
         except XRepoPermissionError as exc:
             await self._deny(operation, _who(raw.user_id), str(exc))
-            unknown = XRepoPermissionError(
-                "the caller could not be identified", repo=self._repo, operation=operation
-            )
-            unknown._xrepo_audited = True  # type: ignore[attr-defined]
-            raise unknown from None
+            raise self._unknown(operation) from None
         if self._cacheable:
             principals = self._principals
             if len(principals) >= _PRINCIPAL_CACHE:
                 principals.pop(next(iter(principals)))
             principals[key] = principal
         return principal
+
+    def _unknown(self, operation: str) -> XRepoPermissionError:
+        """The refusal of a caller who could not be identified (already audited)."""
+        unknown = XRepoPermissionError(
+            "the caller could not be identified", repo=self._repo, operation=operation
+        )
+        unknown._xrepo_audited = True  # type: ignore[attr-defined]
+        return unknown
 
 
 class CallScope:
