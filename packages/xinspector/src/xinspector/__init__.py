@@ -8,6 +8,8 @@ resources.
 - :func:`generate_model`, :func:`generate_joined_model` — ``XObjPrototype`` models from schemas;
 - :func:`model_to_source`, :func:`schema_to_source` — the same models as Python source;
 - :func:`diff_schemas` / :class:`SchemaChange` — what changed between two schemas;
+- :func:`render_report` — one self-contained HTML page of an inspection;
+  :func:`quality_alerts` / :class:`QualityAlert` — what to look at first in a profile;
 - the :class:`XInspectorError` hierarchy (rooted in ``xobj_prototype.XError``).
 """
 
@@ -37,8 +39,10 @@ from xinspector.profiling._stats import (
     ValueCount,
 )
 from xinspector.profiling._streaming import StreamingProfiler
+from xinspector.report import AlertThresholds, QualityAlert, quality_alerts, render_report
 
 __all__ = [
+    "AlertThresholds",
     "CategoricalField",
     "CollectionSchema",
     "DataQuality",
@@ -50,6 +54,7 @@ __all__ = [
     "IndexSchema",
     "InspectionResult",
     "ProfileOptions",
+    "QualityAlert",
     "RecordSchemaBuilder",
     "SchemaChange",
     "StreamingProfiler",
@@ -66,6 +71,8 @@ __all__ = [
     "generate_model",
     "joined_schema",
     "model_to_source",
+    "quality_alerts",
+    "render_report",
     "schema_from_records",
     "schema_to_source",
     "type_relation",

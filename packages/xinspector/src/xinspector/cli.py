@@ -6,7 +6,12 @@
     xinspector schema URL [--collection C] [--format json|yaml]
     xinspector generate URL --collection C [--model-name M] [--enums] [--strict-observed]
                         [--include-samples] [--out models.py]
+    xinspector report URL [--collection C] [--out profile.html] [--title T]
     xinspector diff OLD.json NEW.json
+
+Commands that read a source show progress on stderr when stderr is a terminal (records done and
+the total when known, rate, elapsed time); ``--progress`` / ``--no-progress`` force it on or off.
+``report`` writes one self-contained HTML page (histograms, quantiles, top values, alerts).
 
 URLs are resource URLs (``postgresql://user@host/db``, ``sqlite:///app.db``,
 ``mongodb://host/db``, ``data/orders.csv``...). Passwords never reach the output: the resource
@@ -20,8 +25,8 @@ import asyncio
 import base64
 import json
 import os
+import secrets
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -34,8 +39,11 @@ from pydantic import BaseModel
 from xinspector.__about__ import __version__
 from xinspector._diff import diff_schemas
 from xinspector._inspector import XInspector
+from xinspector._progress import ProgressLine, wants_progress
 from xinspector.models._source_model import model_to_source
 from xinspector.profiling._stats import InspectionResult
+from xinspector.report._alerts import quality_alerts
+from xinspector.report._html import render_report
 from xobj_prototype import XError, redact_text
 from xresource import ResourceFactory
 
@@ -104,15 +112,17 @@ def render_table(result: InspectionResult) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    # A temporary file beside the target, then a rename: never a half-written module.
+    # A temporary file beside the target, then a rename: never a half-written output. Created
+    # with os.open(0o666) so the umask applies as to any new file (mkstemp would make it 0600).
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -133,8 +143,37 @@ async def _run(args: argparse.Namespace) -> str:
             args.format,
         )
     resource = ResourceFactory.from_url(args.url)
+    progress = None
+    if wants_progress(sys.stderr, args.progress):
+        # The URL as given (its password masked) names the source better than a display name.
+        target = redact_text(args.url) + (f" / {args.collection}" if args.collection else "")
+        progress = ProgressLine(sys.stderr, f"{args.command} {target}")
+        progress.start()
+    try:
+        return await _inspect(args, resource, progress)
+    finally:
+        if progress is not None:
+            await progress.finish()
+
+
+async def _inspect(args: argparse.Namespace, resource: Any, progress: ProgressLine | None) -> str:
     async with resource:
-        inspector = XInspector(resource, sample_size=args.sample_size)
+        inspector = XInspector(
+            resource,
+            sample_size=args.sample_size,
+            progress=progress.update if progress is not None else None,
+        )
+        if args.command == "report":
+            result = await inspector.inspect(args.collection)
+            page = render_report(result, title=args.title)
+            if not args.out:
+                return page
+            await asyncio.to_thread(_write_atomic, Path(args.out), page)
+            alerts = quality_alerts(result)
+            return (
+                f"wrote the profile of {result.collection} ({result.total_count:,} records, "
+                f"{len(result.field_statistics)} columns, {len(alerts)} alert(s)) to {args.out}\n"
+            )
         if args.command == "inspect":
             result = await inspector.inspect(args.collection)
             if args.format == "table":
@@ -174,6 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
             default=1000,
             help="documents or items to sample (MongoDB, REST)",
         )
+        p.add_argument(
+            "--progress",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="progress on stderr (default: when stderr is a terminal)",
+        )
 
     p_inspect = sub.add_parser("inspect", help="schema and statistics")
     common(p_inspect)
@@ -201,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_gen.add_argument(
         "--profile", action="store_true", help="profile first (cardinality, samples, enums)"
     )
+    p_report = sub.add_parser(
+        "report", help="a self-contained HTML page: histograms, quantiles, top values, alerts"
+    )
+    common(p_report)
+    p_report.add_argument("--out", "-o", help="write the page here (default: stdout)")
+    p_report.add_argument("--title", help="the page title (default: the collection's name)")
     p_diff = sub.add_parser("diff", help="compare two schema JSON files")
     p_diff.add_argument("old")
     p_diff.add_argument("new")
