@@ -35,7 +35,7 @@ function parseRoute(hash) {
   try {
     parts = path.replace(/^\//, "").split("/").map(decodeURIComponent);
   } catch (err) { // a malformed %-escape
-    return { error: `the link ${path} is not valid` };
+    return { error: `The link #${path} is broken (a malformed %-escape).` };
   }
   const [root, name, kind, a, b] = parts;
   if (root === "models" && name) {
@@ -44,7 +44,7 @@ function parseRoute(hash) {
     if (kind === "versions" && parts.length === 4 && a) return { name, kind: "version", version: a };
     if (kind === "diff" && parts.length === 5 && a && b) return { name, kind: "diff", from: a, to: b };
   }
-  return { error: `the link ${path} names no view of this page` };
+  return { error: `The link #${path} names no view of this page.` };
 }
 
 // The address bar follows the view: one history entry per view, none when nothing changed.
@@ -58,7 +58,7 @@ async function openRoute(hash) {
   const route = parseRoute(hash);
   if (route && route.error) {
     await showModels();
-    status(`Cannot open ${route.error}.`, true);
+    status(route.error, true);
     return;
   }
   if (!route) {
@@ -133,13 +133,13 @@ async function loadVersions(model, root, view) {
       `${numbers.length} version${numbers.length === 1 ? "" : "s"} · current `,
       el("strong", {}, show(current)), " · compatibility ",
       el("span", { class: "tag", "data-testid": "compatibility" }, show(history.compatibility))),
-    historyTable(model, versions, current),
+    historyTable(model, versions, current, history.compatibility),
     compare, detail);
   state.versionsModel = { model, history, detail };
   await renderDetail(model, view);
 }
 
-function historyTable(model, versions, current) {
+function historyTable(model, versions, current, mode) {
   if (!versions.length) return el("p", { class: "muted" }, "No versions recorded.");
   let previous = null;
   const rows = versions.map((v) => {
@@ -153,7 +153,7 @@ function historyTable(model, versions, current) {
     el("td", { title: show(v.created_at) }, when(v.created_at)),
     el("td", {}, show(v.source)),
     el("td", { class: "num" }, show(v.change_count)),
-    el("td", {}, compatibility(v.compatible, v.breaking)),
+    el("td", {}, compatibility(v.compatible, v.breaking, mode)),
     el("td", {}, diff));
   });
   return el("table", { class: "versions", "data-testid": "version-history" },
@@ -209,38 +209,50 @@ async function versionDetail(model, view) {
     el("h3", {}, `${v.model} ${v.version}`),
     el("p", { class: "muted" }, `created ${when(v.created_at)} · source ${show(v.source)} · ` +
       `fingerprint ${show(v.fingerprint)}`),
-    el("p", {}, compatibility(v.compatible, v.breaking)),
+    el("p", {}, compatibility(v.compatible, v.breaking, state.versionsModel.history.compatibility)),
     breakingList(v.breaking),
-    schemaFields(v.schema || {}),
+    schemaFields(v.fields, v.schema),
     el("details", {}, el("summary", {}, "JSON schema"), el("pre", {}, JSON.stringify(v.schema, null, 2))));
 }
 
-// The fields of a JSON schema as a table: a null in the type (or in anyOf) is "nullable".
-function schemaFields(schema) {
-  const properties = schema.properties || {};
-  const required = new Set(schema.required || []);
-  const rows = Object.entries(properties).map(([name, spec]) => {
-    const types = [];
-    for (const option of spec.anyOf || spec.oneOf || [spec]) {
-      const t = option.type || (option.$ref ? option.$ref.split("/").pop() : option.format);
-      for (const one of [].concat(t === undefined ? [] : t)) types.push(option.format && one === "string" ? `string (${option.format})` : one);
-    }
-    const constraints = Object.entries(spec)
-      .filter(([k]) => !["type", "anyOf", "oneOf", "title", "description", "default", "format", "$ref"].includes(k))
-      .map(([k, val]) => `${k}=${show(val)}`).join(", ");
-    return el("tr", { "data-field": name },
-      el("td", {}, name),
-      el("td", {}, types.filter((t) => t !== "null").join(" | ") || "any"),
-      el("td", {}, required.has(name) ? "yes" : "no"),
-      el("td", {}, types.includes("null") ? "yes" : "no"),
-      el("td", {}, "default" in spec ? show(spec.default) : "—"),
-      el("td", {}, constraints || "—"));
-  });
-  if (!rows.length) return el("p", { class: "muted" }, "This schema has no fields.");
+// The fields of a version as a table: from its schema snapshot (`fields`, the registry's own
+// field specs) when the server sends it, else from its JSON schema, where a null in the type (or
+// in anyOf) means nullable.
+function schemaFields(fields, schema) {
+  const rows = fields && Object.keys(fields).length ? Object.entries(fields).map(([name, spec]) =>
+    fieldRow(name, show(spec.type), spec.required, spec.nullable, spec, ["type", "required", "nullable"]))
+    : jsonSchemaRows(schema || {});
+  if (!rows.length) return el("p", { class: "muted" }, "This version has no fields.");
   return el("table", { "data-testid": "version-fields" },
     el("thead", {}, el("tr", {}, ["field", "type", "required", "nullable", "default",
-      "constraints"].map((c) => el("th", {}, c)))),
+      "other"].map((c) => el("th", {}, c)))),
     el("tbody", {}, rows));
+}
+
+function jsonSchemaRows(schema) {
+  const required = new Set(schema.required || []);
+  return Object.entries(schema.properties || {}).map(([name, spec]) => {
+    const types = [];
+    for (const option of spec.anyOf || spec.oneOf || [spec]) {
+      const t = option.type || (option.$ref ? option.$ref.split("/").pop() : undefined);
+      for (const one of [].concat(t === undefined ? [] : t)) {
+        types.push(option.format && one === "string" ? `string (${option.format})` : one);
+      }
+    }
+    const type = types.filter((t) => t !== "null").join(" | ") || "any";
+    return fieldRow(name, type, required.has(name), types.includes("null"), spec,
+      ["type", "anyOf", "oneOf", "title", "description", "format", "$ref"]);
+  });
+}
+
+function fieldRow(name, type, required, nullable, spec, shown) {
+  const other = Object.entries(spec || {}).filter(([k]) => k !== "default" && !shown.includes(k))
+    .map(([k, val]) => `${k}=${show(val)}`).join(", ");
+  return el("tr", { "data-field": name },
+    el("td", {}, name), el("td", {}, type),
+    el("td", {}, required ? "yes" : "no"), el("td", {}, nullable ? "yes" : "no"),
+    el("td", {}, spec && "default" in spec ? show(spec.default) : "—"),
+    el("td", {}, other || "—"));
 }
 
 // -- the diff between two versions -----------------------------------------------------------
@@ -285,7 +297,7 @@ function compatibility(compatible, breaking, mode) {
   if (compatible) return el("span", { class: "badge ok", "data-compatible": "true" }, "compatible");
   const count = (breaking || []).length;
   return el("span", { class: "badge bad", "data-compatible": "false" },
-    `breaking${mode ? ` ${mode}` : ""}${count ? ` (${count})` : ""}`);
+    `${mode ? `breaks ${mode}` : "breaking"}${count ? ` (${count} change${count === 1 ? "" : "s"})` : ""}`);
 }
 
 function breakingList(breaking) {
