@@ -38,6 +38,7 @@ from xrepo.stores._protocol import (
     UpdateItem,
     VersionConflict,
 )
+from xrepo.stores._sql_dialects import columns_query, refused_regex, savepoints
 from xresource.databases.base import SQLDatabaseResource
 from xresource.errors import XResourceConnectionError, XResourceError, XResourceTimeoutError
 
@@ -225,22 +226,8 @@ class SQLStore(BoundLayout):
         cached = self._columns_cache.get(table)
         if cached is not None:
             return cached
-        d = self._resource.dialect
-        if d.name == "sqlite":
-            sql = f"SELECT name AS name FROM pragma_table_info({d.param(1)})"  # noqa: S608
-        elif d.name == "postgresql":
-            sql = (
-                "SELECT column_name AS name FROM information_schema.columns WHERE "
-                "table_name = $1 AND table_schema = COALESCE($2, current_schema()) "
-                "ORDER BY ordinal_position"
-            )
-        else:
-            sql = (
-                "SELECT COLUMN_NAME AS name FROM information_schema.columns WHERE "
-                "TABLE_NAME = %s AND TABLE_SCHEMA = DATABASE() ORDER BY ORDINAL_POSITION"
-            )
+        sql, params = columns_query(self._resource.dialect, table, self._db_schema)
         async with repo_errors(self._name, "aggregate"):
-            params = [table, self._db_schema] if d.name == "postgresql" else [table]
             rows = await self._resource.fetch_all(sql, params)
         cols = [r["name"] for r in rows]
         self._columns_cache[table] = cols
@@ -474,6 +461,14 @@ class SQLStore(BoundLayout):
         except XResourceError as exc:
             dialect = self._resource.dialect.name
             found = [c for node in nodes for c in regex_conditions(node)]
+            if found and refused_regex(self._resource.dialect, exc.message):
+                patterns = " / ".join(repr(c.value[0]) for c in found)
+                raise XRepoValidationError(
+                    f"$regex {patterns} is not a pattern {dialect} takes (RE2: no lookaround, "
+                    f"no backreferences): {exc.message}",
+                    repo=self._name,
+                    operation=operation,
+                ) from None
             if dialect == "mysql" and found and "(error 1139)" in exc.message:
                 # The server does not say which pattern: the only one, or the first of several.
                 c = found[0]
@@ -524,6 +519,9 @@ class SQLStore(BoundLayout):
         statement after an error until a rollback), as a block in its own transaction would.
         """
         tx = ambient.current(self._resource)
+        if tx is not None and not savepoints(self._resource.dialect):
+            yield tx  # a failure dooms the caller's transaction, which then rolls back whole
+            return
         if tx is not None:
             await tx.execute(f"SAVEPOINT {_SAVEPOINT}")
             try:

@@ -2,8 +2,8 @@
 
 :class:`SQLCompiler` holds what every SQL database shares (private modules: expressions and
 filters, ``$lookup``/``$unwind``, statements and pipelines); :class:`PostgresCompiler`,
-:class:`MySQLCompiler` (MariaDB and MySQL) and :class:`SQLiteCompiler` hold what each database
-does differently, so the semantics of one dialect read in one place::
+:class:`MySQLCompiler` (MariaDB and MySQL), :class:`SQLiteCompiler` and :class:`DuckDBCompiler`
+hold what each database does differently, so the semantics of one dialect read in one place::
 
     compiler = compiler_for(resource.dialect, columns=["id", "name"])
     sql, params = compiler.select('"users"', parse_filter({"name": "Ada"}))
@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from xrepo.compile.sql._compiler import SQLCompiler
+from xrepo.compile.sql._duckdb import DuckDBCompiler
 from xrepo.compile.sql._mysql import MySQLCompiler
 from xrepo.compile.sql._postgres import PostgresCompiler
 from xrepo.compile.sql._sqlite import SQLiteCompiler
@@ -31,6 +32,7 @@ from xresource.databases.dialect import SQLDialect
 __all__ = [
     "SQLITE_FUNCTIONS",
     "CompiledPipeline",
+    "DuckDBCompiler",
     "MySQLCompiler",
     "PostgresCompiler",
     "SQLCompiler",
@@ -47,6 +49,7 @@ _COMPILERS: dict[str, type[SQLCompiler]] = {
     "postgresql": PostgresCompiler,
     "mysql": MySQLCompiler,
     "sqlite": SQLiteCompiler,
+    "duckdb": DuckDBCompiler,
 }
 
 
