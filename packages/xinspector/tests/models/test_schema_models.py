@@ -181,7 +181,7 @@ def _ruff(path: Path) -> None:
     ruff = shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed, so the lint check of generated source cannot run")
-    root = Path(__file__).resolve().parents[3] / "pyproject.toml"
+    root = Path(__file__).resolve().parents[4] / "pyproject.toml"
     config = ["--config", str(root)] if root.is_file() else []
     for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
         result = subprocess.run(

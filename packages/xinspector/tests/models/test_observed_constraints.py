@@ -349,7 +349,7 @@ def test_cli_generate_options(tmp_path: Path) -> None:
 
 
 def _assert_ruff_clean(ruff: str, path: Path) -> None:
-    root = Path(__file__).resolve().parents[3] / "pyproject.toml"
+    root = Path(__file__).resolve().parents[4] / "pyproject.toml"
     config = ["--config", str(root)] if root.is_file() else []
     for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
         result = subprocess.run(
