@@ -129,8 +129,8 @@ class ProgressLine:
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
     async def finish(self, summary: str | None = None) -> None:
-        """Stop redrawing; leave ``summary`` (if any) on the line, else erase it (a pipe gets
-        the last state as a final line)."""
+        """Stop redrawing and leave the final state (or ``summary``) as a line of its own: how
+        many records, how fast, how long."""
         if self.closed:
             return
         self.closed = True
@@ -138,8 +138,6 @@ class ProgressLine:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
-        if self.in_place:
-            self.stream.write(_CLEAR + (f"{summary}\n" if summary else ""))
-        else:
-            self.stream.write(f"{summary or self.text()}\n")
+        final = summary if summary is not None else self.text()
+        self.stream.write((_CLEAR if self.in_place else "") + final + "\n")
         self.stream.flush()

@@ -223,7 +223,7 @@ def render_report(
     when = inspection.inspected_at
     stamp = when.isoformat(timespec="seconds") if isinstance(when, datetime) else display(when)
     took = (
-        f" in {number(inspection.duration_seconds)} s"
+        f" in {inspection.duration_seconds:.3g} s"
         if inspection.duration_seconds is not None
         else ""
     )
