@@ -19,7 +19,7 @@ from xobj_prototype import lazy_exports
 from xresource.__about__ import __version__
 from xresource.base import ResourceMetadata, XResource
 from xresource.databases.base import DatabaseResource, SQLDatabaseResource, SQLExecutor
-from xresource.databases.dialect import MYSQL, POSTGRESQL, SQLITE, SQLDialect
+from xresource.databases.dialect import DUCKDB, MYSQL, POSTGRESQL, SQLITE, SQLDialect
 from xresource.errors import (
     XResourceAuthenticationError,
     XResourceConfigurationError,
@@ -38,12 +38,20 @@ from xresource.url import ParsedURL, parse_url
 
 if TYPE_CHECKING:
     from xresource.databases import (
+        DuckDBResource,
         MongoDBResource,
         MySQLResource,
         PostgreSQLResource,
         SQLiteResource,
     )
-    from xresource.files import CSVResource, ExcelResource, FileResource, JSONResource, YAMLResource
+    from xresource.files import (
+        ColumnarFileResource,
+        CSVResource,
+        ExcelResource,
+        FileResource,
+        JSONResource,
+        YAMLResource,
+    )
     from xresource.network import RESTResource
     from xresource.streams import (
         EventStreamResource,
@@ -62,6 +70,7 @@ if TYPE_CHECKING:
 _FACES = {
     "xresource.files": (
         "FileResource",
+        "ColumnarFileResource",
         "CSVResource",
         "ExcelResource",
         "JSONResource",
@@ -69,6 +78,7 @@ _FACES = {
     ),
     "xresource.databases": (
         "SQLiteResource",
+        "DuckDBResource",
         "PostgreSQLResource",
         "MySQLResource",
         "MongoDBResource",
@@ -90,11 +100,14 @@ __getattr__, __dir__ = lazy_exports(
 )
 
 __all__ = [
+    "DUCKDB",
     "MYSQL",
     "POSTGRESQL",
     "SQLITE",
     "CSVResource",
+    "ColumnarFileResource",
     "DatabaseResource",
+    "DuckDBResource",
     "EventStreamResource",
     "ExcelResource",
     "FileResource",

@@ -32,6 +32,7 @@ _BUILTIN: dict[str, str] = {
     "json": "xresource.files.json:JSONResource",
     "yaml": "xresource.files.yaml:YAMLResource",
     "sqlite": "xresource.databases.sqlite:SQLiteResource",
+    "duckdb": "xresource.databases.duckdb:DuckDBResource",
     "postgresql": "xresource.databases.postgres:PostgreSQLResource",
     "mysql": "xresource.databases.mysql:MySQLResource",
     "mongodb": "xresource.databases.mongodb:MongoDBResource",
@@ -70,6 +71,7 @@ _SCHEMES = {
     "mongodb+srv": "mongodb",
     "sqlite": "sqlite",
     "sqlite+aiosqlite": "sqlite",
+    "duckdb": "duckdb",
     "http": "rest",
     "https": "rest",
     "sse+http": "sse",
@@ -98,6 +100,7 @@ _FILE_SUFFIXES = {
     ".db": "sqlite",
     ".sqlite": "sqlite",
     ".sqlite3": "sqlite",
+    ".duckdb": "duckdb",
 }
 
 
@@ -187,6 +190,7 @@ class ResourceFactory:
                     "excel": "excel",
                     "yaml": "yaml",
                     "rest": "rest",
+                    "duckdb": "duckdb",
                 }.get(key, key)
                 raise XResourceConfigurationError(
                     f"resource type {key!r} needs a driver that is not installed ({exc.name}); "

@@ -1,9 +1,9 @@
-"""Database resources: SQLite, PostgreSQL, MySQL/MariaDB and MongoDB, and what they share.
+"""Database resources: SQLite, DuckDB, PostgreSQL, MySQL/MariaDB and MongoDB, and what they share.
 
 :class:`DatabaseResource` is the base of every database resource (pool fields, pool statistics);
 :class:`SQLDatabaseResource` adds ``fetch_all``/``fetch_one``/``execute``/``executemany`` and
 transactions (``SQLExecutor`` is that protocol), :class:`PooledSQLResource` the pool of a driver
-with its own connections. ``SQLDialect`` (``SQLITE``, ``POSTGRESQL``, ``MYSQL``) quotes
+with its own connections. ``SQLDialect`` (``SQLITE``, ``DUCKDB``, ``POSTGRESQL``, ``MYSQL``) quotes
 identifiers and writes placeholders for each server.
 
 The driver-backed classes are imported on first access, so importing this package needs no
@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 from xobj_prototype import lazy_exports
 from xresource.databases.base import DatabaseResource, PoolStats, SQLDatabaseResource, SQLExecutor
-from xresource.databases.dialect import MYSQL, POSTGRESQL, SQLITE, SQLDialect
+from xresource.databases.dialect import DUCKDB, MYSQL, POSTGRESQL, SQLITE, SQLDialect
 from xresource.databases.pooled import PooledSQLResource
 from xresource.databases.value_scrub import scrub_record_values
 
 if TYPE_CHECKING:
+    from xresource.databases.duckdb import DuckDBResource
     from xresource.databases.mongo_guard import FORBIDDEN_OPERATORS, check_no_server_js
     from xresource.databases.mongodb import MongoDBResource, MongoPoolStats
     from xresource.databases.mysql import MySQLResource
@@ -31,6 +32,7 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "SQLiteResource": "xresource.databases.sqlite",
+        "DuckDBResource": "xresource.databases.duckdb",
         "PostgreSQLResource": "xresource.databases.postgres",
         "MySQLResource": "xresource.databases.mysql",
         "MongoDBResource": "xresource.databases.mongodb",
@@ -39,6 +41,7 @@ __getattr__, __dir__ = lazy_exports(
         "check_no_server_js": "xresource.databases.mongo_guard",
     },
     extras={
+        "xresource.databases.duckdb": "xresource[duckdb]",
         "xresource.databases.postgres": "xresource[postgres]",
         "xresource.databases.mysql": "xresource[mysql]",
         "xresource.databases.mongodb": "xresource[mongodb]",
@@ -47,11 +50,13 @@ __getattr__, __dir__ = lazy_exports(
 )
 
 __all__ = [
+    "DUCKDB",
     "FORBIDDEN_OPERATORS",
     "MYSQL",
     "POSTGRESQL",
     "SQLITE",
     "DatabaseResource",
+    "DuckDBResource",
     "MongoDBResource",
     "MongoPoolStats",
     "MySQLResource",

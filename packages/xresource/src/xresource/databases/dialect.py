@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from xresource.errors import XResourceValidationError
 
-__all__ = ["MYSQL", "POSTGRESQL", "SQLITE", "SQLDialect"]
+__all__ = ["DUCKDB", "MYSQL", "POSTGRESQL", "SQLITE", "SQLDialect"]
 
 
 def _shown(identifier: str) -> str:
@@ -23,7 +23,8 @@ class SQLDialect:
     """Placeholder style and identifier quoting of one SQL database."""
 
     name: str
-    #: ``"numeric"`` ($1, $2 — asyncpg), ``"format"`` (%s — aiomysql), ``"qmark"`` (? — sqlite)
+    #: ``"numeric"`` ($1, $2 — asyncpg, duckdb), ``"format"`` (%s — aiomysql), ``"qmark"``
+    #: (? — sqlite)
     paramstyle: str
     quote_char: str
     max_identifier_length: int
@@ -115,3 +116,6 @@ class SQLDialect:
 POSTGRESQL = SQLDialect("postgresql", "numeric", '"', 63, length_in_bytes=True)
 MYSQL = SQLDialect("mysql", "format", "`", 64, bmp_only=True, strips_alias_spaces=True)
 SQLITE = SQLDialect("sqlite", "qmark", '"', 1024, unusable_aliases=frozenset({"TRUE", "FALSE"}))
+#: DuckDB (the ``duckdb`` extra): ``$1`` placeholders, double-quoted names. Quoted names are
+#: case-insensitive in DuckDB (``"Name"`` and ``"name"`` are one column), as in MariaDB/MySQL.
+DUCKDB = SQLDialect("duckdb", "numeric", '"', 1024)

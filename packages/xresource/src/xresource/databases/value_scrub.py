@@ -98,6 +98,34 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bnear '(?!…')(?P<v>.*)'(?P<t> at line \d+)", _S), r"near '…'\g<t>"),
     # "BIGINT value is out of range in '(`t`.`n` + 'tok-123')'" (1690): an expression with values.
     (re.compile(r"(?P<h>value is out of range in )'(?!…')(?P<v>.*)'", _S), r"\g<h>'…'"),
+    # -- DuckDB -------------------------------------------------------------------------------
+    # 'Duplicate key "id: 1" violates primary key constraint.', foreign keys: 'because key
+    # "id: 5" does not exist in the referenced table'.
+    (
+        re.compile(
+            r"(?P<h>\b(?:Duplicate|because) key )\"(?!…\")(?P<v>.*)\"(?P<t> (?:violates|does not"
+            r" exist|is still referenced|is used))",
+            _S,
+        ),
+        r'\g<h>"…"\g<t>',
+    ),
+    (re.compile(r"(?P<h>\b(?:Duplicate|because) key )\"(?!…\")(?P<v>.+)", _S), r'\g<h>"…"'),
+    # "Could not convert string 'tok-123' to INT32", "Type VARCHAR with value 'x' can't be cast".
+    (
+        re.compile(
+            r"(?P<h>Could not convert string |\bwith value )'(?!…')(?P<v>.*)'"
+            r"(?P<t> to [A-Z]|(?: can't| cannot) be cast)",
+            _S,
+        ),
+        r"\g<h>'…'\g<t>",
+    ),
+    # CSV reader errors quote the offending line: "Original Line: 1,tok-123\n\nValue with...".
+    (
+        re.compile(
+            r"(?P<h>Original Line: )(?!…)(?P<v>.*?)(?P<t>\n\n(?:Possible fixes|  file = )|$)", _S
+        ),
+        r"\g<h>…\g<t>",
+    ),
 )
 
 # MongoDB: "E11000 duplicate key error collection: db.c index: api_token_1 dup key: { ... }".

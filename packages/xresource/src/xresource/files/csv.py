@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,9 +28,12 @@ from uuid import UUID
 
 from pydantic import AliasChoices, Field, field_validator
 
-from xresource.errors import XResourceValidationError
+from xresource.databases.dialect import DUCKDB
+from xresource.errors import XResourceConfigurationError, XResourceValidationError
+from xresource.files._engine import reader_call
 from xresource.files.atomic import atomic_replace, copy_prefix
-from xresource.files.base import FileResource, Record, WriteMode
+from xresource.files.base import Record, WriteMode
+from xresource.files.columnar import ColumnarFileResource
 
 __all__ = ["CSVResource", "RaggedPolicy"]
 
@@ -39,6 +43,16 @@ _SCALARS = (str, int, float, bool, Decimal, UUID)
 _TEMPORAL = (datetime, date, time)
 # How many extra fields of a too-long row are kept (for on_ragged="pad" and line counting).
 _OVERFLOW = 4096
+# The encodings DuckDB's CSV reader decodes itself (codec name -> DuckDB's name).
+_ENGINE_ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8",
+    "iso8859-1": "latin-1",
+    "utf-16": "utf-16",
+}
+# The engine's NULL text: an unquoted field can never be a line break, so no field reads as NULL
+# and empty fields stay "" as in read(); only on_ragged="pad" makes NULLs (missing fields).
+_NO_NULL = "\n"
 _DELIMITER_NAMES = {
     "tab": "\t",
     "\\t": "\t",
@@ -75,7 +89,7 @@ def unique_names(raw: Sequence[Any]) -> list[str]:
     return out
 
 
-class CSVResource(FileResource):
+class CSVResource(ColumnarFileResource):
     """A CSV (or TSV, or any delimited) file.
 
     Args:
@@ -259,6 +273,87 @@ class CSVResource(FileResource):
     async def list_collections_or_tables(self) -> list[str]:
         """A CSV file holds one table, named after the file: ``[stem]``."""
         return [self.stem]
+
+    # -- the columnar engine ---------------------------------------------------------------------
+    def _unsupported(self, what: str) -> XResourceConfigurationError:
+        return self._error(
+            XResourceConfigurationError,
+            f"the columnar engine cannot read this CSV file as read() does: {what}; read it "
+            "with read_stream()",
+            "engine",
+        )
+
+    def _first_row(self, path: Path) -> tuple[list[str] | None, int]:
+        """The first row as read() sees it (``None`` for an empty file), and how many blank
+        lines precede it."""
+        self._raise_field_limit()
+        with path.open(encoding=self.read_encoding, errors=self.encoding_errors, newline="") as fh:
+            reader = csv.reader(fh, **self._dialect())
+            try:
+                blank = 0
+                row = next(reader, None)
+                while row is not None and not row:
+                    blank = reader.line_num
+                    row = next(reader, None)
+            except UnicodeDecodeError:
+                raise self.decode_error(path, "engine") from None
+            except csv.Error as exc:
+                raise self._error(
+                    XResourceValidationError,
+                    f"file {str(path)!r} is not valid CSV at line {reader.line_num}: {exc}",
+                    "engine",
+                ) from None
+        return row, blank
+
+    def _engine_source(self, path: Path) -> str:
+        encoding = _ENGINE_ENCODINGS.get(codecs.lookup(self.encoding).name)
+        if encoding is None:
+            raise self._unsupported(f"DuckDB does not decode {self.encoding!r}")
+        if self.encoding_errors != "strict":
+            raise self._unsupported(f"encoding_errors={self.encoding_errors!r}")
+        if not self.skip_blank_lines:
+            raise self._unsupported("skip_blank_lines=False (DuckDB always skips them)")
+        row, blank = self._first_row(path)
+        if isinstance(self.header, list):
+            names = list(self.header)
+        elif row is None:
+            names = []
+        elif self.header:
+            names = unique_names(row)
+        else:
+            names = [f"column_{i}" for i in range(1, len(row) + 1)]
+        folded: dict[str, str] = {}
+        for name in names:
+            other = folded.setdefault(name.casefold(), name)
+            if other != name:
+                raise self._unsupported(
+                    f"columns {other!r} and {name!r} differ only by case, which DuckDB's names "
+                    "do not tell apart"
+                )
+        if row is None:
+            # An empty file: no records. A view needs a column; it is the first name, or
+            # column_1 when the file names none.
+            cols = ", ".join(f"NULL::VARCHAR AS {DUCKDB.quote(n)}" for n in names or ["column_1"])
+            return f"(SELECT {cols} WHERE false)"
+        options: dict[str, Any] = {
+            "auto_detect": False,
+            "header": self.header is True,
+            "skip": blank,
+            "delim": self.delimiter,
+            "quote": self.quotechar,
+            "escape": self.escapechar or self.quotechar,
+            "encoding": encoding,
+            "columns": dict.fromkeys(names, "VARCHAR"),
+            "nullstr": _NO_NULL,
+            "allow_quoted_nulls": False,
+            # DuckDB's default (2 MB) would refuse long lines that read() accepts.
+            "max_line_size": 1 << 30,
+        }
+        if self.on_ragged == "skip":
+            options["ignore_errors"] = True
+        elif self.on_ragged == "pad":
+            options["null_padding"] = True
+        return reader_call("read_csv", str(path), options)
 
     # -- writing -------------------------------------------------------------------------------
     def _cell(self, value: Any, index: int, key: str) -> Any:

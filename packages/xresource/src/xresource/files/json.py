@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import codecs
 import io
 import json
 from collections.abc import Iterator, Mapping
@@ -37,9 +38,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from xresource.errors import XResourceNotFoundError, XResourceValidationError
+from xresource.errors import (
+    XResourceConfigurationError,
+    XResourceNotFoundError,
+    XResourceValidationError,
+)
+from xresource.files._engine import reader_call
 from xresource.files.atomic import atomic_replace, copy_prefix
-from xresource.files.base import FileResource, Record, WriteMode
+from xresource.files.base import Record, WriteMode
+from xresource.files.columnar import ColumnarFileResource
 from xresource.files.jsonstream import JSONStreamError, JSONTokenStream
 
 __all__ = ["JSONResource", "json_default"]
@@ -65,7 +72,7 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__} is not JSON serializable")
 
 
-class JSONResource(FileResource):
+class JSONResource(ColumnarFileResource):
     """A JSON or JSON Lines file.
 
     Args:
@@ -165,6 +172,32 @@ class JSONResource(FileResource):
             return [self.stem]
         _kind, names = await asyncio.to_thread(self._layout, path)
         return names
+
+    def _engine_source(self, path: Path) -> str:
+        kind, names = self._layout(path)
+        if kind == "collections":
+            raise self._error(
+                XResourceConfigurationError,
+                f"file {self.path!r} holds several collections ({', '.join(names)}); the "
+                "columnar engine reads a JSON array, one JSON document or JSON Lines",
+                "engine",
+            )
+        if codecs.lookup(self.encoding).name not in ("utf-8", "utf-8-sig"):
+            raise self._error(
+                XResourceConfigurationError,
+                f"the columnar engine reads JSON in UTF-8 only, not {self.encoding!r}; read "
+                "the file with read_stream()",
+                "engine",
+            )
+        options = {
+            "format": {"lines": "newline_delimited", "array": "array"}.get(kind, "unstructured"),
+            "records": True,
+            # Types from every record, not a sample: a float or a text value late in the file
+            # would otherwise fail the read of a column typed from the first records.
+            "sample_size": -1,
+            "maximum_object_size": 1 << 30,
+        }
+        return reader_call("read_json", str(path), options)
 
     def _check_collection_for_missing(self, collection: str | None) -> None:
         # A file that does not exist yet has every collection, empty: writing creates it.

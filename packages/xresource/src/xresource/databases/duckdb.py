@@ -1,0 +1,424 @@
+"""``DuckDBResource``: the embedded columnar database, on ``duckdb`` (the ``duckdb`` extra).
+
+A DuckDB database file (or ``":memory:"``) is opened once per resource; every concurrent use
+borrows a *cursor* of it (DuckDB's name for a further connection to the same database instance),
+from a bounded pool of ``pool_max_size``. DuckDB's Python API is synchronous: every call runs in
+a worker thread, so the event loop never waits on a query.
+
+- Cursors of one instance share everything, ``:memory:`` databases included: a table created on
+  one cursor is visible on the others (unlike SQLite's ``:memory:``).
+- :meth:`transaction` runs ``BEGIN TRANSACTION`` ... ``COMMIT`` on one cursor. DuckDB's
+  concurrency control is optimistic: two transactions that change the same rows conflict, and
+  the later one fails with ``XResourceQueryError`` (run it again).
+- ``command_timeout`` interrupts a statement that runs longer (``interrupt()``), so a runaway
+  query never holds its cursor: ``XResourceTimeoutError``.
+- Only one process may open a database file for writing; another process (or a ``read_only``
+  resource while a writer holds it) gets ``XResourceConnectionError`` naming the lock.
+- Query-string options of the URL are DuckDB settings (``threads``, ``memory_limit``...),
+  checked by DuckDB when the database opens.
+
+URLs: ``duckdb:///relative.duckdb``, ``duckdb:////abs/path.duckdb``, ``duckdb:///:memory:``
+(and ``duckdb://``); a ``.duckdb`` file path or ``file:`` URL works with
+``ResourceFactory.from_url`` too.
+
+Example::
+
+    async with DuckDBResource(path="warehouse.duckdb") as db:
+        await db.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, name VARCHAR)")
+        await db.execute("INSERT INTO t VALUES ($1, $2)", [1, "ada"])
+        rows = await db.fetch_all("SELECT * FROM t WHERE name = $1", ["ada"])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import duckdb
+from pydantic import Field, PrivateAttr, model_validator
+
+from xresource.databases.base import Row
+from xresource.databases.dialect import DUCKDB, SQLDialect
+from xresource.databases.pooled import (
+    ConnectionExecutor,
+    PooledSQLResource,
+    check_batch_size,
+    check_params,
+)
+from xresource.databases.sql_errors import Classified, integrity_error, not_found_error
+from xresource.errors import (
+    XResourceConfigurationError,
+    XResourceConnectionError,
+    XResourceNotFoundError,
+    XResourceQueryError,
+    XResourceTimeoutError,
+    XResourceValidationError,
+)
+from xresource.url import ParsedURL
+
+__all__ = ["MEMORY", "DuckDBResource"]
+
+#: The path of an in-memory database.
+MEMORY = ":memory:"
+
+_T = TypeVar("_T")
+
+# DuckDB repeats the statement under its message ("LINE 1: SELECT ... 'tok-123' ..." with a
+# caret): literals of the statement would reach logs and HTTP answers, and the position helps
+# little without the statement. The message keeps what precedes it.
+_STATEMENT_ECHO = re.compile(r"\n\s*\nLINE \d+:.*", re.DOTALL)
+_MISSING_TABLE = re.compile(r"Table with name (?P<name>.+?) does not exist")
+
+
+def _message(exc: BaseException) -> str:
+    return _STATEMENT_ECHO.sub("", str(exc)).strip()
+
+
+def _parent_dir(path: str) -> Path | None:
+    """The directory ``path`` would live in, when that directory does not exist."""
+    parent = Path(path).expanduser().absolute().parent
+    return None if parent.is_dir() else parent
+
+
+def _dicts(description: Any, rows: Iterable[Sequence[Any]]) -> list[Row]:
+    names = [d[0] for d in description]
+    return [dict(zip(names, row, strict=False)) for row in rows]
+
+
+class _DuckDBExecutor(ConnectionExecutor):
+    """Statements on one DuckDB cursor, each run in a worker thread (autocommit unless a
+    transaction is open)."""
+
+    raw: duckdb.DuckDBPyConnection
+
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """``fn(*args)`` in a worker thread, interrupted after ``command_timeout``.
+
+        The thread is always awaited to its end, also on timeout or cancellation (after
+        ``interrupt()``, it ends at once): the cursor is never returned to the pool, nor
+        closed, while a thread still uses it.
+        """
+        work = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+        try:
+            async with asyncio.timeout(self.resource.command_timeout):
+                return await asyncio.shield(work)
+        except (TimeoutError, asyncio.CancelledError):
+            if not work.done():
+                self.raw.interrupt()
+                with contextlib.suppress(BaseException):
+                    await work
+            if work.done() and not work.cancelled() and work.exception() is None:
+                return work.result()  # it finished just as the deadline came
+            raise
+
+    # -- the synchronous bodies, run in a worker thread ----------------------------------------
+    def _fetch_all(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        cursor = self.raw.execute(sql, params)
+        description = cursor.description
+        return _dicts(description, cursor.fetchall()) if description else []
+
+    def _fetch_one(self, sql: str, params: Sequence[Any]) -> Row | None:
+        cursor = self.raw.execute(sql, params)
+        description = cursor.description
+        row = cursor.fetchone() if description else None
+        return None if row is None else _dicts(description, (row,))[0]
+
+    def _fetch_value(self, sql: str, params: Sequence[Any]) -> Any:
+        cursor = self.raw.execute(sql, params)
+        row = cursor.fetchone() if cursor.description else None
+        return None if row is None else row[0]
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        return max(self.raw.execute(sql, params).rowcount, 0)
+
+    def _execute_many(self, sql: str, params_seq: Iterable[Sequence[Any]]) -> int:
+        batch = [check_params(p, "execute_many") for p in params_seq]
+        if not batch:
+            return 0
+        return max(self.raw.executemany(sql, batch).rowcount, 0)
+
+    # -- SQLExecutor ---------------------------------------------------------------------------
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        params = check_params(params, "fetch")
+        with self._guard("fetch"):
+            return await self._run(self._fetch_all, sql, params)
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        params = check_params(params, "fetch")
+        with self._guard("fetch"):
+            return await self._run(self._fetch_one, sql, params)
+
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        params = check_params(params, "fetch")
+        with self._guard("fetch"):
+            return await self._run(self._fetch_value, sql, params)
+
+    async def stream(
+        self, sql: str, params: Sequence[Any] = (), *, batch_size: int = 1000
+    ) -> AsyncIterator[list[Row]]:
+        params = check_params(params, "stream")
+        check_batch_size(batch_size)
+        with self._guard("stream"):
+            cursor = await self._run(self.raw.execute, sql, params)
+        names = [d[0] for d in cursor.description or ()]
+        if not names:
+            return
+        while True:
+            # DuckDB produces the result in vectors as fetchmany asks: memory stays bounded.
+            with self._guard("stream"):
+                rows = await self._run(cursor.fetchmany, batch_size)
+            if not rows:
+                return
+            yield [dict(zip(names, row, strict=False)) for row in rows]
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        params = check_params(params, "execute")
+        with self._guard("execute"):
+            return await self._run(self._execute, sql, params)
+
+    async def execute_many(self, sql: str, params_seq: Iterable[Sequence[Any]]) -> int:
+        if self.in_transaction:
+            with self._guard("execute_many"):
+                return await self._run(self._execute_many, sql, params_seq)
+        await self.begin()
+        try:
+            with self._guard("execute_many"):
+                count = await self._run(self._execute_many, sql, params_seq)
+        except BaseException:
+            await self.abort()
+            raise
+        await self.commit()
+        return count
+
+    async def _begin(self) -> None:
+        await self._run(self.raw.execute, "BEGIN TRANSACTION")
+
+    async def _commit(self) -> None:
+        await self._run(self.raw.execute, "COMMIT")
+
+    async def _rollback(self) -> None:
+        await self._run(self.raw.execute, "ROLLBACK")
+
+
+class DuckDBResource(PooledSQLResource):
+    """A DuckDB database file (or ``":memory:"``), see the module docs.
+
+    Args:
+        path: the database file (created when missing unless ``read_only``; its directory must
+            exist) or ``":memory:"``.
+        read_only: open the file read-only: several processes may then read it at once.
+        pool_max_size: cursors lent out at once (concurrent queries).
+        options: DuckDB settings applied when the database opens (``{"threads": "4"}``).
+    """
+
+    resource_type: ClassVar[str] = "duckdb"
+    url_schemes: ClassVar[tuple[str, ...]] = ("duckdb",)
+    dialect: ClassVar[SQLDialect] = DUCKDB
+
+    path: str = Field(default=MEMORY, description='Database file, or ":memory:".')
+    read_only: bool = Field(default=False, description="Open the database file read-only.")
+    pool_max_size: int = Field(default=4, ge=1, description="Most cursors lent out at once.")
+    host: str = ""
+
+    _db: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    _idle: list[duckdb.DuckDBPyConnection] = PrivateAttr(default_factory=list)
+    _open: set[duckdb.DuckDBPyConnection] = PrivateAttr(default_factory=set)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_is_path(cls, data: Any) -> Any:
+        # `database=` (the SQL resources' common field) names the file when `path` is not given.
+        if isinstance(data, dict) and data.get("database") and not data.get("path"):
+            data = {**data, "path": data["database"]}
+        return data
+
+    @model_validator(mode="after")
+    def _check_path(self) -> DuckDBResource:
+        if not self.path.strip():
+            raise ValueError('path must be a file path or ":memory:"')
+        if "\x00" in self.path:
+            raise ValueError("path contains a NUL character")
+        if self.read_only and self.is_memory:
+            raise ValueError("an in-memory database cannot be read_only (it would stay empty)")
+        return self
+
+    @property
+    def is_memory(self) -> bool:
+        """Whether this is an in-memory database."""
+        return self.path == MEMORY
+
+    @property
+    def address(self) -> str:
+        """The database path, as errors show it."""
+        return self.path
+
+    @classmethod
+    def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
+        """``duckdb:///relative.duckdb``, ``duckdb:////abs/path.duckdb``, ``duckdb:///:memory:``,
+        ``file:///abs/path.duckdb``; query keys that name a field set it (``read_only``,
+        ``pool_max_size``...), the others are DuckDB settings (``threads``, ``memory_limit``)."""
+        if url.host:
+            raise XResourceConfigurationError(
+                f"a DuckDB URL names a file, not a host: {url.redacted!r}; write "
+                "duckdb:///relative/path.duckdb or duckdb:////absolute/path.duckdb",
+                operation="from_url",
+            )
+        path = url.path
+        if url.scheme != "file" and path.startswith("/"):
+            # urlsplit leaves "/relative.duckdb" or "//abs/path.duckdb": the first slash only
+            # separates.
+            path = path[1:]
+        params: dict[str, Any] = {"path": path or MEMORY}
+        options: dict[str, str] = {}
+        fields = {"read_only", "pool_max_size", "pool_min_size", "acquire_timeout"}
+        for key, value in url.query.items():
+            if key in fields or key in cls.url_field_aliases:
+                params[cls.url_field_aliases.get(key, key)] = value
+            elif key in ("command_timeout", "connect_timeout"):
+                params[key] = value
+            else:
+                options[key] = value
+        if options:
+            params["options"] = options
+        return params
+
+    # -- pool -----------------------------------------------------------------------------------
+    def _open_database(self) -> duckdb.DuckDBPyConnection:
+        if not self.is_memory and self.read_only and not Path(self.path).expanduser().exists():
+            raise XResourceNotFoundError(
+                f"database file {self.path!r} does not exist (read_only opens only an existing "
+                "file); check the path",
+                resource=self.display_name,
+                operation="connect",
+            )
+        return duckdb.connect(self.path, read_only=self.read_only, config=dict(self.options))
+
+    async def _open_pool(self) -> None:
+        if not self.is_memory:
+            parent = await asyncio.to_thread(_parent_dir, self.path)
+            if parent is not None:
+                raise XResourceNotFoundError(
+                    f"the directory {str(parent)!r} of database file {self.path!r} does not "
+                    "exist; create it first or fix the path",
+                    resource=self.display_name,
+                    operation="connect",
+                )
+        # Opening never waits on another process (a held lock fails at once): no timeout, which
+        # could only leak a database the thread opens after the caller gave up.
+        self._db = await asyncio.to_thread(self._open_database)
+        self._idle = []
+        self._open = set()
+
+    async def _close_pool(self) -> None:
+        db, self._db = self._db, None
+        cursors, self._open, self._idle = list(self._open), set(), []
+
+        def close() -> None:
+            for cursor in cursors:
+                with contextlib.suppress(Exception):
+                    cursor.close()
+            if db is not None:
+                db.close()
+
+        await asyncio.to_thread(close)
+
+    async def _acquire_raw(self) -> duckdb.DuckDBPyConnection:
+        if self._idle:
+            return self._idle.pop()
+        db = self._db
+        if db is None:
+            raise XResourceConnectionError(
+                "the resource was disconnected", resource=self.display_name, operation="acquire"
+            )
+        cursor = await asyncio.to_thread(db.cursor)
+        self._open.add(cursor)
+        return cursor
+
+    async def _release_raw(self, raw: duckdb.DuckDBPyConnection, *, discard: bool) -> None:
+        if raw not in self._open:  # the pool was closed meanwhile
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(raw.close)
+            return
+        if discard:
+            # A cursor whose state is unknown (a transaction left open, an interrupted call):
+            # closing it rolls back whatever it held.
+            self._open.discard(raw)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(raw.close)
+            return
+        self._idle.append(raw)
+
+    def _new_executor(self, raw: Any) -> _DuckDBExecutor:
+        return _DuckDBExecutor(self, raw)
+
+    def _raw_pool_stats(self) -> tuple[int, int]:
+        return len(self._open), len(self._idle)
+
+    # -- errors ---------------------------------------------------------------------------------
+    def _classify(self, exc: Exception, operation: str) -> Classified | None:
+        text = _message(exc)
+        if isinstance(exc, duckdb.ConstraintException):
+            return integrity_error(text)
+        if isinstance(exc, duckdb.InterruptException):
+            return XResourceTimeoutError, (
+                f"the statement did not finish within command_timeout={self.command_timeout}s "
+                "and was interrupted; make it cheaper or raise command_timeout"
+            )
+        if isinstance(exc, duckdb.CatalogException):
+            missing = _MISSING_TABLE.search(text)
+            if missing:
+                return not_found_error("table", missing["name"], text)
+            return XResourceQueryError, text
+        if isinstance(exc, duckdb.ConversionException | duckdb.OutOfRangeException):
+            return XResourceValidationError, f"a value does not fit its type: {text}"
+        if isinstance(exc, duckdb.TransactionException):
+            return XResourceQueryError, (
+                f"{text}; another transaction changed the same rows at the same time: run "
+                "the transaction again"
+            )
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            return XResourceQueryError, (
+                f"{text}; raise the memory_limit setting or make the query cheaper"
+            )
+        if isinstance(exc, duckdb.IOException):
+            if operation == "connect" and "lock" in text.lower():
+                return XResourceConnectionError, (
+                    f"database file {self.path!r} is locked by another process ({text}); only "
+                    "one process may write it, several may open it with read_only=True"
+                )
+            if operation == "connect":
+                return XResourceConnectionError, (
+                    f"cannot open database file {self.path!r} ({text}); check the path, its "
+                    "permissions, and that it is a DuckDB database"
+                )
+            return XResourceQueryError, text
+        if isinstance(exc, duckdb.InvalidInputException) and operation == "connect":
+            return XResourceConfigurationError, (
+                f"cannot open database file {self.path!r} with these settings ({text})"
+            )
+        if isinstance(exc, duckdb.ConnectionException):
+            return XResourceConnectionError, f"the DuckDB connection was closed ({text})"
+        if isinstance(exc, duckdb.Error):
+            return XResourceQueryError, text
+        return None
+
+    # -- metadata -------------------------------------------------------------------------------
+    async def list_collections_or_tables(self) -> list[str]:
+        """Tables and views of the database's default schema, by name."""
+        rows = await self.fetch_all(
+            "SELECT table_name AS name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_catalog = current_database() "
+            "ORDER BY table_name"
+        )
+        return [row["name"] for row in rows]
+
+    def get_metadata(self) -> dict[str, Any]:
+        """Type, name, path, settings and pool settings (no server fields: DuckDB has none)."""
+        meta = super().get_metadata()
+        for key in ("host", "port", "user", "password", "database"):
+            meta.pop(key, None)
+        return meta
