@@ -114,9 +114,17 @@ def render_table(result: InspectionResult) -> str:
 def _write_atomic(path: Path, text: str) -> None:
     # A temporary file beside the target, then a rename: never a half-written output. Created
     # with os.open(0o666) so the umask applies as to any new file (mkstemp would make it 0600).
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists() and not folder.is_dir():
+            raise XError(f"cannot write {path}: {folder} is a file, not a folder")
+    if path.is_dir():
+        raise XError(f"cannot write {path}: it is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise XError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
