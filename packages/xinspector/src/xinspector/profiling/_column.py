@@ -12,8 +12,9 @@ from typing import Any
 from uuid import UUID
 
 from xinspector._types import is_numeric_type, split_union, type_of_value, unify_types
-from xinspector.profiling._column_state import _BOOL_TRUE, _NUMERIC_CANDIDATES
+from xinspector.profiling._column_state import _BOOL_TRUE, _NUMERIC_CANDIDATES, _TEMPORAL
 from xinspector.profiling._column_text import _TextFolding
+from xinspector.profiling._distribution import apply_length_histogram, apply_sketch
 from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
 
 __all__ = ["ColumnProfiler"]
@@ -73,10 +74,16 @@ class ColumnProfiler(_TextFolding):
             self._fold_lengths(strs, str_counts)
             sample = strs[: self.options.check_sample]
             self._fold_patterns(sample, str_counts[: self.options.check_sample])
-        if self._numeric_ok and kinds and kinds <= _NUMERIC_CANDIDATES:
-            self._fold_numbers(list(map(float, keys)), keys, counts)
+            if kinds == {"str"} and _TEMPORAL & set(self._str_typer.candidates):
+                self._fold_temporal(strs, str_counts, text=True)
+        xs = _floats(keys) if self._numeric_ok and kinds and kinds <= _NUMERIC_CANDIDATES else None
+        if xs is not None:
+            self._num_sketch.add(xs, counts)
+            self._fold_numbers(xs, keys, counts)
         else:
             self._numeric_ok = False
+            if kinds and kinds <= _TEMPORAL:
+                self._fold_temporal(keys, counts, text=False)
         if self._comparable and len(kinds) == 1 and not containers:
             try:
                 kmin, kmax = min(keys), max(keys)
@@ -157,6 +164,8 @@ class ColumnProfiler(_TextFolding):
             stats.min_length = self._len_min
             stats.max_length = self._len_max
             stats.avg_length = self._len_sum / self._len_n
+            apply_length_histogram(stats, self._len_counts.items(), opts.histogram_bins)
+        self._finish_distribution(stats, type_name)
         top = self._top.most_common(opts.top_k)
         stats.top_values = [ValueCount(value=_safe(convert, v), count=c) for v, c in top]
         stats.top_values_exact = self._top_exact
@@ -191,6 +200,17 @@ class ColumnProfiler(_TextFolding):
         stats.quality = self._quality(stats, present, count, type_name)
         return stats
 
+    def _finish_distribution(self, stats: FieldStatistics, type_name: str) -> None:
+        """Quantiles and histogram of numeric and temporal columns (from their sketches)."""
+        bins = self.options.histogram_bins
+        if self._numeric_ok and is_numeric_type(type_name):
+            apply_sketch(stats, self._num_sketch, type_name=type_name, bins=bins)
+        elif type_name in _TEMPORAL and self._time_sketch is not None and len(self._aware) == 1:
+            # A column mixing naive and aware values has no order: no quantiles rather than
+            # a guessed time zone.
+            aware = True in self._aware
+            apply_sketch(stats, self._time_sketch, type_name=type_name, bins=bins, aware=aware)
+
     def _quality(
         self, stats: FieldStatistics, present: int, count: int, type_name: str
     ) -> DataQuality:
@@ -213,6 +233,15 @@ class ColumnProfiler(_TextFolding):
             validity=round(validity, 6),
             consistency=round(consistency, 6),
         )
+
+
+def _floats(keys: list[Any]) -> list[float] | None:
+    """The values as floats, or ``None`` when one has none (an integer beyond 1e308: the
+    column then gets no mean, deviation or quantiles rather than an error)."""
+    try:
+        return list(map(float, keys))
+    except OverflowError:
+        return None
 
 
 def _identity(value: Any) -> Any:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from itertools import repeat
+from datetime import date, datetime
+from itertools import chain, repeat
 from operator import mul, sub
 from typing import Any
 
 from xinspector._types import PATTERNS, TextColumnTyper
+from xinspector.profiling._distribution import TEMPORAL_TYPES, epoch_of
 from xinspector.profiling._hll import HyperLogLog
 from xinspector.profiling._options import ProfileOptions
+from xinspector.profiling._quantiles import QuantileSketch
 
 __all__: list[str] = []
 
@@ -23,6 +26,7 @@ _FEW = 4  # up to this many distinct raw values, chunks are counted with list.co
 _NUMERIC_CANDIDATES = frozenset({"int", "Decimal", "float"})
 _PATTERN_BLOCKERS = frozenset({"bool", "int", "Decimal", "float", "date", "datetime", "time"})
 _BOOL_TRUE = frozenset({"true", "yes", "t", "y"})
+_TEMPORAL = TEMPORAL_TYPES
 
 
 class _ColumnState:
@@ -74,6 +78,16 @@ class _ColumnState:
         self._i_min: int | None = None
         self._i_max: int | None = None
         self._null_set = frozenset({None, *self.options.null_tokens})
+        # quantiles and histograms: numbers, and temporal values as epoch seconds
+        self._num_sketch = self._new_sketch()
+        self._time_sketch: QuantileSketch | None = self._new_sketch()
+        self._aware: set[bool] = set()
+        self._len_counts: Counter[int] = Counter()
+
+    def _new_sketch(self) -> QuantileSketch:
+        return QuantileSketch(
+            exact_limit=self.options.quantile_exact_limit, k=self.options.quantile_sketch_k
+        )
 
     def _mode(self, *, text: bool) -> None:
         if self._text is None:
@@ -116,6 +130,11 @@ class _ColumnState:
 
     def _fold_lengths(self, keys: list[str], counts: list[int]) -> None:
         lens = list(map(len, keys))
+        if len(lens) <= 64:
+            for n, c in zip(lens, counts, strict=True):
+                self._len_counts[n] += c
+        else:  # C-level: each length repeated by its count
+            self._len_counts.update(chain.from_iterable(map(repeat, lens, counts)))
         self._fold_length_totals(min(lens), max(lens), sum(map(mul, lens, counts)), sum(counts))
 
     def _fold_length_totals(self, lo: int, hi: int, total: int, n: int) -> None:
@@ -158,6 +177,22 @@ class _ColumnState:
             self._min_num = (lo, keys[xs.index(lo)])
         if self._max_num is None or hi > self._max_num[0]:
             self._max_num = (hi, keys[xs.index(hi)])
+
+    def _fold_temporal(self, values: list[Any], counts: list[int] | None, *, text: bool) -> None:
+        """Fold dates and datetimes (text is parsed as ISO 8601) into the temporal sketch; a
+        value that does not parse ends it (the column is then no temporal column)."""
+        if self._time_sketch is None:
+            return
+        try:
+            parsed: list[date] = (
+                [datetime.fromisoformat(v.strip()) for v in values] if text else values
+            )
+            pairs = list(map(epoch_of, parsed))
+        except (ValueError, TypeError, AttributeError, OverflowError):
+            self._time_sketch = None
+            return
+        self._aware.update(a for _, a in pairs)
+        self._time_sketch.add([s for s, _ in pairs], counts)
 
     def _fold_patterns(self, sample: list[str], counts: list[int]) -> None:
         typer = self._typer if self._text else self._str_typer

@@ -13,6 +13,7 @@ from xinspector.profiling._column_state import (
     _FEW,
     _NUMERIC_CANDIDATES,
     _PATTERN_BLOCKERS,
+    _TEMPORAL,
     _ColumnState,
 )
 
@@ -107,6 +108,8 @@ class _TextFolding(_ColumnState):
             self._fold_text_numbers(keys, counts)
         else:
             self._numeric_ok = False
+            if _TEMPORAL & set(self._typer.candidates):
+                self._fold_temporal(keys, counts, text=True)
         kmin, kmax = min(keys), max(keys)
         self._min_val = kmin if self._min_val is None or kmin < self._min_val else self._min_val
         self._max_val = kmax if self._max_val is None or kmax > self._max_val else self._max_val
@@ -150,11 +153,14 @@ class _TextFolding(_ColumnState):
             self._len_partial = True
         else:
             lens = list(map(len, present))
+            self._len_counts.update(lens)
             self._fold_length_totals(min(lens), max(lens), sum(lens), n)
         if self._numeric_ok and _NUMERIC_CANDIDATES & set(self._typer.candidates):
             self._fold_text_numbers(present, None)
         else:
             self._numeric_ok = False
+            if _TEMPORAL & set(self._typer.candidates):
+                self._fold_temporal(present, None, text=True)
             kmin, kmax = min(present), max(present)
             if self._min_val is None or kmin < self._min_val:
                 self._min_val = kmin
@@ -170,6 +176,7 @@ class _TextFolding(_ColumnState):
         """Sums for mean and variance: exact integers while the column is ``int``."""
         if "int" in self._typer.candidates:
             xs = list(map(int, keys))
+            self._num_sketch.add(xs, counts)
             if counts is None:
                 self._i_n += len(xs)
                 self._i_s1 += sum(xs)
@@ -184,4 +191,5 @@ class _TextFolding(_ColumnState):
             return
         self._flush_ints()
         floats = list(map(float, keys))
+        self._num_sketch.add(floats, counts)
         self._fold_numbers(floats, keys, counts if counts is not None else [1] * len(keys))
