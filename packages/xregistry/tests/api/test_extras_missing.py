@@ -20,7 +20,7 @@ import pytest
 
 from xregistry.api import verify_token_hash
 
-PACKAGES = Path(__file__).resolve().parents[2]
+PACKAGES = Path(__file__).resolve().parents[3]
 # The package and the siblings its pyproject declares, without any extra.
 LOCAL = ["xobj-prototype", "xresource", "xinspector", "xregistry"]
 TIMEOUT = 120  # seconds for one command in the bare environment; a deadline, not a measurement
