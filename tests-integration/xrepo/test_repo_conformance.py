@@ -1,7 +1,8 @@
 """One suite, every backend: the same operations and pipelines must give the same results.
 
 The ``backend`` fixture builds a repository with the same records on PostgreSQL, MariaDB, SQLite,
-MongoDB, a CSV file, a JSON file and in memory (unique tables/collections/files, dropped after).
+MongoDB, DuckDB, a CSV file, a JSON file, in memory, and JSON Lines and CSV files queried where
+they lie by the DuckDB engine (unique tables/collections/files, dropped after).
 Expected results are computed here by plain Python over the seed data, so no backend is the
 oracle of another.
 """
@@ -18,6 +19,7 @@ from repo_backends import mongo_collections, sql_tables
 
 from xobj_prototype import XObjPrototype
 from xrepo import (
+    ConnectedEngineFileRepo,
     MaterializedRepo,
     XRepo,
     XRepoConflictError,
@@ -77,15 +79,35 @@ DDL = {
         "created_at DATETIME(6), updated_at DATETIME(6), deleted_at DATETIME(6)) "
         "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
     ),
+    "duckdb": (
+        "CREATE TABLE {t} (id BIGINT PRIMARY KEY, name VARCHAR NOT NULL, category VARCHAR, "
+        "price DOUBLE, qty BIGINT, tags JSON, version BIGINT, created_at TIMESTAMPTZ, "
+        "updated_at TIMESTAMPTZ, deleted_at TIMESTAMPTZ)"
+    ),
 }
 ORDER_DDL = {
     "sqlite": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, item_id INTEGER, amount INTEGER)",
     "postgresql": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, item_id INTEGER, amount INTEGER)",
     "mysql": "CREATE TABLE {t} (id INT PRIMARY KEY, item_id INT, amount INT)",
+    "duckdb": "CREATE TABLE {t} (id BIGINT PRIMARY KEY, item_id BIGINT, amount BIGINT)",
 }
 ORDERS = [{"id": i, "item_id": (i % 5) + 1, "amount": i * 10} for i in range(1, 9)]
 
-BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb", "csv", "json"]
+BACKENDS = [
+    "memory",
+    "sqlite",
+    "postgresql",
+    "mysql",
+    "mongodb",
+    "duckdb",
+    "csv",
+    "json",
+    # Files read where they lie by the DuckDB engine: JSON Lines by default, CSV by option.
+    "jsonl-engine",
+    "csv-engine",
+]
+#: Backends whose repository holds one file alone: ``$lookup`` is refused by name there.
+SINGLE_FILE = ("jsonl-engine", "csv-engine")
 
 
 class Order(XObjPrototype):
@@ -113,6 +135,20 @@ async def backend(
         repo.add_related(orders, order_repo)
         yield kind, repo, orders
         return
+    if kind in SINGLE_FILE:
+        fmt = kind.partition("-")[0]
+        resource = ResourceFactory.create(
+            "json" if fmt == "jsonl" else fmt,
+            path=str(tmp_path / f"{unique_name}.{fmt}"),
+            create_if_missing=True,
+        )
+        repo = await XRepoFactory.create(
+            resource=resource, model_class=Item, engine=True, lookups=[orders]
+        )
+        assert isinstance(repo, ConnectedEngineFileRepo)
+        await repo.bulk_create(DATA)
+        yield kind, repo, orders
+        return
     if kind in ("csv", "json"):
         resource = ResourceFactory.create(
             kind, path=str(tmp_path / f"{unique_name}.{kind}"), create_if_missing=True
@@ -138,6 +174,7 @@ async def backend(
         return
     url = {
         "sqlite": f"sqlite:///{tmp_path / 'conf.db'}",
+        "duckdb": f"duckdb:///{tmp_path / 'conf.duckdb'}",
         "postgresql": postgres_url,
         "mysql": mysql_url,
     }[kind]
@@ -424,8 +461,31 @@ async def test_pipeline_shapes(backend: tuple[str, XRepo[Item], str]) -> None:
     assert excluded == [{k: v for k, v in DATA[2].items() if k != "tags"}]
 
 
+def refuses_lookup(kind: str) -> Any:
+    """On a file read through its engine, ``$lookup`` is refused by name; elsewhere it runs."""
+    if kind in SINGLE_FILE:
+        return pytest.raises(XRepoValidationError, match=r"\$lookup .* not supported on a file")
+    return None
+
+
 async def test_lookup_unwind(backend: tuple[str, XRepo[Item], str]) -> None:
-    _, repo, orders = backend
+    kind, repo, orders = backend
+    refused = refuses_lookup(kind)
+    if refused is not None:
+        with refused:
+            await repo.aggregate(
+                [
+                    {
+                        "$lookup": {
+                            "from": orders,
+                            "localField": "id",
+                            "foreignField": "item_id",
+                            "as": "o",
+                        }
+                    }
+                ]
+            )
+        return
     got = await repo.aggregate(
         [
             {"$match": {"id": {"$lte": 6}}},
@@ -523,8 +583,13 @@ async def test_lookup_foreign_filter(backend: tuple[str, XRepo[Item], str]) -> N
 
     from xrepo import parse_filter, parse_pipeline
 
-    _, repo, orders = backend
+    kind, repo, orders = backend
     look = {"$lookup": {"from": orders, "localField": "id", "foreignField": "item_id", "as": "o"}}
+    refused = refuses_lookup(kind)
+    if refused is not None:
+        with refused:
+            await repo.aggregate([look, {"$unwind": "$o"}])
+        return
     stages = parse_pipeline(
         [
             {"$match": {"id": {"$lte": 4}}},

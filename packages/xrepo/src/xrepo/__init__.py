@@ -46,6 +46,7 @@ from xrepo.factory import (
 )
 from xrepo.query import FilterLimits, parse_filter, parse_pipeline
 from xrepo.repos import (
+    ConnectedEngineFileRepo,
     ConnectedFileRepo,
     ConnectedRepo,
     ConnectedSQLRepo,
@@ -80,6 +81,7 @@ __all__ = [
     "AuditEntry",
     "AuditLogger",
     "CacheManager",
+    "ConnectedEngineFileRepo",
     "ConnectedFileRepo",
     "ConnectedMongoRepo",
     "ConnectedRepo",

@@ -5,6 +5,8 @@
 - :class:`MaterializedRepo` — an ``XRepo`` over a ``MemoryStore``, loaded with data;
 - :class:`ConnectedSQLRepo`, :class:`ConnectedMongoRepo`, :class:`ConnectedFileRepo` — an
   ``XRepo`` over a ``SQLStore``, ``MongoStore`` or ``FileStore`` (same constructors as before);
+- :class:`ConnectedEngineFileRepo` — an ``XRepo`` over an ``EngineFileStore`` (a file queried in
+  place by DuckDB);
 - :class:`ConnectedRepo` — builds the connected class for a resource;
   ``isinstance(repo, ConnectedRepo)`` holds for all three;
 - :func:`model_from_data`, :func:`model_from_schema` — models generated from records or an
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from xobj_prototype import lazy_exports
 from xrepo.repos._connected import ConnectedRepo, connected_repo
+from xrepo.repos._connected_engine import ConnectedEngineFileRepo
 from xrepo.repos._connected_file import ConnectedFileRepo
 from xrepo.repos._connected_sql import ConnectedSQLRepo
 from xrepo.repos._inferred import model_from_data, model_from_schema
@@ -36,6 +39,7 @@ __getattr__, __dir__ = lazy_exports(
 )
 
 __all__ = [
+    "ConnectedEngineFileRepo",
     "ConnectedFileRepo",
     "ConnectedMongoRepo",
     "ConnectedRepo",

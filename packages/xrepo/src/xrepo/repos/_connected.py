@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from xrepo.errors import XRepoConfigurationError
+from xrepo.repos._connected_engine import ConnectedEngineFileRepo, uses_engine
 from xrepo.repos._connected_file import ConnectedFileRepo
 from xrepo.repos._connected_sql import ConnectedSQLRepo
 from xrepo.repos._inferred import model_from_schema
@@ -105,6 +106,10 @@ def connected_repo(resource: XResource, model: type[Any], inputs: Mapping[str, A
             resource=resource,  # type: ignore[arg-type]
             collection=inputs.get("collection"),
             **common,
+        )
+    if kind == "file" and uses_engine(resource, inputs.get("engine")):
+        return ConnectedEngineFileRepo(
+            resource=resource, collection=inputs.get("collection"), **common
         )
     if kind == "file":
         return ConnectedFileRepo(

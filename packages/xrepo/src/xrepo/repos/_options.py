@@ -28,8 +28,8 @@ _REST_TYPES = frozenset({"rest", "rest_api", "api", "http"})
 _STREAM_TYPES = frozenset(
     {"websocket", "sse", "event_stream", "redis", "kafka", "rabbitmq", "mqtt"}
 )
-_SQL_TYPES = frozenset({"postgresql", "mysql", "sqlite"})
-_FILE_TYPES = frozenset({"csv", "json", "yaml", "excel"})
+_SQL_TYPES = frozenset({"postgresql", "mysql", "sqlite", "duckdb"})
+_FILE_TYPES = frozenset({"csv", "json", "jsonl", "yaml", "excel", "parquet"})
 
 
 def resource_kind(resource: Any) -> str:
@@ -81,6 +81,7 @@ CREATE_OPTIONS = frozenset(
         "related",
         "path",
         "data_key",
+        "engine",
         *_METADATA_OPTIONS,
         *_REPO_OPTIONS,
         *SECURE_OPTIONS,

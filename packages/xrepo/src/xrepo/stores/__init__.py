@@ -8,6 +8,8 @@ storable rows. The built-in stores:
   for large scans);
 - :class:`FileStore`: a CSV, JSON, YAML or Excel file through a file resource, in memory and
   written back atomically on every change;
+- :class:`EngineFileStore`: a Parquet, JSON Lines, CSV or JSON file queried where it lies by
+  the resource's DuckDB engine (``xresource[duckdb]``), written back as :class:`FileStore` does;
 - :class:`SQLStore`: one table of PostgreSQL, MariaDB/MySQL or SQLite, every query one statement;
 - :class:`MongoStore`: one MongoDB collection (needs ``xrepo[mongodb]``; imported on first use).
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from xobj_prototype import lazy_exports
+from xrepo.stores._engine_file import EngineFileStore
 from xrepo.stores._file import FileStore
 from xrepo.stores._memory import MemoryStore
 from xrepo.stores._protocol import INCREMENT, Row, RowLayout, Store, UpdateItem, VersionConflict
@@ -43,6 +46,7 @@ __getattr__, __dir__ = lazy_exports(
 
 __all__ = [
     "INCREMENT",
+    "EngineFileStore",
     "FileStore",
     "MemoryStore",
     "MongoStore",

@@ -29,17 +29,18 @@ from xrepo.stores._protocol import Row
 from xresource.base import XResource
 from xresource.errors import XResourceError, XResourceNotFoundError
 
-__all__ = ["FileStore"]
+__all__ = ["FileStore", "allows_none"]
 
 
-def _allows_none(annotation: Any) -> bool:
+def allows_none(annotation: Any) -> bool:
+    """Whether a field of ``annotation`` reads an empty text cell as ``None``."""
     if annotation is Any or annotation is None or annotation is type(None):
         return True
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return any(_allows_none(a) for a in typing.get_args(annotation))
+        return any(allows_none(a) for a in typing.get_args(annotation))
     if origin is typing.Annotated:
-        return _allows_none(typing.get_args(annotation)[0])
+        return allows_none(typing.get_args(annotation)[0])
     return annotation is not str
 
 
@@ -106,6 +107,13 @@ class FileStore(MemoryStore):
         self._loaded = False
         await self._ensure_loaded()
 
+    async def release(self) -> None:
+        """Drop the records held in memory (once no write runs); the next use reads the file
+        again."""
+        async with self._lock:
+            self._loaded = False
+            self.load([])
+
     async def _ensure_loaded(self) -> None:
         if self._loaded:
             return
@@ -137,7 +145,7 @@ class FileStore(MemoryStore):
             if name in layout.json_fields and value[:1] in ("[", "{"):
                 with contextlib.suppress(ValueError):
                     row[name] = json.loads(value)
-            elif value == "" and _allows_none(fields[name].annotation):
+            elif value == "" and allows_none(fields[name].annotation):
                 row[name] = None  # an empty CSV cell is how a missing value was written
         return row
 
