@@ -3,6 +3,7 @@
 xregistry serve                       the embedded sample on http://127.0.0.1:8000/
 xregistry serve --resource URL ...    your own sources instead (repeatable)
 xregistry serve --config settings.toml
+xregistry serve --store URL           keep versions in sqlite:///file.db or postgresql://...
 xregistry token                       a new token and the hash to put in the settings
 xregistry sample --data-dir DIR       write the sample data and print where it is
 xregistry --version                   the installed version
@@ -45,7 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", metavar="SETTINGS", help="a settings.toml to read [api] from")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000; 0 = any free port)")
-    serve.add_argument("--data-dir", help="where the sample data lives")
+    serve.add_argument("--data-dir", help="where the sample data (and the default store) live")
+    serve.add_argument(
+        "--store",
+        metavar="URL",
+        help="the registry store: sqlite:///file.db or postgresql://... (default: registry.db "
+        "in the data directory; 'memory' keeps nothing across restarts)",
+    )
     serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument(
         "--no-local-admin",
@@ -82,6 +89,9 @@ def _api_config(args: argparse.Namespace) -> tuple[Any, Any]:
     registry_config = load_config(settings_files=files) if args.config else None
     if registry_config is None:
         registry_config = default_registry_config(config.admin_roles)
+    if args.store is not None:
+        store = registry_config.store.model_copy(update={"url": args.store})
+        registry_config = registry_config.model_copy(update={"store": store})
     return config, registry_config
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "ImportControlConfig",
     "ModelRegistryConfig",
     "RegistryConfig",
+    "StoreConfig",
     "TypeRegistryConfig",
     "load_config",
 ]
@@ -79,6 +80,8 @@ class ModelRegistryConfig(_PermissionsSection):
     enable_versioning: bool = True
     max_version_history: PositiveInt = 10
     auto_generate_ui: bool = True
+    #: Compatibility mode of every model without its own: none, backward, forward or full.
+    compatibility: str = Field(default="backward", pattern=r"^(?i:none|backward|forward|full)$")
 
 
 class TypeRegistryConfig(BaseModel):
@@ -126,6 +129,23 @@ class AuditConfig(BaseModel):
     max_events: PositiveInt = 10_000
 
 
+class StoreConfig(BaseModel):
+    """``[registry.store]``: where ``xregistry serve`` keeps versions, audit and enrichment.
+
+    ``url`` is ``sqlite:///path.db`` or ``postgresql://...``; empty means the SQLite file
+    ``registry.db`` under the serve data directory, and ``"memory"`` keeps nothing.
+    """
+
+    model_config = _Section
+
+    url: str | None = None
+    table_prefix: str = Field(default="xregistry_", pattern=r"^[a-z_][a-z0-9_]{0,30}$")
+    #: Seconds between two looks at the store for other instances' changes.
+    poll_interval: float = Field(default=0.5, gt=0, le=3600)
+    #: Persist successful reads from the audit log too (the hottest path; off by default).
+    audit_reads: bool = False
+
+
 class RegistryConfig(BaseModel):
     """Every setting of the registries; :meth:`XRegistry.configure` applies it to each one."""
 
@@ -140,6 +160,7 @@ class RegistryConfig(BaseModel):
     enrichment: EnrichmentConfig = Field(default_factory=EnrichmentConfig)
     import_control: ImportControlConfig = Field(default_factory=ImportControlConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
 
 
 def load_config(

@@ -81,6 +81,10 @@ class DiscoveryResult(BaseModel):
 
     registered: list[str] = Field(default_factory=list)
     failed: dict[str, str] = Field(default_factory=dict)
+    #: Models discovered before whose table changed: each got a new version.
+    updated: list[str] = Field(default_factory=list)
+    #: Models discovered before whose table did not change: nothing was done to them.
+    unchanged: list[str] = Field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.registered)
@@ -490,11 +494,29 @@ class EnrichedRegistry:
         """Register (and enrich) a model for every table or collection of ``resource``.
 
         A table that fails is reported in ``failed`` with its error; the others still register.
+        A table discovered before (same resource and collection) is not registered again: its
+        model gets a new version when the table changed (listed in ``updated``), else stays as
+        it is (``unchanged``); either way its enrichment is refreshed when ``enrich``.
         """
         await resource.ensure_connected()
         result = DiscoveryResult()
         for collection in await resource.list_collections_or_tables():
             try:
+                existing = self._discovered(resource, collection)
+                if existing is not None and not override:
+                    # Discovered before: a new version when the table changed, else nothing.
+                    synced = await self.sync_with_resource(existing.metadata.name, resource)
+                    (result.updated if synced.synced else result.unchanged).append(
+                        synced.model_name
+                    )
+                    if enrich:
+                        await self.enrich_from_resource(
+                            resource,
+                            synced.model_name,
+                            collection=collection,
+                            auto_refresh=auto_refresh,
+                        )
+                    continue
                 registered = await self.model_registry.register_from_inspector(
                     resource,
                     collection,
@@ -519,6 +541,14 @@ class EnrichedRegistry:
                 )
         return result
 
+    def _discovered(self, resource: XResource, collection: str) -> RegisteredModel | None:
+        """The model an earlier discovery registered for this table of this resource."""
+        found = self.model_registry.models.get(segment_for(collection))
+        if found is None:
+            return None
+        meta = found.metadata
+        return found if (meta.resource, meta.collection) == (resource.name, collection) else None
+
     async def sync_with_resource(
         self, model_name: str, resource: XResource, *, principal: Principal | str | None = None
     ) -> SyncResult:
@@ -540,6 +570,7 @@ class EnrichedRegistry:
                 new_model,
                 version=next_version(old_version, changes),
                 principal=principal,
+                origin="drift",
             )
             if registered.metadata.name in self.enrichments:
                 await self.enrich_from_resource(

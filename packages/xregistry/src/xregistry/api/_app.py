@@ -28,10 +28,11 @@ from xregistry.api._auth import TokenAuthenticator
 from xregistry.api._config import ApiConfig
 from xregistry.api._errors import install_error_handlers
 from xregistry.api._limits import BodySizeLimitMiddleware
-from xregistry.api._routes import discovery, enrichment, system
+from xregistry.api._routes import discovery, enrichment, system, versions
 from xregistry.api._routes import registry as registry_routes
 from xregistry.api._routes.system import data_api_available
 from xregistry.api._state import ApiState
+from xregistry.durable import DurableRegistry
 
 __all__ = ["create_app", "web_dir"]
 
@@ -52,6 +53,7 @@ def create_app(
     auth: TokenAuthenticator | None = None,
     config: ApiConfig | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    durable: DurableRegistry | None = None,
 ) -> FastAPI:
     """The HTTP API and web page over ``registry``.
 
@@ -61,16 +63,21 @@ def create_app(
         config: the ``[api]`` settings.
         on_shutdown: awaited when the app stops (after its own tasks end), e.g. to disconnect
             the resources the caller connected.
+        durable: the registry bound to its store (opened and loaded by the caller); the app
+            starts following the store when it starts. Default: versions in memory only.
     """
     cfg = config or ApiConfig()
+    reg = registry or (durable.registry if durable is not None else XRegistry())
     state = ApiState(
-        registry=registry or XRegistry(),
+        registry=reg,
         auth=auth if auth is not None else TokenAuthenticator(cfg.tokens),
         config=cfg,
+        durable=durable if durable is not None else DurableRegistry(reg),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.durable.start()
         try:
             yield
         finally:
@@ -96,6 +103,7 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=cfg.max_body_size)
     app.include_router(system.router)
     app.include_router(registry_routes.router)
+    app.include_router(versions.router)
     app.include_router(enrichment.router)
     app.include_router(discovery.router)
     if data_api_available():

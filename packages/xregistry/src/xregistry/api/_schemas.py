@@ -327,6 +327,12 @@ class DiscoveryStatus(BaseModel):
     state: str = Field(description="running, done or failed")
     registered: list[str] = Field(default_factory=list)
     failed: dict[str, str] = Field(default_factory=dict)
+    updated: list[str] = Field(
+        default_factory=list, description="Models discovered before that got a new version."
+    )
+    unchanged: list[str] = Field(
+        default_factory=list, description="Models discovered before whose source did not change."
+    )
     started_at: datetime
     finished_at: datetime | None = None
     message: str | None = None

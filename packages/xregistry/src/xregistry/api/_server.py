@@ -22,15 +22,17 @@ from xregistry.api._app import create_app
 from xregistry.api._auth import TokenAuthenticator, generate_token, hash_token
 from xregistry.api._config import ApiConfig, ResourceConfig
 from xregistry.config import RegistryConfig
+from xregistry.durable import DurableRegistry
 from xregistry.enrichment import DiscoveryResult
 from xregistry.permissions import Principal
+from xregistry.store import RegistryStore
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from xresource import XResource
 
-__all__ = ["Prepared", "default_registry_config", "prepare", "serve"]
+__all__ = ["Prepared", "default_registry_config", "prepare", "serve", "store_for"]
 
 logger = logging.getLogger("xregistry.serve")
 
@@ -62,16 +64,31 @@ class Prepared:
     discoveries: dict[str, DiscoveryResult] = field(default_factory=dict)
     admin_token: str | None = None
     sample_dir: str | None = None
+    durable: DurableRegistry | None = None
 
     def app(self) -> FastAPI:
         """The FastAPI app over the registry; it disconnects the resources when it stops."""
         return create_app(
-            self.registry, auth=self.auth, config=self.config, on_shutdown=self.aclose
+            self.registry,
+            auth=self.auth,
+            config=self.config,
+            on_shutdown=self.aclose,
+            durable=self.durable,
         )
 
     async def aclose(self) -> None:
-        """Stop refresh tasks and disconnect every resource (idempotent)."""
+        """Stop refresh tasks, write and close the store, disconnect every resource
+        (idempotent)."""
         await self.registry.aclose()
+        durable, self.durable = self.durable, None
+        if durable is not None:
+            try:
+                await durable.aclose()
+            except Exception as exc:  # the resources must still be closed
+                logger.warning(
+                    "closing the registry store failed: %s",
+                    redact_text(f"{type(exc).__name__}: {exc}"),
+                )
         resources, self.resources = self.resources, []
         for resource in resources:
             try:
@@ -110,6 +127,21 @@ async def prepare(
     say = log or (lambda _msg: None)
     registry = XRegistry(registry_config or default_registry_config(config.admin_roles))
     prepared = Prepared(registry=registry, config=config, auth=TokenAuthenticator(config.tokens))
+    store = store_for(registry.config, config)
+    durable = DurableRegistry(
+        registry,
+        store,
+        poll_interval=registry.config.store.poll_interval,
+        audit_reads=registry.config.store.audit_reads,
+    )
+    prepared.durable = durable
+    if store is not None:
+        try:
+            await durable.open()
+        except BaseException:
+            await prepared.aclose()
+            raise
+        say(f"registry store: {store.display_name}")
     specs = list(config.resources)
     if not specs and config.sample:
         from xregistry.sample import ensure_sample
@@ -129,6 +161,7 @@ async def prepare(
             resource = await _open(spec)
             prepared.resources.append(resource)
             namespace = spec.namespace or segment_for(resource.name)
+            # Only registered here: load() below stores every model at once (drift at start).
             result = await enriched.discover_and_register(
                 resource, namespace, enrich=spec.enrich, auto_refresh=spec.auto_refresh
             )
@@ -139,6 +172,8 @@ async def prepare(
             )
             for table, error in result.failed.items():
                 say(f"  {table}: {error}")
+        for name, error in (await durable.load()).items():
+            say(f"  store: {name}: {error}")
     except BaseException:
         await prepared.aclose()
         raise
@@ -150,6 +185,26 @@ async def prepare(
         )
         prepared.admin_token = token
     return prepared
+
+
+def store_for(registry_config: RegistryConfig, config: ApiConfig) -> RegistryStore | None:
+    """The store ``[registry.store] url`` names: ``memory`` for none, empty for the SQLite file
+    ``registry.db`` in the data directory (created when missing)."""
+    settings = registry_config.store
+    url = (settings.url or "").strip()
+    if url.lower() == "memory":
+        return None
+    if not url:
+        from pathlib import Path
+
+        from xregistry.sample import default_data_dir
+
+        directory = Path(config.data_dir).expanduser() if config.data_dir else default_data_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        # One connection: writes are serialized anyway, and the store's synchronous=FULL
+        # (set on open) stays in force on it.
+        url = f"sqlite:///{directory / 'registry.db'}?pool_max_size=1"
+    return RegistryStore.from_url(url, prefix=settings.table_prefix)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -14,6 +14,7 @@ from xregistry.api._auth import TokenAuthenticator
 from xregistry.api._config import ApiConfig
 from xregistry.api._errors import ApiError
 from xregistry.api._schemas import DiscoveryStatus
+from xregistry.durable import DurableRegistry
 from xregistry.permissions import Principal
 
 __all__ = [
@@ -34,6 +35,8 @@ class ApiState:
     registry: XRegistry
     auth: TokenAuthenticator
     config: ApiConfig
+    #: The registry store binding (versions, drift, compatibility); in memory when storeless.
+    durable: DurableRegistry
     discoveries: dict[str, DiscoveryStatus] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     #: ``RepoCache`` when xrepo is installed (typed loosely: xrepo is optional).

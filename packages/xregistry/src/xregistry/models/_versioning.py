@@ -7,6 +7,8 @@ so a change found by the registry reads the same as one found by the inspector.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -24,6 +26,7 @@ __all__ = [
     "ModelEvolution",
     "ModelVersion",
     "bump_version",
+    "fingerprint",
     "next_version",
     "parse_version",
     "schema_of",
@@ -79,6 +82,26 @@ class ModelVersion(BaseModel):
     fields_schema: dict[str, Any]
     model_class: type[BaseModel] = Field(exclude=True)
     recorded_at: datetime = Field(default_factory=utc_now)
+    #: What made this version: ``code``, ``api``, ``discovery`` or ``drift``.
+    source: str = "code"
+    #: The changes from the previous version (:func:`diff_fields`), empty for the first one.
+    changes: list[dict[str, Any]] = Field(default_factory=list)
+
+    @property
+    def fingerprint(self) -> str:
+        """The hash of the schema snapshot (:func:`fingerprint`)."""
+        return fingerprint(self.fields_schema)
+
+
+def fingerprint(fields_schema: Mapping[str, Any]) -> str:
+    """A stable hash of a schema dict: equal schemas, equal fingerprints, whatever the key order.
+
+    >>> a = {"fields": {"a": {"type": "int", "required": True}}}
+    >>> fingerprint(a) == fingerprint({"fields": {"a": {"required": True, "type": "int"}}})
+    True
+    """
+    text = json.dumps(fields_schema, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def parse_version(version: str) -> tuple[int, int, int]:

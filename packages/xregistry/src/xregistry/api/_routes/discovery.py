@@ -61,7 +61,7 @@ async def _discover(state: ApiState, name: str, namespace: str | None) -> None:
     enriched = state.registry.get_enriched()
     status = state.discoveries[name]
     try:
-        result = await enriched.discover_and_register(
+        result = await state.durable.discover(
             enriched.connected_resources[name], namespace, auto_refresh=False
         )
         state.discoveries[name] = status.model_copy(
@@ -69,6 +69,8 @@ async def _discover(state: ApiState, name: str, namespace: str | None) -> None:
                 "state": "done",
                 "registered": result.registered,
                 "failed": result.failed,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
                 "finished_at": datetime.now(UTC),
             }
         )

@@ -95,7 +95,8 @@ async def validate_with_enrichment(
 
 @router.post("/refresh/{name}", response_model=RefreshResult)
 async def refresh_enrichment(name: Name, state: StateDep, who: PrincipalDep) -> RefreshResult:
-    """Inspect the model's source again now (UPDATE needed on the model)."""
+    """Inspect the model's source again now (UPDATE needed on the model); a schema that
+    changed since the model's last version becomes a new version (drift)."""
     models = state.registry.models
     registered = models.require_access(name, ModelPermission.UPDATE, who)
     enriched = state.registry.get_enriched()
@@ -107,6 +108,8 @@ async def refresh_enrichment(name: Name, state: StateDep, who: PrincipalDep) -> 
             "conflict",
             f"resource {current.resource_name!r} of {registered.metadata.name} is not connected",
         )
+    # The schema first: a drifted table becomes a new version before it is inspected again.
+    await state.durable.refresh_model(registered.metadata.name)
     fresh = await enriched.enrich_from_resource(
         resource, registered.metadata.name, collection=current.collection, auto_refresh=False
     )
