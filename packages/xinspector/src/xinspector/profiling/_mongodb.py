@@ -3,7 +3,8 @@
 One ``$group`` over the collection computes, for every top-level field, how many documents hold
 a non-null value, min/max, mean and standard deviation (``$avg``/``$stdDevSamp`` ignore
 non-numbers) and string lengths; one pipeline per field counts its distinct values and its most
-frequent values, and one its BSON types. Documents never leave the server.
+frequent values, and one its BSON types; quantiles and histograms come from the server too
+(:mod:`._mongodb_distribution`). Documents never leave the server.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from xinspector._schema import CollectionSchema
 from xinspector._types import BSON_TYPES, PATTERNS
+from xinspector.profiling._mongodb_distribution import mongodb_distributions
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
 from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
 
@@ -21,6 +23,12 @@ __all__ = ["profile_mongodb_collection"]
 def _get(name: str) -> dict[str, Any]:
     # $getField reads any key, even one holding '.' or starting with '$'.
     return {"$getField": {"field": {"$literal": name}, "input": "$$ROOT"}}
+
+
+def _float(value: Any) -> float:
+    # $avg over Decimal128 values answers a Decimal128, which float() does not take.
+    to_decimal = getattr(value, "to_decimal", None)
+    return float(to_decimal() if to_decimal is not None else value)
 
 
 async def profile_mongodb_collection(
@@ -94,8 +102,8 @@ async def profile_mongodb_collection(
             type_counts=type_counts,
         )
         if agg.get(f"av_{i}") is not None:
-            fs.mean = float(agg[f"av_{i}"])
-            fs.stddev = float(agg[f"sd_{i}"]) if agg.get(f"sd_{i}") is not None else None
+            fs.mean = _float(agg[f"av_{i}"])
+            fs.stddev = _float(agg[f"sd_{i}"]) if agg.get(f"sd_{i}") is not None else None
         if ftype not in {"object", "list"} and " | " not in ftype:
             fs.min, fs.max = agg.get(f"mn_{i}"), agg.get(f"mx_{i}")
             if ftype in {"date", "datetime"}:
@@ -144,4 +152,6 @@ async def profile_mongodb_collection(
             consistency=max(type_counts.values()) / present if present else 1.0,
         )
         fields[name] = fs
+    if total:
+        await mongodb_distributions(resource, schema, fields, options=options)
     return total, fields, samples[: options.sample_size]

@@ -5,7 +5,8 @@ deviation (numbers), string lengths and (for tables up to ``exact_rows``) exact 
 Larger PostgreSQL tables take their distinct counts and most common values from the planner's
 statistics (``pg_stats``, refreshed with ``ANALYZE`` when missing): approximate, as the
 ``unique_exact``/``top_values_exact`` flags say. Low-cardinality columns always get an exact
-``GROUP BY``. Only aggregates cross the wire, never the rows.
+``GROUP BY``. Quantiles, histograms and string-length histograms come from the database too
+(:mod:`._sql_distribution`). Only aggregates cross the wire, never the rows.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from xinspector._schema import CollectionSchema
 from xinspector._types import PATTERNS, is_numeric_type
 from xinspector.profiling._column import _convert_text, _safe
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
+from xinspector.profiling._sql_distribution import sql_distributions
 from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
 from xresource import SQLDatabaseResource
 
@@ -175,6 +177,8 @@ async def profile_sql_table(
             consistency=1.0,
         )  # the column's declared type holds every value
         fields[name] = fs
+    if total:
+        await sql_distributions(db, table_sql, schema, fields, options=options)
     return total, fields, [dict(r) for r in sample_rows[: options.sample_size]]
 
 
