@@ -44,7 +44,8 @@ def display(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return number(value)
+        # A data value is shown exactly (0.1 stays 0.1, 0.0 is not 0); statistics use number().
+        return repr(value) if math.isfinite(value) else number(value)
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date | time):
@@ -65,9 +66,12 @@ def text(value: Any) -> str:
     return escape(display(value), quote=True)
 
 
-def cell(value: Any, limit: int = 80) -> str:
+def cell(value: Any, limit: int = 80, *, rounded: bool = False) -> str:
     """HTML for a value in a table cell: nulls and empty or blank strings marked as such,
-    long text shortened with the whole value in the tooltip."""
+    long text shortened with the whole value in the tooltip; ``rounded`` floats (computed
+    statistics such as quantiles) in six significant digits."""
+    if rounded and isinstance(value, float):
+        return escape(number(value))
     if value is None:
         return '<span class="null">null</span>'
     if isinstance(value, str) and not value.strip():

@@ -65,7 +65,7 @@ def _quantiles(fs: FieldStatistics) -> str:
         return _not_computed("Quantiles")
     head = "".join(f"<th>{key}</th>" for key in QUANTILE_LEVELS)
     body = "".join(
-        f'<td class="num" data-quantile="{key}">{cell(fs.quantiles.get(key))}</td>'
+        f'<td class="num" data-quantile="{key}">{cell(fs.quantiles.get(key), rounded=True)}</td>'
         for key in QUANTILE_LEVELS
     )
     note = "" if fs.quantiles_exact else '<caption class="muted">approximate</caption>'
