@@ -178,9 +178,16 @@ class DurableRegistry:
         fingerprint adopts the stored version number; another schema appends the next version
         (source ``change_source``) with its changes and an audit entry. A model new to the
         store is stored as it is (source ``origin``, default: how it was registered)."""
+        stored, _ = await self.reconcile_appended(model, origin=origin, change_source=change_source)
+        return stored
+
+    async def reconcile_appended(
+        self, model: str, *, origin: str | None = None, change_source: str = "drift"
+    ) -> tuple[StoredVersion | None, bool]:
+        """:meth:`reconcile`, also saying whether it appended a version."""
         registered = self.registry.models.get(model)
         if self.store is None:
-            return None
+            return None, False
         meta = registered.metadata
         live = meta.fields_schema
         live_fp = fingerprint(live)
@@ -223,7 +230,7 @@ class DurableRegistry:
             self.registry.models.adopt_version(model, stored.version)
         if appended and stored is not None and stored.changes:
             logger.info("model %s: version %s (%s)", model, stored.version, stored.source)
-        return stored
+        return stored, appended
 
     async def reconcile_all(self, *, change_source: str = "drift") -> dict[str, str]:
         """:meth:`reconcile` every registered model; ``{name: error}`` of those that failed."""
@@ -273,11 +280,13 @@ class DurableRegistry:
         result = await enriched.discover_and_register(resource, namespace, **kwargs)
         for name in [*result.registered, *result.updated, *result.unchanged]:
             try:
-                stored = await self.reconcile(name, origin="discovery", change_source=change_source)
+                stored, appended = await self.reconcile_appended(
+                    name, origin="discovery", change_source=change_source
+                )
             except Exception as exc:  # reported like a table that failed
                 result.failed[name] = redact_text(f"{type(exc).__name__}: {exc}")
                 continue
-            if stored is not None and stored.changes and name in result.unchanged:
+            if appended and stored is not None and stored.changes and name in result.unchanged:
                 # Unchanged here, but the store held an older schema: drift after all.
                 result.unchanged.remove(name)
                 result.updated.append(name)
