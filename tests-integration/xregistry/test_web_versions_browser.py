@@ -241,6 +241,13 @@ async def test_version_history_and_a_diff_between_non_adjacent_versions(
     assert await page.eval("document.querySelectorAll('#main img').length") == 0
     assert await page.eval("window.pwned === undefined") is True
 
+    # A search shows no view a link names: the address bar drops the route.
+    await set_value(page, "#search", site.model[:5])
+    await page.wait_for("document.getElementById('search-models') !== null")
+    assert await page.eval("location.hash") == ""
+    await page.eval("history.back()")
+    assert await page.wait_for(DIFF_HEAD_JS) == [first, last]
+
     # Back returns to the version view (each view is a history entry).
     await page.eval("history.back()")
     assert (

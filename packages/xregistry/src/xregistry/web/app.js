@@ -376,6 +376,7 @@ async function showNamespaces() {
 }
 
 async function search(query) {
+  setRoute(""); // versions.js: the results are no view a link names
   if (!query.trim()) return showModels();
   const found = await api(`/api/discovery/namespace/${enc(query.trim())}`);
   const models = (state.models.length ? state.models : await api("/api/registry/models"))
