@@ -32,7 +32,8 @@ function statsBound(value) {
   return show(value);
 }
 
-// One histogram as an SVG bar chart: a <rect class="bar"> per bin, carrying its bounds and count
+// One histogram as an SVG bar chart: a <rect class="stats-bar"> per bin (not "bar": app.css
+// sizes .bar, and CSS height would override the rect's own), carrying its bounds and count
 // as data attributes and a <title> tooltip; the axis labels are the first and last bounds.
 function statsHistogram(bins, kind, field) {
   const width = 360, height = 120, top = 14, bottom = 22;
@@ -43,7 +44,7 @@ function statsHistogram(bins, kind, field) {
     const h = Math.round((b.count / max) * plot * 10) / 10;
     const label = `${statsBound(b.lower)} – ${statsBound(b.upper)}: ${b.count.toLocaleString("en-US")}`;
     return statsSvg("rect", {
-      class: "bar", x: (i * step + 0.5).toFixed(1), y: (top + plot - h).toFixed(1),
+      class: "stats-bar", x: (i * step + 0.5).toFixed(1), y: (top + plot - h).toFixed(1),
       width: Math.max(step - 1, 0.5).toFixed(1), height: h, "data-count": b.count,
       "data-lower": show(b.lower), "data-upper": show(b.upper),
     }, statsSvg("title", {}, label));
