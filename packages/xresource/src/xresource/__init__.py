@@ -50,6 +50,8 @@ if TYPE_CHECKING:
         ExcelResource,
         FileResource,
         JSONResource,
+        ParquetColumn,
+        ParquetResource,
         YAMLResource,
     )
     from xresource.network import RESTResource
@@ -74,6 +76,8 @@ _FACES = {
         "CSVResource",
         "ExcelResource",
         "JSONResource",
+        "ParquetResource",
+        "ParquetColumn",
         "YAMLResource",
     ),
     "xresource.databases": (
@@ -116,6 +120,8 @@ __all__ = [
     "MQTTResource",
     "MongoDBResource",
     "MySQLResource",
+    "ParquetColumn",
+    "ParquetResource",
     "ParsedURL",
     "PostgreSQLResource",
     "RESTResource",

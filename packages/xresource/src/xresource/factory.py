@@ -30,6 +30,7 @@ _BUILTIN: dict[str, str] = {
     "csv": "xresource.files.csv:CSVResource",
     "excel": "xresource.files.excel:ExcelResource",
     "json": "xresource.files.json:JSONResource",
+    "parquet": "xresource.files.parquet:ParquetResource",
     "yaml": "xresource.files.yaml:YAMLResource",
     "sqlite": "xresource.databases.sqlite:SQLiteResource",
     "duckdb": "xresource.databases.duckdb:DuckDBResource",
@@ -95,6 +96,7 @@ _FILE_SUFFIXES = {
     ".json": "json",
     ".jsonl": "json",
     ".ndjson": "json",
+    ".parquet": "parquet",
     ".yaml": "yaml",
     ".yml": "yaml",
     ".db": "sqlite",
@@ -191,6 +193,7 @@ class ResourceFactory:
                     "yaml": "yaml",
                     "rest": "rest",
                     "duckdb": "duckdb",
+                    "parquet": "duckdb",
                 }.get(key, key)
                 raise XResourceConfigurationError(
                     f"resource type {key!r} needs a driver that is not installed ({exc.name}); "

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from xresource.files.csv import CSVResource
     from xresource.files.excel import ExcelResource
     from xresource.files.json import JSONResource
+    from xresource.files.parquet import ParquetColumn, ParquetResource
     from xresource.files.yaml import YAMLResource
 
 __getattr__, __dir__ = lazy_exports(
@@ -28,9 +29,15 @@ __getattr__, __dir__ = lazy_exports(
         "CSVResource": "xresource.files.csv",
         "ExcelResource": "xresource.files.excel",
         "JSONResource": "xresource.files.json",
+        "ParquetResource": "xresource.files.parquet",
+        "ParquetColumn": "xresource.files.parquet",
         "YAMLResource": "xresource.files.yaml",
     },
-    extras={"xresource.files.excel": "xresource[excel]", "xresource.files.yaml": "xresource[yaml]"},
+    extras={
+        "xresource.files.excel": "xresource[excel]",
+        "xresource.files.yaml": "xresource[yaml]",
+        "xresource.files.parquet": "xresource[duckdb]",
+    },
 )
 
 __all__ = [
@@ -39,5 +46,7 @@ __all__ = [
     "ExcelResource",
     "FileResource",
     "JSONResource",
+    "ParquetColumn",
+    "ParquetResource",
     "YAMLResource",
 ]

@@ -370,6 +370,20 @@ class CSVResource(ColumnarFileResource):
             "write",
         )
 
+    def _write_row(self, writer: Any, text: Any, cells: list[Any], terminator: str) -> None:
+        """One row; a text cell holding a carriage return is quoted even with ``\n`` lines.
+
+        ``csv.writer`` quotes only the characters of its own line terminator: with ``\n``, a
+        bare ``\r`` went out unquoted and split the row when read back (any CSV reader takes
+        ``\r`` for a line end). Such rows go through a writer whose terminator holds both.
+        """
+        if terminator == "\n" and any(isinstance(c, str) and "\r" in c for c in cells):
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\r\n", **self._dialect()).writerow(cells)
+            text.write(buffer.getvalue()[:-2] + terminator)
+            return
+        writer.writerow(cells)
+
     def _existing_layout(self, path: Path) -> tuple[list[str], str, bool]:
         """Column names, line ending and whether the file ends with a newline, for appends."""
         with path.open(encoding=self.read_encoding, errors=self.encoding_errors, newline="") as fh:
@@ -429,9 +443,10 @@ class CSVResource(ColumnarFileResource):
                     text.write(terminator)
                 writer = csv.writer(text, lineterminator=terminator, **self._dialect())
                 if not appending and self.header is not False and names:
-                    writer.writerow(names)
+                    self._write_row(writer, text, [str(n) for n in names], terminator)
                 for index, row in enumerate(rows):
-                    writer.writerow([self._cell(row.get(name), index, name) for name in names])
+                    cells = [self._cell(row.get(name), index, name) for name in names]
+                    self._write_row(writer, text, cells, terminator)
                 text.flush()
             except UnicodeEncodeError as exc:
                 raise self._error(

@@ -1,0 +1,242 @@
+"""ColumnarFileResource.engine(): the file as a DuckDB view gives what read() gives.
+
+CSV is the case that matters: every value is a string, and the engine must decode exactly as the
+pure-Python reader (BOM, delimiters, quotes, line endings, empty strings, header names).
+Each hostile file here is a bug that a naive ``read_csv`` call has (found while building it).
+"""
+
+from __future__ import annotations
+
+import codecs
+import string
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xobj_prototype import MissingExtraError
+from xresource import (
+    ColumnarFileResource,
+    CSVResource,
+    JSONResource,
+    XResourceConfigurationError,
+    XResourceError,
+    XResourceNotFoundError,
+)
+from xresource.files import _engine
+
+
+async def engine_rows(resource: ColumnarFileResource) -> list[dict[str, Any]]:
+    async with resource.engine() as db:
+        view = db.dialect.quote(resource.engine_view)
+        return await db.fetch_all(f"SELECT * FROM {view}")
+
+
+async def assert_same(resource: ColumnarFileResource) -> list[dict[str, Any]]:
+    expected = await resource.read()
+    got = await engine_rows(resource)
+    assert got == expected
+    # Same column order too (discovery lists columns in file order).
+    assert [list(r) for r in got] == [list(r) for r in expected]
+    return got
+
+
+# (file bytes, CSVResource options): each decodes the same through both paths.
+HOSTILE_CSV: dict[str, tuple[bytes, dict[str, Any]]] = {
+    "bom_crlf_quotes": (
+        (
+            '\ufeffid,name,note\r\n1,"a, ""quoted""",\r\n2,,""\r\n3,"multi\r\nline\nmix", \r\n'
+        ).encode(),
+        {},
+    ),
+    "empty_vs_quoted_empty_vs_space": (b'a,b,c\n,"", \n" ",,"  "\n', {}),
+    "blank_and_duplicate_header_names": (b"id,,id,name, name \n1,2,3,4,5\n", {}),
+    "non_ascii_and_emoji": ("città,名前,emoji\nKöln,東京,☕𝄞\n".encode(), {}),
+    "latin1_semicolon": (
+        "code;city\n0042;Köln\n007;Zürich\n".encode("latin-1"),
+        {"delimiter": ";", "encoding": "latin-1"},
+    ),
+    "tab_delimited": (b"a\tb\n1\t \n\t\n", {"delimiter": "tab"}),
+    "no_header": (b"x,y\n1,2\n", {"header": False}),
+    "explicit_header": (b"x,y\n1,2\n", {"header": ["first", "second"]}),
+    "leading_and_inner_blank_lines": (b"\n\na,b\n1,2\n\n3,4\n", {}),
+    "quote_inside_unquoted_field": (b'a,b\nab"c,5" tall\n', {}),
+    "no_final_newline": (b"a,b\n1,2", {}),
+    "header_only": (b"a,b\n", {}),
+    "empty_file": (b"", {}),
+    "numbers_stay_text": (b"n,f,big\n007,1.50,123456789012345678901234567890\n-0,1e-300,NaN\n", {}),
+    "nulls_stay_text": (b"a,b\nNULL,NA\nnull,None\n", {}),
+    "ragged_short_rows_padded": (b"a,b,c\n1,2\n3,4,5\n", {"on_ragged": "pad"}),
+    "ragged_rows_skipped": (b"a,b\n1,2\n3\n4,5,6\n7,8\n", {"on_ragged": "skip"}),
+    "pipe_and_other_quote": (b"a|b\n'x|y'|'it''s'\n", {"delimiter": "pipe", "quotechar": "'"}),
+    "utf16": ("a,b\nä,☕\n".encode("utf-16"), {"encoding": "utf-16"}),
+    "huge_field": (b"a,b\n" + b"x" * 3_000_000 + b",y\n", {"field_size_limit": 4_000_000}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_CSV))
+async def test_csv_engine_decodes_as_read_does(case: str, tmp_path: Path) -> None:
+    data, options = HOSTILE_CSV[case]
+    path = tmp_path / f"{case}.csv"
+    path.write_bytes(data)
+    resource = CSVResource(path=str(path), **options)
+    rows = await assert_same(resource)
+    if case != "empty_file":
+        assert rows or case == "header_only"
+
+
+async def test_empty_file_view_has_no_rows(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    resource = CSVResource(path=str(path))
+    async with resource.engine() as db:
+        assert await db.fetch_value(f'SELECT count(*) FROM "{resource.engine_view}"') == 0
+
+
+async def test_ragged_row_fails_as_read_does(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_bytes(b"a,b\n1,tok-secret-9\n2\n")
+    resource = CSVResource(path=str(path))
+    with pytest.raises(XResourceError):
+        await resource.read()
+    async with resource.engine() as db:
+        with pytest.raises(XResourceError, match="CSV Error") as failed:
+            await db.fetch_all("SELECT * FROM ragged")
+    assert "tok-secret-9" not in str(failed.value)
+
+
+@pytest.mark.parametrize("size", [10, 200_000])
+async def test_undecodable_bytes_fail_in_both_paths(size: int, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"a\n" + b"ok\n" * size + b"\xff\xfe\n")
+    resource = CSVResource(path=str(path))
+    with pytest.raises(XResourceError, match="not valid utf-8"):
+        await resource.read()
+    # A small file fails when the engine opens (its header is read in Python), a large one
+    # when DuckDB reaches the bytes: either way an error, never a wrong value.
+    with pytest.raises(XResourceError):
+        await engine_rows(resource)
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"encoding": "cp1252"}, "does not decode 'cp1252'"),
+        ({"encoding_errors": "replace"}, "encoding_errors='replace'"),
+        ({"skip_blank_lines": False}, "skip_blank_lines=False"),
+    ],
+)
+async def test_csv_options_the_engine_cannot_honour(
+    options: dict[str, Any], problem: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a\n1\n")
+    with pytest.raises(XResourceConfigurationError, match=problem):
+        async with CSVResource(path=str(path), **options).engine():
+            pass
+
+
+async def test_header_names_that_differ_only_by_case(tmp_path: Path) -> None:
+    path = tmp_path / "case.csv"
+    path.write_bytes(b"id,ID\n1,2\n")
+    with pytest.raises(XResourceConfigurationError, match="differ only by case"):
+        async with CSVResource(path=str(path)).engine():
+            pass
+
+
+async def test_missing_file_and_missing_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    missing = CSVResource(path=str(tmp_path / "nope.csv"), create_if_missing=True)
+    with pytest.raises(XResourceNotFoundError, match="does not exist"):
+        async with missing.engine():
+            pass
+    with pytest.raises(XResourceNotFoundError):
+        async with CSVResource(path=str(tmp_path / "nope.csv")).engine():
+            pass
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a\n1\n")
+    import sys
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # what an install without the extra sees
+    monkeypatch.delitem(sys.modules, "xresource.databases.duckdb", raising=False)
+    with pytest.raises(MissingExtraError, match=r"xresource\[duckdb\]"):
+        async with CSVResource(path=str(path)).engine():
+            pass
+    assert _engine.EXTRA == "xresource[duckdb]"
+
+
+async def test_view_name_and_hostile_file_names(tmp_path: Path) -> None:
+    path = tmp_path / 'it\'s a "file" ☕.csv'
+    path.write_bytes(b"a\n1\n")
+    resource = CSVResource(path=str(path))
+    assert resource.engine_view == 'it\'s a "file" ☕'
+    await assert_same(resource)
+    assert CSVResource(path=str(tmp_path / "tab\there.csv")).engine_view == "records"
+
+
+# -- property: anything CSVResource writes, both paths read back the same -----------------------
+_cell = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    max_size=12,
+)
+_names = st.lists(
+    st.text(alphabet=string.ascii_lowercase + "é ☕", min_size=1, max_size=6),
+    min_size=1,
+    max_size=5,
+    unique_by=lambda n: n.strip().casefold(),
+).filter(lambda names: all(n.strip() for n in names))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(names=_names, data=st.data(), delimiter=st.sampled_from([",", ";", "\t", "|"]))
+async def test_written_csv_reads_the_same_through_the_engine(
+    names: list[str], data: st.DataObject, delimiter: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    rows = data.draw(
+        st.lists(st.fixed_dictionaries(dict.fromkeys(names, _cell)), min_size=1, max_size=15)
+    )
+    path = tmp_path_factory.mktemp("prop") / "p.csv"
+    resource = CSVResource(path=str(path), delimiter=delimiter, create_if_missing=True)
+    await resource.write(rows)
+    await assert_same(resource)
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+async def test_json_lines_array_and_document(tmp_path: Path) -> None:
+    lines = tmp_path / "events.jsonl"
+    lines.write_text(
+        '{"id": 1, "name": "Köln ☕", "tags": ["a"], "n": null}\n\n'
+        '{"id": 2, "name": "", "tags": [], "n": 3}\n',
+        encoding="utf-8",
+    )
+    await assert_same(JSONResource(path=str(lines)))
+    array = tmp_path / "arr.json"
+    array.write_text('[{"a": 1, "b": {"c": "x"}}, {"a": 2, "b": {"c": null}}]', encoding="utf-8")
+    await assert_same(JSONResource(path=str(array)))
+    document = tmp_path / "one.json"
+    document.write_text('{"a": 1, "b": "z"}', encoding="utf-8")
+    await assert_same(JSONResource(path=str(document)))
+
+
+async def test_json_mixed_numbers_read_as_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    rows = [{"v": 1}, {"v": 2.5}, {"v": None}] * 5000 + [{"v": 1e300}]
+    path.write_text("".join(f'{{"v": {"null" if r["v"] is None else r["v"]}}}\n' for r in rows))
+    got = await engine_rows(JSONResource(path=str(path)))
+    assert [r["v"] for r in got] == [r["v"] for r in rows]
+
+
+async def test_json_collections_and_encodings_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.json"
+    path.write_text('{"Album": [{"a": 1}], "Track": [{"t": 2}]}', encoding="utf-8")
+    with pytest.raises(XResourceConfigurationError, match="several collections"):
+        async with JSONResource(path=str(path)).engine():
+            pass
+    latin = tmp_path / "l.jsonl"
+    latin.write_bytes(codecs.encode('{"a": "é"}\n', "latin-1"))
+    with pytest.raises(XResourceConfigurationError, match="UTF-8"):
+        async with JSONResource(path=str(latin), encoding="latin-1").engine():
+            pass
