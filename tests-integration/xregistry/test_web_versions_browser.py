@@ -148,11 +148,13 @@ HISTORY_JS = """[...document.querySelectorAll('#versions [data-testid=version-ro
   changes: Number(r.children[3].textContent),
   compatible: r.querySelector('[data-compatible]')?.dataset.compatible === 'true',
 }))"""
-DIFF_JS = """document.querySelector('[data-testid=diff-view]') &&
-[...document.querySelectorAll('[data-testid=diff-change]')].map(r => ({
+CHANGES_JS = """[...document.querySelectorAll('[data-testid={testid}]')].map(r => ({{
   kind: r.dataset.kind, field: r.children[1].textContent,
-  breaking: r.dataset.breaking === 'true',
-}))"""
+  breaking: r.dataset.breaking === 'true' && r.innerText.includes('breaks backward'),
+}}))"""
+DIFF_JS = "document.querySelector('[data-testid=diff-view]') && " + CHANGES_JS.format(
+    testid="diff-change"
+)
 DIFF_HEAD_JS = """(() => { const d = document.querySelector('[data-testid=diff-view]');
   return d && [d.dataset.from, d.dataset.to]; })()"""
 
@@ -212,6 +214,22 @@ async def test_version_history_and_a_diff_between_non_adjacent_versions(
     assert sorted(fields) == sorted(detail["fields"] or detail["schema"]["properties"])
     assert HOSTILE in fields
     assert await page.eval("location.hash") == _route(site, "versions", middle)
+    # ... and what it changed from the version before, as the API says.
+    assert await page.eval(CHANGES_JS.format(testid="version-change")) == _expected_diff(detail)
+    assert [c["field"] for c in detail["changes"]] == [HOSTILE]
+
+    # The last version: its breaking change is marked with the mode it breaks.
+    await page.eval(f"document.querySelector('[data-version=\"{last}\"] a').click()")
+    await page.wait_for(
+        f"document.querySelector('[data-testid=version-view]')?.dataset.version === '{last}'"
+    )
+    latest = await _api(site, f"{_model_path(site)}/versions/{last}")
+    shown_changes = await page.eval(CHANGES_JS.format(testid="version-change"))
+    assert shown_changes == _expected_diff(latest)
+    assert {(c["field"], c["breaking"]) for c in shown_changes} == {
+        ("name", False),
+        ("status", True),
+    }
 
     # The diff between the first and the last version (not adjacent) lists the API's changes,
     # the breaking ones marked with the mode they break.
@@ -252,7 +270,7 @@ async def test_version_history_and_a_diff_between_non_adjacent_versions(
     await page.eval("history.back()")
     assert (
         await page.wait_for("document.querySelector('[data-testid=version-view]')?.dataset.version")
-        == middle
+        == last
     )
     thrown = [e for e in page.events if e["method"] == "Runtime.exceptionThrown"]
     assert thrown == []

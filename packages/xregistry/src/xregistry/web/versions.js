@@ -205,12 +205,16 @@ async function renderDetail(model, view) {
 // -- one version -----------------------------------------------------------------------------
 async function versionDetail(model, view) {
   const v = await api(`/api/registry/models/${enc(model.name)}/versions/${enc(view.version)}`);
+  const mode = state.versionsModel.history.compatibility;
   return el("section", { "data-testid": "version-view", "data-version": v.version },
     el("h3", {}, `${v.model} ${v.version}`),
     el("p", { class: "muted" }, `created ${when(v.created_at)} · source ${show(v.source)} · ` +
       `fingerprint ${show(v.fingerprint)}`),
-    el("p", {}, compatibility(v.compatible, v.breaking, state.versionsModel.history.compatibility)),
-    breakingList(v.breaking),
+    el("p", {}, compatibility(v.compatible, v.breaking, mode)),
+    v.changes ? el("h4", {}, "Changes from the version before") : breakingList(v.breaking),
+    v.changes ? changesTable(v.changes, v.breaking, mode, "version-change",
+      "The first version: nothing before it.") : null,
+    el("h4", {}, "Fields"),
     schemaFields(v.fields, v.schema),
     el("details", {}, el("summary", {}, "JSON schema"), el("pre", {}, JSON.stringify(v.schema, null, 2))));
 }
@@ -259,30 +263,36 @@ function fieldRow(name, type, required, nullable, spec, shown) {
 async function diffDetail(model, view) {
   const d = await api(`/api/registry/models/${enc(model.name)}/versions/` +
     `${enc(view.from)}/diff/${enc(view.to)}`);
-  const changes = d.changes || [];
-  const breaking = new Set((d.breaking || []).map(changeKey));
+  return el("section", { "data-testid": "diff-view", "data-from": d.from, "data-to": d.to },
+    el("h3", {}, `${d.model}: ${d.from} → ${d.to}`),
+    el("p", {}, `compatibility ${show(d.compatibility)} · `,
+      compatibility(d.compatible, d.breaking, d.compatibility)),
+    changesTable(d.changes, d.breaking, d.compatibility, "diff-change",
+      `No changes between ${d.from} and ${d.to}.`));
+}
+
+// Changes as a table: each with the modes it would break; those that break the model's mode
+// (the `breaking` list) are marked.
+function changesTable(changes, breakingChanges, mode, testid, empty) {
+  if (!changes || !changes.length) return el("p", { class: "muted", "data-testid": `${testid}-none` }, empty);
+  const breaking = new Set((breakingChanges || []).map(changeKey));
   const rows = changes.map((c) => {
     const breaks = breaking.has(changeKey(c));
-    return el("tr", { "data-testid": "diff-change", "data-kind": c.kind, "data-field": c.field,
+    return el("tr", { "data-testid": testid, "data-kind": c.kind, "data-field": c.field,
       "data-breaking": breaks ? "true" : "false", class: breaks ? "breaking" : null },
     el("td", {}, el("span", { class: `kind kind-${String(c.kind).replace(/[^a-z]/g, "")}` }, show(c.kind))),
     el("td", {}, show(c.field)),
     el("td", {}, el("code", {}, show(c.before))),
     el("td", {}, el("code", {}, show(c.after))),
     el("td", {}, show(c.description)),
-    el("td", {}, (c.breaks || []).map((mode) => el("span", {
-      class: mode === d.compatibility && breaks ? "badge bad" : "tag" }, mode)),
-    breaks ? el("strong", { class: "error" }, ` breaks ${d.compatibility}`) : null));
+    el("td", {}, (c.breaks || []).map((m) => el("span", {
+      class: m === mode && breaks ? "badge bad" : "tag" }, m)),
+    breaks ? el("strong", { class: "error" }, ` breaks ${mode}`) : null));
   });
-  return el("section", { "data-testid": "diff-view", "data-from": d.from, "data-to": d.to },
-    el("h3", {}, `${d.model}: ${d.from} → ${d.to}`),
-    el("p", {}, `compatibility ${show(d.compatibility)} · `,
-      compatibility(d.compatible, d.breaking, d.compatibility)),
-    rows.length ? el("table", { class: "diff", "data-testid": "diff-changes" },
-      el("thead", {}, el("tr", {}, ["change", "field", "before", "after", "description",
-        "breaks"].map((c) => el("th", {}, c)))),
-      el("tbody", {}, rows))
-      : el("p", { class: "muted", "data-testid": "diff-empty" }, `No changes between ${d.from} and ${d.to}.`));
+  return el("table", { class: "diff", "data-testid": `${testid}s` },
+    el("thead", {}, el("tr", {}, ["change", "field", "before", "after", "description",
+      "would break"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, rows));
 }
 
 // A change is matched with the diff's `breaking` list by what it says, not by position.
@@ -296,7 +306,8 @@ function compatibility(compatible, breaking, mode) {
   if (compatible === undefined || compatible === null) return el("span", { class: "tag" }, "unchecked");
   if (compatible) return el("span", { class: "badge ok", "data-compatible": "true" }, "compatible");
   const count = (breaking || []).length;
-  return el("span", { class: "badge bad", "data-compatible": "false" },
+  const what = (breaking || []).map((b) => (typeof b === "object" && b !== null ? show(b.description) : show(b)));
+  return el("span", { class: "badge bad", "data-compatible": "false", title: what.join("\n") || null },
     `${mode ? `breaks ${mode}` : "breaking"}${count ? ` (${count} change${count === 1 ? "" : "s"})` : ""}`);
 }
 
