@@ -122,13 +122,15 @@ class DurableRegistry:
             await self.store.open()
 
     async def load(self, *, change_source: str = "drift") -> dict[str, str]:
-        """Once the models are registered: store each (a changed schema is drift), take the
+        """Once the models are registered: store each (a changed schema is drift), register
+        again the models registered through the API (from their stored schema), take the
         stored compatibility modes and last enrichments, write the catalog. Returns the models
         that could not be stored, with the error."""
         if self.store is None:
             return {}
         failed = await self.reconcile_all(change_source=change_source)
         await self.follower.open()
+        await self.follower.restore_models()
         await self.follower.restore_enrichment()
         await self.follower.flush()
         return failed
@@ -159,6 +161,8 @@ class DurableRegistry:
         """Every version of ``model``, oldest first: from the store, else from memory."""
         if self.store is None:
             return memory_history(self.registry, model)
+        # Catch up first, so that the model served with the history is the stored one.
+        await self.follower.poll()
         stored = await self.store.history(model)
         return stored or memory_history(self.registry, model)
 

@@ -60,6 +60,8 @@ class Follower:
         self._catalog_keys: dict[str, tuple[int, ...]] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
+        # One poll at a time: a request's catch-up and the background step share the cursor.
+        self._lock = asyncio.Lock()
 
     @property
     def registry(self) -> Any:
@@ -134,6 +136,10 @@ class Follower:
     # -- changes in ---------------------------------------------------------------------------
     async def poll(self) -> list[str]:
         """Apply the change notices committed since the last poll; the models they changed."""
+        async with self._lock:
+            return await self._poll()
+
+    async def _poll(self) -> list[str]:
         revision = await self.store.revision()
         if revision <= self.seen:
             return []
@@ -263,6 +269,29 @@ class Follower:
                 items[name] = (_digest(doc), doc)
             await self.store.save_catalog(kind, items)
             self._catalog_keys[kind] = key
+
+    async def restore_models(self) -> list[str]:
+        """Register the stored models registered through the API (``external``) that this
+        instance does not have, at their stored version. (Discovered models come back from
+        their sources, models in code from the code.)"""
+        restored = []
+        for row in await self.store.models():
+            if row.name in self.registry.models.models:
+                continue
+            if (row.metadata.get("source") or "external") != ModelSource.EXTERNAL.value:
+                continue
+            try:
+                if await self.apply(
+                    StoreChange(revision=row.revision, kind="version", name=row.name)
+                ):
+                    restored.append(row.name)
+            except Exception as exc:  # one unreadable model must not keep the server down
+                logger.warning(
+                    "model %s from the store cannot be registered: %s",
+                    row.name,
+                    redact_text(f"{type(exc).__name__}: {exc}"),
+                )
+        return restored
 
     async def restore_enrichment(self) -> int:
         """Give models without an enrichment their last stored one (marked not live)."""
