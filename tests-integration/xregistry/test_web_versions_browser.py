@@ -319,6 +319,12 @@ async def test_a_shared_version_link_with_a_token_opens_and_drops_the_token(
         )
         is True
     )
+    # The same link pasted into the open page: the view opens, the token leaves at once.
+    diff_route = _route(site, "diff", version, version)
+    await page.eval(f"location.hash = {json.dumps(diff_route + '&token=' + site.token)}")
+    assert await page.wait_for(DIFF_HEAD_JS) == [version, version]
+    assert await page.eval("location.hash") == diff_route
+    assert await page.eval("document.querySelector('[data-testid=diff-change-none]') !== null")
 
 
 async def test_links_to_unknown_versions_and_views_say_what_is_wrong(page: CDP, site: Site) -> None:

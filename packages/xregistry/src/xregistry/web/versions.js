@@ -55,6 +55,18 @@ function setRoute(hash) {
 
 // Open the view a fragment names (after the sign-in, on back/forward, on a pasted link).
 async function openRoute(hash) {
+  // A link with a token pasted into an open page: the token leaves the address bar at once, and
+  // signs in when it is another one (signIn opens the route again).
+  const token = (hash || "").match(/(?:^#|&)token=([^&]*)/);
+  if (token) {
+    history.replaceState(null, "", location.pathname + location.search + routeWithoutToken(hash));
+    let value = "";
+    try { value = decodeURIComponent(token[1]); } catch (err) { /* a malformed %-escape */ }
+    if (value && value !== state.token) {
+      await signIn(value);
+      return;
+    }
+  }
   const route = parseRoute(hash);
   if (route && route.error) {
     await showModels();
