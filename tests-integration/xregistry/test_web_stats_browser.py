@@ -37,6 +37,7 @@ READ_TAB = """(() => [...document.querySelectorAll("#stats-charts .field-chart")
   top: [...s.querySelectorAll("table.top-values tr[data-count]")]
     .map(tr => [tr.querySelector("td.value").textContent, Number(tr.dataset.count)]),
   missing: [...s.querySelectorAll(".not-computed")].map(p => p.textContent),
+  masked: s.hasAttribute("data-masked"),
 })))()"""
 
 
@@ -53,12 +54,13 @@ def assert_drawn_to_scale(bars: list[dict[str, Any]]) -> None:
 @pytest.fixture(scope="module")
 def hostile_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("web-stats") / "hostile_items.csv"
-    rows = ["id,label,price,listed_at"]
+    rows = ["id,label,price,listed_at,api_token"]
     for i in range(240):
         label = HOSTILE[i % len(HOSTILE)] if i % 6 else ""
         price = "" if i % 11 == 0 else (f"{i / 8:.3f}" if i % 2 else str(i * 4))
         label_cell = '"' + label.replace('"', '""') + '"'
-        rows.append(f"{i},{label_cell},{price},2023-{1 + i % 12:02d}-{1 + i % 28:02d}")
+        listed = f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}"
+        rows.append(f"{i},{label_cell},{price},{listed},tok-{i * 7919 % 1000:03d}")
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
@@ -108,8 +110,14 @@ async def test_statistics_tab_draws_what_the_api_sends(
     resource = ResourceFactory.from_url(str(hostile_csv))
     async with resource:
         own = (await XInspector(resource).inspect()).field_statistics
+    # A secret-like field's statistics are masked whole by the server, and the tab says so.
+    assert fields["api_token"] == "**********"
+    assert columns.pop("api_token")["masked"] is True
+    secret_values = [str(v.value) for v in own["api_token"].top_values]
     for name, fs in own.items():
         sent = fields[name]
+        if name == "api_token":
+            continue
         assert [b["count"] for b in sent["histogram"] or []] == [
             b.count for b in fs.histogram or []
         ]
@@ -149,6 +157,7 @@ async def test_statistics_tab_draws_what_the_api_sends(
     text = await page.eval("document.getElementById('stats-charts').innerText")
     for value in HOSTILE:
         assert value in text
+    assert not any(v in text for v in secret_values)
 
     requested = {
         e["params"]["request"]["url"]

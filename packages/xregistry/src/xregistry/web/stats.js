@@ -90,6 +90,11 @@ function statsTopValues(s) {
 }
 
 function statsField(name, s) {
+  if (s === null || typeof s !== "object") {
+    // The server masks the statistics of secret-like fields (password, token...) whole.
+    return el("section", { class: "field-chart", "data-field": name, "data-masked": "" },
+      el("h4", {}, name), el("p", { class: "muted" }, "Statistics masked: the field looks secret."));
+  }
   const types = String(s.type || "").split("|").map((t) => t.trim()).filter((t) => t !== "None");
   const numeric = types.length > 0 && types.every((t) => STATS_MEASURED.has(t));
   const text = types.includes("str");
