@@ -378,7 +378,7 @@ class DurableRegistry:
             )
 
         if self.store is None:
-            memory = memory_history(self.registry, name)
+            memory = memory_history(self.registry, name) if existing is not None else []
             stored = plan(memory[-1] if memory else None, None)
             appended = stored is not None
         else:
