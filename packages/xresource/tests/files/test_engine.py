@@ -8,6 +8,7 @@ Each hostile file here is a bug that a naive ``read_csv`` call has (found while 
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import string
 from pathlib import Path
 from typing import Any
@@ -239,4 +240,64 @@ async def test_json_collections_and_encodings_refused(tmp_path: Path) -> None:
     latin.write_bytes(codecs.encode('{"a": "é"}\n', "latin-1"))
     with pytest.raises(XResourceConfigurationError, match="UTF-8"):
         async with JSONResource(path=str(latin), encoding="latin-1").engine():
+            pass
+
+
+async def test_infer_types_types_csv_columns_with_the_same_names(tmp_path: Path) -> None:
+    path = tmp_path / "typed.csv"
+    path.write_text(
+        "id,,price,day,flag,name\n1,x,1.5,2024-01-01,true,Köln\n2,,,2024-02-29,false,\n"
+        + "".join(f"{i},,{i}.25,2024-03-01,true,n{i}\n" for i in range(3, 30_000))
+        + "30000,,1e308,2024-03-02,false,last\n",
+        encoding="utf-8",
+    )
+    resource = CSVResource(path=str(path))
+    async with resource.engine(infer_types=True) as db:
+        types = {r["column_name"]: r["column_type"] for r in await db.fetch_all("DESCRIBE typed")}
+        first = await db.fetch_all("SELECT * FROM typed LIMIT 2")
+        last = await db.fetch_value("SELECT price FROM typed WHERE id = 30000")
+    assert types == {
+        "id": "BIGINT",
+        "column_2": "VARCHAR",
+        "price": "DOUBLE",
+        "day": "DATE",
+        "flag": "BOOLEAN",
+        "name": "VARCHAR",
+    }
+    assert first[1] == {
+        "id": 2,
+        "column_2": None,
+        "price": None,
+        "day": dt.date(2024, 2, 29),
+        "flag": False,
+        "name": None,
+    }
+    assert last == 1e308  # the type came from every row, not a sample
+
+
+async def test_json_values_come_back_as_json_loads_gives_them(tmp_path: Path) -> None:
+    # DuckDB would parse the first three as DATE, UUID and TIME, and read the mixed field as
+    # JSON text ('"one"'): the view keeps text as text and mixed values as themselves.
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(
+        '{"d": "2024-01-01", "u": "12345678-1234-5678-1234-567812345678", "t": "10:00:00", '
+        '"m": 1, "nested": {"at": "2024-01-01T00:00:00Z"}}\n'
+        '{"d": "not a date", "u": "", "t": null, "m": "one", "nested": {"at": null}}\n'
+        '{"d": null, "u": "☕", "t": "", "m": [1, "x", null], "nested": null}\n'
+        '{"d": "", "u": null, "t": "x", "m": {"k": 1.5}, "nested": {"at": ""}}\n'
+        '{"d": "", "u": null, "t": "x", "m": null, "nested": {"at": ""}}\n',
+        encoding="utf-8",
+    )
+    await assert_same(JSONResource(path=str(path)))
+
+
+async def test_json_engine_without_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import sys
+
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"a": 1}\n', encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "duckdb", None)
+    monkeypatch.delitem(sys.modules, "xresource.databases.duckdb", raising=False)
+    with pytest.raises(MissingExtraError, match=r"xresource\[duckdb\]"):
+        async with JSONResource(path=str(path)).engine():
             pass

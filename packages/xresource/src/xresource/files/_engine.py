@@ -8,6 +8,7 @@ what those views share: the extra check, SQL literals of the reader options, and
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,14 @@ from xresource.databases.dialect import DUCKDB
 if TYPE_CHECKING:
     from xresource.databases.duckdb import DuckDBResource
 
-__all__ = ["engine_database", "literal", "open_engine", "reader_call"]
+__all__ = [
+    "empty_relation",
+    "engine_database",
+    "json_source",
+    "literal",
+    "open_engine",
+    "reader_call",
+]
 
 #: The extra that installs the engine.
 EXTRA = "xresource[duckdb]"
@@ -66,10 +74,56 @@ def reader_call(function: str, path: str, options: Mapping[str, Any]) -> str:
     return f"{function}({', '.join(args)})"
 
 
+def empty_relation(names: list[str]) -> str:
+    """A relation of text columns ``names`` (``column_1`` when none) and no rows: the view of a
+    file that holds no records (a view needs a column)."""
+    cols = ", ".join(f"NULL::VARCHAR AS {DUCKDB.quote(n)}" for n in names or ["column_1"])
+    return f"(SELECT {cols} WHERE false)"
+
+
+# A date, time, timestamp or UUID type in DuckDB's type text (a top-level type, or a field's
+# type inside STRUCT(...)/[]: types follow a space and end at "," ")" "[" or the end; a field
+# *name* is followed by a space, so it never matches).
+_TEXT_LOOKALIKES = re.compile(
+    r"(?:^|(?<= ))(?:TIMESTAMP WITH TIME ZONE|TIMESTAMP|DATE|TIME WITH TIME ZONE|TIME|UUID)"
+    r"(?=[,)\[]|$)"
+)
+
+
+def json_source(path: str, options: Mapping[str, Any]) -> str:
+    """The table expression reading a JSON file with the values ``json.loads`` gives.
+
+    DuckDB infers the columns from every record; two of its inferences are undone: text it would
+    parse as dates, times or UUIDs stays text (``read()`` keeps them as strings), and a field
+    whose values have different JSON types (a number here, a text there), which DuckDB reads as
+    JSON text, is a ``VARIANT`` column where DuckDB has that type (1.5+), so that each value
+    comes back as itself. Raises ``duckdb.Error`` when DuckDB cannot read the file.
+    """
+    import duckdb
+
+    with duckdb.connect(":memory:") as con:
+        described = con.execute(
+            f"DESCRIBE SELECT * FROM {reader_call('read_json', path, options)}"  # noqa: S608
+        ).fetchall()
+        try:
+            con.execute("SELECT NULL::VARIANT")
+            has_variant = True
+        except duckdb.Error:
+            has_variant = False
+    columns = {str(row[0]): _TEXT_LOOKALIKES.sub("VARCHAR", str(row[1])) for row in described}
+    if not columns:
+        return empty_relation([])
+    source = reader_call("read_json", path, {**options, "columns": columns})
+    mixed = [name for name, kind in columns.items() if kind == "JSON"]
+    if not mixed or not has_variant:
+        return source
+    casts = ", ".join(f"{DUCKDB.quote(n)}::VARIANT AS {DUCKDB.quote(n)}" for n in mixed)
+    return f"(SELECT * REPLACE ({casts}) FROM {source})"  # noqa: S608 - quoted names
+
+
 @asynccontextmanager
-async def open_engine(view: str, source: str) -> AsyncIterator[DuckDBResource]:
-    """A connected in-memory DuckDB in which ``view`` is ``SELECT * FROM <source>``."""
-    db = engine_database()
+async def open_engine(db: DuckDBResource, view: str, source: str) -> AsyncIterator[DuckDBResource]:
+    """``db`` connected, with ``view`` defined as ``SELECT * FROM <source>``."""
     async with db:
         await db.execute(f"CREATE VIEW {DUCKDB.quote(view)} AS SELECT * FROM {source}")  # noqa: S608
         yield db

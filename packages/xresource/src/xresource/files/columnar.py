@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xresource.errors import XResourceNotFoundError
-from xresource.files._engine import open_engine
+from xresource.files._engine import engine_database, open_engine
 from xresource.files.base import FileResource
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class ColumnarFileResource(FileResource):
         return stem if stem and not any(ord(c) < 32 or ord(c) == 127 for c in stem) else "records"
 
     @asynccontextmanager
-    async def engine(self) -> AsyncIterator[DuckDBResource]:
+    async def engine(self, *, infer_types: bool = False) -> AsyncIterator[DuckDBResource]:
         """The file in a columnar engine: a connected in-memory DuckDB database in which the
         file is the read-only view :attr:`engine_view`.
 
@@ -45,6 +45,10 @@ class ColumnarFileResource(FileResource):
         gives the records :meth:`read` gives (for CSV, the same strings: header names,
         delimiter, quotes, encoding, empty strings); the database closes when the block ends.
         Quote the view's name with the engine's dialect, as any identifier.
+
+        ``infer_types=True`` lets DuckDB type the columns of a CSV file (numbers, dates,
+        booleans; empty fields become NULL) from all of its rows, for statistics computed on
+        typed columns rather than text; JSON and Parquet values are typed either way.
 
         Examples:
             >>> csv = CSVResource(path="big.csv")  # doctest: +SKIP
@@ -58,6 +62,7 @@ class ColumnarFileResource(FileResource):
             XResourceConfigurationError: an option of the file that DuckDB cannot honour (an
                 encoding it does not decode...): the error names it; use ``read_stream()``.
         """
+        db = engine_database()  # first: without the extra, nothing else is worth checking
         path = await self._readable("engine")
         if path is None:
             raise self._error(
@@ -65,10 +70,10 @@ class ColumnarFileResource(FileResource):
                 f"file {self.path!r} does not exist yet: the engine reads existing files only",
                 "engine",
             )
-        source = await asyncio.to_thread(self._engine_source, path)
-        async with open_engine(self.engine_view, source) as db:
-            yield db
+        source = await asyncio.to_thread(self._engine_source, path, infer_types)
+        async with open_engine(db, self.engine_view, source) as connected:
+            yield connected
 
     @abstractmethod
-    def _engine_source(self, path: Path) -> str:
+    def _engine_source(self, path: Path, infer_types: bool = False) -> str:
         """The DuckDB table expression that reads ``path`` (runs in a worker thread)."""

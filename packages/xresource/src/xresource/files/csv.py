@@ -28,9 +28,8 @@ from uuid import UUID
 
 from pydantic import AliasChoices, Field, field_validator
 
-from xresource.databases.dialect import DUCKDB
 from xresource.errors import XResourceConfigurationError, XResourceValidationError
-from xresource.files._engine import reader_call
+from xresource.files._engine import empty_relation, reader_call
 from xresource.files.atomic import atomic_replace, copy_prefix
 from xresource.files.base import Record, WriteMode
 from xresource.files.columnar import ColumnarFileResource
@@ -305,7 +304,7 @@ class CSVResource(ColumnarFileResource):
                 ) from None
         return row, blank
 
-    def _engine_source(self, path: Path) -> str:
+    def _engine_source(self, path: Path, infer_types: bool = False) -> str:
         encoding = _ENGINE_ENCODINGS.get(codecs.lookup(self.encoding).name)
         if encoding is None:
             raise self._unsupported(f"DuckDB does not decode {self.encoding!r}")
@@ -333,22 +332,28 @@ class CSVResource(ColumnarFileResource):
         if row is None:
             # An empty file: no records. A view needs a column; it is the first name, or
             # column_1 when the file names none.
-            cols = ", ".join(f"NULL::VARCHAR AS {DUCKDB.quote(n)}" for n in names or ["column_1"])
-            return f"(SELECT {cols} WHERE false)"
+            return empty_relation(names)
         options: dict[str, Any] = {
-            "auto_detect": False,
+            "auto_detect": infer_types,
             "header": self.header is True,
             "skip": blank,
             "delim": self.delimiter,
             "quote": self.quotechar,
             "escape": self.escapechar or self.quotechar,
             "encoding": encoding,
-            "columns": dict.fromkeys(names, "VARCHAR"),
-            "nullstr": _NO_NULL,
-            "allow_quoted_nulls": False,
             # DuckDB's default (2 MB) would refuse long lines that read() accepts.
             "max_line_size": 1 << 30,
         }
+        if infer_types:
+            # DuckDB's sniffer types the columns from every row (a sample could miss the one
+            # value that does not fit); empty fields are NULL.
+            options |= {"names": names, "sample_size": -1}
+        else:
+            options |= {
+                "columns": dict.fromkeys(names, "VARCHAR"),
+                "nullstr": _NO_NULL,
+                "allow_quoted_nulls": False,
+            }
         if self.on_ragged == "skip":
             options["ignore_errors"] = True
         elif self.on_ragged == "pad":

@@ -43,7 +43,7 @@ from xresource.errors import (
     XResourceNotFoundError,
     XResourceValidationError,
 )
-from xresource.files._engine import reader_call
+from xresource.files._engine import json_source
 from xresource.files.atomic import atomic_replace, copy_prefix
 from xresource.files.base import Record, WriteMode
 from xresource.files.columnar import ColumnarFileResource
@@ -173,7 +173,8 @@ class JSONResource(ColumnarFileResource):
         _kind, names = await asyncio.to_thread(self._layout, path)
         return names
 
-    def _engine_source(self, path: Path) -> str:
+    def _engine_source(self, path: Path, infer_types: bool = False) -> str:
+        # Values are typed in the file already: infer_types changes nothing.
         kind, names = self._layout(path)
         if kind == "collections":
             raise self._error(
@@ -189,7 +190,7 @@ class JSONResource(ColumnarFileResource):
                 "the file with read_stream()",
                 "engine",
             )
-        options = {
+        options: dict[str, Any] = {
             "format": {"lines": "newline_delimited", "array": "array"}.get(kind, "unstructured"),
             "records": True,
             # Types from every record, not a sample: a float or a text value late in the file
@@ -197,7 +198,15 @@ class JSONResource(ColumnarFileResource):
             "sample_size": -1,
             "maximum_object_size": 1 << 30,
         }
-        return reader_call("read_json", str(path), options)
+        try:
+            return json_source(str(path), options)
+        except Exception as exc:  # duckdb.Error: the driver is imported lazily
+            raise self._error(
+                XResourceValidationError,
+                f"the columnar engine cannot read {self.path!r} as JSON: "
+                f"{str(exc).splitlines()[0]}",
+                "engine",
+            ) from None
 
     def _check_collection_for_missing(self, collection: str | None) -> None:
         # A file that does not exist yet has every collection, empty: writing creates it.
