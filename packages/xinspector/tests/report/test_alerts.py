@@ -155,3 +155,27 @@ def test_each_alert_is_in_the_summary_and_in_its_field() -> None:
         assert html.count(f'data-kind="{a.kind}"') == 2
     assert 'data-field="&lt;deck&gt;"' in html
     assert '<a href="#field-1">&lt;deck&gt;</a>' in html
+
+
+def test_masked_alerts_quote_no_value() -> None:
+    fs = FieldStatistics(
+        name="api_token", type="float", count=100, unique_count=50, min=-1e9, max=0.3,
+        quantiles={"p25": 0.1, "p75": 0.2},
+        top_values=[ValueCount(value=0.125, count=99), ValueCount(value=-1e9, count=1)],
+    )  # fmt: skip
+    plain = [a.message for a in field_alerts(fs)]
+    masked = [a.message for a in field_alerts(fs, masked=True)]
+    assert plain == [
+        "'0.125' is 99.0% of the values",
+        "min -1000000000.0 beyond 3 x the interquartile range (0.1 to 0.2)",
+    ]
+    assert masked == [
+        "one value is 99.0% of the values",
+        "min beyond 3 x the interquartile range",
+    ]
+    result = InspectionResult.build(
+        model_name="M", source="s", collection="c", schema={}, total_count=100,
+        fields={"api_token": fs}, sample_data=[], pushdown=False,
+    )  # fmt: skip
+    assert [a.message for a in quality_alerts(result)] == plain
+    assert [a.message for a in quality_alerts(result, mask_secrets=True)] == masked

@@ -65,7 +65,7 @@ class Page(HTMLParser):
         for i, (tag, attrs) in enumerate(self.tags):
             if tag == "section" and attrs.get("data-field") == name:
                 index = sum(1 for t, a in self.tags[:i] if t == "section" and "data-field" in a)
-                parts = re.split(r'(?=<section class="field")', html)
+                parts = re.split(r'(?=<section class="field[ "])', html)
                 return Page(parts[index + 1].split("</section>")[0])
         raise AssertionError(f"no section for {name!r}")
 
@@ -353,3 +353,47 @@ def test_an_empty_inspection_renders_with_its_alert() -> None:
     page = Page(render_report(result_of(total=0)))
     assert [a["data-kind"] for a in page.find("li")] == ["no_rows"]
     assert "0 records" in page.text
+
+
+def _secret_field(name: str) -> FieldStatistics:
+    return FieldStatistics(
+        name=name,
+        type="str",
+        count=40,
+        null_count=2,
+        unique_count=1,
+        min="tok-SECRET-1",
+        max="tok-SECRET-1",
+        top_values=[ValueCount(value="tok-SECRET-1", count=38)],
+        length_histogram=_bins([38]),
+    )
+
+
+@pytest.mark.parametrize("name", ["api_token", "db_password", "X-Api-Key", "session_key"])
+def test_values_of_secret_looking_fields_are_masked(name: str) -> None:
+    result = result_of(_secret_field(name), FieldStatistics(name="author", type="str", count=40))
+    html = render_report(result)
+    assert "tok-SECRET-1" not in html  # not in values, alerts ('constant') or tooltips
+    page = Page(html)
+    masked = page.section_of(html, name)
+    assert "Values masked" in masked.text
+    assert not masked.find("rect")
+    facts = [a["data-fact"] for a in masked.find("dd")]
+    assert facts == ["records", "nulls", "distinct"]
+    assert "every value is the same" in masked.text  # the alert, without the value
+    assert "Values masked" not in page.section_of(html, "author").text
+    # Asked for, the values are there.
+    assert "tok-SECRET-1" in render_report(result, mask_secrets=False)
+
+
+def test_long_values_are_shortened_with_the_whole_value_in_the_tooltip() -> None:
+    long = "Zürich " * 30
+    fs = FieldStatistics(
+        name="city", type="str", count=2, top_values=[ValueCount(value=long, count=2)]
+    )
+    html = render_report(result_of(fs))
+    shown = re.search(r'<td class="value"><span title="([^"]*)">([^<]*)</span>', html)
+    assert shown is not None
+    assert shown[1] == long  # the whole value, its trailing space included
+    assert len(shown[2]) == 80
+    assert shown[2].endswith("…")

@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from xinspector.profiling._stats import FieldStatistics, InspectionResult
 from xinspector.report._format import count, display, share
+from xobj_prototype import is_secret_key
 
 __all__ = ["AlertThresholds", "QualityAlert", "field_alerts", "quality_alerts"]
 
@@ -94,7 +95,7 @@ def _real(value: Any) -> float | None:
     return number if number == number and abs(number) != float("inf") else None
 
 
-def _outliers(fs: FieldStatistics, fence: float) -> str | None:
+def _outliers(fs: FieldStatistics, fence: float, masked: bool) -> str | None:
     q = fs.quantiles or {}
     p25, p75 = _real(q.get("p25")), _real(q.get("p75"))
     low, high = _real(fs.min), _real(fs.max)
@@ -110,6 +111,9 @@ def _outliers(fs: FieldStatistics, fence: float) -> str | None:
         beyond.append(f"max {display(fs.max)}")
     if not beyond:
         return None
+    if masked:
+        names = " and ".join(b.split(" ", 1)[0] for b in beyond)
+        return f"{names} beyond {fence:g} x the interquartile range"
     return (
         f"{' and '.join(beyond)} beyond {fence:g} x the interquartile range "
         f"({display(q['p25'])} to {display(q['p75'])})"
@@ -117,9 +121,9 @@ def _outliers(fs: FieldStatistics, fence: float) -> str | None:
 
 
 def field_alerts(
-    fs: FieldStatistics, thresholds: AlertThresholds | None = None
+    fs: FieldStatistics, thresholds: AlertThresholds | None = None, *, masked: bool = False
 ) -> list[QualityAlert]:
-    """The alerts of one field."""
+    """The alerts of one field; ``masked``: the messages quote no value of the field."""
     t = thresholds or AlertThresholds()
     out: list[QualityAlert] = []
 
@@ -139,13 +143,14 @@ def field_alerts(
         )
     top = fs.top_values[0] if fs.top_values else None
     if present >= 2 and fs.unique_count == 1 and fs.unique_exact:
-        shown = f" {display(top.value)!r}" if top is not None else ""
+        shown = f" {display(top.value)!r}" if top is not None and not masked else ""
         add("constant", "warning", f"every value is the same{shown}")
     elif top is not None and present >= 20 and top.count / present >= t.dominant_share:
         add(
             "dominant_value",
             "info",
-            f"{display(top.value)!r} is {share(top.count, present)} of the values",
+            f"{'one value' if masked else repr(display(top.value))} is "
+            f"{share(top.count, present)} of the values",
         )
     types = {p.strip() for p in fs.type.split("|")} - {"None"}
     if (
@@ -172,15 +177,21 @@ def field_alerts(
         add("low_validity", "warning", f"only {share(fs.quality.validity, 1)} of values are valid")
     if fs.min_length == 0 and (fs.max_length or 0) > 0:
         add("empty_strings", "info", "empty strings next to real values")
-    if (message := _outliers(fs, t.outlier_fence)) is not None:
+    if (message := _outliers(fs, t.outlier_fence, masked)) is not None:
         add("outliers", "info", message)
     return out
 
 
 def quality_alerts(
-    result: InspectionResult, thresholds: AlertThresholds | None = None
+    result: InspectionResult,
+    thresholds: AlertThresholds | None = None,
+    *,
+    mask_secrets: bool = False,
 ) -> list[QualityAlert]:
     """Every alert of an inspection: the collection's first, then each field's in order.
+
+    With ``mask_secrets``, the alerts of fields whose names look secret (``password``,
+    ``api_token``... as :func:`xobj_prototype.is_secret_key` says) quote none of their values.
 
     Examples:
         >>> from xinspector import FieldStatistics, InspectionResult
@@ -207,5 +218,5 @@ def quality_alerts(
             )
         )
     for fs in result.field_statistics.values():
-        out.extend(field_alerts(fs, thresholds))
+        out.extend(field_alerts(fs, thresholds, masked=mask_secrets and is_secret_key(fs.name)))
     return out

@@ -20,6 +20,7 @@ from xinspector.report._alerts import AlertThresholds, QualityAlert, field_alert
 from xinspector.report._format import cell, count, display, number, share, text
 from xinspector.report._page import SCRIPT, STYLE, csp
 from xinspector.report._svg import histogram_svg
+from xobj_prototype import is_secret_key
 
 __all__ = ["render_report"]
 
@@ -133,6 +134,23 @@ def _alerts(alerts: list[QualityAlert], ids: dict[str, int] | None = None) -> st
     return f'<ul class="alerts">{"".join(items)}</ul>'
 
 
+def _masked_field(index: int, fs: FieldStatistics, alerts: list[QualityAlert]) -> str:
+    facts = "".join(
+        f'<dt>{label}</dt><dd data-fact="{label}">{value}</dd>'
+        for label, value in (
+            ("records", count(fs.count)),
+            ("nulls", f"{count(fs.null_count)} ({escape(share(fs.null_count, fs.count))})"),
+            ("distinct", f"{'~' if not fs.unique_exact else ''}{count(fs.unique_count)}"),
+        )
+    )
+    return (
+        f'<section class="field masked" id="field-{index}" data-field="{text(fs.name)}" '
+        f'data-masked><h2>{text(fs.name)}<span class="tag" data-type>{text(fs.type)}</span></h2>'
+        f'{_alerts(alerts)}<dl class="facts">{facts}</dl><p class="not-computed">Values masked: '
+        "the name looks secret (render_report(..., mask_secrets=False) shows them).</p></section>"
+    )
+
+
 def _field(index: int, fs: FieldStatistics, alerts: list[QualityAlert]) -> str:
     types = _types(fs)
     measured = bool(types) and types <= _MEASURED
@@ -197,6 +215,7 @@ def render_report(
     *,
     title: str | None = None,
     thresholds: AlertThresholds | None = None,
+    mask_secrets: bool = True,
 ) -> str:
     """One self-contained HTML page (inline CSS, SVG and script; no network) of an inspection.
 
@@ -204,6 +223,9 @@ def render_report(
         result: what :meth:`XInspector.inspect` returned, or its JSON dict.
         title: the page title (default: the collection's name).
         thresholds: where quality alerts start.
+        mask_secrets: show no value of a field whose name looks secret (``password``,
+            ``api_token``... as :func:`xobj_prototype.is_secret_key` says): its counts only. A
+            report is made to be passed around.
 
     Examples:
         >>> from xinspector import FieldStatistics, InspectionResult
@@ -217,7 +239,7 @@ def render_report(
     inspection = _coerce(result)
     if title is not None and not isinstance(title, str):
         raise TypeError(f"render_report: title must be text, got {type(title).__name__}")
-    alerts = quality_alerts(inspection, thresholds)
+    alerts = quality_alerts(inspection, thresholds, mask_secrets=mask_secrets)
     ids = {name: i for i, name in enumerate(inspection.field_statistics)}
     name = title if title is not None else (inspection.collection or inspection.model_name)
     when = inspection.inspected_at
@@ -228,10 +250,13 @@ def render_report(
         else ""
     )
     how = "computed by the database" if inspection.pushdown else "streamed"
-    fields = "".join(
-        _field(ids[n], fs, field_alerts(fs, thresholds))
-        for n, fs in inspection.field_statistics.items()
-    )
+    parts = []
+    for n, fs in inspection.field_statistics.items():
+        if mask_secrets and is_secret_key(n):
+            parts.append(_masked_field(ids[n], fs, field_alerts(fs, thresholds, masked=True)))
+        else:
+            parts.append(_field(ids[n], fs, field_alerts(fs, thresholds)))
+    fields = "".join(parts)
     return (
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
