@@ -89,6 +89,9 @@ _TEXT_LOOKALIKES = re.compile(
     r"(?=[,)\[]|$)"
 )
 
+# The JSON type, at the top or nested (as above).
+_JSON_TYPE = re.compile(r"(?:^|(?<= ))JSON(?=[,)\[]|$)")
+
 
 def json_source(path: str, options: Mapping[str, Any]) -> str:
     """The table expression reading a JSON file with the values ``json.loads`` gives.
@@ -96,8 +99,9 @@ def json_source(path: str, options: Mapping[str, Any]) -> str:
     DuckDB infers the columns from every record; two of its inferences are undone: text it would
     parse as dates, times or UUIDs stays text (``read()`` keeps them as strings), and a field
     whose values have different JSON types (a number here, a text there), which DuckDB reads as
-    JSON text, is a ``VARIANT`` column where DuckDB has that type (1.5+), so that each value
-    comes back as itself. Raises ``duckdb.Error`` when DuckDB cannot read the file.
+    JSON text, is a ``VARIANT`` (also inside structs and lists) where DuckDB has that type
+    (1.5+), so that each value comes back as itself. Raises ``duckdb.Error`` when DuckDB
+    cannot read the file.
     """
     import duckdb
 
@@ -114,10 +118,14 @@ def json_source(path: str, options: Mapping[str, Any]) -> str:
     if not columns:
         return empty_relation([])
     source = reader_call("read_json", path, {**options, "columns": columns})
-    mixed = [name for name, kind in columns.items() if kind == "JSON"]
+    mixed = {
+        name: _JSON_TYPE.sub("VARIANT", kind)
+        for name, kind in columns.items()
+        if _JSON_TYPE.search(kind)
+    }
     if not mixed or not has_variant:
         return source
-    casts = ", ".join(f"{DUCKDB.quote(n)}::VARIANT AS {DUCKDB.quote(n)}" for n in mixed)
+    casts = ", ".join(f"{DUCKDB.quote(n)}::{t} AS {DUCKDB.quote(n)}" for n, t in mixed.items())
     return f"(SELECT * REPLACE ({casts}) FROM {source})"  # noqa: S608 - quoted names
 
 
