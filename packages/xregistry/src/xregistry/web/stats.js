@@ -75,6 +75,11 @@ function statsQuantiles(s) {
     s.quantiles_exact === false ? el("caption", { class: "muted" }, "approximate") : null);
 }
 
+function statsShare(ratio) {
+  // As the HTML report writes it: a share too small for one decimal is "<0.1%", not "0.0%".
+  return ratio > 0 && ratio < 0.001 ? "<0.1%" : `${(ratio * 100).toFixed(1)}%`;
+}
+
 function statsTopValues(s) {
   const top = s.top_values || [];
   if (!top.length) return null;
@@ -85,7 +90,7 @@ function statsTopValues(s) {
       el("td", { class: "value" }, t.value === "" ? "(empty string)" : show(t.value)),
       el("td", {}, t.count.toLocaleString("en-US")),
       el("td", {}, el("span", { class: "bar", style: `width:${Math.round((t.count / seen) * 80)}px` }),
-        ` ${((t.count / seen) * 100).toFixed(1)}%`)))),
+        ` ${statsShare(t.count / seen)}`)))),
     s.top_values_exact === false ? el("caption", { class: "muted" }, "approximate counts") : null);
 }
 
