@@ -24,6 +24,7 @@ from xinspector import (
     ValueCount,
     render_report,
 )
+from xinspector.report._format import display
 
 
 class Page(HTMLParser):
@@ -397,3 +398,48 @@ def test_long_values_are_shortened_with_the_whole_value_in_the_tooltip() -> None
     assert shown[1] == long  # the whole value, its trailing space included
     assert len(shown[2]) == 80
     assert shown[2].endswith("…")
+
+
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "p", "span",
+    "section", "ul", "li", "a", "table", "tr", "th", "td", "caption", "main", "input", "div",
+    "dl", "dt", "dd", "figure", "figcaption", "svg", "rect", "text", "line", "footer", "script",
+}  # fmt: skip
+hostile_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("<>&\"'/=`;:!-[]{}()\\ \t\n\r\x00\x07\x1b\x85\u2028\ufeff")),
+        st.characters(codec="utf-8"),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    names=st.lists(hostile_text, min_size=1, max_size=4, unique=True),
+    values=st.lists(
+        st.one_of(hostile_text, st.integers(), st.floats(allow_nan=True), st.none()), max_size=6
+    ),
+)
+def test_any_text_stays_text(names: list[str], values: list[Any]) -> None:  # fmt: skip
+    fields = [
+        FieldStatistics(
+            name=name,
+            type="str",
+            count=len(values),
+            top_values=[ValueCount(value=v, count=1) for v in values],
+            length_histogram=_bins([1, 2]),
+        )
+        for name in names
+    ]
+    html = render_report(result_of(*fields), mask_secrets=False)
+    page = Page(html)
+    assert {t for t, _ in page.tags} <= ALLOWED_TAGS
+    assert len(page.find("script")) == 1
+    sections = [a for t, a in page.tags if t == "section" and "data-field" in a]
+    assert [a["data-field"] for a in sections] == [display(n) for n in names]
+    for value in values:
+        if isinstance(value, str) and not value.strip():
+            continue
+        assert display(value) in page.text
