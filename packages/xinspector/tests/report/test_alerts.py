@@ -61,6 +61,10 @@ CASES: list[tuple[dict[str, Any], list[str]]] = [
     ({"type": "int", "count": 5, "unique_count": 5, "unique_exact": False}, []),
     ({"type": "int | str", "count": 4, "unique_count": 2, "type_counts": {"int": 3, "str": 1}},
      ["mixed_types"]),
+    ({"type": "str", "count": 10, "unique_count": 3, "quality": DataQuality(consistency=0.5)},
+     ["mixed_types"]),
+    ({"type": "int | str", "count": 4, "unique_count": 2, "type_counts": {"int": 3, "str": 1},
+      "quality": DataQuality(consistency=0.75)}, ["mixed_types"]),  # said once
     ({"type": "str", "count": 10, "unique_count": 3, "pattern": "email", "pattern_share": 0.9},
      ["pattern_mismatch"]),
     ({"type": "str", "count": 10, "unique_count": 3, "pattern": "email", "pattern_share": 1.0},

@@ -12,7 +12,7 @@ high_nulls         warning   nulls are at least ``high_null_share`` of the recor
 constant           warning   at least two values and all of them equal
 dominant_value     info      one value holds ``dominant_share`` of the values (20+ values)
 all_unique         info      every value distinct (text, integers, UUIDs): an identifier?
-mixed_types        warning   values of more than one type
+mixed_types        warning   values of more than one type or text shape (consistency < 1)
 pattern_mismatch   warning   most values match a pattern (email, url...) but some do not
 low_validity       warning   validity below ``min_validity`` (and no pattern alert)
 empty_strings      info      empty strings next to real values
@@ -167,6 +167,14 @@ def field_alerts(
             for name, n in sorted(fs.type_counts.items(), key=lambda kv: -kv[1])
         )
         add("mixed_types", "warning", f"values of several types: {mix}")
+    elif fs.quality.consistency < 1:
+        # One declared type, several shapes of text (dates in two formats, codes and numbers).
+        add(
+            "mixed_types",
+            "warning",
+            f"only {share(fs.quality.consistency, 1)} of the values share the dominant type "
+            "or shape",
+        )
     if fs.pattern and fs.pattern_share is not None and fs.pattern_share < 1:
         add(
             "pattern_mismatch",
