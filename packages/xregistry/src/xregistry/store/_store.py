@@ -275,7 +275,7 @@ class RegistryStore:
             (None for an unknown model) and False when ``plan`` appended nothing.
 
         Raises:
-            Whatever ``plan`` raises (nothing is written then).
+            Exception: whatever ``plan`` raises (nothing is written then).
         """
         try:
             return await self._append(model, plan, metadata, audit)
