@@ -72,7 +72,10 @@ class EngineFileStore(BoundLayout):
         return self._resource
 
     def _optional(self) -> list[str]:
-        """Fields whose empty text cells read as missing (as :class:`FileStore` reads them)."""
+        """Fields whose empty CSV cells read as missing (as :class:`FileStore` reads them; in
+        JSON, ``""`` is a string)."""
+        if getattr(self._resource, "resource_type", "") != "csv":
+            return []
         fields = self.layout.model_class.model_fields
         return [n for n in self.layout.fields if n in fields and allows_none(fields[n].annotation)]
 

@@ -139,14 +139,16 @@ class FileStore(MemoryStore):
         layout = self.layout
         row = {k: v for k, v in dict(record).items() if k in layout.fields}
         fields = layout.model_class.model_fields
+        flat = self._flat
         for name, value in row.items():
             if not isinstance(value, str):
                 continue
             if name in layout.json_fields and value[:1] in ("[", "{"):
                 with contextlib.suppress(ValueError):
                     row[name] = json.loads(value)
-            elif value == "" and allows_none(fields[name].annotation):
-                row[name] = None  # an empty CSV cell is how a missing value was written
+            elif value == "" and flat and allows_none(fields[name].annotation):
+                # An empty CSV cell is how a missing value was written; in JSON, "" is a string.
+                row[name] = None
         return row
 
     async def _persist(self) -> None:

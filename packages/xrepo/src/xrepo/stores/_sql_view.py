@@ -29,7 +29,9 @@ _TYPES: dict[Kind, tuple[str, tuple[str, ...]]] = {
         ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER"),
     ),
     Kind.FLOAT: ("DOUBLE", ("DOUBLE", "FLOAT")),
-    Kind.DECIMAL: ("DOUBLE", ("DOUBLE", "DECIMAL")),
+    # Exact sums: a file holds a Decimal as a JSON number or a double (the file store writes
+    # floats), read back with the 10 places a DECIMAL keeps.
+    Kind.DECIMAL: ("DECIMAL(38,10)", ("DECIMAL",)),
     Kind.BOOL: ("BOOLEAN", ("BOOLEAN",)),
     Kind.DATETIME: ("TIMESTAMPTZ", ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS")),
     Kind.DATE: ("DATE", ("DATE",)),
@@ -53,6 +55,10 @@ def _scalar(col: str, file_type: str, kind: Kind, *, optional: bool) -> str:
             f"(CASE WHEN regexp_matches({col}, '{_OFFSET}') THEN TRY_CAST({col} AS TIMESTAMPTZ) "
             f"ELSE TRY_CAST({col} AS TIMESTAMP) END)"
         )
+    if kind is Kind.DECIMAL:
+        # Through the shortest text of the number: DuckDB casts a DOUBLE to a DECIMAL by
+        # scaling it in binary (999999999.0 -> 999999999.0000001024).
+        return f"TRY_CAST(CAST({col} AS VARCHAR) AS {target})"
     if kind is Kind.STR and base == "JSON":
         return f"json_extract_string({col}, '$')"
     return f"TRY_CAST({col} AS {target})"

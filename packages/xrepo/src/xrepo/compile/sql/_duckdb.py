@@ -144,13 +144,10 @@ class DuckDBCompiler(PostgresCompiler):
     def _is_null(self, j: str) -> str:
         """The JSON value ``j`` is missing, null, or an array holding null (MongoDB)."""
         holds_null = (
-            f"EXISTS (SELECT 1 FROM unnest(CAST({j} AS JSON[])) AS n(x) "
+            f"EXISTS (SELECT 1 FROM unnest({_as_list(j)}) AS n(x) "
             f"WHERE x IS NULL OR json_type(x) = 'NULL')"
         )
-        return (
-            f"({j} IS NULL OR json_type({j}) = 'NULL' OR "
-            f"(CASE WHEN json_type({j}) = 'ARRAY' THEN {holds_null} ELSE FALSE END))"
-        )
+        return f"({j} IS NULL OR json_type({j}) = 'NULL' OR {holds_null})"
 
     def json_condition(self, j: str, op: str, value: Any) -> str:
         """``op`` on the JSON value ``j``, type-strictly, an array matching by its elements as
@@ -204,7 +201,7 @@ class DuckDBCompiler(PostgresCompiler):
         v = self.alias("v")
         test = self.json_compare(f"{self.q(v)}.{self.q('e')}", "=", self.adapt(value))
         return (
-            f"COALESCE(EXISTS (SELECT 1 FROM unnest(CAST(CAST({e} AS JSON) AS JSON[])) "
+            f"COALESCE(EXISTS (SELECT 1 FROM unnest({_as_list(f'CAST({e} AS JSON)')}) "
             f"AS {self.q(v)}({self.q('e')}) WHERE {test}), FALSE)"
         )
 
@@ -249,7 +246,7 @@ class DuckDBCompiler(PostgresCompiler):
         way = "ASC" if direction > 0 else "DESC"
         elem = f"{x}.e"
         pick = ", ".join(mongo_order(elem, direction))
-        elements = f"unnest(CAST(CAST({e} AS JSON) AS JSON[])) AS {x}(e)"
+        elements = f"unnest({_as_list(f'CAST({e} AS JSON)')}) AS {x}(e)"
         element = f"(SELECT {elem} FROM {elements} ORDER BY {pick} LIMIT 1)"
         empty = f"(CASE WHEN json_array_length(CAST({e} AS JSON)) = 0 THEN 0 ELSE 1 END) {way}"
         return ", ".join([empty, *(f"{t} NULLS FIRST" for t in mongo_order(element, direction))])
@@ -364,7 +361,7 @@ class DuckDBCompiler(PostgresCompiler):
     ) -> tuple[str, str, str, bool]:
         join = "LEFT JOIN LATERAL" if preserve else "CROSS JOIN LATERAL"
         joined = (
-            f"{source} {join} unnest(CAST(CAST({col} AS JSON) AS JSON[])) WITH ORDINALITY "
+            f"{source} {join} unnest({_as_list(f'CAST({col} AS JSON)')}) WITH ORDINALITY "
             f"AS {u}(elem, n)" + (" ON TRUE" if preserve else "")
         )
         elem = f"NULLIF({u}.elem, 'null'::JSON)"
@@ -392,3 +389,10 @@ class DuckDBCompiler(PostgresCompiler):
             for k, v, is_json in pairs
         )
         return f"json_object({items})"
+
+
+def _as_list(j: str) -> str:
+    """The elements of the JSON value ``j`` when it is an array (``NULL`` otherwise). The cast
+    sits under the ``CASE``: DuckDB evaluates a subquery's ``unnest`` for every row, whatever
+    condition surrounds the subquery."""
+    return f"(CASE WHEN json_type({j}) = 'ARRAY' THEN CAST({j} AS JSON[]) END)"
