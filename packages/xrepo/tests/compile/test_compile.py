@@ -84,7 +84,7 @@ def test_json_paths_per_dialect() -> None:
     assert params[0] == ["zip"]
     assert params[-1] == 5
     sql, _ = compile_where(MYSQL, {"address.city": "oslo"})
-    assert "JSON_TYPE(JSON_EXTRACT(`address`, %s)) = 'STRING'" in sql  # test_compile_mysql.py
+    assert "JSON_TYPE(JSON_EXTRACT(`address`, %s)) = 'STRING'" in sql  # compile/sql/test_mysql.py
     with pytest.raises(XRepoValidationError, match="not supported in SQL JSON paths"):
         compile_where(SQLITE, {'address.ci"ty': 1})
 
