@@ -117,9 +117,12 @@ async def prepare(
     registry_config: RegistryConfig | None = None,
     *,
     log: Callable[[str], None] | None = None,
+    default_store: bool = False,
 ) -> Prepared:
     """Connect, discover, register and enrich every source of ``config`` (the embedded sample
-    when it lists none and ``config.sample`` is on).
+    when it lists none and ``config.sample`` is on), bound to the registry store of
+    ``[registry.store] url`` (with no URL: the SQLite file in the data directory when
+    ``default_store``, as ``xregistry serve`` does, else none).
 
     Raises:
         xobj_prototype.XError: a resource cannot be opened (its URL is shown redacted).
@@ -127,7 +130,7 @@ async def prepare(
     say = log or (lambda _msg: None)
     registry = XRegistry(registry_config or default_registry_config(config.admin_roles))
     prepared = Prepared(registry=registry, config=config, auth=TokenAuthenticator(config.tokens))
-    store = store_for(registry.config, config)
+    store = store_for(registry.config, config, default=default_store)
     durable = DurableRegistry(
         registry,
         store,
@@ -187,12 +190,14 @@ async def prepare(
     return prepared
 
 
-def store_for(registry_config: RegistryConfig, config: ApiConfig) -> RegistryStore | None:
-    """The store ``[registry.store] url`` names: ``memory`` for none, empty for the SQLite file
-    ``registry.db`` in the data directory (created when missing)."""
+def store_for(
+    registry_config: RegistryConfig, config: ApiConfig, *, default: bool = True
+) -> RegistryStore | None:
+    """The store ``[registry.store] url`` names: ``memory`` for none; empty for the SQLite file
+    ``registry.db`` in the data directory (created when missing) when ``default``, else none."""
     settings = registry_config.store
     url = (settings.url or "").strip()
-    if url.lower() == "memory":
+    if url.lower() == "memory" or (not url and not default):
         return None
     if not url:
         from pathlib import Path
@@ -252,7 +257,7 @@ async def serve(
     def say(msg: str) -> None:
         print(msg, file=stream, flush=True)
 
-    prepared = await prepare(config, registry_config, log=say)
+    prepared = await prepare(config, registry_config, log=say, default_store=True)
     try:
         sock = bind(config.host, config.port)
     except OSError as exc:

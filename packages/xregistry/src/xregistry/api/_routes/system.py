@@ -46,8 +46,17 @@ async def info(state: StateDep, who: PrincipalDep) -> Info:
 
 @router.get("/audit", response_model=list[dict[str, Any]])
 async def audit(
-    state: StateDep, who: AdminDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    state: StateDep,
+    who: AdminDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    stored: bool = False,
 ) -> list[dict[str, Any]]:
-    """The newest audit events, newest last (admin roles only)."""
+    """The newest audit events, newest last (admin roles only). ``stored=true`` reads the
+    registry store's trail instead (every instance, across restarts; successful reads only
+    when the store keeps them); without a store it is the same as the in-memory log."""
+    durable = state.durable
+    if stored and durable.store is not None:
+        await durable.follower.flush()
+        return [json_safe(e) for e in await durable.store.audit(limit=limit)]
     events = state.registry.audit.events(limit=limit)
     return [json_safe(e.model_dump(mode="json")) for e in events]
