@@ -127,8 +127,9 @@ def _alerts(alerts: list[QualityAlert], ids: dict[str, int] | None = None) -> st
         where = ""
         if ids is not None and a.field is not None:
             where = f'<a href="#field-{ids[a.field]}">{text(a.field)}</a>: '
+        field = "" if a.field is None else text(a.field)
         items.append(
-            f'<li class="{a.severity}" data-kind="{a.kind}" data-field="{text(a.field)}">'
+            f'<li class="{a.severity}" data-kind="{a.kind}" data-field="{field}">'
             f'<span class="sev">{a.severity}</span>{where}{text(a.message)}</li>'
         )
     return f'<ul class="alerts">{"".join(items)}</ul>'

@@ -69,10 +69,10 @@ function statsNotComputed(what) {
 function statsQuantiles(s) {
   if (!s.quantiles) return statsNotComputed("Quantiles");
   return el("table", { class: "quantiles" },
+    s.quantiles_exact === false ? el("caption", { class: "muted" }, "approximate") : null,
     el("thead", {}, el("tr", {}, STATS_QUANTILES.map((q) => el("th", {}, q)))),
     el("tbody", {}, el("tr", {}, STATS_QUANTILES.map((q) =>
-      el("td", { "data-quantile": q }, statsBound(s.quantiles[q]))))),
-    s.quantiles_exact === false ? el("caption", { class: "muted" }, "approximate") : null);
+      el("td", { "data-quantile": q }, statsBound(s.quantiles[q]))))));
 }
 
 function statsShare(ratio) {
@@ -80,18 +80,27 @@ function statsShare(ratio) {
   return ratio > 0 && ratio < 0.001 ? "<0.1%" : `${(ratio * 100).toFixed(1)}%`;
 }
 
+// A value as the HTML report writes it: nulls, empty and blank strings named, not invisible.
+function statsValue(value) {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "string" && !value.trim()) {
+    return value ? `(${value.length} blank character(s))` : "(empty string)";
+  }
+  return show(value);
+}
+
 function statsTopValues(s) {
   const top = s.top_values || [];
   if (!top.length) return null;
   const seen = Math.max(1, (s.count || 0) - (s.null_count || 0));
   return el("table", { class: "top-values" },
+    s.top_values_exact === false ? el("caption", { class: "muted" }, "approximate counts") : null,
     el("thead", {}, el("tr", {}, el("th", {}, "value"), el("th", {}, "count"), el("th", {}, "share"))),
     el("tbody", {}, top.map((t) => el("tr", { "data-count": t.count },
-      el("td", { class: "value" }, t.value === "" ? "(empty string)" : show(t.value)),
+      el("td", { class: "value" }, statsValue(t.value)),
       el("td", {}, t.count.toLocaleString("en-US")),
       el("td", {}, el("span", { class: "bar", style: `width:${Math.round((t.count / seen) * 80)}px` }),
-        ` ${statsShare(t.count / seen)}`)))),
-    s.top_values_exact === false ? el("caption", { class: "muted" }, "approximate counts") : null);
+        ` ${statsShare(t.count / seen)}`)))));
 }
 
 function statsField(name, s) {
