@@ -224,14 +224,15 @@ class DurableRegistry:
                 changes=changes,
             )
 
-        stored, appended = await self.store.append_version(
-            model,
-            plan,
-            metadata=model_document(registered),
-            audit=lambda v: self._version_event(v, None),
-        )
-        if stored is not None:
-            self.registry.models.adopt_version(model, stored.version)
+        async with self.follower.lock:
+            stored, appended = await self.store.append_version(
+                model,
+                plan,
+                metadata=model_document(registered),
+                audit=lambda v: self._version_event(v, None),
+            )
+            if stored is not None:
+                self.registry.models.adopt_version(model, stored.version)
         if appended and stored is not None and stored.changes:
             logger.info("model %s: version %s (%s)", model, stored.version, stored.source)
         return stored, appended
@@ -385,9 +386,16 @@ class DurableRegistry:
             doc = {"source": "external", "namespace": namespace, "description": description}
             if existing is not None:
                 doc = model_document(existing)
-            stored, appended = await self.store.append_version(
-                name, plan, metadata=doc, audit=lambda v: self._version_event(v, principal)
-            )
+            async with self.follower.lock:
+                stored, appended = await self.store.append_version(
+                    name, plan, metadata=doc, audit=lambda v: self._version_event(v, principal)
+                )
+                if appended and stored is not None:
+                    # Under the lock: a poll must not register this version first.
+                    applied = self._apply(
+                        name, model_class, stored, namespace, description, principal
+                    )
+                    return applied, True
         if not appended or stored is None:
             return models.get(name), False
         return self._apply(name, model_class, stored, namespace, description, principal), True

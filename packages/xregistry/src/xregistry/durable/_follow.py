@@ -60,8 +60,10 @@ class Follower:
         self._catalog_keys: dict[str, tuple[int, ...]] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
-        # One poll at a time: a request's catch-up and the background step share the cursor.
-        self._lock = asyncio.Lock()
+        #: Held while the store and the memory are brought in line: by a poll (a request's
+        #: catch-up and the background step share the cursor), and by this instance's own
+        #: writes, so that a poll never applies a version between its commit and its apply.
+        self.lock = asyncio.Lock()
 
     @property
     def registry(self) -> Any:
@@ -136,7 +138,7 @@ class Follower:
     # -- changes in ---------------------------------------------------------------------------
     async def poll(self) -> list[str]:
         """Apply the change notices committed since the last poll; the models they changed."""
-        async with self._lock:
+        async with self.lock:
             return await self._poll()
 
     async def _poll(self) -> list[str]:
