@@ -106,6 +106,19 @@ def test_dependents_through_an_extra_are_selected(clone: Path) -> None:
     assert sel.packages == ["xrepo", "xregistry"]
 
 
+def test_a_unit_test_in_a_subpackage_folder_selects_its_package(clone: Path) -> None:
+    # Unit tests mirror the source subpackages (docs/architecture.md): a test two folders down,
+    # committed or new and untracked, is the package's change like its source.
+    base = base_of(clone)
+    change(clone, "packages/xrepo/tests/compile/sql/test_mysql.py")
+    assert selection(clone, base).packages == ["xrepo", "xregistry"]
+    base = base_of(clone)
+    change(clone, "packages/xinspector/tests/profílíng/test_new_case.py", "X = 1\n", commit=False)
+    sel = selection(clone, base)
+    assert sel.packages == ["xinspector", "xrepo", "xregistry"]
+    assert "tests(xinspector)" in sel.session_names()
+
+
 @pytest.mark.parametrize("rel", ["noxfile.py", ".ci/run", "pyproject.toml", "scripts/floors.py"])
 def test_workflow_and_workspace_changes_select_everything(clone: Path, rel: str) -> None:
     base = base_of(clone)
