@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from registry_server import Served
 
@@ -21,9 +22,11 @@ ADMIN_MODELS = '["create", "read", "update", "delete", "list"]'
 def call(
     served: Served, method: str, path: str, body: Any = None, token: str | None = None
 ) -> tuple[int, Any]:
-    """``(status, JSON body)`` of one request (the local admin's token by default)."""
+    """``(status, JSON body)`` of one request (the local admin's token by default); non-ASCII
+    characters of ``path`` are percent-encoded."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(served.url + path, data=data, method=method)
+    target = served.url + quote(path, safe="/?=&%")
+    request = urllib.request.Request(target, data=data, method=method)
     request.add_header("Authorization", f"Bearer {token or served.token}")
     if data is not None:
         request.add_header("Content-Type", "application/json")
