@@ -1,5 +1,6 @@
 """The same records in the oracle (a plain mongod collection, inserted with pymongo) and in every
-xrepo backend: memory, SQLite file, PostgreSQL, MariaDB, MongoDB through xrepo, a JSON file."""
+xrepo backend: memory, SQLite file, PostgreSQL, MariaDB, MongoDB through xrepo, a DuckDB file, a
+JSON file, and a JSON Lines and a Parquet file queried where they lie by the DuckDB engine."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from differential.queries import paths_values
 from xrepo import MaterializedRepo, XRepo, XRepoFactory
 from xresource import ResourceFactory
 
-BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb", "json"]
+BACKENDS = [
+    "memory", "sqlite", "postgresql", "mysql", "mongodb", "duckdb", "json", "jsonl-engine",
+    "parquet",
+]  # fmt: skip
 ORACLE_DB = "xrepo_differential"
 
 
@@ -91,6 +95,16 @@ async def _load(
         assert isinstance(repo, MaterializedRepo)
         repo.add_related(orders, ORDERS)
         loaded.resources[backend] = resource
+    elif backend in ("jsonl-engine", "parquet"):
+        # Queried where they lie by the DuckDB engine (the factory's default for both). No
+        # $lookup there (the engine holds the file alone): refused by name, as the suite accepts.
+        kind, suffix = ("json", "jsonl") if backend == "jsonl-engine" else ("parquet", "parquet")
+        resource = ResourceFactory.create(kind, path=str(tmp / f"{name}.{suffix}"),
+                                          create_if_missing=True)  # fmt: skip
+        repo = await XRepoFactory.create(resource=resource, model_class=Rec, name=name,
+                                         lookups=[orders])  # fmt: skip
+        await repo.bulk_create(loaded.data)
+        loaded.resources[backend] = resource
     elif backend == "mongodb":
         resource = await stack.enter_async_context(
             mongo_collections(mongo_db_url(urls["mongodb"], ORACLE_DB), [name, orders])
@@ -103,7 +117,10 @@ async def _load(
         await order_repo.bulk_create(ORDERS)
         loaded.resources[backend] = resource
     else:
-        url = f"sqlite:///{tmp / f'{name}.db'}" if backend == "sqlite" else urls[backend]
+        url = {
+            "sqlite": f"sqlite:///{tmp / f'{name}.db'}",
+            "duckdb": f"duckdb:///{tmp / f'{name}.duckdb'}",
+        }.get(backend) or urls[backend]
         resource = await stack.enter_async_context(
             sql_tables(url, {name: REC_DDL[backend], orders: ORDER_DDL[backend]})
         )

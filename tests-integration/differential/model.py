@@ -64,6 +64,10 @@ REC_DDL = {
         "d DECIMAL(30,10), b BOOLEAN, ts DATETIME(6), day DATE, tags JSON, nums JSON, "
         "addr JSON)"
     ),
+    "duckdb": (
+        "CREATE TABLE {t} (id BIGINT PRIMARY KEY, s VARCHAR, i BIGINT, f DOUBLE, "
+        "d DECIMAL(30,10), b BOOLEAN, ts TIMESTAMPTZ, day DATE, tags JSON, nums JSON, addr JSON)"
+    ),
 }
 ORDER_DDL = {
     "sqlite": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, ref INTEGER, amt INTEGER, label TEXT)",
@@ -71,6 +75,7 @@ ORDER_DDL = {
     "mysql": (
         "CREATE TABLE {t} (id BIGINT PRIMARY KEY, ref BIGINT, amt BIGINT, label VARCHAR(200))"
     ),
+    "duckdb": "CREATE TABLE {t} (id BIGINT PRIMARY KEY, ref BIGINT, amt BIGINT, label VARCHAR)",
 }
 
 

@@ -102,12 +102,14 @@ BACKENDS = [
     "duckdb",
     "csv",
     "json",
-    # Files read where they lie by the DuckDB engine: JSON Lines by default, CSV by option.
+    # Files read where they lie by the DuckDB engine: Parquet and JSON Lines by default, CSV by
+    # option.
+    "parquet",
     "jsonl-engine",
     "csv-engine",
 ]
 #: Backends whose repository holds one file alone: ``$lookup`` is refused by name there.
-SINGLE_FILE = ("jsonl-engine", "csv-engine")
+SINGLE_FILE = ("parquet", "jsonl-engine", "csv-engine")
 
 
 class Order(XObjPrototype):
@@ -142,8 +144,10 @@ async def backend(
             path=str(tmp_path / f"{unique_name}.{fmt}"),
             create_if_missing=True,
         )
+        # Parquet and JSON Lines take the engine by default; CSV only when asked.
+        engine = {"engine": True} if fmt == "csv" else {}
         repo = await XRepoFactory.create(
-            resource=resource, model_class=Item, engine=True, lookups=[orders]
+            resource=resource, model_class=Item, lookups=[orders], **engine
         )
         assert isinstance(repo, ConnectedEngineFileRepo)
         await repo.bulk_create(DATA)

@@ -44,9 +44,16 @@ def allows_none(annotation: Any) -> bool:
     return annotation is not str
 
 
-def _plain(value: Any, flat: bool) -> Any:
+#: File types whose cells are typed: datetimes, dates, times, Decimals and UUIDs are written as
+#: they are (Parquet has a column type for each).
+_TYPED_CELLS = frozenset({"parquet"})
+
+
+def _plain(value: Any, flat: bool, typed: bool = False) -> Any:
     if isinstance(value, enum.Enum):
         value = value.value
+    if typed and isinstance(value, _dt.datetime | _dt.date | _dt.time | Decimal | uuid.UUID):
+        return value
     if isinstance(value, _dt.datetime | _dt.date | _dt.time):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -99,8 +106,9 @@ class FileStore(MemoryStore):
 
     @property
     def _flat(self) -> bool:
-        # CSV cells hold scalars only: structured values are stored as JSON text.
-        return getattr(self._resource, "resource_type", "") in ("csv", "excel")
+        # CSV cells hold scalars only: structured values are stored as JSON text. So do Parquet
+        # cells: a column has one type, which lists and documents of any shape have not.
+        return getattr(self._resource, "resource_type", "") in ("csv", "excel", "parquet")
 
     async def reload(self) -> None:
         """Read the file again, dropping what is in memory."""
@@ -139,21 +147,25 @@ class FileStore(MemoryStore):
         layout = self.layout
         row = {k: v for k, v in dict(record).items() if k in layout.fields}
         fields = layout.model_class.model_fields
-        flat = self._flat
+        # An empty CSV (or Excel) cell is how a missing value was written; in JSON and Parquet,
+        # "" is a string.
+        empty_is_none = getattr(self._resource, "resource_type", "") in ("csv", "excel")
         for name, value in row.items():
             if not isinstance(value, str):
                 continue
             if name in layout.json_fields and value[:1] in ("[", "{"):
                 with contextlib.suppress(ValueError):
                     row[name] = json.loads(value)
-            elif value == "" and flat and allows_none(fields[name].annotation):
-                # An empty CSV cell is how a missing value was written; in JSON, "" is a string.
+            elif value == "" and empty_is_none and allows_none(fields[name].annotation):
                 row[name] = None
         return row
 
     async def _persist(self) -> None:
         flat = self._flat
-        records = [{k: _plain(v, flat) for k, v in row.items()} for row in self._rows.values()]
+        typed = getattr(self._resource, "resource_type", "") in _TYPED_CELLS
+        records = [
+            {k: _plain(v, flat, typed) for k, v in row.items()} for row in self._rows.values()
+        ]
         try:
             await self._resource.write(records, mode="replace", collection=self._file_collection)
         except XResourceError as exc:
