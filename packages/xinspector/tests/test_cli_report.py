@@ -4,13 +4,16 @@ stdout stays clean either way."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -31,14 +34,16 @@ def orders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def run(args: list[str], *, tty: bool) -> tuple[int, str, str]:
-    """Run the CLI; stderr on a pseudo-terminal when ``tty``, else on a pipe."""
+def run(args: list[str], *, tty: bool, columns: int = 400) -> tuple[int, str, str]:
+    """Run the CLI; stderr on a pseudo-terminal ``columns`` wide when ``tty``, else on a
+    pipe."""
     env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
     cmd = [sys.executable, "-m", "xinspector.cli", *args]
     if not tty:
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
         return done.returncode, done.stdout, done.stderr
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, env=env)
         os.close(slave)
@@ -74,6 +79,22 @@ def test_progress_on_a_terminal(orders: Path) -> None:
         r"[\d,]+ records/s · [\d.]+ s\r?\n",
         final,
     ), final
+
+
+@pytest.mark.parametrize("columns", [80, 30])
+def test_progress_fits_a_narrow_terminal(orders: Path, columns: int) -> None:
+    code, out, err = run(["report", str(orders)], tty=True, columns=columns)
+    assert code == 0, err
+    assert out.startswith("<!doctype html>")
+    drawn = [d.rstrip("\r\n") for d in err.split("\r\x1b[K") if d]
+    assert drawn
+    # Never wider than the terminal less one column: the line never wraps.
+    assert all(len(d) <= columns - 1 for d in drawn), drawn
+    if columns == 80:  # the path gives way, the numbers stay
+        assert drawn[-1].startswith("…")
+        assert re.search(r"45,000( / 45,000)? records", drawn[-1]), drawn[-1]
+    else:  # too narrow even for the numbers: cut at the end
+        assert drawn[-1].endswith("…")
 
 
 def test_no_progress_on_a_pipe(orders: Path) -> None:

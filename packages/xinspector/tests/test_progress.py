@@ -117,3 +117,31 @@ def test_wants_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     closed = io.StringIO()
     closed.close()
     assert wants_progress(closed) is False
+
+
+def test_the_line_fits_the_terminal() -> None:
+    clock = Clock()
+    label = "inspect /data/" + "very-long-folder-name/" * 8 + "orders.csv"
+    line = ProgressLine(Terminal(), label, clock=clock, width=60)
+    clock.now += 2
+    line.update(1_000_000, None)
+    fitted = line.fitted()
+    assert len(fitted) == 59  # one column spare: the cursor never wraps
+    assert fitted.startswith("…")
+    assert fitted.endswith("orders.csv · 1,000,000 records · 500,000 records/s · 2.0 s")
+    # Too narrow even for the numbers: cut at the end.
+    narrow = ProgressLine(Terminal(), label, clock=clock, width=30)
+    narrow.update(5, 10)
+    assert len(narrow.fitted()) == 29
+    assert narrow.fitted().endswith("…")
+    # A short line is left alone.
+    assert ProgressLine(Terminal(), "p", clock=clock, width=60).fitted() == "p · 0.0 s"
+
+
+async def test_a_pipe_gets_the_whole_line() -> None:
+    clock = Clock()
+    out = io.StringIO()
+    label = "x" * 300
+    line = ProgressLine(out, label, clock=clock, width=40)
+    await line.finish()
+    assert out.getvalue() == label + " · 0.0 s\n"

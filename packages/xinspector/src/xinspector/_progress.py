@@ -52,6 +52,7 @@ class ProgressLine:
         label: what is being done (``profiling orders``).
         interval: least seconds between two redraws.
         clock: the monotonic clock (tests give their own).
+        width: the terminal's columns (default: asked of the terminal at each redraw).
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class ProgressLine:
         *,
         interval: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
+        width: int | None = None,
     ) -> None:
         if interval < 0:
             raise ValueError(f"ProgressLine interval must not be negative, got {interval!r}")
@@ -68,6 +70,7 @@ class ProgressLine:
         self.label = label
         self.interval = interval
         self.clock = clock
+        self.width = width
         self.started = clock()
         self.done = 0
         self.total: int | None = None
@@ -93,10 +96,33 @@ class ProgressLine:
         parts.append(_elapsed(elapsed))
         return " · ".join(parts)
 
+    def _columns(self) -> int:
+        if self.width is not None:
+            return self.width
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, ValueError, OSError):  # not a file descriptor after all
+            return 80
+        return columns if columns > 0 else 80  # a terminal that never said its size
+
+    def fitted(self) -> str:
+        """The line cut to the terminal's width: a line that wraps cannot be redrawn in place
+        (the carriage return goes back to the start of its last row only). The label (a long
+        path) gives way first, the numbers stay."""
+        line = self.text()
+        room = max(self._columns() - 1, 10)
+        if len(line) <= room:
+            return line
+        rest = line[len(self.label) :]
+        keep = room - len(rest) - 1
+        if keep >= 8:
+            return "…" + self.label[len(self.label) - keep :] + rest
+        return line[: room - 1] + "…"
+
     def _draw(self) -> None:
         self.drawn_at = self.clock()
         if self.in_place:
-            self.stream.write(_CLEAR + self.text())
+            self.stream.write(_CLEAR + self.fitted())
         else:
             self.stream.write(self.text() + "\n")
         self.stream.flush()
@@ -138,6 +164,8 @@ class ProgressLine:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
-        final = summary if summary is not None else self.text()
+        final = (
+            summary if summary is not None else (self.fitted() if self.in_place else self.text())
+        )
         self.stream.write((_CLEAR if self.in_place else "") + final + "\n")
         self.stream.flush()
