@@ -6,6 +6,8 @@ itself (read directly, as the oracle) holds the versions and their audit entries
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -211,3 +213,29 @@ def test_unknown_versions_and_models_are_404_naming_them(serving: Serving) -> No
     assert "nowhere_ü" in body["error"]["message"]
     status, body = call(served, "GET", f"/api/registry/models/{TABLE}/versions/1.0")
     assert status == 422  # not MAJOR.MINOR.PATCH
+
+
+@pytest.mark.parametrize(
+    ("store", "expected"),
+    [
+        ("postgresql://registry:s3cret-pw@127.0.0.1:1/registry", "cannot reach the server"),
+        ("sqlite:////nonexistent-dir-ü/registry.db", "does not exist"),
+        ("mongodb://127.0.0.1:27017/registry", "SQL database"),
+    ],
+)
+def test_a_store_that_cannot_serve_stops_serve_clearly(
+    store: str, expected: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "xregistry.cli", "serve", "--port", "0", "--store", store,
+         "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert expected in done.stderr
+    assert "s3cret-pw" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "URL:" not in done.stdout  # it never started serving

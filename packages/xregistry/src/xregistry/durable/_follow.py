@@ -55,6 +55,8 @@ class Follower:
         self.poll_interval = poll_interval
         self.audit_reads = audit_reads
         self.seen = 0
+        #: Set once :meth:`open` reached the store; before that there is nothing to write.
+        self.opened = False
         self._audit: list[dict[str, Any]] = []
         self._saved_enrichment: dict[str, int] = {}
         self._catalog_keys: dict[str, tuple[int, ...]] = {}
@@ -76,6 +78,7 @@ class Follower:
     async def open(self) -> None:
         """Start from the store's current revision, take the stored modes, listen to audit."""
         self.seen = await self.store.revision()
+        self.opened = True
         models = self.registry.models
         for row in await self.store.models():
             if row.compatibility and row.name in models.models:
@@ -122,6 +125,8 @@ class Follower:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if not self.opened:
+            return
         try:
             await self.flush()
         except Exception as exc:  # closing must go on; the events are logged as lost
