@@ -164,3 +164,70 @@ async def test_without_a_store_the_history_is_the_memory() -> None:
 def test_a_poll_interval_must_be_positive() -> None:
     with pytest.raises(ValueError, match="poll_interval"):
         DurableRegistry(XRegistry(), poll_interval=0)
+
+
+async def test_discovering_again_versions_a_changed_table(
+    open_durable: Opener, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from xresource import ResourceFactory
+
+    source = tmp_path / "quelle.db"
+    with sqlite3.connect(source) as db:
+        db.execute("CREATE TABLE waren (id INTEGER PRIMARY KEY, titel TEXT NOT NULL)")
+        db.execute("CREATE TABLE lager (id INTEGER PRIMARY KEY, ort TEXT)")
+        db.executemany("INSERT INTO waren VALUES (?, ?)", [(1, "Zoë ✓"), (2, "")])
+    resource = ResourceFactory.from_url(f"sqlite:///{source}", name="quelle")
+    durable = await open_durable()
+    await durable.load()
+    try:
+        first = await durable.discover(resource, "quelle", enrich=False)
+        assert sorted(first.registered) == ["lager", "waren"]
+        with sqlite3.connect(source) as db:
+            db.execute("ALTER TABLE waren ADD COLUMN preis NUMERIC")
+        again = await durable.discover(resource, "quelle", enrich=False)
+        assert (again.registered, again.failed) == ([], {})
+        assert (again.updated, again.unchanged) == (["waren"], ["lager"])
+        history = await durable.history("waren")
+        assert [(v.version, v.source) for v in history] == [
+            ("1.0.0", "discovery"),
+            ("1.1.0", "discovery"),
+        ]
+        assert [c["field"] for c in history[-1].changes] == ["preis"]
+        assert [v.version for v in await durable.history("lager")] == ["1.0.0"]
+    finally:
+        await resource.disconnect()
+
+
+async def test_enrichment_and_catalog_are_written_and_come_back(open_durable: Opener) -> None:
+    from xregistry.enrichment import ModelEnrichment
+
+    first = await open_durable()
+    first.registry.models.register(Kunde, name="kunde")
+
+    @first.registry.functions.register(namespace="mathe")
+    def addiere(a: int, b: int) -> int:
+        """Summe."""
+        return a + b
+
+    await first.load()
+    enriched = first.registry.get_enriched()
+    enriched.enrichments["kunde"] = ModelEnrichment(
+        model_name="kunde",
+        resource_name="quelle",
+        statistics={"total_count": 2},
+        sample_data=[{"id": 1, "name": "Zoë"}],
+    )
+    await first.follower.flush()
+    assert first.store is not None
+    assert (await first.store.enrichments())["kunde"]["sample_data"] == [{"id": 1, "name": "Zoë"}]
+    assert "addiere" in await first.store.catalog("functions")
+    await first.aclose()
+
+    second = await open_durable()
+    second.registry.models.register(Kunde, name="kunde")
+    await second.load()
+    restored = second.registry.get_enriched().enrichments["kunde"]
+    assert restored.is_live is False  # the last stored one, not a fresh inspection
+    assert restored.statistics == {"total_count": 2}
