@@ -77,6 +77,11 @@ _STATEMENT_ECHO = re.compile(r"\n\s*\nLINE \d+:.*", re.DOTALL)
 _MISSING_TABLE = re.compile(r"Table with name (?P<name>.+?) does not exist")
 
 
+def _affected(cursor: duckdb.DuckDBPyConnection) -> int:
+    """Rows affected by the statement just run on ``cursor`` (0 for statements without)."""
+    return max(cursor.rowcount, 0)
+
+
 def _message(exc: BaseException) -> str:
     return _STATEMENT_ECHO.sub("", str(exc)).strip()
 
@@ -136,13 +141,13 @@ class _DuckDBExecutor(ConnectionExecutor):
         return None if row is None else row[0]
 
     def _execute(self, sql: str, params: Sequence[Any]) -> int:
-        return max(self.raw.execute(sql, params).rowcount, 0)
+        return _affected(self.raw.execute(sql, params))
 
     def _execute_many(self, sql: str, params_seq: Iterable[Sequence[Any]]) -> int:
         batch = [check_params(p, "execute_many") for p in params_seq]
         if not batch:
             return 0
-        return max(self.raw.executemany(sql, batch).rowcount, 0)
+        return _affected(self.raw.executemany(sql, batch))
 
     # -- SQLExecutor ---------------------------------------------------------------------------
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:

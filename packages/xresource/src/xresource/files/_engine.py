@@ -99,8 +99,8 @@ def json_source(path: str, options: Mapping[str, Any]) -> str:
     DuckDB infers the columns from every record; two of its inferences are undone: text it would
     parse as dates, times or UUIDs stays text (``read()`` keeps them as strings), and a field
     whose values have different JSON types (a number here, a text there), which DuckDB reads as
-    JSON text, is a ``VARIANT`` (also inside structs and lists) where DuckDB has that type
-    (1.5+), so that each value comes back as itself. Raises ``duckdb.Error`` when DuckDB
+    JSON text, is a ``VARIANT`` (also inside structs and lists), so that each value comes back
+    as itself. Raises ``duckdb.Error`` when DuckDB
     cannot read the file.
     """
     import duckdb
@@ -109,11 +109,6 @@ def json_source(path: str, options: Mapping[str, Any]) -> str:
         described = con.execute(
             f"DESCRIBE SELECT * FROM {reader_call('read_json', path, options)}"  # noqa: S608
         ).fetchall()
-        try:
-            con.execute("SELECT NULL::VARIANT")
-            has_variant = True
-        except duckdb.Error:
-            has_variant = False
     columns = {str(row[0]): _TEXT_LOOKALIKES.sub("VARCHAR", str(row[1])) for row in described}
     if not columns:
         return empty_relation([])
@@ -123,7 +118,7 @@ def json_source(path: str, options: Mapping[str, Any]) -> str:
         for name, kind in columns.items()
         if _JSON_TYPE.search(kind)
     }
-    if not mixed or not has_variant:
+    if not mixed:
         return source
     casts = ", ".join(f"{DUCKDB.quote(n)}::{t} AS {DUCKDB.quote(n)}" for n, t in mixed.items())
     return f"(SELECT * REPLACE ({casts}) FROM {source})"  # noqa: S608 - quoted names
