@@ -123,6 +123,20 @@ def check_against_statistics(columns: list[dict[str, Any]], result: InspectionRe
     return checked
 
 
+def assert_charts(columns: list[dict[str, Any]], bars: set[str], lengths: set[str]) -> None:
+    """The backend computed the charts in place: numeric and temporal columns have bars, text
+    columns a length distribution, and nothing reads "not computed"."""
+    by_name = {c["field"]: c for c in columns}
+    for name in bars:
+        assert by_name[name]["bars"], name
+        assert set(by_name[name]["quantiles"]) == {"p5", "p25", "p50", "p75", "p95"}, name
+    for name in lengths:
+        assert by_name[name]["lengths"], name
+    assert [c["missing"] for c in columns if c["field"] in bars | lengths] == [
+        [] for c in columns if c["field"] in bars | lengths
+    ]
+
+
 def assert_same_top(page: list[list[Any]], stats: list[tuple[str, int]]) -> None:
     """The same top values, up to ties: a parallel engine may list equal counts in another
     order from one run to the next, and pick other values among those tied at the cut."""
@@ -235,6 +249,7 @@ async def test_sqlite_table_report_computed_by_the_database(page: CDP, tmp_path:
     assert result.pushdown
     columns = await open_report(page, out)
     check_against_statistics(columns, result)
+    assert_charts(columns, bars={"id", "total"}, lengths={"note"})
     assert await page.eval("window.__pwned === undefined") is True
     meta = await page.eval("document.querySelector('.meta').innerText")
     assert "computed by the database" in meta
@@ -276,6 +291,7 @@ async def test_postgres_table_report(
     assert result.pushdown
     columns = await open_report(page, out)
     check_against_statistics(columns, result)
+    assert_charts(columns, bars={"amount", "at"}, lengths={"note"})
     assert await page.eval("window.__pwned === undefined") is True
     assert await page.eval("document.getElementById('injected') === null") is True
     assert requested(page) == {out.as_uri()}
@@ -307,5 +323,6 @@ async def test_mongodb_collection_report(
     assert result.pushdown
     columns = await open_report(page, out)
     check_against_statistics(columns, result)
+    assert_charts(columns, bars={"amount", "at"}, lengths={"note"})
     assert await page.eval("window.__pwned === undefined") is True
     assert requested(page) == {out.as_uri()}

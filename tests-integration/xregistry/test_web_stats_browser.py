@@ -82,27 +82,52 @@ def served(hostile_csv: Path) -> Iterator[tuple[str, str]]:
     stop_serve(server)
 
 
-async def api_statistics(url: str, token: str) -> dict[str, Any]:
+async def api_statistics(url: str, token: str, model: str) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
-        answer = await c.get("/api/enrichment/models/hostile_items/enrichment")
+        answer = await c.get(f"/api/enrichment/models/{model}/enrichment")
     assert answer.status_code == 200, answer.text
     statistics: dict[str, Any] = answer.json()["statistics"]
     return statistics
+
+
+async def open_statistics_tab(page: CDP, url: str, token: str, model: str) -> dict[str, Any]:
+    """Sign in, open ``model``'s statistics tab and read its charts, by field."""
+    await page.send("Page.navigate", url=f"{url}/#token={token}")
+    await page.wait_for(f"document.querySelector('[data-model={model}]') !== null")
+    await page.eval(f"document.querySelector('[data-model={model}]').click()")
+    await page.wait_for("document.querySelector('[data-tab=Statistics]') !== null")
+    await page.eval("document.querySelector('[data-tab=Statistics]').click()")
+    await page.wait_for("document.getElementById('stats-charts') !== null")
+    return {c["field"]: c for c in await page.eval(READ_TAB)}
+
+
+def check_tab(columns: dict[str, Any], fields: dict[str, Any]) -> None:
+    """Each field's charts are what the API sent for it."""
+    for name, column in columns.items():
+        sent = fields[name]
+        histogram = sent["histogram"] or []
+        assert [b["count"] for b in column["bars"]] == [b["count"] for b in histogram]
+        for bar, b in zip(column["bars"], histogram, strict=True):
+            if isinstance(b["lower"], str):  # a temporal bound: ISO text
+                assert bar["lower"] == b["lower"]
+            else:
+                assert float(bar["lower"]) == b["lower"]
+            assert bar["title"].endswith(f": {b['count']:,}")
+        if histogram:
+            assert_drawn_to_scale(column["bars"])
+        assert column["lengths"] == [b["count"] for b in sent["length_histogram"] or []]
+        if sent["quantiles"]:
+            assert set(column["quantiles"]) == {"p5", "p25", "p50", "p75", "p95"}
+        assert [c for _, c in column["top"]] == [t["count"] for t in sent["top_values"]]
+        assert column["missing"] == []
 
 
 async def test_statistics_tab_draws_what_the_api_sends(
     page: CDP, served: tuple[str, str], hostile_csv: Path
 ) -> None:
     url, token = served
-    await page.send("Page.navigate", url=f"{url}/#token={token}")
-    await page.wait_for("document.querySelector('[data-model=hostile_items]') !== null")
-    await page.eval("document.querySelector('[data-model=hostile_items]').click()")
-    await page.wait_for("document.querySelector('[data-tab=Statistics]') !== null")
-    await page.eval("document.querySelector('[data-tab=Statistics]').click()")
-    await page.wait_for("document.getElementById('stats-charts') !== null")
-    columns = {c["field"]: c for c in await page.eval(READ_TAB)}
-
-    statistics = await api_statistics(url, token)
+    columns = await open_statistics_tab(page, url, token, "hostile_items")
+    statistics = await api_statistics(url, token, "hostile_items")
     fields = statistics["field_statistics"]
     assert list(columns) == list(fields)
 
@@ -125,23 +150,7 @@ async def test_statistics_tab_draws_what_the_api_sends(
             b.count for b in fs.length_histogram or []
         ]
 
-    for name, column in columns.items():
-        sent = fields[name]
-        histogram = sent["histogram"] or []
-        assert [b["count"] for b in column["bars"]] == [b["count"] for b in histogram]
-        for bar, b in zip(column["bars"], histogram, strict=True):
-            if isinstance(b["lower"], str):  # a temporal bound: ISO text
-                assert bar["lower"] == b["lower"]
-            else:
-                assert float(bar["lower"]) == b["lower"]
-            assert bar["title"].endswith(f": {b['count']:,}")
-        if histogram:
-            assert_drawn_to_scale(column["bars"])
-        assert column["lengths"] == [b["count"] for b in sent["length_histogram"] or []]
-        if sent["quantiles"]:
-            assert set(column["quantiles"]) == {"p5", "p25", "p50", "p75", "p95"}
-        assert [c for _, c in column["top"]] == [t["count"] for t in sent["top_values"]]
-        assert column["missing"] == []
+    check_tab(columns, fields)
 
     # Every numeric and temporal field is drawn, and the label's lengths.
     assert columns["price"]["bars"]
@@ -168,3 +177,26 @@ async def test_statistics_tab_draws_what_the_api_sends(
     assert all(u.startswith((url, "data:")) for u in requested), json.dumps(sorted(requested))
     thrown = [e for e in page.events if e["method"] == "Runtime.exceptionThrown"]
     assert thrown == []
+
+
+async def test_statistics_tab_of_a_table_profiled_in_place(
+    page: CDP, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The embedded sample: SQLite tables whose statistics SQLite computes (pushdown).
+    server = start_serve(
+        "--data-dir", str(tmp_path_factory.mktemp("web-stats-sample")), "--log-level", "warning"
+    )
+    try:
+        assert server.token
+        columns = await open_statistics_tab(page, server.url, server.token, "orders")
+        fields = (await api_statistics(server.url, server.token, "orders"))["field_statistics"]
+    finally:
+        stop_serve(server)
+    assert list(columns) == list(fields)
+    check_tab(columns, fields)
+    for name in ("id", "customer_id", "ordered_at", "shipped_at"):
+        assert columns[name]["bars"], name
+        assert len(columns[name]["quantiles"]) == 5, name
+    for name in ("status", "channel"):
+        assert columns[name]["lengths"], name
+        assert columns[name]["top"], name
