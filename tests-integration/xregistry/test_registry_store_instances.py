@@ -172,3 +172,57 @@ async def test_processes_started_at_once_migrate_one_store(postgres_url: str, pr
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_a_store_outage_is_a_clear_503_and_serving_goes_on(
+    tmp_path: Path, postgres_url: str, prefix: str
+) -> None:
+    from repo_backends import TcpProxy
+
+    async with TcpProxy.in_front_of(postgres_url, 5432) as (proxy, through):
+        settings = settings_file(tmp_path, store_url=through, prefix=prefix, poll_interval=0.2)
+        served = await asyncio.to_thread(start_serve, "--config", str(settings))
+        try:
+            status, _ = await asyncio.to_thread(
+                call, served, "POST", "/api/registry/models", {"name": "lager", "schema": V1}
+            )
+            assert status == 201
+            await proxy.stop()  # the store's server is gone for this process
+            v2 = schema(
+                ("id", "integer", True),
+                ("kunde", "string", True),
+                ("notiz", "string", False),
+                ("ort", "string", False),
+            )
+            status, body = await asyncio.to_thread(
+                call, served, "POST", "/api/registry/models", {"name": "lager", "schema": v2}
+            )
+            assert status == 503, body
+            assert body["error"]["type"] == "unavailable"
+            assert "cannot reach the server" in body["error"]["message"]
+            # Reads of the registry itself go on from memory.
+            status, model = await asyncio.to_thread(
+                call, served, "GET", "/api/registry/models/lager"
+            )
+            assert (status, model["version"]) == (200, "1.0.0")
+            status, body = await asyncio.to_thread(
+                call, served, "GET", "/api/registry/models/lager/versions"
+            )
+            assert status == 503, body
+            await proxy.start()  # back: the next write works, nothing half-done in between
+
+            def registered() -> Any:
+                status, body = call(
+                    served, "POST", "/api/registry/models", {"name": "lager", "schema": v2}
+                )
+                return status == 201 and body
+
+            done = await asyncio.to_thread(wait_for, registered, 30.0, "a write after the outage")
+            assert done["version"] == "1.1.0"
+            assert await asyncio.to_thread(history, served, "lager") == ["1.0.0", "1.1.0"]
+        finally:
+            rest = await asyncio.to_thread(stop_serve, served)
+        # The driver's pool logs its own reconnection attempts during the outage (with a
+        # traceback); nothing of xregistry's may fail or leak a stack trace to a client.
+        assert "Exception in ASGI application" not in rest, rest
+        assert "/xregistry/" not in rest, rest
