@@ -301,3 +301,13 @@ async def test_json_engine_without_the_extra(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(MissingExtraError, match=r"xresource\[duckdb\]"):
         async with JSONResource(path=str(path)).engine():
             pass
+
+
+@pytest.mark.parametrize(
+    ("name", "decoy"), [("x[1].csv", "x1.csv"), ("q?.csv", "qq.csv"), ("s*.csv", "sa.csv")]
+)
+async def test_glob_characters_in_file_names_are_literal(name: str, decoy: str, tmp_path: Path):
+    # DuckDB's readers expand *, ? and [...]: x[1].csv would read x1.csv, q?.csv both files.
+    (tmp_path / name).write_bytes(b"a\nmine\n")
+    (tmp_path / decoy).write_bytes(b"a\ndecoy\n")
+    assert await engine_rows(CSVResource(path=str(tmp_path / name))) == [{"a": "mine"}]

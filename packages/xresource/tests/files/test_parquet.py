@@ -210,3 +210,15 @@ async def test_engine_view_and_factory(tmp_path: Path) -> None:
     assert rows == [{"city": "", "total": 1}, {"city": "Köln", "total": 5}]
     assert ResourceFactory.create("parquet", path=str(path)).resource_type == "parquet"
     assert resource.get_metadata()["format"] == {"compression": "zstd", "row_group_size": 122880}
+
+
+async def test_glob_characters_in_file_names_are_literal(tmp_path: Path) -> None:
+    mine = ParquetResource(path=str(tmp_path / "p[1]*?.parquet"), create_if_missing=True)
+    decoy = ParquetResource(path=str(tmp_path / "p1xy.parquet"), create_if_missing=True)
+    await decoy.write([{"who": "decoy"}, {"who": "decoy"}])
+    await mine.write([{"who": "mine"}])
+    await mine.write([{"who": "mine too"}], mode="append")
+    assert await mine.read() == [{"who": "mine"}, {"who": "mine too"}]
+    assert await mine.row_count() == 2
+    assert [c.name for c in await mine.read_schema()] == ["who"]
+    assert await decoy.row_count() == 2

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "empty_relation",
     "engine_database",
+    "file_pattern",
     "json_source",
     "literal",
     "open_engine",
@@ -68,9 +69,21 @@ def literal(value: Any) -> str:
     raise TypeError(f"no SQL literal for a {type(value).__name__}")
 
 
+_GLOB = re.compile(r"([\[*?])")
+
+
+def file_pattern(path: str) -> str:
+    """``path`` as DuckDB's readers take it: they expand ``*``, ``?`` and ``[...]`` as a glob
+    (``x[1].csv`` would read ``x1.csv``), so each such character is a one-character class."""
+    return _GLOB.sub(r"[\1]", path)
+
+
 def reader_call(function: str, path: str, options: Mapping[str, Any]) -> str:
     """``read_csv('/path', delim = ';', ...)``: a DuckDB table function call over one file."""
-    args = [literal(path), *(f"{name} = {literal(value)}" for name, value in options.items())]
+    args = [
+        literal(file_pattern(path)),
+        *(f"{name} = {literal(value)}" for name, value in options.items()),
+    ]
     return f"{function}({', '.join(args)})"
 
 

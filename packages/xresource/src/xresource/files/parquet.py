@@ -39,7 +39,7 @@ from pydantic import BaseModel, Field
 from xresource.databases.dialect import DUCKDB
 from xresource.errors import XResourceError, XResourceValidationError
 from xresource.files._columns import ColumnTypeError, column_type, insert_columns
-from xresource.files._engine import literal, reader_call
+from xresource.files._engine import file_pattern, literal, reader_call
 from xresource.files.atomic import atomic_replace, copy_prefix
 from xresource.files.base import Record, WriteMode
 from xresource.files.columnar import ColumnarFileResource
@@ -116,7 +116,8 @@ class ParquetResource(ColumnarFileResource):
         """``sql`` (whose ``$1`` is the file's path) over the file's metadata."""
         with duckdb.connect(":memory:") as con:
             try:
-                return con.execute(sql, [str(path)] if "$1" in sql else []).fetchall()
+                params = [file_pattern(str(path))] if "$1" in sql else []
+                return con.execute(sql, params).fetchall()
             except duckdb.Error as exc:
                 raise self._unreadable(path, exc, "read_schema") from None
 
