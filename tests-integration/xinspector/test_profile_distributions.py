@@ -3,8 +3,8 @@
 The NYC taxi trips of the seaborn dataset (timestamps, small integers, floats, money, text with
 nulls), with hostile rows added (non-ASCII and padded text, empty strings, a date before the
 epoch, tiny and negative-zero floats, nulls next to missing keys), are loaded into PostgreSQL,
-MariaDB, SQLite and MongoDB. Each backend profiles them where they lie; the reference reads
-the same rows back through the raw driver and computes every figure with numpy
+MariaDB, SQLite, a DuckDB database and MongoDB. Each backend profiles them where they lie; the
+reference reads the same rows back through the raw driver and computes every figure with numpy
 (``np.quantile``, the histogram's bin formula vectorised, ``len`` of each string).
 """
 
@@ -66,6 +66,10 @@ DDL = {
     "sqlite": (
         "pickup datetime, day date, passengers integer, distance real, fare numeric, "
         "color text, zone text"
+    ),
+    "duckdb": (
+        "pickup timestamp, day date, passengers integer, distance double, "
+        "fare decimal(12, 2), color varchar, zone varchar"
     ),
 }
 
@@ -140,7 +144,7 @@ def check_field(fs: FieldStatistics, raw: list[Any], *, exact: bool = True) -> N
         assert all(isinstance(b.lower, datetime) for b in fs.histogram)
 
 
-@pytest.fixture(params=["postgresql", "mysql", "sqlite"])
+@pytest.fixture(params=["postgresql", "mysql", "sqlite", "duckdb"])
 async def sql_table(
     request: pytest.FixtureRequest,
     postgres_url: str,
@@ -154,6 +158,7 @@ async def sql_table(
         "postgresql": postgres_url,
         "mysql": mysql_url,
         "sqlite": f"sqlite:///{tmp_path / 'dist.db'}",
+        "duckdb": f"duckdb:///{tmp_path / 'dist.duckdb'}",
     }[dialect]
     db = ResourceFactory.from_url(url)
     assert isinstance(db, SQLDatabaseResource)

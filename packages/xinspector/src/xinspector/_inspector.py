@@ -22,6 +22,8 @@ from xinspector._errors import (
     XInspectorUnsupportedError,
 )
 from xinspector._schema import CollectionSchema
+from xinspector.discovery._duckdb import discover_duckdb
+from xinspector.discovery._engine import profile_file_engine
 from xinspector.discovery._files import FileProfile, profile_file
 from xinspector.discovery._mongodb import discover_mongodb
 from xinspector.discovery._mysql import discover_mysql
@@ -35,16 +37,16 @@ from xinspector.profiling._options import ProfileOptions, ProgressCallback
 from xinspector.profiling._sql import profile_sql_table
 from xinspector.profiling._stats import FieldStatistics, InspectionResult
 from xinspector.profiling._streaming import StreamingProfiler
-from xobj_prototype import XObjPrototype, segment_for
-from xresource import XResource, XResourceError
+from xobj_prototype import MissingExtraError, XObjPrototype, segment_for
+from xresource import ColumnarFileResource, XResource, XResourceConfigurationError, XResourceError
 from xresource.errors import XResourceConnectionError, XResourceNotFoundError
 
 __all__ = ["XInspector"]
 
 log = logging.getLogger("xinspector")
 
-_SQL = {"postgresql", "mysql", "sqlite"}
-_FILES = {"csv", "excel", "json", "yaml"}
+_SQL = {"postgresql", "mysql", "sqlite", "duckdb"}
+_FILES = {"csv", "excel", "json", "yaml", "parquet"}
 _STREAMS = {"kafka", "redis", "mqtt", "rabbitmq", "websocket", "sse"}
 
 
@@ -60,6 +62,12 @@ class XInspector:
         exact_rows: SQL tables up to this many rows get exact distinct counts.
         analyze: allow ``ANALYZE`` of a PostgreSQL table that has no planner statistics.
         progress: ``callback(done, total_or_None)`` during long passes.
+        engine: how CSV, JSON and Parquet files are profiled. ``None`` (the default): by the
+            columnar engine (DuckDB, where the file lies, in parallel) when ``xresource[duckdb]``
+            is installed and the file's options allow it, by the streaming pure-Python pass
+            otherwise; ``True``: by the engine or an error; ``False``: always streaming. Both
+            give the same statistics (quantiles from a sketch beyond
+            ``options.quantile_exact_limit`` distinct values when streaming).
 
     Examples:
         >>> import asyncio, pathlib, tempfile
@@ -83,6 +91,7 @@ class XInspector:
         exact_rows: int = 200_000,
         analyze: bool = True,
         progress: ProgressCallback | None = None,
+        engine: bool | None = None,
     ) -> None:
         if not isinstance(resource, XResource):
             raise XInspectorUnsupportedError(
@@ -102,6 +111,7 @@ class XInspector:
         self.exact_rows = exact_rows
         self.analyze = analyze
         self.progress = progress
+        self.engine = engine
         self._file_cache: dict[str | None, FileProfile] = {}
         self._sample_cache: dict[str, tuple[CollectionSchema, list[dict[str, Any]]]] = {}
 
@@ -216,14 +226,45 @@ class XInspector:
                     operation="discover_schema",
                 )
             return await discover_mysql(db, table, database=database, target=self.target)
+        if self.kind == "duckdb":
+            return await discover_duckdb(db, table, target=self.target)
         return await discover_sqlite(db, table, target=self.target)
 
     async def _file(self, collection: str | None) -> FileProfile:
         if collection not in self._file_cache:
-            self._file_cache[collection] = await profile_file(
-                self.resource, collection, options=self.options, progress=self.progress
-            )
+            self._file_cache[collection] = await self._profile_file(collection)
         return self._file_cache[collection]
+
+    async def _profile_file(self, collection: str | None) -> FileProfile:
+        res = self.resource
+        # A collection other than the file's stem is one of a JSON document's arrays: the
+        # engine reads whole files only.
+        whole = collection is None or collection == getattr(res, "stem", None)
+        if self.engine is not False and isinstance(res, ColumnarFileResource) and whole:
+            try:
+                found = await profile_file_engine(
+                    res,
+                    collection,
+                    options=self.options,
+                    exact_rows=self.exact_rows,
+                    progress=self.progress,
+                )
+                # Nested JSON keeps its structure (sub-fields, item types) only when streamed;
+                # an empty file has no columns to type: both are cheap to stream.
+                if found.total and not _nested(found.schema):
+                    return found
+            except MissingExtraError as exc:
+                if self.engine:
+                    raise XInspectorUnsupportedError(
+                        str(exc), target=self.target, operation="profile_data"
+                    ) from None
+            except XResourceConfigurationError:
+                # An option of the file the engine cannot honour (an encoding DuckDB does not
+                # decode...): the streaming pass reads it as read() does.
+                if self.engine or self.kind == "parquet":
+                    raise
+            log.info("profiling %s by the streaming pass", self.target)
+        return await profile_file(res, collection, options=self.options, progress=self.progress)
 
     # -- samples (REST, streams) ---------------------------------------------------------------
     async def _sampled(self, name: str) -> tuple[CollectionSchema, list[dict[str, Any]]]:
@@ -418,6 +459,10 @@ class XInspector:
     ) -> type[XObjPrototype]:
         """A model for the rows of a join (see :func:`xinspector.generate_joined_model`)."""
         return generate_joined_model(schemas, join_config, model_name)
+
+
+def _nested(schema: CollectionSchema) -> bool:
+    return any(f.type in {"object", "list"} for f in schema.fields.values())
 
 
 def _items_of(data: Any) -> list[dict[str, Any]] | None:

@@ -434,6 +434,11 @@ class TextColumnTyper:
         """The types every value seen so far satisfies, most specific first."""
         return tuple(self._candidates)
 
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The text formats (``email``, ``url``) every value seen so far matches."""
+        return tuple(self._formats)
+
     def result(self) -> tuple[str, str | None, dict[str, Any]]:
         """``(type, format, constraints)``; ``("None", None, {})`` when no value was seen."""
         if not self._seen:

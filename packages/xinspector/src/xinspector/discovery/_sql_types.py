@@ -1,8 +1,8 @@
-"""Catalog type names to schema type names: PostgreSQL, MySQL/MariaDB, SQLite."""
+"""Catalog type names to schema type names: PostgreSQL, MySQL/MariaDB, SQLite, DuckDB."""
 
 from __future__ import annotations
 
-__all__ = ["map_mysql_type", "map_postgres_type", "map_sqlite_type"]
+__all__ = ["map_duckdb_type", "map_mysql_type", "map_postgres_type", "map_sqlite_type"]
 
 _PG_TYPES = {
     "int2": "int",
@@ -124,3 +124,51 @@ def map_sqlite_type(declared: str) -> str:
     if "REAL" in t or "FLOA" in t or "DOUB" in t:
         return "float"
     return "Decimal"
+
+
+_DUCKDB_TYPES = {
+    "TINYINT": "int",
+    "SMALLINT": "int",
+    "INTEGER": "int",
+    "BIGINT": "int",
+    "HUGEINT": "int",
+    "UTINYINT": "int",
+    "USMALLINT": "int",
+    "UINTEGER": "int",
+    "UBIGINT": "int",
+    "UHUGEINT": "int",
+    "FLOAT": "float",
+    "DOUBLE": "float",
+    "DECIMAL": "Decimal",
+    "BOOLEAN": "bool",
+    "VARCHAR": "str",
+    "DATE": "date",
+    "TIMESTAMP": "datetime",
+    "TIMESTAMP_S": "datetime",
+    "TIMESTAMP_MS": "datetime",
+    "TIMESTAMP_NS": "datetime",
+    "TIMESTAMP WITH TIME ZONE": "datetime",
+    "TIME": "time",
+    "TIME WITH TIME ZONE": "time",
+    "INTERVAL": "timedelta",
+    "UUID": "UUID",
+    "JSON": "json",
+    "BLOB": "bytes",
+    "BIT": "str",
+    "ENUM": "str",
+}
+
+
+def map_duckdb_type(data_type: str) -> str:
+    """Schema type name of a DuckDB column type (``information_schema.columns.data_type``).
+
+    Lists and arrays (``INTEGER[]``, ``INTEGER[3]``) are ``list``; ``STRUCT`` and ``MAP`` are
+    ``object``; ``DECIMAL(10,2)`` and ``ENUM('a', 'b')`` map by their base name.
+    """
+    t = data_type.strip().upper()
+    if t.endswith("]"):
+        return "list"
+    base = t.split("(", 1)[0].strip()
+    if base in {"STRUCT", "MAP", "UNION"}:
+        return "object"
+    return _DUCKDB_TYPES.get(base, "Any")

@@ -14,7 +14,7 @@ from uuid import UUID
 from xinspector._types import is_numeric_type, split_union, type_of_value, unify_types
 from xinspector.profiling._column_state import _BOOL_TRUE, _NUMERIC_CANDIDATES, _TEMPORAL
 from xinspector.profiling._column_text import _TextFolding
-from xinspector.profiling._distribution import apply_length_histogram, apply_sketch
+from xinspector.profiling._distribution import apply_length_histogram, apply_sketch, from_epoch
 from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
 
 __all__ = ["ColumnProfiler"]
@@ -120,6 +120,14 @@ class ColumnProfiler(_TextFolding):
             convert = _identity
         exact = self._exact is not None
         unique = self.unique_count
+        top_counts: Counter[Any] = self._top
+        if self._text and type_name not in {"str", "json", "None"}:
+            # Spellings of one value ("1.5" and "1.50", "true" and "TRUE") are one value.
+            top_counts = Counter()
+            for v, c in self._top.items():
+                top_counts[_safe(convert, v)] += c
+            if self._exact is not None:
+                unique = len({_safe(convert, v) for v in self._exact})
         if unique > present:  # an estimate can overshoot
             unique = present
         stats = FieldStatistics(
@@ -158,7 +166,8 @@ class ColumnProfiler(_TextFolding):
         ):
             stats.min = _safe(convert, self._min_val)
             stats.max = _safe(convert, self._max_val)
-        if type_name in {"date", "datetime"}:
+        if type_name in _TEMPORAL:
+            self._temporal_bounds(stats, type_name)
             stats.date_min, stats.date_max = stats.min, stats.max
         if self._len_n and not (self._len_partial and type_name == "str"):
             stats.min_length = self._len_min
@@ -166,8 +175,11 @@ class ColumnProfiler(_TextFolding):
             stats.avg_length = self._len_sum / self._len_n
             apply_length_histogram(stats, self._len_counts.items(), opts.histogram_bins)
         self._finish_distribution(stats, type_name)
-        top = self._top.most_common(opts.top_k)
-        stats.top_values = [ValueCount(value=_safe(convert, v), count=c) for v, c in top]
+        top = top_counts.most_common(opts.top_k)
+        stats.top_values = [
+            ValueCount(value=v if top_counts is not self._top else _safe(convert, v), count=c)
+            for v, c in top
+        ]
         stats.top_values_exact = self._top_exact
         stats.sample_values = [_safe(convert, v) for v in self._samples]
         categorical = (
@@ -181,7 +193,7 @@ class ColumnProfiler(_TextFolding):
             low = unique <= opts.categorical_threshold and unique < present
             stats.cardinality = "low" if categorical or low else "high"
         if categorical:
-            values = [_safe(convert, v) for v in self._top]
+            values = [v if top_counts is not self._top else _safe(convert, v) for v in top_counts]
             try:
                 values.sort()
             except TypeError:
@@ -199,6 +211,19 @@ class ColumnProfiler(_TextFolding):
                 stats.pattern_share = share
         stats.quality = self._quality(stats, present, count, type_name)
         return stats
+
+    def _temporal_bounds(self, stats: FieldStatistics, type_name: str) -> None:
+        """Chronological minimum and maximum: text compares "2024-03-01 23:00" below
+        "2024-03-01T01:00", and offsets do not compare as text at all."""
+        sketch = self._time_sketch
+        if sketch is None or not sketch.count or len(self._aware) != 1:
+            return
+        aware = True in self._aware
+        lo, hi = from_epoch(sketch.min, aware=aware), from_epoch(sketch.max, aware=aware)
+        if type_name == "date":
+            stats.min, stats.max = lo.date(), hi.date()
+        else:
+            stats.min, stats.max = lo, hi
 
     def _finish_distribution(self, stats: FieldStatistics, type_name: str) -> None:
         """Quantiles and histogram of numeric and temporal columns (from their sketches)."""

@@ -73,6 +73,9 @@ class ProfileOptions:
             path only: ``quantiles_exact`` says which).
         quantile_sketch_k: size of that sketch (about ``3 * k`` numbers per field); its rank
             error is below 1% at the default.
+        engine_materialize_bytes: files up to this size that the columnar engine profiles are
+            parsed once into a temporary engine table (fast, memory about the file's size);
+            larger ones are read again by each query (bounded memory).
     """
 
     categorical_threshold: int = 100
@@ -87,6 +90,7 @@ class ProfileOptions:
     histogram_bins: int = 20
     quantile_exact_limit: int = 50_000
     quantile_sketch_k: int = 1024
+    engine_materialize_bytes: int = 256 * 1024 * 1024
     pause_gc: bool = True
     # Distinct values per chunk that pattern and consistency checks look at: enough for shares
     # to be stable, few enough to cost nothing next to parsing.

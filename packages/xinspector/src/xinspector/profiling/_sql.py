@@ -59,13 +59,20 @@ async def profile_sql_table(
             [schema.schema_name, schema.name],
         )
     use_stats = dialect == "postgresql" and bool(pg_stats) and (estimate or 0) > exact_rows
+    # DuckDB has no planner statistics but fast sketches: large tables get approximate
+    # distinct counts (HyperLogLog) and, for columns of many values, approximate top values.
+    sketches = dialect == "duckdb" and (estimate or 0) > exact_rows
     select = ["count(*) AS n"]
     length = _length_fn(dialect)
     for i, name in enumerate(names):
         col = d.quote(name)
         ftype = schema.fields[name].type
         select.append(f"count({col}) AS nn_{i}")
-        if not use_stats and ftype not in {"json", "list", "object", "dict"}:
+        if dialect == "duckdb" and ftype not in {"json", "list", "object", "dict"}:
+            # As the streaming pass: exact up to exact_distinct_limit values, HyperLogLog
+            # beyond (the exact counts follow in a second query, for the columns below it).
+            select.append(f"approx_count_distinct({col}) AS ad_{i}")
+        elif not use_stats and ftype not in {"json", "list", "object", "dict"}:
             select.append(f"count(DISTINCT {col}) AS nd_{i}")
         if ftype not in _NO_MINMAX:
             select.append(f"min({col}) AS mn_{i}")
@@ -88,6 +95,8 @@ async def profile_sql_table(
     log.info("profiling %s by pushdown (%d columns)", schema.name, len(names))
     row = await db.fetch_one(f"SELECT {', '.join(select)} FROM {table_sql}")  # noqa: S608
     assert row is not None
+    if dialect == "duckdb":
+        row = await _exact_distinct(db, table_sql, names, dict(row), options)
     total = int(row["n"])
     if progress is not None:
         progress(total, total)
@@ -105,6 +114,9 @@ async def profile_sql_table(
         if f"nd_{i}" in row:
             fs.unique_count = int(row[f"nd_{i}"])
             fs.unique_exact = True
+        elif f"ad_{i}" in row:
+            fs.unique_count = min(int(row[f"ad_{i}"]), nn)
+            fs.unique_exact = False
         else:
             fs.unique_count = _pg_distinct(pg_stats.get(name), total, nn)
             fs.unique_exact = False
@@ -123,7 +135,10 @@ async def profile_sql_table(
             fs.min_length, fs.max_length = int(row[f"ln_{i}"]), int(row[f"lx_{i}"])
             fs.avg_length = float(row[f"la_{i}"])
         if ftype not in {"json", "list", "object", "dict"}:
-            if fs.unique_count <= options.categorical_threshold * 2 or not use_stats:
+            if sketches and fs.unique_count > options.categorical_threshold * 2:
+                fs.top_values = await _approx_top(db, table_sql, name, ftype, options.top_k)
+                fs.top_values_exact = False
+            elif fs.unique_count <= options.categorical_threshold * 2 or not use_stats:
                 if use_stats and grouped is None:
                     grouped = await _grouping_sets(db, table_sql, schema, pg_stats, total, options)
                 top = (grouped or {}).get(name) or await _group_by(
@@ -221,6 +236,49 @@ async def _grouping_sets(
         exact_all = len(pairs) <= options.categorical_threshold
         out[name] = (pairs[: options.top_k], len(pairs), values if exact_all else None)
     return out
+
+
+async def _exact_distinct(
+    db: SQLDatabaseResource,
+    table_sql: str,
+    names: list[str],
+    row: dict[str, Any],
+    options: ProfileOptions,
+) -> dict[str, Any]:
+    """Exact distinct counts (``nd_i``) of the columns whose estimate (``ad_i``) is within
+    ``exact_distinct_limit`` (with the estimate's error as margin): cheap, few values each."""
+    limit = options.exact_distinct_limit * 1.05
+    wanted = [i for i in range(len(names)) if f"ad_{i}" in row and row[f"ad_{i}"] <= limit]
+    if wanted:
+        q = db.dialect.quote
+        exact = await db.fetch_one(
+            "SELECT "  # noqa: S608
+            + ", ".join(f"count(DISTINCT {q(names[i])}) AS nd_{i}" for i in wanted)
+            + f" FROM {table_sql}"
+        )
+        assert exact is not None
+        for i in wanted:
+            row[f"nd_{i}"] = exact[f"nd_{i}"]
+            del row[f"ad_{i}"]
+    return row
+
+
+async def _approx_top(
+    db: SQLDatabaseResource, table_sql: str, name: str, ftype: str, k: int
+) -> list[ValueCount]:
+    """DuckDB's ``approx_top_k`` (a sketch, one pass) picks the values; their counts are then
+    counted exactly, which costs a filtered scan instead of a ``GROUP BY`` of every value."""
+    col = db.dialect.quote(name)
+    picked = await db.fetch_value(f"SELECT approx_top_k({col}, {int(k)}) FROM {table_sql}")  # noqa: S608
+    if not picked:
+        return []
+    marks = ", ".join(db.dialect.param(i + 1) for i in range(len(picked)))
+    rows = await db.fetch_all(
+        f"SELECT {col} AS v, count(*) AS c FROM {table_sql} WHERE {col} IN ({marks}) "  # noqa: S608
+        "GROUP BY 1 ORDER BY 2 DESC",
+        list(picked),
+    )
+    return [ValueCount(value=_value(r["v"], ftype), count=int(r["c"])) for r in rows]
 
 
 async def _group_by(

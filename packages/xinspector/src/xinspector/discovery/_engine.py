@@ -1,0 +1,330 @@
+"""Files profiled where they lie by the columnar engine (DuckDB, ``xresource[duckdb]``).
+
+``ColumnarFileResource.engine()`` gives the file as a DuckDB view; this module profiles that view
+with the SQL pushdown profiler, so that a file gets the statistics of a database table computed
+in parallel without its rows entering Python.
+
+JSON, JSON Lines and Parquet views are typed by DuckDB (Parquet by the file's own schema). A CSV
+view is text, as ``read()`` gives it: its columns are typed here with the rules of the streaming
+profiler (:class:`~xinspector._types.TextColumnTyper`): the typer narrows the candidates on the
+first rows, and DuckDB then counts, over every row, the present values (not null, not a null
+token) that do not match the best candidate's pattern; the first candidate without a mismatch
+is the type, as in the streaming pass. Each column is then cast to it (null tokens become
+``NULL``) and the pushdown profiler runs over the typed rows: for files up to
+``ProfileOptions.engine_materialize_bytes`` a temporary DuckDB table, so that the file is parsed
+and cast once instead of once per query; for larger files a view, read again by every query in
+bounded memory.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from typing import Any, NamedTuple
+
+from xinspector._errors import XInspectorNotFoundError
+from xinspector._schema import CollectionSchema, FieldSchema
+from xinspector._types import (
+    _DATE,
+    _DATETIME,
+    _FIXED,
+    _FLOAT,
+    _INT,
+    _TIME,
+    PATTERNS,
+    TextColumnTyper,
+)
+from xinspector.discovery._duckdb import discover_duckdb
+from xinspector.discovery._files import FileProfile, schema_from_statistics
+from xinspector.profiling._column_text import _shape
+from xinspector.profiling._options import ProfileOptions, ProgressCallback
+from xinspector.profiling._sql import profile_sql_table
+from xinspector.profiling._stats import ValueCount
+
+__all__ = ["profile_file_engine"]
+
+_BOOL_TOKENS = ("true", "false", "yes", "no", "t", "f", "y", "n")
+_BOOL_TRUE = ("true", "yes", "t", "y")
+_OFFSET = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
+_SAMPLE_ROWS = 20_000  # rows the streaming typer looks at before the engine verifies
+_REFINED = frozenset({"date", "datetime", "time", "UUID"})  # what JSON strings may become
+
+
+class _Typed(NamedTuple):
+    """How one text column is typed: its type and format, constraints (``decimal_places``),
+    the SQL that casts it, and the consistency score of its first values."""
+
+    type: str
+    format: str | None
+    constraints: dict[str, Any]
+    sql: str
+    consistency: float
+
+
+def _consistency(seen: Counter[str], options: ProfileOptions) -> float:
+    """Share of the dominant shape (int, float, date, text...) among the first distinct
+    values, as the streaming pass scores a column's consistency."""
+    shapes: Counter[str] = Counter()
+    for value, c in list(seen.items())[: options.check_total]:
+        shapes[_shape(value)] += c
+    total = sum(shapes.values())
+    return round(max(shapes.values()) / total, 6) if total else 1.0
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _checks(c: str) -> dict[str, str]:
+    """Per candidate, the condition a present value of column ``c`` fails it by."""
+
+    def rx(pattern: str) -> str:
+        return f"regexp_full_match({c}, {_lit(pattern)})"
+
+    return {
+        "bool": f"lower({c}) NOT IN ({', '.join(map(_lit, _BOOL_TOKENS))})",
+        "int": f"NOT {rx(_INT.pattern)}",
+        "Decimal": f"NOT {rx(_FIXED.pattern)}",
+        "float": f"NOT {rx(_FLOAT.pattern)}",
+        "date": f"NOT ({rx(_DATE.pattern)} AND TRY_CAST({c} AS DATE) IS NOT NULL)",
+        "datetime": f"NOT ({rx(_DATETIME.pattern)} AND TRY_CAST({c} AS TIMESTAMPTZ) IS NOT NULL)",
+        "time": f"NOT ({rx(_TIME.pattern)} AND TRY_CAST({c} AS TIME) IS NOT NULL)",
+        "UUID": f"NOT {rx(PATTERNS['uuid'].pattern)}",
+        "json": f"NOT (left({c}, 1) IN ('{{', '[') AND json_valid({c}))",
+        "email": f"NOT {rx(PATTERNS['email'].pattern)}",
+        "url": f"NOT {rx('(?i)' + PATTERNS['url'].pattern)}",
+    }
+
+
+async def _text_types(
+    db: Any,
+    view: str,
+    names: list[str],
+    options: ProfileOptions,
+    *,
+    null_tokens: frozenset[str],
+    allowed: frozenset[str] | None = None,
+) -> dict[str, _Typed]:
+    """How each column is typed; ``allowed`` limits the
+    types text may turn into (JSON strings become dates, times or UUIDs, never numbers).
+
+    A pattern test of every cell costs as much as parsing the file again, per candidate. So the
+    streaming typer itself runs over the first rows, which leaves one or two candidates per
+    column (text columns usually none), and only the best surviving candidate is verified over
+    every row; should a later value contradict it, the next candidate is verified, and so on.
+    """
+    q = db.dialect.quote
+    tokens = ", ".join(_lit(t) for t in sorted(null_tokens))
+
+    def kept(c: str) -> str:  # the value is no null token
+        return f"{c} NOT IN ({tokens})" if tokens else "true"
+
+    norm = ", ".join(f"CASE WHEN {kept(q(n))} THEN {q(n)} END AS {q(n)}" for n in names)
+    source = f"(SELECT {norm} FROM {q(view)}) normalized"  # noqa: S608 (null tokens are NULL)
+    head = await db.fetch_all(f"SELECT * FROM {source} LIMIT {_SAMPLE_ROWS}")  # noqa: S608
+    pending: dict[str, list[str]] = {}
+    formats: dict[str, list[str]] = {}
+    consistency: dict[str, float] = {}
+    for name in names:
+        typer = TextColumnTyper(decimal_scale_limit=options.decimal_scale_limit)
+        seen = Counter(r[name] for r in head if r[name] is not None)
+        typer.update(sorted(seen))
+        consistency[name] = _consistency(seen, options)
+        cands = [c for c in typer.candidates if allowed is None or c in allowed]
+        pending[name] = [*cands, "str"]
+        formats[name] = list(typer.formats)
+    present: dict[str, int] = {}
+    scale: dict[str, int] = {}
+    facts: dict[str, dict[str, int]] = {}
+    chosen: dict[str, str] = {}
+    first = True
+    while pending:
+        select: list[str] = []
+        for i, name in enumerate(names):
+            if name not in pending:
+                continue
+            c = q(name)
+            cand = pending[name][0]
+            if first:
+                select.append(f"count({c}) AS p_{i}")
+            if cand == "str":
+                for f in formats[name]:
+                    select.append(f"count({c}) FILTER (WHERE {_checks(c)[f]}) AS {f}_{i}")
+                continue
+            select.append(f"count({c}) FILTER (WHERE {_checks(c)[cand]}) AS fail_{i}")
+            if cand == "Decimal":
+                select.append(f"max(length(split_part({c}, '.', 2))) AS scale_{i}")
+            elif cand == "datetime":
+                select.append(
+                    f"count({c}) FILTER (WHERE length({c}) > 10 "
+                    f"AND regexp_matches({c}, {_lit(_OFFSET)})) AS aware_{i}"
+                )
+            elif cand == "int":
+                select.append(
+                    f"count({c}) FILTER (WHERE TRY_CAST({c} AS BIGINT) IS NULL) AS wide_{i}"
+                )
+        row = await db.fetch_one(f"SELECT {', '.join(select)} FROM {source}")  # noqa: S608
+        assert row is not None
+        for i, name in enumerate(names):
+            if name not in pending:
+                continue
+            if first:
+                present[name] = int(row[f"p_{i}"])
+            cand = pending[name][0]
+            if cand == "str":
+                formats[name] = [f for f in formats[name] if row[f"{f}_{i}"] == 0]
+                chosen[name] = "str"
+            elif row[f"fail_{i}"] == 0 and (
+                cand != "Decimal" or int(row[f"scale_{i}"] or 0) <= options.decimal_scale_limit
+            ):
+                chosen[name] = cand
+                facts[name] = {
+                    k: int(row[f"{k}_{i}"] or 0) for k in ("aware", "wide") if f"{k}_{i}" in row
+                }
+                if cand == "Decimal":
+                    scale[name] = int(row[f"scale_{i}"] or 0)
+            else:
+                pending[name].pop(0)
+                continue
+            del pending[name]
+        first = False
+    out: dict[str, _Typed] = {}
+    for name in names:
+        c = q(name)
+        ftype = chosen[name] if present[name] else "None"
+        fmt = formats[name][0] if ftype == "str" and formats[name] else None
+        constraints: dict[str, Any] = {"decimal_places": scale[name]} if ftype == "Decimal" else {}
+        sql_type = {
+            "int": "HUGEINT" if facts.get(name, {}).get("wide") else "BIGINT",
+            "Decimal": f"DECIMAL(38, {scale.get(name, 0)})",
+            "float": "DOUBLE",
+            "date": "DATE",
+            "datetime": "TIMESTAMPTZ" if facts.get(name, {}).get("aware") else "TIMESTAMP",
+            "time": "TIME",
+            "UUID": "UUID",
+        }.get(ftype, "")
+        if ftype == "bool":
+            value = f"lower({c}) IN ({', '.join(map(_lit, _BOOL_TRUE))})"
+        elif sql_type:
+            value = f"CAST({c} AS {sql_type})"
+        else:
+            value = c
+        out[name] = _Typed(
+            ftype,
+            fmt,
+            constraints,
+            f"CASE WHEN {kept(c)} THEN {value} END AS {c}",
+            consistency[name],
+        )
+    return out
+
+
+async def profile_file_engine(
+    resource: Any,
+    collection: str | None,
+    *,
+    options: ProfileOptions,
+    exact_rows: int,
+    progress: ProgressCallback | None = None,
+) -> FileProfile:
+    """Schema, statistics and sample records of a CSV, JSON or Parquet file, by the engine."""
+    kind = resource.resource_type
+    name = collection or resource.stem
+    if collection is not None and collection != resource.stem:
+        raise XInspectorNotFoundError(
+            f"collection {collection!r} not found: the file holds one table, {resource.stem!r}",
+            target=resource.display_name,
+            operation="discover_schema",
+        )
+    path = resource.resolve_path("profile")
+    size = path.stat().st_size if path.is_file() else 0
+    materialize = size <= options.engine_materialize_bytes
+    async with resource.engine() as db:
+        await db.execute("SET TimeZone = 'UTC'")  # aware values come back in UTC
+        view = resource.engine_view
+        q = db.dialect.quote
+        raw = await discover_duckdb(db, view, target=resource.display_name)
+        samples = [
+            dict(r)
+            for r in await db.fetch_all(
+                f"SELECT * FROM {q(view)} LIMIT {int(options.sample_size)}"  # noqa: S608
+            )
+        ]
+        typed: dict[str, _Typed] = {}
+        if kind == "csv":
+            typed = await _text_types(
+                db, view, list(raw.fields), options, null_tokens=options.null_tokens
+            )
+        elif kind == "json":
+            # JSON strings that are all ISO dates, times or UUIDs are those, as when streaming.
+            texts = [n for n, f in raw.fields.items() if f.type == "str"]
+            found = (
+                await _text_types(
+                    db, view, texts, options, null_tokens=frozenset(), allowed=_REFINED
+                )
+                if texts
+                else {}
+            )
+            typed = {n: t for n, t in found.items() if t.type != "str"}
+        if typed:
+            q_typed = {q(n): t.sql for n, t in typed.items()}
+            columns = ", ".join(q_typed.get(q(n), q(n)) for n in raw.fields) or "NULL AS column_1"
+            # JSON text is profiled as text (counted, grouped), then reported as json.
+            fields_of = dict(raw.fields)
+            for n, t in typed.items():
+                fields_of[n] = FieldSchema(type={"None": "Any", "json": "str"}.get(t.type, t.type))
+        else:
+            columns, fields_of = "*", raw.fields
+        # Small files: the (typed) rows once into a temporary table, each cast and each parse
+        # done once; large ones: a view, read again by each query in bounded memory.
+        table = f"__xi_rows_{uuid.uuid4().hex[:12]}"
+        what = "TABLE" if materialize else "VIEW"
+        await db.execute(f"CREATE TEMP {what} {q(table)} AS SELECT {columns} FROM {q(view)}")  # noqa: S608
+        try:
+            schema = CollectionSchema(
+                name=table,
+                kind="view",
+                source="duckdb",
+                fields=fields_of,
+                row_estimate=await db.fetch_value(f"SELECT count(*) FROM {q(table)}"),  # noqa: S608
+            )
+            total, fields, _ = await profile_sql_table(
+                db,
+                schema,
+                options=options,
+                exact_rows=exact_rows,
+                analyze=False,
+                progress=progress,
+            )
+        finally:
+            await db.execute(f"DROP {what} IF EXISTS {q(table)}")
+        for n, (ftype, fmt, constraints, _, shapes) in typed.items():
+            fs = fields[n]
+            fs.type, fs.format = ftype, fmt
+            if kind == "csv":
+                fs.quality.consistency = shapes
+            if ftype == "json":  # as the streaming pass: no text bounds or lengths of JSON
+                fs.format = "json"
+                fs.min = fs.max = fs.min_length = fs.max_length = fs.avg_length = None
+                fs.length_histogram = None
+                fs.is_categorical, fs.distinct_values = False, None
+                fs.top_values = [
+                    ValueCount(value=json.loads(v.value), count=v.count) for v in fs.top_values
+                ]
+                fs.sample_values = [json.loads(v) for v in fs.sample_values]
+            fs.type_counts = {ftype: fs.non_null_count} if fs.non_null_count else {}
+            if constraints:
+                fs.__pydantic_extra__ = dict(constraints)
+    if kind == "csv":
+        schema = schema_from_statistics(name, total, fields, source=kind)
+    else:
+        schema = raw.model_copy(update={"name": name, "kind": "file", "source": kind})
+        schema.row_estimate = total
+        for col, fs in fields.items():
+            field = schema.fields.get(col)
+            if field is not None:
+                field.cardinality = fs.cardinality
+                if col in typed:
+                    field.type = fs.type
+    return FileProfile(schema, total, fields, samples)
