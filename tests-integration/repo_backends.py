@@ -25,8 +25,8 @@ from xrepo import MaterializedRepo, XRepo, XRepoFactory
 from xrepo.audit import AuditSink, JSONLinesAuditSink, MongoAuditSink, SQLAuditSink
 from xresource import ResourceFactory
 
-BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb", "csv", "json"]
-LOOKUP_BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb"]
+BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb", "duckdb", "csv", "json"]
+LOOKUP_BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb", "duckdb"]
 
 
 class Doc(XObjPrototype):
@@ -80,6 +80,12 @@ DOC_DDL = {
         "created_at DATETIME(6), updated_at DATETIME(6), deleted_at DATETIME(6)) "
         "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
     ),
+    "duckdb": (
+        "CREATE SEQUENCE IF NOT EXISTS {t_seq} START 1000; "
+        "CREATE TABLE {t} (id BIGINT PRIMARY KEY DEFAULT nextval('{t_seq}'), "
+        "owner VARCHAR NOT NULL, team VARCHAR, title VARCHAR, salary BIGINT, version BIGINT, "
+        "created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, deleted_at TIMESTAMPTZ)"
+    ),
 }
 ORDER_DDL = {
     "sqlite": (
@@ -92,6 +98,10 @@ ORDER_DDL = {
     ),
     "mysql": (
         "CREATE TABLE {t} (id INT PRIMARY KEY, doc_id INT, owner VARCHAR(50), cost INT, margin INT)"
+    ),
+    "duckdb": (
+        "CREATE TABLE {t} (id BIGINT PRIMARY KEY, doc_id BIGINT, owner VARCHAR, cost BIGINT, "
+        "margin BIGINT)"
     ),
 }
 
@@ -119,7 +129,9 @@ async def sql_tables(url: str, tables: Mapping[str, str]) -> AsyncIterator[Any]:
     q = resource.dialect.quote
     try:
         for name, ddl in tables.items():
-            await resource.execute(ddl.format(t=q(name)))
+            # {t_seq}: a sequence beside the table, for databases without SERIAL (DuckDB).
+            for statement in ddl.format(t=q(name), t_seq=f"{name}_seq").split("; "):
+                await resource.execute(statement)
         yield resource
     finally:
         for name in tables:
@@ -180,7 +192,10 @@ async def open_backend(
             await order_repo.bulk_create(ORDERS)
             yield repo, orders, resource
         return
-    url = f"sqlite:///{tmp_path / f'{name}.db'}" if kind == "sqlite" else urls[kind]
+    url = {
+        "sqlite": f"sqlite:///{tmp_path / f'{name}.db'}",
+        "duckdb": f"duckdb:///{tmp_path / f'{name}.duckdb'}",
+    }.get(kind) or urls[kind]
     async with sql_tables(url, {name: DOC_DDL[kind], orders: ORDER_DDL[kind]}) as resource:
         repo = await XRepoFactory.create(
             resource=resource, model_class=Doc, collection=name, lookups=[orders]
@@ -226,11 +241,10 @@ async def seeded_repo(
             await repo.bulk_create(list(rows))
             yield repo
         return
-    url = (
-        f"sqlite:///{tmp_path / f'{name}.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue(URL_FIXTURES[kind])
-    )
+    url = {
+        "sqlite": f"sqlite:///{tmp_path / f'{name}.db'}",
+        "duckdb": f"duckdb:///{tmp_path / f'{name}.duckdb'}",
+    }.get(kind) or request.getfixturevalue(URL_FIXTURES[kind])
     async with sql_tables(url, {name: ddl[kind]}) as resource:
         repo = await XRepoFactory.create(resource=resource, model_class=model, collection=name)
         await repo.bulk_create(list(rows))
@@ -382,7 +396,7 @@ class TcpProxy:
 def sink_for(kind: str, resource: Any, tmp_path: Path, name: str) -> AuditSink:
     """A real audit sink beside backend ``kind``: a table of its database, a collection of its
     MongoDB, a JSON-lines file otherwise."""
-    if kind in ("sqlite", "postgresql", "mysql"):
+    if kind in ("sqlite", "postgresql", "mysql", "duckdb"):
         return SQLAuditSink(resource, table=f"{name}_audit")
     if kind == "mongodb":
         return MongoAuditSink(resource, collection=f"{name}_audit")

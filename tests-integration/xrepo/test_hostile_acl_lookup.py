@@ -140,6 +140,12 @@ FORBIDDEN_SOURCES = {
         "information_schema.USER_PRIVILEGES",
     ],
     "mongodb": ["system.users", "system.views", "system.js", "admin"],
+    "duckdb": [
+        "duckdb_settings",
+        "duckdb_tables",
+        "information_schema.tables",
+        "pg_catalog.pg_class",
+    ],
 }
 
 
@@ -228,6 +234,7 @@ TAGGED_DDL = {
     "sqlite": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, meta TEXT)",
     "postgresql": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, meta JSONB)",
     "mysql": "CREATE TABLE {t} (id INT PRIMARY KEY, meta JSON)",
+    "duckdb": "CREATE TABLE {t} (id BIGINT PRIMARY KEY, meta JSON)",
 }
 
 
@@ -249,7 +256,7 @@ async def test_a_document_attribute_equals_only_that_whole_document(
         cases = (({"$ne": None}, [1]), ({"a": 1}, [2]), ({"$gt": ""}, [4]), ({"$exists": 1}, []))
         for attribute, want in cases:
             ctx = member(attribute, "m", "meta")
-            if kind in ("sqlite", "postgresql", "mysql"):
+            if kind in ("sqlite", "postgresql", "mysql", "duckdb"):
                 # SQL backends do not compare whole documents: refused, never widened.
                 with pytest.raises(XRepoValidationError, match="comparing with a document"):
                     await repo.list(context=ctx, limit=None)

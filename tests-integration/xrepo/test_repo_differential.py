@@ -4,7 +4,8 @@ What is compared
     The same records live in a plain MongoDB collection (the oracle: natural BSON inserted with
     pymongo, server-made ObjectId ``_id``s) and in every backend: memory, SQLite, PostgreSQL,
     MariaDB (a table with the server's default collation, as users create them), MongoDB through
-    xrepo, and a JSON file. Three datasets: the fixed hostile one (``differential.data.HOSTILE``)
+    xrepo, DuckDB, a JSON file, and a JSON Lines and a Parquet file queried where they lie by
+    the DuckDB engine. Three datasets: the fixed hostile one (``differential.data.HOSTILE``)
     and two drawn by hypothesis from a seed. Per backend and run: ``list()`` (sorted, paged),
     ``count()`` and ``distinct()`` of 300 generated filters (every operator and Django lookup,
     ``$and/$or/$nor/$not``), ``aggregate()`` of 200 generated pipelines (every stage and
@@ -189,7 +190,7 @@ def test_records_read_back_as_stored(world: World, backend: str) -> None:
     settle_text(findings, backend, f"seed={world.seed} read back")
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql", "mongodb"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql", "mongodb", "duckdb"])
 def test_materialized_snapshot_of_the_table(world: World, backend: str) -> None:
     """XRepoFactory.create(..., materialized=True) over the table holds the same records."""
     findings = []

@@ -353,6 +353,8 @@ async def _sql_storage(
             for entry in indexes.values():
                 entry.setdefault("table_index_bytes", int(row["index_bytes"]))
         return int(row["data_bytes"] or 0) + int(row["index_bytes"] or 0), indexes
+    if dialect == "duckdb":
+        return await _duckdb_storage(resource, table, schema)
     # SQLite: dbstat when compiled in (exact per table), else the database's pages.
     lite: int | None
     try:
@@ -378,6 +380,40 @@ async def _sql_storage(
             "origin": r["origin"],
         }
     return lite, indexes
+
+
+async def _duckdb_storage(
+    resource: Any, table: str, schema: str | None
+) -> tuple[int | None, dict[str, Any]]:
+    """DuckDB: the database's size (it keeps none per table: the file and its write-ahead log,
+    or the used blocks in memory), and the table's indexes: its own (``CREATE INDEX``) and
+    those of its primary key and unique constraints."""
+    path = str(getattr(resource, "path", "") or ":memory:")
+    size: int | None
+    if path != ":memory:":
+        size = sum(_file_size(p) or 0 for p in (path, path + ".wal")) or None
+    else:
+        blocks = await resource.fetch_value(
+            "SELECT used_blocks * block_size FROM pragma_database_size() "
+            "WHERE database_name = current_database()"
+        )
+        size = int(blocks) if blocks is not None else None
+    indexes: dict[str, Any] = {"_storage_scope": "database"}
+    for r in await resource.fetch_all(
+        "SELECT index_name AS name, is_unique AS uniq, sql FROM duckdb_indexes() "
+        "WHERE table_name = $1 AND schema_name = COALESCE($2, current_schema())",
+        [table, schema],
+    ):
+        indexes[r["name"]] = {"unique": bool(r["uniq"]), "definition": r["sql"]}
+    for r in await resource.fetch_all(
+        "SELECT constraint_name AS name, constraint_type AS kind, constraint_column_names AS cols "
+        "FROM duckdb_constraints() WHERE table_name = $1 "
+        "AND schema_name = COALESCE($2, current_schema()) "
+        "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+        [table, schema],
+    ):
+        indexes[r["name"]] = {"columns": list(r["cols"]), "unique": True, "origin": r["kind"]}
+    return size, indexes
 
 
 async def _mongo_storage(store: Any, resource: Any) -> tuple[int | None, dict[str, Any]]:

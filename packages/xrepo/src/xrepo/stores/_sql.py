@@ -38,7 +38,12 @@ from xrepo.stores._protocol import (
     UpdateItem,
     VersionConflict,
 )
-from xrepo.stores._sql_dialects import columns_query, refused_regex, savepoints
+from xrepo.stores._sql_dialects import (
+    columns_query,
+    refuse_taken_ids,
+    refused_regex,
+    savepoints,
+)
 from xresource.databases.base import SQLDatabaseResource
 from xresource.errors import XResourceConnectionError, XResourceError, XResourceTimeoutError
 
@@ -317,6 +322,11 @@ class SQLStore(BoundLayout):
         id_field = self.layout.id_field
         try:
             if None not in [r.get(id_field) for r in rows]:
+                tx = ambient.current(self._resource)
+                if tx is not None and not savepoints(self._resource.dialect):
+                    # A failed INSERT would doom the caller's whole transaction: refuse a taken
+                    # id first, naming its item.
+                    await refuse_taken_ids(tx, self._compiler(), self._qualified, rows, id_field)
                 if self._copies(len(rows)):
                     await self._resource.copy_records(
                         self._table, columns, self._records(rows, columns), schema=self._db_schema
@@ -350,11 +360,9 @@ class SQLStore(BoundLayout):
                     stored.append(dict(back) if back is not None else row)
             return self._decoded(stored)
         except XResourceError as exc:
-            item = (
-                (await self._failing_item(rows, columns) if len(rows) > 1 else 0)
-                if _row_fault(exc)
-                else None
-            )
+            item = (exc.details or {}).get("item")  # known already (refuse_taken_ids)
+            if item is None and _row_fault(exc):
+                item = await self._failing_item(rows, columns) if len(rows) > 1 else 0
             raise translate(
                 exc, self._name, "create" if len(rows) == 1 else "bulk_create", item
             ) from exc

@@ -5,11 +5,14 @@ a table's columns, whether a transaction can hold savepoints, and which database
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from xrepo.query import Condition
 from xresource.databases.dialect import SQLDialect
+from xresource.errors import XResourceIntegrityError
 
-__all__ = ["columns_query", "refused_regex", "savepoints"]
+__all__ = ["columns_query", "refuse_taken_ids", "refused_regex", "savepoints"]
 
 
 def columns_query(dialect: SQLDialect, table: str, schema: str | None) -> tuple[str, list[Any]]:
@@ -35,6 +38,34 @@ def savepoints(dialect: SQLDialect) -> bool:
     """Whether a transaction of ``dialect`` takes ``SAVEPOINT`` (DuckDB's does not: a failed
     statement there dooms the whole transaction, which the caller then rolls back)."""
     return dialect.name != "duckdb"
+
+
+async def refuse_taken_ids(
+    executor: Any,
+    compiler: Any,
+    table: str,
+    rows: Sequence[Mapping[str, Any]],
+    id_field: str,
+) -> None:
+    """Raise ``XResourceIntegrityError`` (the primary key's error; ``details["item"]``: the
+    position) for the first of ``rows``
+    whose id an earlier row of the batch or a row of ``table`` holds already, before any
+    ``INSERT`` runs (for a transaction that cannot roll back to a savepoint)."""
+    ids = [r[id_field] for r in rows]
+    taken: set[Any] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        sql, params = compiler.select(table, Condition(id_field, "in", chunk))
+        taken.update(r[id_field] for r in await executor.fetch_all(sql, params))
+    seen: set[Any] = set()
+    for i, value in enumerate(ids):
+        if value in taken or value in seen:
+            raise XResourceIntegrityError(
+                f"constraint violated, nothing was written: duplicate {id_field} (primary key)",
+                operation="execute",
+                details={"item": i},
+            )
+        seen.add(value)
 
 
 #: DuckDB's messages for a pattern RE2 does not take (lookaround, backreferences, bad syntax).
