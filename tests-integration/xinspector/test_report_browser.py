@@ -3,8 +3,7 @@ from file://, each column's histogram has one bar per bin with the count of the 
 top values are the statistics' own, the page requests nothing from the network, hostile text
 shows as text (no script of the data runs), and the page's own script (allowed by its hash in
 the Content-Security-Policy) filters the columns. Sources: a CSV of hostile values, three public
-datasets, and tables computed in place by SQLite, PostgreSQL and MongoDB (whatever a backend
-did not compute must read "not computed")."""
+datasets, and tables computed in place by SQLite, PostgreSQL, MariaDB and MongoDB."""
 
 from __future__ import annotations
 
@@ -270,24 +269,31 @@ def hostile_rows(n: int) -> list[tuple[Any, ...]]:
     ]
 
 
-async def test_postgres_table_report(
-    page: CDP, tmp_path: Path, postgres_url: str, unique_name: str
+@pytest.mark.parametrize("backend", ["postgres", "mysql"])
+async def test_sql_server_table_report(
+    page: CDP, tmp_path: Path, backend: str, request: pytest.FixtureRequest, unique_name: str
 ) -> None:
+    url = request.getfixturevalue(f"{backend}_url")
     table = f"report_{unique_name}"
-    async with ResourceFactory.from_url(postgres_url) as db:
+    types = {
+        "postgres": ("text", "double precision", "timestamp"),
+        "mysql": ("text", "double", "datetime"),
+    }[backend]
+    async with ResourceFactory.from_url(url) as db:
         assert isinstance(db, SQLDatabaseResource)
         name = db.dialect.quote(table)
-        await db.execute(f"CREATE TABLE {name} (note text, amount double precision, at timestamp)")
+        await db.execute(f"CREATE TABLE {name} (note {types[0]}, amount {types[1]}, at {types[2]})")
         try:
+            marks = ", ".join(db.dialect.param(i) for i in range(1, 4))
             await db.execute_many(
-                f"INSERT INTO {name} (note, amount, at) VALUES ($1, $2, $3)", hostile_rows(500)
+                f"INSERT INTO {name} (note, amount, at) VALUES ({marks})", hostile_rows(500)
             )
-            out = tmp_path / "pg.html"
-            done = report(postgres_url, out, "-c", table, "--progress")
+            out = tmp_path / f"{backend}.html"
+            done = report(url, out, "-c", table, "--progress")
             # Forced progress on a pipe: plain lines, the last one with every record.
             assert "\x1b" not in done.stderr
             assert "500 / 500 records (100.0%)" in done.stderr.splitlines()[-1]
-            result = await inspect(postgres_url, table)
+            result = await inspect(url, table)
         finally:
             await db.execute(f"DROP TABLE {name}")
     assert result.pushdown
