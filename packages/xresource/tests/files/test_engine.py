@@ -25,6 +25,7 @@ from xresource import (
     XResourceConfigurationError,
     XResourceError,
     XResourceNotFoundError,
+    XResourceValidationError,
 )
 from xresource.files import _engine
 
@@ -272,7 +273,34 @@ async def test_infer_types_types_csv_columns_with_the_same_names(tmp_path: Path)
         "flag": False,
         "name": None,
     }
-    assert last == 1e308  # the type came from every row, not a sample
+    assert last == 1e308
+
+
+async def test_infer_types_sample_never_gives_a_wrong_value(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    path.write_text(
+        "n,d\n" + "".join(f"{i},1/{1 + i % 28}/2024\n" for i in range(50_000)) + "oops,\n",
+        encoding="utf-8",
+    )
+    resource = CSVResource(path=str(path))
+    # A sample of the first rows types n as a number: the late text fails the query.
+    async with resource.engine(infer_types=True) as db:
+        with pytest.raises(XResourceValidationError, match="CSV Error on Line: 50002"):
+            await db.fetch_value("SELECT count(n) FROM late")
+        described = await db.fetch_all("DESCRIBE late")
+        assert [(r["column_name"], r["column_type"]) for r in described] == [
+            ("n", "BIGINT"),
+            ("d", "DATE"),  # in the file's own format, which the sniffer found (1/31/2024)
+        ]
+    # All rows sniffed: n is text, every value is there.
+    async with resource.engine(infer_types=-1) as db:
+        assert await db.fetch_value("SELECT typeof(n) FROM late LIMIT 1") == "VARCHAR"
+        assert await db.fetch_value("SELECT count(*) FROM late WHERE n = 'oops'") == 1
+        assert await db.fetch_value("SELECT max(d) FROM late") == dt.date(2024, 1, 28)
+    for bad in (0, -2):
+        with pytest.raises(XResourceValidationError, match="infer_types"):
+            async with resource.engine(infer_types=bad):
+                pass
 
 
 async def test_json_values_come_back_as_json_loads_gives_them(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "literal",
     "open_engine",
     "reader_call",
+    "sniffed_columns",
 ]
 
 #: The extra that installs the engine.
@@ -104,6 +105,30 @@ _TEXT_LOOKALIKES = re.compile(
 
 # The JSON type, at the top or nested (as above).
 _JSON_TYPE = re.compile(r"(?:^|(?<= ))JSON(?=[,)\[]|$)")
+
+
+def sniffed_columns(path: str, options: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
+    """``read_csv`` options that give ``names`` the types DuckDB's sniffer finds in the file
+    (under ``options``, which hold its dialect and ``sample_size``): the columns, and the date
+    and timestamp formats it detected. Sniffing once here, not in the view, spares every
+    query over the view a sniffing pass of its own. Raises ``duckdb.Error``."""
+    import duckdb
+
+    sniffing = {k: v for k, v in options.items() if k != "auto_detect"}  # sniff_csv refuses it
+    with duckdb.connect(":memory:") as con:
+        row = con.execute(
+            "SELECT Columns, DateFormat, TimestampFormat FROM "  # noqa: S608
+            + reader_call("sniff_csv", path, {**sniffing, "names": names})
+        ).fetchone()
+    assert row is not None  # sniff_csv answers one row
+    columns, date_format, timestamp_format = row
+    found = {str(c["name"]): str(c["type"]) for c in columns}
+    typed: dict[str, Any] = {"columns": {n: found.get(n, "VARCHAR") for n in names}}
+    if date_format:
+        typed["dateformat"] = date_format
+    if timestamp_format:
+        typed["timestampformat"] = timestamp_format
+    return typed
 
 
 def json_source(path: str, options: Mapping[str, Any]) -> str:

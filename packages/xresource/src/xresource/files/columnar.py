@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xresource.errors import XResourceNotFoundError
+from xresource.errors import XResourceNotFoundError, XResourceValidationError
 from xresource.files._engine import engine_database, open_engine
 from xresource.files.base import FileResource
 
@@ -37,7 +37,7 @@ class ColumnarFileResource(FileResource):
         return stem if stem and not any(ord(c) < 32 or ord(c) == 127 for c in stem) else "records"
 
     @asynccontextmanager
-    async def engine(self, *, infer_types: bool = False) -> AsyncIterator[DuckDBResource]:
+    async def engine(self, *, infer_types: bool | int = False) -> AsyncIterator[DuckDBResource]:
         """The file in a columnar engine: a connected in-memory DuckDB database in which the
         file is the read-only view :attr:`engine_view`.
 
@@ -47,8 +47,11 @@ class ColumnarFileResource(FileResource):
         Quote the view's name with the engine's dialect, as any identifier.
 
         ``infer_types=True`` lets DuckDB type the columns of a CSV file (numbers, dates,
-        booleans; empty fields become NULL) from all of its rows, for statistics computed on
-        typed columns rather than text; JSON and Parquet values are typed either way.
+        booleans; empty fields become NULL), for statistics on typed columns rather than text.
+        DuckDB's sniffer reads a sample (the first 20,480 rows); ``infer_types=<n>`` sniffs
+        ``n`` rows, ``-1`` all of them (a full pass, once). A later value that does not fit
+        its column fails the query that reaches it (``XResourceValidationError``), never a
+        wrong value. JSON and Parquet values are typed either way.
 
         Examples:
             >>> csv = CSVResource(path="big.csv")  # doctest: +SKIP
@@ -62,6 +65,16 @@ class ColumnarFileResource(FileResource):
             XResourceConfigurationError: an option of the file that DuckDB cannot honour (an
                 encoding it does not decode...): the error names it; use ``read_stream()``.
         """
+        if (
+            isinstance(infer_types, int)
+            and not isinstance(infer_types, bool)
+            and (infer_types == 0 or infer_types < -1)
+        ):
+            raise self._error(
+                XResourceValidationError,
+                f"infer_types must be True, False, a number of rows or -1, got {infer_types!r}",
+                "engine",
+            )
         db = engine_database()  # first: without the extra, nothing else is worth checking
         path = await self._readable("engine")
         if path is None:
@@ -75,5 +88,5 @@ class ColumnarFileResource(FileResource):
             yield connected
 
     @abstractmethod
-    def _engine_source(self, path: Path, infer_types: bool = False) -> str:
+    def _engine_source(self, path: Path, infer_types: bool | int = False) -> str:
         """The DuckDB table expression that reads ``path`` (runs in a worker thread)."""

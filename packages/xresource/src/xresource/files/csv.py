@@ -29,7 +29,7 @@ from uuid import UUID
 from pydantic import AliasChoices, Field, field_validator
 
 from xresource.errors import XResourceConfigurationError, XResourceValidationError
-from xresource.files._engine import empty_relation, reader_call
+from xresource.files._engine import empty_relation, reader_call, sniffed_columns
 from xresource.files.atomic import atomic_replace, copy_prefix
 from xresource.files.base import Record, WriteMode
 from xresource.files.columnar import ColumnarFileResource
@@ -304,7 +304,7 @@ class CSVResource(ColumnarFileResource):
                 ) from None
         return row, blank
 
-    def _engine_source(self, path: Path, infer_types: bool = False) -> str:
+    def _engine_source(self, path: Path, infer_types: bool | int = False) -> str:
         encoding = _ENGINE_ENCODINGS.get(codecs.lookup(self.encoding).name)
         if encoding is None:
             raise self._unsupported(f"DuckDB does not decode {self.encoding!r}")
@@ -334,7 +334,7 @@ class CSVResource(ColumnarFileResource):
             # column_1 when the file names none.
             return empty_relation(names)
         options: dict[str, Any] = {
-            "auto_detect": infer_types,
+            "auto_detect": False,
             "header": self.header is True,
             "skip": blank,
             "delim": self.delimiter,
@@ -344,10 +344,17 @@ class CSVResource(ColumnarFileResource):
             # DuckDB's default (2 MB) would refuse long lines that read() accepts.
             "max_line_size": 1 << 30,
         }
-        if infer_types:
-            # DuckDB's sniffer types the columns from every row (a sample could miss the one
-            # value that does not fit); empty fields are NULL.
-            options |= {"names": names, "sample_size": -1}
+        if infer_types is not False:
+            # DuckDB's sniffer types the columns (empty fields are NULL), once, here.
+            sample = {} if infer_types is True else {"sample_size": infer_types}
+            try:
+                options |= sniffed_columns(str(path), {**options, **sample}, names)
+            except Exception as exc:  # duckdb.Error: the driver is imported lazily
+                raise self._error(
+                    XResourceValidationError,
+                    f"DuckDB cannot type the columns of {self.path!r}: {str(exc).splitlines()[0]}",
+                    "engine",
+                ) from None
         else:
             options |= {
                 "columns": dict.fromkeys(names, "VARCHAR"),

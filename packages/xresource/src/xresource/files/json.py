@@ -173,7 +173,7 @@ class JSONResource(ColumnarFileResource):
         _kind, names = await asyncio.to_thread(self._layout, path)
         return names
 
-    def _engine_source(self, path: Path, infer_types: bool = False) -> str:
+    def _engine_source(self, path: Path, infer_types: bool | int = False) -> str:
         # Values are typed in the file already: infer_types changes nothing.
         kind, names = self._layout(path)
         if kind == "collections":

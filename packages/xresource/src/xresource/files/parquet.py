@@ -87,7 +87,7 @@ class ParquetResource(ColumnarFileResource):
             operation,
         )
 
-    def _engine_source(self, path: Path, infer_types: bool = False) -> str:
+    def _engine_source(self, path: Path, infer_types: bool | int = False) -> str:
         # Values are typed in the file already: infer_types changes nothing.
         return reader_call("read_parquet", str(path), {})
 
