@@ -11,6 +11,7 @@ import pytest
 
 from xobj_prototype import XObjPrototype
 from xrepo import (
+    ConnectedEngineFileRepo,
     ConnectedFileRepo,
     ConnectedMongoRepo,
     ConnectedSQLRepo,
@@ -196,17 +197,26 @@ async def test_rest_resource_defaults_to_a_materialized_snapshot() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "suffix"),
-    [("csv", "csv"), ("json", "json"), ("json", "jsonl"), ("yaml", "yaml"), ("excel", "xlsx")],
+    ("kind", "suffix", "engine"),
+    [
+        ("csv", "csv", False),
+        ("json", "json", False),
+        ("json", "jsonl", True),  # JSON Lines and Parquet: read in place by DuckDB by default
+        ("parquet", "parquet", True),
+        ("yaml", "yaml", False),
+        ("excel", "xlsx", False),
+    ],
 )
-async def test_every_file_format_round_trips(tmp_path: Path, kind: str, suffix: str) -> None:
+async def test_every_file_format_round_trips(
+    tmp_path: Path, kind: str, suffix: str, engine: bool
+) -> None:
     path = str(tmp_path / f"cities.{suffix}")
     repo = await XRepoFactory.create(
         resource=ResourceFactory.create(kind, path=path, create_if_missing=True),
         model_class=City,
         collection="cities" if kind == "excel" else None,
     )
-    assert isinstance(repo, ConnectedFileRepo)
+    assert isinstance(repo, ConnectedEngineFileRepo if engine else ConnectedFileRepo)
     await repo.bulk_create(ROWS)
     await repo.update(1, {"population": 701})
     await repo.delete(2)
