@@ -330,3 +330,33 @@ async def test_metadata_and_tables(db: DuckDBResource) -> None:
     assert "password" not in meta
     assert await db.validate_connection() is True
     assert await DuckDBResource(path="/nonexistent-dir/x.duckdb").validate_connection() is False
+
+
+@pytest.mark.usefixtures("isolated_factory")
+def test_without_the_extra_every_entry_point_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import xresource.databases
+    import xresource.files
+    from xobj_prototype import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # what an install without the extra sees
+    for module in ("xresource.databases.duckdb", "xresource.files.parquet"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setitem(
+        ResourceFactory._registry, "duckdb", "xresource.databases.duckdb:DuckDBResource"
+    )
+    monkeypatch.setitem(
+        ResourceFactory._registry, "parquet", "xresource.files.parquet:ParquetResource"
+    )
+    with pytest.raises(XResourceConfigurationError, match=r"xresource\[duckdb\]"):
+        ResourceFactory.from_url("duckdb:///:memory:")
+    with pytest.raises(XResourceConfigurationError, match=r"xresource\[duckdb\]"):
+        ResourceFactory.from_url("/data/events.parquet")
+    # The faces cache a loaded name in their namespace: forget it (restored afterwards).
+    monkeypatch.delitem(vars(xresource.databases), "DuckDBResource", raising=False)
+    monkeypatch.delitem(vars(xresource.files), "ParquetResource", raising=False)
+    with pytest.raises(MissingExtraError, match=r"xresource\[duckdb\]"):
+        _ = xresource.databases.DuckDBResource
+    with pytest.raises(MissingExtraError, match=r"xresource\[duckdb\]"):
+        _ = xresource.files.ParquetResource
