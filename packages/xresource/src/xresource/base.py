@@ -293,6 +293,13 @@ class XResource(XObjPrototype, ABC):
     async def list_collections_or_tables(self) -> list[str]:
         """Names of the tables, collections, sheets or files this resource holds."""
 
+    def __repr_args__(self) -> Any:
+        # Driver options and connection parameters are mappings of text that may hold secrets
+        # under secret-looking keys (a URL's ?sslpassword=, DuckDB's s3_secret_access_key):
+        # repr() masks them as get_metadata() does.
+        for name, value in super().__repr_args__():
+            yield name, (redact(value) if isinstance(value, Mapping) else value)
+
     def get_metadata(self) -> dict[str, Any]:
         """Type, name, parameters and state, with every secret masked."""
         exclude = {"metadata", "name"} | (
