@@ -94,6 +94,11 @@ async def test_bad_engine_options_are_refused_by_name(tmp_path: Path) -> None:
         await XRepoFactory.create(
             resource=file_resource(tmp_path, "csv"), model_class=Rec, engine="yes"
         )
+    jsonl = file_resource(tmp_path, "jsonl")
+    with pytest.raises(XRepoConfigurationError, match="reads a file as one collection"):
+        await XRepoFactory.create(resource=jsonl, model_class=Rec, engine=True, collection="a")
+    plain = await XRepoFactory.create(resource=jsonl, model_class=Rec, collection="a")
+    assert isinstance(plain, ConnectedFileRepo)  # a collection inside a JSON file: file store
     yaml = ResourceFactory.create("yaml", path=str(tmp_path / "r.yaml"), create_if_missing=True)
     with pytest.raises(XRepoConfigurationError, match="has no DuckDB engine"):
         await XRepoFactory.create(resource=yaml, model_class=Rec, engine=True)

@@ -107,7 +107,7 @@ def connected_repo(resource: XResource, model: type[Any], inputs: Mapping[str, A
             collection=inputs.get("collection"),
             **common,
         )
-    if kind == "file" and uses_engine(resource, inputs.get("engine")):
+    if kind == "file" and uses_engine(resource, inputs.get("engine"), inputs.get("collection")):
         return ConnectedEngineFileRepo(
             resource=resource, collection=inputs.get("collection"), **common
         )

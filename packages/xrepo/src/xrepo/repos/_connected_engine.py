@@ -44,13 +44,22 @@ def engine_available() -> bool:
     return importlib.util.find_spec("duckdb") is not None
 
 
-def uses_engine(resource: XResource, engine: bool | None) -> bool:
+def uses_engine(resource: XResource, engine: bool | None, collection: str | None = None) -> bool:
     """Whether a repository over the file ``resource`` reads through its DuckDB engine:
     ``engine=True`` asks for it (an error says what is missing), ``False`` refuses it, and
-    ``None`` takes it for Parquet and JSON Lines when DuckDB is installed."""
+    ``None`` takes it for Parquet and JSON Lines when DuckDB is installed. A ``collection``
+    inside the file (a JSON document holding several) is read by the file store: the engine
+    reads a file as one collection."""
     if engine is not None and not isinstance(engine, bool):
         raise XRepoConfigurationError(f"engine= must be True, False or None, got {engine!r}")
     if engine is False:
+        return False
+    if collection and str(getattr(resource, "resource_type", "")) == "json":
+        if engine:
+            raise XRepoConfigurationError(
+                f"engine=True reads a file as one collection; collection={collection!r} names "
+                "one of several inside the file: leave engine= out to use the file store"
+            )
         return False
     capable = isinstance(resource, ColumnarFileResource)
     if engine is None:
