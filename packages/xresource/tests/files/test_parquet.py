@@ -10,6 +10,8 @@ from uuid import UUID
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from xresource import (
     DUCKDB,
@@ -159,6 +161,14 @@ async def test_replace_with_nothing_keeps_the_schema(resource: ParquetResource) 
         ([{"a": True}, {"a": 1}], "several types"),
         ([{"a": dt.datetime(2024, 1, 1)}, {"a": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)}], "naive"),
         ([{"a": Decimal("NaN")}], "NaN"),
+        (
+            [{"a": dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(dt.timedelta(hours=-9)))}],
+            "outside the years 1-9999",
+        ),
+        (
+            [{"a": dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5)))}],
+            "outside the years 1-9999",
+        ),
         ([{"a": 10**40}], "decimal digits"),
         ([{"a": {1, 2}}], "several types|set"),
         ([{}], "no fields"),
@@ -222,3 +232,60 @@ async def test_glob_characters_in_file_names_are_literal(tmp_path: Path) -> None
     assert await mine.row_count() == 2
     assert [c.name for c in await mine.read_schema()] == ["who"]
     assert await decoy.row_count() == 2
+
+
+# -- property: whatever fits a column round-trips unchanged ------------------------------------
+_KINDS = {
+    "int": st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    "float": st.floats(allow_nan=False, width=64),
+    "text": st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20),
+    "bool": st.booleans(),
+    "decimal": st.decimals(
+        min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=6, allow_nan=False
+    ),
+    "date": st.dates(),
+    "naive": st.datetimes(),
+    "aware": st.datetimes(
+        min_value=dt.datetime(1, 1, 2),
+        max_value=dt.datetime(9999, 12, 30),
+        timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-9, minutes=-30))]),
+    ),
+    "time": st.times(),
+    "uuid": st.uuids(),
+    "bytes": st.binary(max_size=10),
+    "list": st.lists(st.integers(min_value=-1000, max_value=1000), max_size=4),
+}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kinds=st.lists(st.sampled_from(sorted(_KINDS)), min_size=1, max_size=5),
+    data=st.data(),
+)
+async def test_typed_records_round_trip(
+    kinds: list[str], data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    fields = {f"f{i} ☕": kind for i, kind in enumerate(kinds)}
+    value = {name: st.none() | _KINDS[kind] for name, kind in fields.items()}
+    rows = data.draw(st.lists(st.fixed_dictionaries(value), min_size=1, max_size=30))
+    path = tmp_path_factory.mktemp("pq") / "p.parquet"
+    resource = ParquetResource(path=str(path), create_if_missing=True)
+    await resource.write(rows)
+    back = await resource.read()
+    assert back == rows
+    async with resource.engine() as db:
+        assert await db.fetch_all(f'SELECT * FROM "{resource.engine_view}"') == rows
+
+
+async def test_nested_values_take_one_type_from_all_of_them(resource: ParquetResource) -> None:
+    rows = [
+        {"l": [], "s": {"a": None}, "deep": [[]]},
+        {"l": [0, None], "s": {"a": 1}, "deep": [[{"x": "é"}]]},
+        {"l": None, "s": None, "deep": None},
+    ]
+    await resource.write(rows)
+    assert await resource.read() == rows
+    with pytest.raises(XResourceValidationError, match="'mixed' holds nested values"):
+        await resource.write([{"mixed": [1]}, {"mixed": [{"a": 1}]}])

@@ -58,10 +58,10 @@ def _int_type(field: str, values: Sequence[int]) -> str:
     return _decimal_type(field, values)
 
 
-def column_type(field: str, values: Sequence[Any], nested: Callable[[Any], str]) -> str:
+def column_type(field: str, values: Sequence[Any], nested: Callable[[list[Any]], str]) -> str:
     """The DuckDB type of a column holding ``values`` (``None`` for missing or null).
 
-    ``nested`` gives the type of a dict or list value (DuckDB's own ``typeof``).
+    ``nested`` gives the one type of the dict or list values it is given (DuckDB's own).
     """
     present = [v for v in values if v is not None]
     kinds = {type(v) for v in present}
@@ -88,7 +88,18 @@ def column_type(field: str, values: Sequence[Any], nested: Callable[[Any], str])
                 f"field {field!r} mixes naive and timezone-aware datetimes; a column is one "
                 "or the other: give every value a timezone (or none)"
             )
-        return "TIMESTAMPTZ" if aware == {True} else "TIMESTAMP"
+        if aware == {True}:
+            for value in present:
+                try:
+                    value.astimezone(dt.UTC)
+                except OverflowError:
+                    raise ColumnTypeError(
+                        f"field {field!r} holds {value.isoformat()}, whose instant in UTC is "
+                        "outside the years 1-9999 (the column stores UTC instants, which could "
+                        "not be read back as datetimes)"
+                    ) from None
+            return "TIMESTAMPTZ"
+        return "TIMESTAMP"
     if kinds == {dt.date}:
         return "DATE"
     if kinds == {dt.time}:
@@ -96,7 +107,13 @@ def column_type(field: str, values: Sequence[Any], nested: Callable[[Any], str])
     if kinds == {dt.timedelta}:
         return "INTERVAL"
     if kinds <= {dict, list} and len(kinds) == 1:
-        return nested(present[0])
+        try:
+            return nested(present)
+        except ColumnTypeError as exc:
+            raise ColumnTypeError(
+                f"field {field!r} holds {exc}; a Parquet column has one type: make the values "
+                "alike, or serialize them (json.dumps) first"
+            ) from None
     names = ", ".join(sorted(k.__name__ for k in kinds))
     raise ColumnTypeError(
         f"field {field!r} holds values of several types ({names}); a Parquet column has one "

@@ -175,8 +175,19 @@ class ParquetResource(ColumnarFileResource):
     ) -> dict[str, str]:
         names = list(dict.fromkeys(key for row in rows for key in row))
 
-        def nested(value: Any) -> str:
-            return str(con.execute("SELECT typeof($1)", [value]).fetchone()[0])  # type: ignore[index]
+        def nested(values: list[Any]) -> str:
+            # The type DuckDB gives the list of all the values is a list of their one type
+            # (an empty list first and [0] later: INTEGER[]); a type no value shows is text.
+            try:
+                row = con.execute("SELECT typeof($1)", [values]).fetchone()
+            except duckdb.Error as exc:
+                raise ColumnTypeError(
+                    f"nested values of different shapes ({_first_line(exc)})"
+                ) from None
+            kind = str(row[0]) if row else ""
+            if not kind.endswith("[]"):
+                raise ColumnTypeError(f"nested values of no single type ({kind})")
+            return kind[:-2].replace('"NULL"', "VARCHAR")
 
         try:
             return {n: column_type(n, [row.get(n) for row in rows], nested) for n in names}
