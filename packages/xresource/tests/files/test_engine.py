@@ -73,6 +73,7 @@ HOSTILE_CSV: dict[str, tuple[bytes, dict[str, Any]]] = {
     "ragged_short_rows_padded": (b"a,b,c\n1,2\n3,4,5\n", {"on_ragged": "pad"}),
     "ragged_rows_skipped": (b"a,b\n1,2\n3\n4,5,6\n7,8\n", {"on_ragged": "skip"}),
     "pipe_and_other_quote": (b"a|b\n'x|y'|'it''s'\n", {"delimiter": "pipe", "quotechar": "'"}),
+    "escapechar_inside_quotes": (b'a,b\n"x\\"y","p\\\\q"\n', {"escapechar": "\\"}),
     "utf16": ("a,b\nä,☕\n".encode("utf-16"), {"encoding": "utf-16"}),
     "huge_field": (b"a,b\n" + b"x" * 3_000_000 + b",y\n", {"field_size_limit": 4_000_000}),
 }
@@ -107,6 +108,18 @@ async def test_ragged_row_fails_as_read_does(tmp_path: Path) -> None:
         with pytest.raises(XResourceError, match="CSV Error") as failed:
             await db.fetch_all("SELECT * FROM ragged")
     assert "tok-secret-9" not in str(failed.value)
+
+
+@pytest.mark.parametrize("data", [b'a,b\n"x""y",1\n', b"a,b\nx\\,y,1\n"])
+async def test_escapes_duckdb_does_not_take_fail_instead_of_misreading(
+    data: bytes, tmp_path: Path
+) -> None:
+    path = tmp_path / "esc.csv"
+    path.write_bytes(data)
+    resource = CSVResource(path=str(path), escapechar="\\", on_ragged="pad")
+    assert (await resource.read())[0]["a"] in ('x"y', "x,y")
+    with pytest.raises(XResourceError, match="CSV Error"):
+        await engine_rows(resource)
 
 
 @pytest.mark.parametrize("size", [10, 200_000])
