@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from xregistry import XRegistry
 from xregistry.enrichment import DiscoveryResult, SyncResult
@@ -69,16 +70,39 @@ async def test_discovered_reads_as_the_spec_list(
 async def test_failed_tables_are_not_counted(
     registry: XRegistry, shop: SQLDatabaseResource
 ) -> None:
+    # A model of the application already holds both names: discovery cannot register the tables
+    # under them, nothing registers, both tables fail, and like an empty list the result is
+    # false while still saying why.
+    class Mine(BaseModel):
+        code: str
+
+    registry.models.register(Mine, name="Product")
+    registry.models.register(Mine, name="customers")
     enriched = registry.get_enriched()
-    await enriched.discover_and_register(shop, namespace="dynamic")
-    # Registering again collides: nothing registers, both tables fail, and like an empty list
-    # the result is false while still saying why.
     again = await enriched.discover_and_register(shop, namespace="dynamic")
     assert len(again) == 0
     assert not again
     assert list(again) == []
     assert set(again.failed) == {"Product", "customers"}
+    assert all("RegistryConflictError" in m for m in again.failed.values())
     assert again.model_dump()["failed"].keys() == {"Product", "customers"}
+    # The application's models are left as they were.
+    assert registry.models.get("customers").model_class is Mine
+
+
+async def test_discovering_again_updates_instead_of_conflicting(
+    registry: XRegistry, shop: SQLDatabaseResource
+) -> None:
+    enriched = registry.get_enriched()
+    await enriched.discover_and_register(shop, namespace="dynamic")
+    again = await enriched.discover_and_register(shop, namespace="dynamic")
+    assert (again.registered, again.failed, again.updated) == ([], {}, [])
+    assert sorted(again.unchanged) == ["Product", "customers"]
+    async with shop.transaction() as tx:
+        await tx.execute("ALTER TABLE customers ADD COLUMN ville TEXT")
+    third = await enriched.discover_and_register(shop, namespace="dynamic")
+    assert (third.updated, third.unchanged, third.failed) == (["customers"], ["Product"], {})
+    assert "ville" in registry.models.get("customers").model_class.model_fields
 
 
 async def test_sync_result_reads_as_the_spec_dict(

@@ -167,9 +167,14 @@ async def test_discovery_runs_in_the_background(
         if status["state"] != "running":
             break
         await asyncio.sleep(0.05)
-    # The tables are registered already under "shop": each is reported as a conflict.
+    # The tables are registered already and have not changed: discovery runs again without
+    # conflicts and leaves each of them as it is (no new version).
     assert status["state"] == "done"
-    assert sorted(status["failed"]) == ["customers", "order_lines", "orders", "products"]
+    assert status["failed"] == {}
+    assert sorted(status["unchanged"]) == ["customers", "order_lines", "orders", "products"]
+    for name in ("customers", "orders"):
+        versions = (await client.get(f"/api/registry/models/{name}/versions")).json()
+        assert [v["version"] for v in versions["versions"]] == ["1.0.0"]
     error(await client.post("/api/discovery/resources/shop/discover", headers=VIEW), 403)
     error(await client.post("/api/discovery/resources/nope/discover"), 404)
     error(await client.get("/api/discovery/resources/reviews/discover"), 404)
