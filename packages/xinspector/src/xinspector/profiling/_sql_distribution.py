@@ -11,7 +11,10 @@ seconds, so that every backend does the same arithmetic as the streaming profile
   parameters (never as text, which a server might round differently), the maximum's bin folded
   into the last one here; PostgreSQL's ``width_bucket`` is not used because it computes the bin
   its own way, and a value on an edge could land one bin over from the other backends;
-- string lengths: counted per length by the database, binned here.
+- string lengths: counted per length by the database, binned here;
+- PostgreSQL and DuckDB count every histogram and every length distribution of a table in one
+  scan (``GROUP BY GROUPING SETS``); SQLite and MariaDB, which have no grouping sets, one scan
+  each.
 
 Large tables on an engine that offers it (DuckDB) use its approximate quantiles instead
 (``approx_quantile``): ``quantiles_exact`` is then false.
@@ -20,7 +23,7 @@ Large tables on an engine that offers it (DuckDB) use its approximate quantiles 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from typing import NamedTuple
 
 from xinspector._schema import CollectionSchema
 from xinspector._types import is_numeric_type
@@ -111,19 +114,89 @@ async def sql_distributions(
             exprs[name] = _double(dialect, q(name))
         elif ftype in TEMPORAL_TYPES:
             exprs[name] = _epoch(dialect, q(name))
+    # What to group and count: (field, SQL of the group key, its parameters, what to do).
+    groups: list[_Group] = []
     if exprs:
-        await _numeric(db, table_sql, schema, fields, exprs, options, approximate=approximate)
+        groups += await _numeric(
+            db, table_sql, schema, fields, exprs, options, approximate=approximate
+        )
     for name, fs in fields.items():
-        if fs.min_length is None:
+        if fs.min_length is not None:
+            groups.append(_Group(name, _length(dialect, q(name)), [], "lengths", 0.0, 0.0))
+    counted = await _count_groups(db, table_sql, groups)
+    bins = options.histogram_bins
+    for group, counts in zip(groups, counted, strict=True):
+        fs = fields[group.name]
+        if group.kind == "lengths":
+            apply_length_histogram(fs, counts.items(), bins)
             continue
-        col = q(name)
-        rows = await db.fetch_all(
-            f"SELECT {_length(dialect, col)} AS n, count(*) AS c FROM {table_sql} "  # noqa: S608
-            f"WHERE {col} IS NOT NULL GROUP BY 1"
-        )
-        apply_length_histogram(
-            fs, [(r["n"], r["c"]) for r in rows if r["n"] is not None], options.histogram_bins
-        )
+        ftype = schema.fields[group.name].type
+        aware = ftype in TEMPORAL_TYPES and _aware(fs)
+        apply_histogram(fs, group.lo, group.hi, bins, counts, type_name=ftype, aware=aware)
+
+
+class _Group(NamedTuple):
+    """One grouped count: a histogram's bins or a text field's lengths."""
+
+    name: str
+    key: str
+    params: list[float]
+    kind: str  # "bins" or "lengths"
+    lo: float
+    hi: float
+
+
+async def _count_groups(
+    db: SQLDatabaseResource, table_sql: str, groups: list[_Group]
+) -> list[dict[int, int]]:
+    """``{key: count}`` of each group (nulls left out). PostgreSQL and DuckDB count every
+    group in one scan (``GROUPING SETS``); SQLite and MariaDB, which have none, one scan each."""
+    if not groups:
+        return []
+    dialect = db.dialect.name
+    if dialect not in {"postgresql", "duckdb"} or len(groups) == 1:
+        out = []
+        for g in groups:
+            key = _numbered(db, g.key, 0)
+            rows = await db.fetch_all(
+                f"SELECT {key} AS k, count(*) AS c FROM {table_sql} GROUP BY 1",  # noqa: S608
+                g.params,
+            )
+            out.append({int(r["k"]): int(r["c"]) for r in rows if r["k"] is not None})
+        return out
+    keys: list[str] = []
+    params: list[float] = []
+    for i, g in enumerate(groups):
+        keys.append(f"{_numbered(db, g.key, len(params))} AS k_{i}")
+        params += g.params
+    flags = ", ".join(f"GROUPING(k_{i}) AS g_{i}" for i in range(len(groups)))
+    names = ", ".join(f"k_{i}" for i in range(len(groups)))
+    sets = ", ".join(f"(k_{i})" for i in range(len(groups)))
+    rows = await db.fetch_all(
+        f"SELECT {names}, {flags}, count(*) AS c FROM (SELECT {', '.join(keys)} "  # noqa: S608
+        f"FROM {table_sql}) keyed GROUP BY GROUPING SETS ({sets})",
+        params,
+    )
+    out = [{} for _ in groups]
+    for r in rows:
+        for i in range(len(groups)):
+            # GROUPING(k_i) = 0: this row groups by k_i; its NULL group is the nulls.
+            if r[f"g_{i}"] == 0 and r[f"k_{i}"] is not None:
+                out[i][int(r[f"k_{i}"])] = int(r["c"])
+                break
+    return out
+
+
+def _slot(k: int) -> str:
+    # NUL never occurs in a quoted identifier (the dialect refuses it): a safe marker.
+    return f"\x00p{k}\x00"
+
+
+def _numbered(db: SQLDatabaseResource, key: str, offset: int) -> str:
+    """``key`` with its parameter slots numbered from ``offset + 1``."""
+    for k in range(1, 4):
+        key = key.replace(_slot(k), _param(db, offset + k))
+    return key
 
 
 async def _numeric(
@@ -135,7 +208,9 @@ async def _numeric(
     options: ProfileOptions,
     *,
     approximate: bool,
-) -> None:
+) -> list[_Group]:
+    """Quantiles of the numeric and temporal fields (set on them), and their histograms' bins
+    to count."""
     dialect = db.dialect.name
     names = list(exprs)
     select = []
@@ -152,6 +227,7 @@ async def _numeric(
             select.append(f"{fn}({e}, [{', '.join(map(repr, _LEVELS))}]) AS q_{i}")
     row = await db.fetch_one(f"SELECT {', '.join(select)} FROM {table_sql}")  # noqa: S608
     assert row is not None
+    groups: list[_Group] = []
     for i, name in enumerate(names):
         fs = fields[name]
         ftype = schema.fields[name].type
@@ -169,22 +245,19 @@ async def _numeric(
         apply_quantiles(fs, values, exact=exact, type_name=ftype, aware=aware)
         if not math.isfinite(hi - lo):
             continue
-        counts: dict[int, int] = {}
         if hi > lo:
-            e = exprs[name]
-            p: Callable[[int], str] = lambda k: _param(db, k)  # noqa: E731
-            bin_sql = _floor(
-                dialect, f"({e} - {p(1)}) * {options.histogram_bins} / ({p(2)} - {p(3)})"
+            # The placeholders are numbered when the query is put together.
+            key = _floor(
+                dialect,
+                f"({exprs[name]} - {_slot(1)}) * {options.histogram_bins} "
+                f"/ ({_slot(2)} - {_slot(3)})",
             )
-            rows = await db.fetch_all(
-                f"SELECT {bin_sql} AS b, count(*) AS c FROM {table_sql} "  # noqa: S608
-                f"WHERE {e} IS NOT NULL GROUP BY 1",
-                [lo, hi, lo],
-            )
-            counts = {int(r["b"]): int(r["c"]) for r in rows}
+            groups.append(_Group(name, key, [lo, hi, lo], "bins", lo, hi))
         else:
-            counts = {0: n}
-        apply_histogram(fs, lo, hi, options.histogram_bins, counts, type_name=ftype, aware=aware)
+            apply_histogram(
+                fs, lo, hi, options.histogram_bins, {0: n}, type_name=ftype, aware=aware
+            )
+    return groups
 
 
 async def _ranked_quantiles(
