@@ -17,6 +17,7 @@ memory, and the next read scans the new file.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -33,7 +34,7 @@ from xresource.files import ColumnarFileResource
 
 __all__ = ["EngineFileStore"]
 
-#: The view of the model's rows over the file's engine view (one per engine connection).
+#: The alias of the model's rows over the file's engine view, in every statement.
 ROWS_VIEW = "xr_rows"
 
 
@@ -59,6 +60,7 @@ class EngineFileStore(BoundLayout):
             )
         self._resource = resource
         self._writer = FileStore(resource, collection=collection)
+        self._types: tuple[tuple[Any, ...], Mapping[str, str]] | None = None
 
     def bind(self, layout: RowLayout) -> None:
         """Serve the repository of ``layout``."""
@@ -95,19 +97,30 @@ class EngineFileStore(BoundLayout):
                 engine: Any = getattr(self._resource, "engine")  # noqa: B009 - file resources only
                 db = await stack.enter_async_context(engine())
                 view: str = getattr(self._resource, "engine_view")  # noqa: B009
-                types = await _column_types(db, view)
-                await db.execute(
-                    f"CREATE OR REPLACE TEMP VIEW {db.dialect.quote(ROWS_VIEW)} AS "
-                    + rows_view(db.dialect, view, types, layout, self._optional())
-                )
+                types = await self._column_types(db, view)
             except XResourceNotFoundError:
                 yield None  # a file that does not exist yet is an empty repository
                 return
             except XResourceError as exc:
                 raise translate(exc, layout.repo, operation) from exc
-            store = SQLStore(db, ROWS_VIEW)
+            store = _RowsStore(db, rows_view(db.dialect, view, types, layout, self._optional()))
             store.bind(layout)
             yield store
+
+    async def _column_types(self, db: Any, view: str) -> Mapping[str, str]:
+        """The file's columns and their DuckDB types, asked again only when the file changed
+        (another inode, as an atomic rewrite makes, or another modification time or size)."""
+        path = str(getattr(self._resource, "path", ""))
+        try:
+            st = os.stat(path)
+            signature: tuple[Any, ...] | None = (path, st.st_ino, st.st_mtime_ns, st.st_size)
+        except OSError:
+            signature = None
+        if signature is not None and self._types is not None and self._types[0] == signature:
+            return self._types[1]
+        types = await _column_types(db, view)
+        self._types = (signature, types) if signature is not None else None
+        return types
 
     async def select(
         self, node: Node, sort: Sequence[SortKey], skip: int, limit: int | None
@@ -170,6 +183,19 @@ class EngineFileStore(BoundLayout):
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """Refused: a file has no transaction a caller could join."""
         return self._writer.transaction()
+
+
+class _RowsStore(SQLStore):
+    """A :class:`SQLStore` whose table is the model's view of the file, as a subquery: one
+    statement per call, no view to create first."""
+
+    def __init__(self, db: Any, select: str) -> None:
+        super().__init__(db, ROWS_VIEW)
+        self._source = f"({select}) AS {db.dialect.quote(ROWS_VIEW)}"
+
+    @property
+    def _qualified(self) -> str:
+        return self._source
 
 
 async def _column_types(db: Any, view: str) -> Mapping[str, str]:
