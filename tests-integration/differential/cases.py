@@ -209,4 +209,14 @@ CASES: list[Case] = [
     _p("sum-decimal", [{"$group": {"_id": None, "s": {"$sum": "$d"}}}]),
     _p("group-by-decimal", [{"$group": {"_id": "$d", "n": {"$sum": 1}}}]),
     Case("empty-string-is-a-string", {"s": ""}),
+    # found by the SQL suites on DuckDB: $addToSet kept 10 and 10.0 of a JSON field apart (so
+    # did MariaDB)
+    _p(
+        "addtoset-json-10-and-10.0",
+        [
+            {"$match": {"addr.zip": {"$ne": None}}},
+            {"$group": {"_id": None, "z": {"$addToSet": "$addr.zip"}}},
+        ],
+        sets={"z"},
+    ),
 ]

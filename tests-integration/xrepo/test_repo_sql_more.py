@@ -21,7 +21,7 @@ from repo_backends import mongo_collections, mongo_db_url, seeded_repo_fixture
 from xobj_prototype import XObjPrototype
 from xrepo import XRepo
 
-BACKENDS = ["sqlite", "postgresql"]
+BACKENDS = ["sqlite", "postgresql", "duckdb"]
 
 
 class Rec(XObjPrototype):
@@ -50,6 +50,9 @@ DDL = {
     "sqlite": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, s TEXT, i INTEGER, nums TEXT, addr TEXT)",
     "postgresql": (
         "CREATE TABLE {t} (id INTEGER PRIMARY KEY, s TEXT, i BIGINT, nums JSONB, addr JSONB)"
+    ),
+    "duckdb": (
+        "CREATE TABLE {t} (id INTEGER PRIMARY KEY, s VARCHAR, i BIGINT, nums JSON, addr JSON)"
     ),
 }
 

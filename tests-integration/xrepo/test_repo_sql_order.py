@@ -20,7 +20,7 @@ from repo_backends import mongo_collections, mongo_db_url, seeded_repo_fixture
 from xobj_prototype import XObjPrototype
 from xrepo import XRepo, XRepoValidationError
 
-BACKENDS = ["sqlite", "postgresql", "mysql"]
+BACKENDS = ["sqlite", "postgresql", "mysql", "duckdb"]
 
 
 class Rec(XObjPrototype):
@@ -54,6 +54,10 @@ DDL = {
     ),
     "mysql": (
         "CREATE TABLE {t} (id INT PRIMARY KEY, s VARCHAR(100), i BIGINT, f DOUBLE, tags JSON, "
+        "nums JSON)"
+    ),
+    "duckdb": (
+        "CREATE TABLE {t} (id INTEGER PRIMARY KEY, s VARCHAR, i BIGINT, f DOUBLE, tags JSON, "
         "nums JSON)"
     ),
 }

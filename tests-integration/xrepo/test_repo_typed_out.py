@@ -20,7 +20,7 @@ from repo_backends import URL_FIXTURES, seeded_repo_fixture, sql_tables
 from xobj_prototype import XObjPrototype
 from xrepo import MaterializedRepo, XRepo, XRepoFactory
 
-BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb"]
+BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb", "duckdb"]
 UTC = dt.UTC
 
 
@@ -75,6 +75,10 @@ DDL = {
     "mysql": (
         "CREATE TABLE {t} (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, flag BOOLEAN, "
         "tags JSON, addr JSON, at DATETIME(6), day DATE, price DECIMAL(10, 2), uid CHAR(36))"
+    ),
+    "duckdb": (
+        "CREATE TABLE {t} (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, flag BOOLEAN, tags JSON, "
+        'addr JSON, "at" TIMESTAMPTZ, day DATE, price DECIMAL(10, 2), uid UUID)'
     ),
 }
 

@@ -21,7 +21,7 @@ from repo_backends import mongo_collections, mongo_db_url, seeded_repo_fixture
 from xobj_prototype import XObjPrototype
 from xrepo import XRepo
 
-BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb"]
+BACKENDS = ["memory", "sqlite", "postgresql", "mysql", "mongodb", "duckdb"]
 UTC = dt.UTC
 
 
@@ -60,6 +60,10 @@ DDL = {
     "mysql": (
         "CREATE TABLE {t} (id INT PRIMARY KEY, s VARCHAR(100), i BIGINT, d DECIMAL(12, 4), "
         "b BOOLEAN, ts DATETIME(6), nums JSON, flags JSON)"
+    ),
+    "duckdb": (
+        "CREATE TABLE {t} (id INTEGER PRIMARY KEY, s VARCHAR, i BIGINT, d DECIMAL(12, 4), "
+        "b BOOLEAN, ts TIMESTAMPTZ, nums JSON, flags JSON)"
     ),
 }
 

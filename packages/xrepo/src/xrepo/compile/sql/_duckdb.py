@@ -262,18 +262,7 @@ class DuckDBCompiler(PostgresCompiler):
         groups numbers by value), and ``{"a": 1}`` written with or without spaces too."""
         if not self._is_json_expr(e):
             return e, []
-        d = f"CAST({e} AS DOUBLE)"
-        t = f"json_type({e})"
-        integral = (
-            f"{t} IN {NUMBERS} AND isfinite({d}) AND {d} = floor({d}) "
-            f"AND abs({d}) < 9007199254740992"
-        )
-        canonical = (
-            f"(CASE WHEN {e} IS NULL OR {t} = 'NULL' THEN NULL "
-            f"WHEN {t} = 'DOUBLE' AND {integral} THEN CAST(CAST({d} AS BIGINT) AS VARCHAR) "
-            f"ELSE CAST(json(CAST({e} AS JSON)) AS VARCHAR) END)"
-        )
-        return canonical, []
+        return _canonical(e), []
 
     def _is_json_expr(self, e: str) -> bool:
         return e.startswith("NULLIF(json_extract(") or e in {self.q(c) for c in self.json_names}
@@ -347,7 +336,9 @@ class DuckDBCompiler(PostgresCompiler):
     def _json_list(self, e: str, *, distinct: bool, ordered: str, where: str = "") -> str:
         order = f" ORDER BY {ordered}" if ordered else ""
         keep = f" FILTER (WHERE {where})" if where else ""
-        agg = f"list({'DISTINCT ' if distinct else ''}CAST({e} AS JSON){order}){keep}"
+        # $addToSet: one element per value as MongoDB compares them (10 and 10.0 are one).
+        item = f"DISTINCT CAST({_canonical(e)} AS JSON)" if distinct else f"CAST({e} AS JSON)"
+        agg = f"list({item}{order}){keep}"
         return f"COALESCE(CAST(to_json({agg}) AS VARCHAR), '[]')"
 
     def array_agg(self, e: str, *, distinct: bool, ordered: str) -> str:
@@ -396,3 +387,19 @@ def _as_list(j: str) -> str:
     sits under the ``CASE``: DuckDB evaluates a subquery's ``unnest`` for every row, whatever
     condition surrounds the subquery."""
     return f"(CASE WHEN json_type({j}) = 'ARRAY' THEN CAST({j} AS JSON[]) END)"
+
+
+def _canonical(e: str) -> str:
+    """The canonical text of the JSON value ``e`` (``NULL`` for JSON null): an integral number
+    as an integer, so that ``10`` and ``10.0`` are one value, as MongoDB compares them; other
+    values re-serialized, so that spacing does not split them."""
+    d = f"CAST({e} AS DOUBLE)"
+    t = f"json_type({e})"
+    integral = (
+        f"{t} IN {NUMBERS} AND isfinite({d}) AND {d} = floor({d}) AND abs({d}) < 9007199254740992"
+    )
+    return (
+        f"(CASE WHEN {e} IS NULL OR {t} = 'NULL' THEN NULL "
+        f"WHEN {t} = 'DOUBLE' AND {integral} THEN CAST(CAST({d} AS BIGINT) AS VARCHAR) "
+        f"ELSE CAST(json(CAST({e} AS JSON)) AS VARCHAR) END)"
+    )

@@ -438,6 +438,10 @@ class MySQLCompiler(SQLCompiler):
             # JSON booleans, so that a later $match compares them as booleans (not as 0/1).
             value = f"CASE WHEN {e} IS NULL THEN 'null' WHEN {e} THEN 'true' ELSE 'false' END"
             item = f"JSON_EXTRACT({value}, '$')"
+        elif kind == "json" and distinct:
+            # $addToSet: one element per value as MongoDB compares them (10 and 10.0 are one):
+            # the canonical text a $group key on the value has.
+            item = f"JSON_EXTRACT({self.group_key(e)[0]}, '$')"
         else:
             # Each value made a JSON value first: JSON_ARRAYAGG of a text value grouped over a
             # JSON_TABLE (an $unwind) turns non-ASCII letters into '?' in MariaDB 10.11
