@@ -35,7 +35,7 @@ from repo_backends import sql_tables
 from xobj_prototype import XObjPrototype
 from xrepo import XRepo, XRepoFactory, XRepoValidationError
 
-BACKENDS = ["sqlite", "postgresql", "mysql"]
+BACKENDS = ["sqlite", "postgresql", "mysql", "duckdb"]
 ORACLE_DB = "xrepo_sql_pipelines"
 
 
@@ -63,6 +63,7 @@ REC_DDL = {
         "CREATE TABLE {t} (id INTEGER PRIMARY KEY, k BIGINT, s VARCHAR(100), f DOUBLE) "
         "CHARACTER SET utf8mb4"
     ),
+    "duckdb": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, k BIGINT, s VARCHAR, f DOUBLE)",
 }
 ORDER_DDL = {
     "sqlite": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, ref INTEGER, amt INTEGER, label TEXT)",
@@ -71,6 +72,7 @@ ORDER_DDL = {
         "CREATE TABLE {t} (id INTEGER PRIMARY KEY, ref BIGINT, amt INTEGER, label VARCHAR(100)) "
         "CHARACTER SET utf8mb4"
     ),
+    "duckdb": "CREATE TABLE {t} (id INTEGER PRIMARY KEY, ref BIGINT, amt INTEGER, label VARCHAR)",
 }
 
 #: ``k`` is the local key: ints, null (``None``) and missing (no key) side by side.
@@ -304,7 +306,10 @@ async def setup(
     request: pytest.FixtureRequest, tmp_path: Path, unique_name: str, mongodb_url: str
 ) -> AsyncIterator[Setup]:
     kind = request.param
-    urls = {"sqlite": f"sqlite:///{tmp_path / 'p.db'}"}
+    urls = {
+        "sqlite": f"sqlite:///{tmp_path / 'p.db'}",
+        "duckdb": f"duckdb:///{tmp_path / 'p.duckdb'}",
+    }
     url = urls.get(kind) or request.getfixturevalue(
         "postgres_url" if kind == "postgresql" else "mysql_url"
     )
