@@ -254,3 +254,49 @@ async def test_mongodb_pushdown_matches_numpy(mongo_collection: tuple[Any, str])
         values = [d.get(column) for d in raw]
         values = [v.to_decimal() if hasattr(v, "to_decimal") else v for v in values]
         check_field(result.field_statistics[column], values)
+
+
+@pytest.fixture
+async def pg_table(
+    postgres_url: str, unique_name: str, datasets: Path
+) -> AsyncIterator[tuple[SQLDatabaseResource, str]]:
+    db = ResourceFactory.from_url(postgres_url)
+    assert isinstance(db, SQLDatabaseResource)
+    table = f"dist_{unique_name}"
+    q = db.dialect.quote
+    async with db:
+        await db.execute(f"CREATE TABLE {q(table)} ({DDL['postgresql']})")
+        try:
+            marks = ", ".join(db.dialect.param(i + 1) for i in range(len(COLUMNS)))
+            await db.execute_many(
+                f"INSERT INTO {q(table)} ({', '.join(map(q, COLUMNS))}) VALUES ({marks})",
+                [[r.get(c) for c in COLUMNS] for r in taxi_rows(datasets)],
+            )
+            yield db, table
+        finally:
+            await db.execute(f"DROP TABLE {q(table)}")
+
+
+async def test_large_postgresql_table_is_sampled(pg_table: tuple[SQLDatabaseResource, str]) -> None:
+    """Past exact_rows (planner statistics), quantiles and histograms come from a repeatable
+    Bernoulli sample: estimates within a few percent of rank, counts scaled to the table, bins
+    over the true minimum and maximum."""
+    db, table = pg_table
+    result = await XInspector(db, exact_rows=1_000).inspect(table)
+    raw = await db.fetch_all(f"SELECT * FROM {db.dialect.quote(table)}")
+    for name in ("distance", "fare", "pickup"):
+        fs = result.field_statistics[name]
+        values = np.sort([as_number(r[name]) for r in raw if r[name] is not None])
+        assert fs.quantiles is not None
+        assert fs.quantiles_exact is False
+        for q, est in zip(LEVELS, fs.quantiles.values(), strict=True):
+            rank = np.searchsorted(values, as_number(est)) / len(values)
+            assert abs(rank - q) <= 0.05, (name, q)
+        assert fs.histogram is not None
+        assert sum(b.count for b in fs.histogram) == len(values)
+        assert as_number(fs.histogram[0].lower) == pytest.approx(values[0], abs=1e-3)
+        assert as_number(fs.histogram[-1].upper) == pytest.approx(values[-1], abs=1e-3)
+    color = result.field_statistics["color"]
+    assert color.length_histogram is not None
+    assert sum(b.count for b in color.length_histogram) == result.total_count
+    assert color.length_histogram[0].lower == color.min_length

@@ -110,7 +110,11 @@ def length_bins(lo: int, hi: int, bins: int) -> int:
 
 
 def apply_length_histogram(
-    fs: FieldStatistics, lengths: Iterable[tuple[int, int]], bins: int
+    fs: FieldStatistics,
+    lengths: Iterable[tuple[int, int]],
+    bins: int,
+    *,
+    bounds: tuple[int | None, int | None] | None = None,
 ) -> None:
     """Set ``fs.length_histogram`` from ``(length, count)`` pairs.
 
@@ -122,6 +126,8 @@ def apply_length_histogram(
         return
     lo = min(n for n, _ in pairs)
     hi = max(n for n, _ in pairs)
+    if bounds is not None and bounds[0] is not None and bounds[1] is not None:
+        lo, hi = min(lo, bounds[0]), max(hi, bounds[1])  # known from the whole table
     width = length_bins(lo, hi, bins)
     count = (hi - lo) // width + 1
     counts = [0] * count

@@ -193,7 +193,11 @@ async def profile_sql_table(
         )  # the column's declared type holds every value
         fields[name] = fs
     if total:
-        await sql_distributions(db, table_sql, schema, fields, options=options)
+        # Large PostgreSQL tables (planner statistics): a sample of about exact_rows rows.
+        sample = 100 * exact_rows / total if use_stats and total > exact_rows else None
+        await sql_distributions(
+            db, table_sql, schema, fields, options=options, sample_percent=sample
+        )
     return total, fields, [dict(r) for r in sample_rows[: options.sample_size]]
 
 

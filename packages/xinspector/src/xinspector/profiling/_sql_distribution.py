@@ -16,14 +16,13 @@ seconds, so that every backend does the same arithmetic as the streaming profile
   scan (``GROUP BY GROUPING SETS``); SQLite and MariaDB, which have no grouping sets, one scan
   each.
 
-Large tables on an engine that offers it (DuckDB) use its approximate quantiles instead
-(``approx_quantile``): ``quantiles_exact`` is then false.
+Every one of these quantiles is exact (``quantiles_exact``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from xinspector._schema import CollectionSchema
 from xinspector._types import is_numeric_type
@@ -32,6 +31,7 @@ from xinspector.profiling._distribution import (
     apply_histogram,
     apply_length_histogram,
     apply_quantiles,
+    epoch_of,
 )
 from xinspector.profiling._options import ProfileOptions
 from xinspector.profiling._stats import QUANTILE_LEVELS, FieldStatistics
@@ -100,10 +100,20 @@ async def sql_distributions(
     fields: dict[str, FieldStatistics],
     *,
     options: ProfileOptions,
-    approximate: bool = False,
+    sample_percent: float | None = None,
 ) -> None:
-    """Fill ``quantiles``, ``histogram`` and ``length_histogram`` of ``fields`` in place."""
+    """Fill ``quantiles``, ``histogram`` and ``length_histogram`` of ``fields`` in place.
+
+    ``sample_percent`` (PostgreSQL): compute them over that share of the rows (``TABLESAMPLE
+    BERNOULLI``, repeatable), as the planner's statistics of a large table are; quantiles are
+    then estimates (``quantiles_exact=False``) and the counts are scaled to the whole table, over
+    the true minimum and maximum.
+    """
     dialect = db.dialect.name
+    if sample_percent is not None and dialect == "postgresql":
+        table_sql = f"{table_sql} TABLESAMPLE BERNOULLI ({sample_percent:.6f}) REPEATABLE (19)"
+    else:
+        sample_percent = None
     q = db.dialect.quote
     exprs: dict[str, str] = {}
     for name, fs in fields.items():
@@ -118,7 +128,7 @@ async def sql_distributions(
     groups: list[_Group] = []
     if exprs:
         groups += await _numeric(
-            db, table_sql, schema, fields, exprs, options, approximate=approximate
+            db, table_sql, schema, fields, exprs, options, sampled=sample_percent is not None
         )
     for name, fs in fields.items():
         if fs.min_length is not None:
@@ -127,8 +137,11 @@ async def sql_distributions(
     bins = options.histogram_bins
     for group, counts in zip(groups, counted, strict=True):
         fs = fields[group.name]
+        if sample_percent is not None:
+            counts = _scaled(counts, fs.non_null_count)
         if group.kind == "lengths":
-            apply_length_histogram(fs, counts.items(), bins)
+            bounds = (fs.min_length, fs.max_length) if sample_percent is not None else None
+            apply_length_histogram(fs, counts.items(), bins, bounds=bounds)
             continue
         ftype = schema.fields[group.name].type
         aware = ftype in TEMPORAL_TYPES and _aware(fs)
@@ -207,7 +220,7 @@ async def _numeric(
     exprs: dict[str, str],
     options: ProfileOptions,
     *,
-    approximate: bool,
+    sampled: bool,
 ) -> list[_Group]:
     """Quantiles of the numeric and temporal fields (set on them), and their histograms' bins
     to count."""
@@ -223,8 +236,7 @@ async def _numeric(
                 f"percentile_cont(ARRAY[{levels}]::float8[]) WITHIN GROUP (ORDER BY {e}) AS q_{i}"
             )
         elif dialect == "duckdb":
-            fn = "approx_quantile" if approximate else "quantile_cont"
-            select.append(f"{fn}({e}, [{', '.join(map(repr, _LEVELS))}]) AS q_{i}")
+            select.append(f"quantile_cont({e}, [{', '.join(map(repr, _LEVELS))}]) AS q_{i}")
     row = await db.fetch_one(f"SELECT {', '.join(select)} FROM {table_sql}")  # noqa: S608
     assert row is not None
     groups: list[_Group] = []
@@ -235,14 +247,17 @@ async def _numeric(
         if not n:
             continue
         lo, hi = float(row[f"lo_{i}"]), float(row[f"hi_{i}"])
+        if sampled:  # the bins span the whole table: its minimum and maximum, as doubles
+            bounds = _as_double(fs.min, ftype), _as_double(fs.max, ftype)
+            if bounds[0] is None or bounds[1] is None:
+                continue
+            lo, hi = bounds[0], bounds[1]
         aware = ftype in TEMPORAL_TYPES and _aware(fs)
         if f"q_{i}" in row:
             values = [float(v) for v in row[f"q_{i}"]]
-            exact = not approximate
         else:
             values = await _ranked_quantiles(db, table_sql, exprs[name], n)
-            exact = True
-        apply_quantiles(fs, values, exact=exact, type_name=ftype, aware=aware)
+        apply_quantiles(fs, values, exact=not sampled, type_name=ftype, aware=aware)
         if not math.isfinite(hi - lo):
             continue
         if hi > lo:
@@ -254,10 +269,35 @@ async def _numeric(
             )
             groups.append(_Group(name, key, [lo, hi, lo], "bins", lo, hi))
         else:
+            count = fs.non_null_count if sampled else n
             apply_histogram(
-                fs, lo, hi, options.histogram_bins, {0: n}, type_name=ftype, aware=aware
+                fs, lo, hi, options.histogram_bins, {0: count}, type_name=ftype, aware=aware
             )
     return groups
+
+
+def _as_double(value: Any, ftype: str) -> float | None:
+    """A bound as the SQL expressions read it: binary64, temporal values as epoch seconds
+    (Python's conversions round as PostgreSQL's do: both are correctly rounded)."""
+    try:
+        if ftype in TEMPORAL_TYPES:
+            return epoch_of(value)[0]
+        return float(value)
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return None
+
+
+def _scaled(counts: dict[int, int], total: int) -> dict[int, int]:
+    """Sampled counts scaled to ``total`` (largest remainders, so that they add up to it)."""
+    seen = sum(counts.values())
+    if not seen:
+        return {}
+    shares = {k: c * total / seen for k, c in counts.items()}
+    out = {k: int(v) for k, v in shares.items()}
+    left = total - sum(out.values())
+    for k in sorted(shares, key=lambda k: shares[k] - out[k], reverse=True)[:left]:
+        out[k] += 1
+    return out
 
 
 async def _ranked_quantiles(
