@@ -131,6 +131,8 @@ async def profile_sql_table(
             elif f"sq_{i}" in row and row[f"sq_{i}"] is not None and nn > 1:
                 var = (float(row[f"sq_{i}"]) - fs.mean**2) * nn / (nn - 1)
                 fs.stddev = max(var, 0.0) ** 0.5
+            elif nn == 1:  # one value deviates by nothing (as the streaming pass says)
+                fs.stddev = 0.0
         if f"ln_{i}" in row and row[f"ln_{i}"] is not None:
             fs.min_length, fs.max_length = int(row[f"ln_{i}"]), int(row[f"lx_{i}"])
             fs.avg_length = float(row[f"la_{i}"])
