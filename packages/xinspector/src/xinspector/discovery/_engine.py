@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from xinspector._errors import XInspectorNotFoundError
 from xinspector._schema import CollectionSchema, FieldSchema
+from xinspector._types import _BOOL_TOKENS as _TEXT_BOOL_TOKENS
 from xinspector._types import (
     _DATE,
     _DATETIME,
@@ -37,6 +38,7 @@ from xinspector._types import (
 )
 from xinspector.discovery._duckdb import discover_duckdb
 from xinspector.discovery._files import FileProfile, schema_from_statistics
+from xinspector.profiling._column_state import _BOOL_TRUE as _TEXT_BOOL_TRUE
 from xinspector.profiling._column_text import _shape
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
 from xinspector.profiling._sql import profile_sql_table
@@ -44,8 +46,8 @@ from xinspector.profiling._stats import ValueCount
 
 __all__ = ["profile_file_engine"]
 
-_BOOL_TOKENS = ("true", "false", "yes", "no", "t", "f", "y", "n")
-_BOOL_TRUE = ("true", "yes", "t", "y")
+_BOOL_TOKENS = tuple(sorted(_TEXT_BOOL_TOKENS))  # what the streaming typer takes for booleans
+_BOOL_TRUE = tuple(sorted(_TEXT_BOOL_TRUE))
 _OFFSET = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
 _SAMPLE_ROWS = 20_000  # rows the streaming typer looks at before the engine verifies
 _REFINED = frozenset({"date", "datetime", "time", "UUID"})  # what JSON strings may become
@@ -103,11 +105,12 @@ async def _text_types(
     names: list[str],
     options: ProfileOptions,
     *,
+    head: list[dict[str, Any]],
     null_tokens: frozenset[str],
     allowed: frozenset[str] | None = None,
 ) -> dict[str, _Typed]:
-    """How each column is typed; ``allowed`` limits the
-    types text may turn into (JSON strings become dates, times or UUIDs, never numbers).
+    """How each column is typed; ``allowed`` limits the types text may turn into (JSON strings
+    become dates, times or UUIDs, never numbers).
 
     A pattern test of every cell costs as much as parsing the file again, per candidate. So the
     streaming typer itself runs over the first rows, which leaves one or two candidates per
@@ -122,13 +125,12 @@ async def _text_types(
 
     norm = ", ".join(f"CASE WHEN {kept(q(n))} THEN {q(n)} END AS {q(n)}" for n in names)
     source = f"(SELECT {norm} FROM {q(view)}) normalized"  # noqa: S608 (null tokens are NULL)
-    head = await db.fetch_all(f"SELECT * FROM {source} LIMIT {_SAMPLE_ROWS}")  # noqa: S608
     pending: dict[str, list[str]] = {}
     formats: dict[str, list[str]] = {}
     consistency: dict[str, float] = {}
     for name in names:
         typer = TextColumnTyper(decimal_scale_limit=options.decimal_scale_limit)
-        seen = Counter(r[name] for r in head if r[name] is not None)
+        seen = Counter(v for v in (r[name] for r in head) if v is not None and v not in null_tokens)
         typer.update(sorted(seen))
         consistency[name] = _consistency(seen, options)
         cands = [c for c in typer.candidates if allowed is None or c in allowed]
@@ -245,23 +247,25 @@ async def profile_file_engine(
         view = resource.engine_view
         q = db.dialect.quote
         raw = await discover_duckdb(db, view, target=resource.display_name)
-        samples = [
+        # The first rows: the sample records, and what the typer of text columns looks at.
+        head = [
             dict(r)
             for r in await db.fetch_all(
-                f"SELECT * FROM {q(view)} LIMIT {int(options.sample_size)}"  # noqa: S608
+                f"SELECT * FROM {q(view)} LIMIT {_SAMPLE_ROWS}"  # noqa: S608
             )
         ]
+        samples = head[: options.sample_size]
         typed: dict[str, _Typed] = {}
         if kind == "csv":
             typed = await _text_types(
-                db, view, list(raw.fields), options, null_tokens=options.null_tokens
+                db, view, list(raw.fields), options, head=head, null_tokens=options.null_tokens
             )
         elif kind == "json":
             # JSON strings that are all ISO dates, times or UUIDs are those, as when streaming.
             texts = [n for n, f in raw.fields.items() if f.type == "str"]
             found = (
                 await _text_types(
-                    db, view, texts, options, null_tokens=frozenset(), allowed=_REFINED
+                    db, view, texts, options, head=head, null_tokens=frozenset(), allowed=_REFINED
                 )
                 if texts
                 else {}

@@ -95,8 +95,11 @@ async def profile_sql_table(
     log.info("profiling %s by pushdown (%d columns)", schema.name, len(names))
     row = await db.fetch_one(f"SELECT {', '.join(select)} FROM {table_sql}")  # noqa: S608
     assert row is not None
+    picked: dict[str, list[Any]] = {}
     if dialect == "duckdb":
         row = await _exact_distinct(db, table_sql, names, dict(row), options)
+        if sketches:
+            picked = await _approx_top_values(db, table_sql, names, row, options)
     total = int(row["n"])
     if progress is not None:
         progress(total, total)
@@ -137,8 +140,8 @@ async def profile_sql_table(
             fs.min_length, fs.max_length = int(row[f"ln_{i}"]), int(row[f"lx_{i}"])
             fs.avg_length = float(row[f"la_{i}"])
         if ftype not in {"json", "list", "object", "dict"}:
-            if sketches and fs.unique_count > options.categorical_threshold * 2:
-                fs.top_values = await _approx_top(db, table_sql, name, ftype, options.top_k)
+            if name in picked:
+                fs.top_values = await _counted(db, table_sql, name, ftype, picked[name])
                 fs.top_values_exact = False
             elif fs.unique_count <= options.categorical_threshold * 2 or not use_stats:
                 if use_stats and grouped is None:
@@ -269,20 +272,47 @@ async def _exact_distinct(
     return row
 
 
-async def _approx_top(
-    db: SQLDatabaseResource, table_sql: str, name: str, ftype: str, k: int
+async def _approx_top_values(
+    db: SQLDatabaseResource,
+    table_sql: str,
+    names: list[str],
+    row: dict[str, Any],
+    options: ProfileOptions,
+) -> dict[str, list[Any]]:
+    """The likely most frequent values of every many-valued column (more than twice
+    ``categorical_threshold`` estimated distinct values), by DuckDB's ``approx_top_k``
+    sketches, all in one scan."""
+    wanted = [
+        i
+        for i, _ in enumerate(names)
+        if (row.get(f"ad_{i}") or 0) > options.categorical_threshold * 2
+    ]
+    if not wanted:
+        return {}
+    q = db.dialect.quote
+    k = int(options.top_k)
+    tops = await db.fetch_one(
+        "SELECT "  # noqa: S608
+        + ", ".join(f"approx_top_k({q(names[i])}, {k}) AS t_{i}" for i in wanted)
+        + f" FROM {table_sql}"
+    )
+    assert tops is not None
+    return {names[i]: list(tops[f"t_{i}"] or []) for i in wanted}
+
+
+async def _counted(
+    db: SQLDatabaseResource, table_sql: str, name: str, ftype: str, values: list[Any]
 ) -> list[ValueCount]:
-    """DuckDB's ``approx_top_k`` (a sketch, one pass) picks the values; their counts are then
-    counted exactly, which costs a filtered scan instead of a ``GROUP BY`` of every value."""
-    col = db.dialect.quote(name)
-    picked = await db.fetch_value(f"SELECT approx_top_k({col}, {int(k)}) FROM {table_sql}")  # noqa: S608
-    if not picked:
+    """Exact counts of the values a sketch picked: a filtered scan instead of a ``GROUP BY``
+    of every value."""
+    if not values:
         return []
-    marks = ", ".join(db.dialect.param(i + 1) for i in range(len(picked)))
+    col = db.dialect.quote(name)
+    marks = ", ".join(db.dialect.param(i + 1) for i in range(len(values)))
     rows = await db.fetch_all(
         f"SELECT {col} AS v, count(*) AS c FROM {table_sql} WHERE {col} IN ({marks}) "  # noqa: S608
         "GROUP BY 1 ORDER BY 2 DESC",
-        list(picked),
+        values,
     )
     return [ValueCount(value=_value(r["v"], ftype), count=int(r["c"])) for r in rows]
 
