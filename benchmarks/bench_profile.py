@@ -1,15 +1,22 @@
 """Profiling: xinspector against the plain alternatives, same data, same run.
 
-1. **CSV**: a generated file of ``--rows`` rows x 10 columns (ids, names, e-mails, categories,
-   prices, quantities, dates, booleans, cities, UUIDs). ``XInspector.inspect()`` (type inference,
-   null/unique counts with a HyperLogLog beyond 50,000 distinct values, min/max/mean/stddev,
-   lengths, top values, categories, patterns, quality) against merely parsing the file with
-   ``csv.DictReader``. Target: at most 2.5x the parse time, peak memory (resident set of a child
-   process doing only the profile) under 200 MB.
-2. **PostgreSQL**: a table of ``--rows`` rows x 10 columns. ``XInspector.inspect()`` computes its
+1. **CSV, streaming pass** (``engine=False``): a generated file of ``--rows`` rows x 10 columns
+   (ids, names, e-mails, categories, prices, quantities, dates, booleans, cities, UUIDs).
+   ``XInspector.inspect()`` (type inference, null/unique counts with a HyperLogLog beyond 50,000
+   distinct values, min/max/mean/stddev, quantiles and histograms (exact, or a KLL sketch beyond
+   50,000 distinct values), lengths and their histogram, top values, categories, patterns,
+   quality) against merely parsing the file with ``csv.DictReader``. Target: at most 2.5x the
+   parse time, peak memory (resident set of a child process doing only the profile) under 200 MB.
+2. **CSV, columnar engine** (the default when ``xresource[duckdb]`` is installed): the same file
+   profiled by DuckDB where it lies, against DuckDB's own ``SUMMARIZE`` of the same file (its
+   sniffer's types, approximate distinct counts and quantiles). Target: at most 1.25x.
+3. **A 2 GB CSV, streaming pass**: the generated file repeated up to ``--big-gb`` GB; peak
+   resident set of a child process that profiles it. Target: under 1 GB.
+4. **PostgreSQL**: a table of ``--rows`` rows x 10 columns. ``XInspector.inspect()`` computes its
    statistics in the database (one aggregate scan, planner statistics, ``GROUP BY`` for
-   low-cardinality columns) against pulling every row into Python (``resource.stream``) and
-   profiling there with the same streaming profiler. Target: pushdown at least 5x faster.
+   low-cardinality columns, ``percentile_cont``, grouped histogram bins) against pulling every
+   row into Python (``resource.stream``) and profiling there with the same streaming profiler.
+   Target: pushdown at least 5x faster.
 
 Runs are interleaved (baseline, ours, baseline, ours...) so that load from other processes hits
 both sides alike; each figure is a median.
@@ -17,7 +24,8 @@ both sides alike; each figure is a median.
     python benchmarks/bench_profile.py                # print the table
     python benchmarks/bench_profile.py --write-docs   # and update docs/benchmarks.md
 
-The PostgreSQL address comes from ``XTEST_POSTGRES_URL`` (loopback default).
+The PostgreSQL address comes from ``XTEST_POSTGRES_URL`` (loopback default). ``--only`` picks
+one case (``csv``, ``engine``, ``big``, ``postgresql``).
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ import csv
 import os
 import platform
 import random
+import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -44,8 +54,10 @@ except ImportError:  # run as `python -m benchmarks.bench_profile`
 
 NAME = "profile"
 CSV_TARGET = 2.5
+ENGINE_TARGET = 1.25
 PG_TARGET = 5.0
 MEMORY_TARGET_MB = 200
+BIG_MEMORY_TARGET_MB = 1024
 COLUMNS = [
     "id",
     "name",
@@ -89,18 +101,48 @@ def parse_with_dictreader(path: Path) -> int:
         return sum(1 for _ in csv.DictReader(fh))
 
 
-async def profile_csv(path: Path) -> int:
-    result = await XInspector(ResourceFactory.from_url(str(path))).inspect()
+async def profile_csv(path: Path, *, engine: bool = False) -> int:
+    resource = ResourceFactory.from_url(str(path))
+    result = await XInspector(resource, engine=engine).inspect()
     return result.total_count
 
 
+def summarize(path: Path) -> int:
+    """DuckDB's own profile of the file: ``SUMMARIZE`` over ``read_csv`` (a fresh database)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")
+        rows = con.execute("SUMMARIZE SELECT * FROM read_csv($1)", [str(path)]).fetchall()
+    return len(rows)
+
+
 def peak_memory_mb(path: Path) -> tuple[float, float]:
-    """(resident set after imports, peak resident set) of a child process that profiles."""
+    """(resident set after imports, peak resident set) of a child process that profiles the file
+    by the streaming pass."""
     return child_peak_rss_mb(
         "import asyncio\nfrom xresource import ResourceFactory\nfrom xinspector import XInspector",
-        "asyncio.run(XInspector(ResourceFactory.from_url(sys.argv[1])).inspect())",
+        "asyncio.run(XInspector(ResourceFactory.from_url(sys.argv[1]), engine=False).inspect())",
         str(path),
     )
+
+
+def grow(source: Path, target: Path, gigabytes: float) -> int:
+    """``target``: the header and data rows of ``source`` repeated until ``gigabytes`` GB;
+    returns the number of data rows."""
+    with source.open("rb") as fh:
+        header = fh.readline()
+        body_start = fh.tell()
+    size = source.stat().st_size - body_start
+    rows_per_copy = sum(1 for _ in source.open("rb")) - 1
+    copies = max(1, round(gigabytes * 1024**3 / size))
+    with target.open("wb") as out:
+        out.write(header)
+        for _ in range(copies):
+            with source.open("rb") as fh:
+                fh.seek(body_start)
+                shutil.copyfileobj(fh, out, 1 << 22)
+    return copies * rows_per_copy
 
 
 async def pg_setup(url: str, table: str, rows: int) -> SQLDatabaseResource:
@@ -155,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--only", choices=["csv", "postgresql"], default=None)
+    parser.add_argument("--only", choices=["csv", "engine", "big", "postgresql"], default=None)
+    parser.add_argument("--big-gb", type=float, default=2.0)
     args = parser.parse_args(argv)
     loop = asyncio.new_event_loop()
     lines = [
@@ -168,10 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     failed = False
     try:
-        if args.only in (None, "csv"):
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "profile_bench.csv"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "profile_bench.csv"
+            if args.only in (None, "csv", "engine", "big"):
                 write_csv(path, args.rows)
+            if args.only in (None, "csv"):
                 if loop.run_until_complete(profile_csv(path)) != parse_with_dictreader(path):
                     raise SystemExit("csv: profiled and parsed row counts differ")
                 base, ours = interleaved(
@@ -184,10 +228,43 @@ def main(argv: list[str] | None = None) -> int:
                 ok = ratio <= CSV_TARGET and rss_peak < MEMORY_TARGET_MB
                 failed |= not ok
                 lines.append(
-                    f"| CSV file, one streaming pass | `csv.DictReader` parse only | {base:.2f} "
+                    f"| CSV file, streaming pass | `csv.DictReader` parse only | {base:.2f} "
                     f"| {ours:.2f} | {ratio:.2f}x the parse | <= {CSV_TARGET}x, < "
                     f"{MEMORY_TARGET_MB} MB (peak RSS {rss_peak:.0f} MB, {rss_start:.0f} MB "
                     f"after imports) | {'yes' if ok else 'no'} |"
+                )
+            if args.only in (None, "engine"):
+                counted = loop.run_until_complete(profile_csv(path, engine=True))
+                if counted != args.rows:
+                    raise SystemExit("engine: profiled row count differs")
+                summarize(path)  # DuckDB imported and warm on both sides
+                base, ours = interleaved(
+                    args.repeat,
+                    lambda: summarize(path),
+                    lambda: loop.run_until_complete(profile_csv(path, engine=True)),
+                )
+                ratio = ours / base
+                ok = ratio <= ENGINE_TARGET
+                failed |= not ok
+                lines.append(
+                    f"| CSV file, columnar engine (DuckDB) | DuckDB `SUMMARIZE` of the file "
+                    f"| {base:.2f} | {ours:.2f} | {ratio:.2f}x `SUMMARIZE` | <= {ENGINE_TARGET}x "
+                    f"| {'yes' if ok else 'no'} |"
+                )
+            if args.only in (None, "big"):
+                big = Path(tmp) / "profile_big.csv"
+                rows = grow(path, big, args.big_gb)
+                path.unlink()
+                gigabytes = big.stat().st_size / 1024**3
+                started = time.perf_counter()
+                rss_start, rss_peak = peak_memory_mb(big)
+                took = time.perf_counter() - started
+                ok = rss_peak < BIG_MEMORY_TARGET_MB
+                failed |= not ok
+                lines.append(
+                    f"| {gigabytes:.2f} GB CSV ({rows:,} rows), streaming pass | - | - "
+                    f"| {took:.1f} | peak RSS {rss_peak:.0f} MB ({rss_start:.0f} MB after "
+                    f"imports) | < {BIG_MEMORY_TARGET_MB} MB | {'yes' if ok else 'no'} |"
                 )
         if args.only in (None, "postgresql"):
             url = os.environ.get("XTEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
