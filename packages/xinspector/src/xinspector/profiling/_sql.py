@@ -21,7 +21,7 @@ from xinspector.profiling._column import _convert_text, _safe
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
 from xinspector.profiling._sql_distribution import sql_distributions
 from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
-from xresource import SQLDatabaseResource
+from xresource import SQLDatabaseResource, XResourceQueryError
 
 __all__ = ["profile_sql_table"]
 
@@ -291,11 +291,15 @@ async def _approx_top_values(
         return {}
     q = db.dialect.quote
     k = int(options.top_k)
-    tops = await db.fetch_one(
-        "SELECT "  # noqa: S608
-        + ", ".join(f"approx_top_k({q(names[i])}, {k}) AS t_{i}" for i in wanted)
-        + f" FROM {table_sql}"
-    )
+    try:
+        tops = await db.fetch_one(
+            "SELECT "  # noqa: S608
+            + ", ".join(f"approx_top_k({q(names[i])}, {k}) AS t_{i}" for i in wanted)
+            + f" FROM {table_sql}"
+        )
+    except XResourceQueryError:  # a DuckDB before approx_top_k: exact GROUP BY instead
+        log.info("approx_top_k unavailable; top values by GROUP BY")
+        return {}
     assert tops is not None
     return {names[i]: list(tops[f"t_{i}"] or []) for i in wanted}
 

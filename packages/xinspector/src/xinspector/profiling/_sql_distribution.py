@@ -57,7 +57,7 @@ def _epoch(dialect: str, col: str) -> str:
     if dialect == "mysql":
         return f"(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {col}) / 1e6)"
     if dialect == "duckdb":
-        return f"epoch({col})"
+        return f"(CAST(epoch_us({col}) AS DOUBLE) / 1e6)"  # exact microseconds, then one rounding
     # SQLite keeps dates as text: whole seconds from strftime('%s'), milliseconds from '%f'.
     return (
         f"(CAST(strftime('%s', {col}) AS REAL) + CAST(strftime('%f', {col}) AS REAL)"
