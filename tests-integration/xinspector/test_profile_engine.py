@@ -357,3 +357,24 @@ def _typed_cell(kind: int, rng: random.Random) -> str:
     if kind == 2:
         return f"{rng.uniform(-100, 100):.2f}"
     return (date(2000, 1, 1) + timedelta(days=rng.randint(-9000, 9000))).isoformat()
+
+
+def test_hostile_jsonl_engine_equals_streaming(tmp_path: Path) -> None:
+    """JSON Lines: ints next to floats and huge/tiny numbers, missing keys next to nulls,
+    non-ASCII and padded text, ISO dates and datetimes as strings (both paths type them)."""
+    r = random.Random(3)
+    path = tmp_path / "hostile.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(2000):
+            rec = {
+                "id": i,
+                "x": r.choice([1, 2.5, -3, 1e-300, None, 10**15]),
+                "s": r.choice(["Zürich", "", "  x ", "日本", None]),
+                "d": r.choice(["2024-01-01", "1969-12-31", None]),
+                "t": r.choice(["2024-03-01T10:00:00", "2024-03-01 23:30:00"]),
+                "b": r.choice([True, False]),
+            }
+            if i % 7 == 0:
+                del rec["s"]
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    compare(path)

@@ -112,16 +112,19 @@ class ColumnProfiler(_TextFolding):
             type_name = "None"
             for name in self._type_counts:
                 type_name = unify_types(type_name, name)
+            convert = _identity
             if type_name == "str":
                 refined, refined_fmt, _ = self._str_typer.result()
                 if refined in {"date", "datetime", "time", "UUID"}:
+                    # ISO strings of one kind are that kind: their values as such (as a CSV's
+                    # and the engine's are), and no text lengths.
                     type_name = refined
+                    convert = _convert_text(refined)
                 fmt = refined_fmt if refined == "str" else None
-            convert = _identity
         exact = self._exact is not None
         unique = self.unique_count
         top_counts: Counter[Any] = self._top
-        if self._text and type_name not in {"str", "json", "None"}:
+        if type_name not in {"str", "json", "None"} and (self._text or convert is not _identity):
             # Spellings of one value ("1.5" and "1.50", "true" and "TRUE") are one value.
             top_counts = Counter()
             for v, c in self._top.items():
@@ -169,7 +172,8 @@ class ColumnProfiler(_TextFolding):
         if type_name in _TEMPORAL:
             self._temporal_bounds(stats, type_name)
             stats.date_min, stats.date_max = stats.min, stats.max
-        if self._len_n and not (self._len_partial and type_name == "str"):
+        refined_text = not self._text and convert is not _identity
+        if self._len_n and not (self._len_partial and type_name == "str") and not refined_text:
             stats.min_length = self._len_min
             stats.max_length = self._len_max
             stats.avg_length = self._len_sum / self._len_n
