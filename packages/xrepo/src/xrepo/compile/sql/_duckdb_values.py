@@ -73,15 +73,18 @@ def rank(j: str) -> str:
 
 def mongo_order(j: str, direction: int) -> list[str]:
     """``ORDER BY`` terms sorting the JSON value ``j`` in MongoDB's order of types, then numbers
-    by value, strings by code point (DuckDB's binary collation), booleans false first."""
+    by value, strings by code point (DuckDB's binary collation), booleans false first, documents
+    and arrays by their text. Equal numbers tie (``10`` and ``10.0``, ``0.0`` and ``-0.0``), as
+    in MongoDB, so that a later sort key decides."""
     way = "ASC" if direction > 0 else "DESC"
     s = json_scalar(j)
+    nested = f"(CASE WHEN json_type({j}) IN ('OBJECT', 'ARRAY') THEN CAST({j} AS VARCHAR) END)"
     return [
         f"{rank(j)} {way}",
         f"{s['double']} {way}",
         f"{s['string']} {way}",
         f"{s['boolean']} {way}",
-        f"CAST({j} AS VARCHAR) {way}",
+        f"{nested} {way}",
     ]
 
 
