@@ -19,6 +19,7 @@ bounded memory.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import Counter
 from typing import Any, NamedTuple
@@ -108,7 +109,8 @@ async def _text_types(
     head: list[dict[str, Any]],
     null_tokens: frozenset[str],
     allowed: frozenset[str] | None = None,
-) -> dict[str, _Typed]:
+    into: str | None = None,
+) -> tuple[dict[str, _Typed], bool]:
     """How each column is typed; ``allowed`` limits the types text may turn into (JSON strings
     become dates, times or UUIDs, never numbers).
 
@@ -116,6 +118,11 @@ async def _text_types(
     streaming typer itself runs over the first rows, which leaves one or two candidates per
     column (text columns usually none), and only the best surviving candidate is verified over
     every row; should a later value contradict it, the next candidate is verified, and so on.
+
+    With ``into``, the first verification also writes the rows, cast to the types the first
+    rows suggest, into that temporary table: one parse of the file for both. The second value
+    returned says whether that table holds the final types; when it does not (a later value
+    contradicted the first rows) it is dropped and the caller casts the rows again.
     """
     q = db.dialect.quote
     tokens = ", ".join(_lit(t) for t in sorted(null_tokens))
@@ -136,38 +143,56 @@ async def _text_types(
         cands = [c for c in typer.candidates if allowed is None or c in allowed]
         pending[name] = [*cands, "str"]
         formats[name] = list(typer.formats)
+    guessed = {n: _guess(pending[n][0], head, n, null_tokens) for n in names} if into else {}
     present: dict[str, int] = {}
     scale: dict[str, int] = {}
     facts: dict[str, dict[str, int]] = {}
     chosen: dict[str, str] = {}
     first = True
     while pending:
-        select: list[str] = []
+        # (alias, aggregate, per-row expression): count_if of a condition, or max of a number.
+        items: list[tuple[str, str, str]] = []
         for i, name in enumerate(names):
             if name not in pending:
                 continue
             c = q(name)
             cand = pending[name][0]
+
+            def counted(alias: str, cond: str, c: str = c) -> tuple[str, str, str]:
+                return alias, "count_if", f"({c} IS NOT NULL AND ({cond}))"
+
             if first:
-                select.append(f"count({c}) AS p_{i}")
+                items.append(counted(f"p_{i}", "true"))
             if cand == "str":
-                for f in formats[name]:
-                    select.append(f"count({c}) FILTER (WHERE {_checks(c)[f]}) AS {f}_{i}")
+                items += [counted(f"{f}_{i}", _checks(c)[f]) for f in formats[name]]
                 continue
-            select.append(f"count({c}) FILTER (WHERE {_checks(c)[cand]}) AS fail_{i}")
+            items.append(counted(f"fail_{i}", _checks(c)[cand]))
             if cand == "Decimal":
-                select.append(f"max(length(split_part({c}, '.', 2))) AS scale_{i}")
+                items.append((f"scale_{i}", "max", f"length(split_part({c}, '.', 2))"))
             elif cand == "datetime":
-                select.append(
-                    f"count({c}) FILTER (WHERE length({c}) > 10 "
-                    f"AND regexp_matches({c}, {_lit(_OFFSET)})) AS aware_{i}"
-                )
+                offset = f"length({c}) > 10 AND regexp_matches({c}, {_lit(_OFFSET)})"
+                items.append(counted(f"aware_{i}", offset))
             elif cand == "int":
-                select.append(
-                    f"count({c}) FILTER (WHERE TRY_CAST({c} AS BIGINT) IS NULL) AS wide_{i}"
-                )
-        row = await db.fetch_one(f"SELECT {', '.join(select)} FROM {source}")  # noqa: S608
+                items.append(counted(f"wide_{i}", f"TRY_CAST({c} AS BIGINT) IS NULL"))
+        if first and into is not None:
+            typed = ", ".join(f"{_cast(q(n), *guessed[n], guess=True)} AS {q(n)}" for n in names)
+            flags = ", ".join(f"{expr} AS __xi_{k}" for k, (_, _, expr) in enumerate(items))
+            await db.execute(
+                f"CREATE TEMP TABLE {q(into)} AS SELECT {typed}, {flags} FROM {source}"  # noqa: S608
+            )
+            aggregates = ", ".join(
+                f"{agg}(__xi_{k}) AS {alias}" for k, (alias, agg, _) in enumerate(items)
+            )
+            row = await db.fetch_one(f"SELECT {aggregates} FROM {q(into)}")  # noqa: S608
+            for k in range(len(items)):
+                await db.execute(f"ALTER TABLE {q(into)} DROP COLUMN __xi_{k}")
+        elif items:
+            aggregates = ", ".join(f"{agg}({expr}) AS {alias}" for alias, agg, expr in items)
+            row = await db.fetch_one(f"SELECT {aggregates} FROM {source}")  # noqa: S608
+        else:  # only text columns without a format to check are left
+            row = {}
         assert row is not None
+        row = {k: 0 if v is None else v for k, v in dict(row).items()}  # no rows: no counts
         for i, name in enumerate(names):
             if name not in pending:
                 continue
@@ -192,6 +217,7 @@ async def _text_types(
             del pending[name]
         first = False
     out: dict[str, _Typed] = {}
+    holds = into is not None
     for name in names:
         c = q(name)
         ftype = chosen[name] if present[name] else "None"
@@ -206,20 +232,43 @@ async def _text_types(
             "time": "TIME",
             "UUID": "UUID",
         }.get(ftype, "")
-        if ftype == "bool":
-            value = f"lower({c}) IN ({', '.join(map(_lit, _BOOL_TRUE))})"
-        elif sql_type:
-            value = f"CAST({c} AS {sql_type})"
-        else:
-            value = c
+        if holds and guessed[name] != (chosen[name], sql_type) and ftype != "None":
+            holds = False  # a later value contradicted what the first rows suggested
         out[name] = _Typed(
             ftype,
             fmt,
             constraints,
-            f"CASE WHEN {kept(c)} THEN {value} END AS {c}",
+            f"CASE WHEN {kept(c)} THEN {_cast(c, ftype, sql_type)} END AS {c}",
             consistency[name],
         )
-    return out
+    if into is not None and not holds:
+        await db.execute(f"DROP TABLE IF EXISTS {q(into)}")
+    return out, holds
+
+
+def _cast(c: str, ftype: str, sql_type: str, *, guess: bool = False) -> str:
+    """The SQL of text column ``c`` as ``ftype`` (``sql_type`` in DuckDB); a guess casts with
+    ``TRY_CAST`` (a later value may contradict it: the verification then says so)."""
+    if ftype == "bool":
+        return f"lower({c}) IN ({', '.join(map(_lit, _BOOL_TRUE))})"
+    return f"{'TRY_CAST' if guess else 'CAST'}({c} AS {sql_type})" if sql_type else c
+
+
+def _guess(
+    cand: str, head: list[dict[str, Any]], name: str, null_tokens: frozenset[str]
+) -> tuple[str, str]:
+    """The best candidate of a column and its DuckDB type as the first rows suggest them (the
+    scale of decimals, integers beyond 64 bits, datetimes with offsets)."""
+    values = [v for v in (r[name] for r in head) if v is not None and v not in null_tokens]
+    if cand == "int":
+        wide = any(not -(2**63) <= int(v) < 2**63 for v in values)
+        return cand, "HUGEINT" if wide else "BIGINT"
+    if cand == "Decimal":
+        return cand, f"DECIMAL(38, {max((len(v.partition('.')[2]) for v in values), default=0)})"
+    if cand == "datetime":
+        aware = any(len(v) > 10 and re.search(_OFFSET, v) for v in values)
+        return cand, "TIMESTAMPTZ" if aware else "TIMESTAMP"
+    return cand, {"float": "DOUBLE", "date": "DATE", "time": "TIME", "UUID": "UUID"}.get(cand, "")
 
 
 async def profile_file_engine(
@@ -256,17 +305,33 @@ async def profile_file_engine(
         ]
         samples = head[: options.sample_size]
         typed: dict[str, _Typed] = {}
+        table = f"__xi_rows_{uuid.uuid4().hex[:12]}"
+        written = False  # whether the typing wrote the typed rows into ``table`` already
         if kind == "csv":
-            typed = await _text_types(
-                db, view, list(raw.fields), options, head=head, null_tokens=options.null_tokens
+            typed, written = await _text_types(
+                db,
+                view,
+                list(raw.fields),
+                options,
+                head=head,
+                null_tokens=options.null_tokens,
+                into=table if materialize and raw.fields else None,
             )
         elif kind == "json":
             # JSON strings that are all ISO dates, times or UUIDs are those, as when streaming.
             texts = [n for n, f in raw.fields.items() if f.type == "str"]
             found = (
-                await _text_types(
-                    db, view, texts, options, head=head, null_tokens=frozenset(), allowed=_REFINED
-                )
+                (
+                    await _text_types(
+                        db,
+                        view,
+                        texts,
+                        options,
+                        head=head,
+                        null_tokens=frozenset(),
+                        allowed=_REFINED,
+                    )
+                )[0]
                 if texts
                 else {}
             )
@@ -282,9 +347,11 @@ async def profile_file_engine(
             columns, fields_of = "*", raw.fields
         # Small files: the (typed) rows once into a temporary table, each cast and each parse
         # done once; large ones: a view, read again by each query in bounded memory.
-        table = f"__xi_rows_{uuid.uuid4().hex[:12]}"
         what = "TABLE" if materialize else "VIEW"
-        await db.execute(f"CREATE TEMP {what} {q(table)} AS SELECT {columns} FROM {q(view)}")  # noqa: S608
+        if not written:
+            await db.execute(
+                f"CREATE TEMP {what} {q(table)} AS SELECT {columns} FROM {q(view)}"  # noqa: S608
+            )
         try:
             schema = CollectionSchema(
                 name=table,
