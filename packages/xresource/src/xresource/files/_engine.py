@@ -28,6 +28,7 @@ __all__ = [
     "open_engine",
     "reader_call",
     "sniffed_columns",
+    "spaced_quotes",
 ]
 
 #: The extra that installs the engine.
@@ -129,6 +130,52 @@ def sniffed_columns(path: str, options: Mapping[str, Any], names: list[str]) -> 
     if timestamp_format:
         typed["timestampformat"] = timestamp_format
     return typed
+
+
+def spaced_quotes(path: str, *, delimiter: str, quote: str, encoding: str) -> bool:
+    """Whether a line of the CSV file has spaces or tabs between a quote and a delimiter (or the
+    line's start or end, or another quote): ``a, "b"``, ``"a" ,b``, ``"a" ""``.
+
+    Python's ``csv`` reads such a field as text, quotes and spaces included (a quote opens a
+    field only right after the delimiter); DuckDB trims the spaces and unquotes it. One scan
+    of the file's lines (a cheap filter first) tells; a quoted value that holds such text makes
+    it say ``True`` too, which only costs the caller its fallback. Raises ``duckdb.Error``.
+    """
+    import duckdb
+
+    d, q = re.escape(delimiter), re.escape(quote)
+    # Spaces before an opening quote, after a closing one, or between a closing quote and a
+    # quote (`"a" ""`: Python keeps ' ""', DuckDB drops it).
+    # (A quote right after the delimiter opens a value: " " is a quoted space, not that.)
+    pattern = f"(^|{d})[ \t]+{q}|{q}[ \t]+({d}|\r?$)|[^{d}]{q}[ \t]+{q}"
+    lines = reader_call(
+        "read_csv",
+        path,
+        {
+            "columns": {"line": "VARCHAR"},
+            # Whole lines: no quoting, and a delimiter no text file holds.
+            "delim": "\x01\x02\x03",
+            "quote": "",
+            "escape": "",
+            "header": False,
+            "auto_detect": False,
+            "strict_mode": False,
+            "encoding": encoding,
+            "nullstr": "\n",
+            "max_line_size": 1 << 30,
+        },
+    )
+    near = " OR ".join(
+        f"contains(line, {literal(a + b)})"
+        for a, b in ((" ", quote), (quote, " "), ("\t", quote), (quote, "\t"))
+    )
+    sql = (
+        f"SELECT EXISTS (SELECT 1 FROM {lines} WHERE ({near}) "  # noqa: S608
+        f"AND regexp_matches(line, {literal(pattern)}))"
+    )
+    with duckdb.connect(":memory:") as con:
+        row = con.execute(sql).fetchone()
+    return bool(row and row[0])
 
 
 def json_source(path: str, options: Mapping[str, Any]) -> str:

@@ -28,8 +28,14 @@ from uuid import UUID
 
 from pydantic import AliasChoices, Field, field_validator
 
+from xresource.databases.dialect import DUCKDB
 from xresource.errors import XResourceConfigurationError, XResourceValidationError
-from xresource.files._engine import empty_relation, reader_call, sniffed_columns
+from xresource.files._engine import (
+    empty_relation,
+    reader_call,
+    sniffed_columns,
+    spaced_quotes,
+)
 from xresource.files.atomic import atomic_replace, copy_prefix
 from xresource.files.base import Record, WriteMode
 from xresource.files.columnar import ColumnarFileResource
@@ -333,6 +339,17 @@ class CSVResource(ColumnarFileResource):
             # An empty file: no records. A view needs a column; it is the first name, or
             # column_1 when the file names none.
             return empty_relation(names)
+        try:
+            spaced = spaced_quotes(
+                str(path), delimiter=self.delimiter, quote=self.quotechar, encoding=encoding
+            )
+        except Exception:
+            spaced = False
+        if spaced:
+            raise self._unsupported(
+                'a quote with spaces between it and a delimiter (a, "b"), which read() keeps '
+                "as text and DuckDB would trim and unquote"
+            )
         options: dict[str, Any] = {
             "auto_detect": False,
             "header": self.header is True,
@@ -361,11 +378,33 @@ class CSVResource(ColumnarFileResource):
                 "nullstr": _NO_NULL,
                 "allow_quoted_nulls": False,
             }
-        if self.on_ragged == "skip":
-            options["ignore_errors"] = True
-        elif self.on_ragged == "pad":
-            options["null_padding"] = True
-        return reader_call("read_csv", str(path), options)
+        if self.on_ragged == "error":
+            return reader_call("read_csv", str(path), options)
+        # DuckDB fills a short row's missing fields with NULL; a long row fails the query (the
+        # view has no _extra list). No text field is NULL otherwise (nullstr), so a NULL last
+        # field marks a short row: "skip" leaves those out. (DuckDB's ignore_errors would also
+        # drop rows that read() reads, for reasons other than their length.)
+        options["null_padding"] = True
+        if self.on_ragged == "pad":
+            return reader_call("read_csv", str(path), options)
+        if infer_types is not False:
+            raise self._unsupported(
+                "on_ragged='skip' with infer_types (a short row's missing fields and empty "
+                "fields are both NULL there)"
+            )
+        # One more column catches a row with one field too many (NULL in every other row);
+        # rows longer still fail the query.
+        taken = {n.casefold() for n in names}
+        extra = "__xr_extra"
+        while extra.casefold() in taken:
+            extra += "_"
+        options["columns"] = {**options["columns"], extra: "VARCHAR"}
+        source = reader_call("read_csv", str(path), options)
+        last, spare = DUCKDB.quote(names[-1]), DUCKDB.quote(extra)
+        return (
+            f"(SELECT * EXCLUDE ({spare}) FROM {source} "  # noqa: S608
+            f"WHERE {last} IS NOT NULL AND {spare} IS NULL)"
+        )
 
     # -- writing -------------------------------------------------------------------------------
     def _cell(self, value: Any, index: int, key: str) -> Any:
