@@ -289,3 +289,35 @@ async def test_nested_values_take_one_type_from_all_of_them(resource: ParquetRes
     assert await resource.read() == rows
     with pytest.raises(XResourceValidationError, match="'mixed' holds nested values"):
         await resource.write([{"mixed": [1]}, {"mixed": [{"a": 1}]}])
+
+
+async def test_staging_leftovers_of_a_crashed_writer_are_removed(tmp_path: Path) -> None:
+    import fcntl
+    import os
+    import time
+
+    from xresource.files import _staging
+
+    target = tmp_path / "t.parquet"
+    crashed = tmp_path / ".t.parquet.abc123.staging"
+    crashed.mkdir()
+    (crashed / "new.parquet").write_bytes(b"half a file")
+    live = tmp_path / ".t.parquet.live99.staging"
+    live.mkdir()
+    old = time.time() - 60
+    for directory in (crashed, live):
+        os.utime(directory, (old, old))
+    other = tmp_path / ".t.parquet.bak.x1.staging"  # another target's ("t.parquet.bak")
+    other.mkdir()
+    os.utime(other, (old, old))
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a writer alive in another process
+        resource = ParquetResource(path=str(target), create_if_missing=True)
+        await resource.write([{"a": 1}])
+        left = _left_in(tmp_path)
+    finally:
+        os.close(fd)
+    assert left == sorted(["t.parquet", live.name, other.name])
+    assert await resource.read() == [{"a": 1}]
+    assert _staging.remove_stale_staging(target) == [live]  # its lock is gone now

@@ -6,8 +6,9 @@
   ``date``, ``UUID``, lists and dicts for nested columns, ``None`` for nulls).
 - **Schema** without reading the data: :meth:`ParquetResource.read_schema` (column names, types
   and nullability from the file's own metadata) and :meth:`ParquetResource.row_count`.
-- **Writing** is atomic like every file resource's: DuckDB writes the new file beside the target
-  (``COPY ... TO ... (FORMAT parquet)``), which then replaces it through the atomic-write helper.
+- **Writing** is atomic like every file resource's: DuckDB writes the new file into a staging
+  directory beside the target (``COPY ... TO ... (FORMAT parquet)``), which then replaces the
+  target through the atomic-write helper.
   Each field becomes one typed column, chosen from its values (``int`` and ``float`` together
   make ``DOUBLE``; a field mixing text and numbers is refused, naming the field). Appending
   keeps the file's own schema: new records are cast to its columns.
@@ -26,9 +27,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -40,6 +38,7 @@ from xresource.databases.dialect import DUCKDB
 from xresource.errors import XResourceError, XResourceValidationError
 from xresource.files._columns import ColumnTypeError, column_type, insert_columns
 from xresource.files._engine import file_pattern, literal, reader_call
+from xresource.files._staging import staging_dir
 from xresource.files.atomic import atomic_replace, copy_prefix
 from xresource.files.base import Record, WriteMode
 from xresource.files.columnar import ColumnarFileResource
@@ -243,8 +242,17 @@ class ParquetResource(ColumnarFileResource):
         appending = mode == "append" and path.exists() and path.stat().st_size > 0
         if not rows and path.exists() and path.stat().st_size > 0:
             appending = True  # "replace with nothing": keep the schema, drop the rows
-        fd, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        os.close(fd)
+        with staging_dir(path) as directory:
+            return self._write_staged(path, directory / "new.parquet", rows, mode, appending)
+
+    def _write_staged(
+        self,
+        path: Path,
+        staging: Path,
+        rows: list[Mapping[str, Any]],
+        mode: WriteMode,
+        appending: bool,
+    ) -> int:
         con = duckdb.connect(":memory:")
         try:
             query = self._stage(con, path, rows, appending)
@@ -255,7 +263,7 @@ class ParquetResource(ColumnarFileResource):
                 f"ROW_GROUP_SIZE {self.row_group_size}"
             )
             try:
-                con.execute(f"COPY ({query}) TO {literal(staging)} ({options})")
+                con.execute(f"COPY ({query}) TO {literal(str(staging))} ({options})")
             except duckdb.Error as exc:
                 raise self._error(
                     XResourceValidationError,
@@ -264,9 +272,7 @@ class ParquetResource(ColumnarFileResource):
                 ) from None
             con.close()
             with atomic_replace(path) as binary:
-                copy_prefix(Path(staging), binary)
+                copy_prefix(staging, binary)
         finally:
             con.close()
-            with contextlib.suppress(OSError):
-                os.unlink(staging)
         return len(rows)
