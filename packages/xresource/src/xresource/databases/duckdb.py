@@ -114,14 +114,22 @@ class _DuckDBExecutor(ConnectionExecutor):
         try:
             async with asyncio.timeout(self.resource.command_timeout):
                 return await asyncio.shield(work)
-        except (TimeoutError, asyncio.CancelledError):
-            if not work.done():
-                self.raw.interrupt()
-                with contextlib.suppress(BaseException):
-                    await work
-            if work.done() and not work.cancelled() and work.exception() is None:
+        except asyncio.CancelledError:
+            await self._stop(work)
+            raise
+        except TimeoutError:
+            await self._stop(work)
+            if not work.cancelled() and work.exception() is None:
                 return work.result()  # it finished just as the deadline came
             raise
+
+    async def _stop(self, work: asyncio.Future[Any]) -> None:
+        """Interrupt the statement ``work`` runs and wait for its thread to end."""
+        if work.done():
+            return
+        self.raw.interrupt()
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(work)
 
     # -- the synchronous bodies, run in a worker thread ----------------------------------------
     def _fetch_all(self, sql: str, params: Sequence[Any]) -> list[Row]:
