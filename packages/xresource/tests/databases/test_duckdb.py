@@ -105,8 +105,10 @@ async def test_stream_batches_and_early_stop(db: DuckDBResource) -> None:
         async for batch in batches_iter:
             assert batch[0]["i"] == 0
             break
-    # The stream's cursor went back to the pool.
-    assert db.get_pool_stats().in_use == 0
+    # The stream's cursor is free again, and closed: its query was left open on it.
+    stats = db.get_pool_stats()
+    assert (stats.in_use, stats.size) == (0, 0)
+    assert await db.fetch_value("SELECT 1") == 1
     assert [b async for b in db.stream("CREATE TABLE s (a INTEGER)")] == []
     with pytest.raises(XResourceValidationError, match="batch_size"):
         async for _ in db.stream("SELECT 1", batch_size=0):

@@ -183,13 +183,21 @@ class _DuckDBExecutor(ConnectionExecutor):
         names = [d[0] for d in cursor.description or ()]
         if not names:
             return
-        while True:
-            # DuckDB produces the result in vectors as fetchmany asks: memory stays bounded.
-            with self._guard("stream"):
-                rows = await self._run(cursor.fetchmany, batch_size)
-            if not rows:
-                return
-            yield [dict(zip(names, row, strict=False)) for row in rows]
+        finished = False
+        try:
+            while True:
+                # DuckDB produces the result in vectors as fetchmany asks: memory stays bounded.
+                with self._guard("stream"):
+                    rows = await self._run(cursor.fetchmany, batch_size)
+                if not rows:
+                    finished = True
+                    return
+                yield [dict(zip(names, row, strict=False)) for row in rows]
+        finally:
+            if not finished and not self.in_transaction:
+                # A stream stopped early leaves its query open on the cursor (its snapshot
+                # and buffers): the cursor is closed rather than lent again.
+                self.discard = True
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         params = check_params(params, "execute")
