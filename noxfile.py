@@ -231,6 +231,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("python", str(ROOT / "scripts" / "check_module_sizes.py"))
+    session.run("python", str(ROOT / "scripts" / "check_public_imports.py"))
     # import-linter reads the sources (nothing is imported): the src folders on the path suffice.
     sources = os.pathsep.join(str(PACKAGES_DIR / p / "src") for p in PACKAGES)
     session.run("lint-imports", "--no-cache", env={"PYTHONPATH": sources})

@@ -31,8 +31,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from xrepo.cache import CacheManager
-from xrepo.cache.serializer import dumps, loads
+from xrepo.cache import CacheManager, serializer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import median_time, write_docs_block
@@ -84,7 +83,7 @@ def main() -> None:
     raw_key = f"{namespace}:raw"
 
     async def setup() -> None:
-        await raw.set(raw_key, dumps(rows))
+        await raw.set(raw_key, serializer.dumps(rows))
         await redis_cache.set(key, rows)
         await memory_cache.set(key, rows)
         assert await redis_cache.get(key) == rows
@@ -94,7 +93,7 @@ def main() -> None:
         return json.loads(await raw.get(raw_key))
 
     async def raw_get_typed() -> Any:
-        return loads(await raw.get(raw_key))
+        return serializer.loads(await raw.get(raw_key))
 
     try:
         loop.run_until_complete(setup())

@@ -31,8 +31,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from xresource import ResourceFactory
-from xresource.databases.mongodb import MongoDBResource
+from xresource import MongoDBResource, ResourceFactory
 
 try:
     from _report import interleaved_medians_on_loop, publish, speed_cells

@@ -38,9 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import write_docs_block
 
-from xresource import ResourceFactory
-from xresource.streams.base import EventStreamResource
-from xresource.url import parse_url
+from xresource import EventStreamResource, ResourceFactory, parse_url
 
 NAME = "streams"
 TARGET = 0.9
@@ -221,7 +219,7 @@ async def redis_raw(n: int) -> float:
 
 # -- Kafka ----------------------------------------------------------------------------------------
 async def kafka_ours(n: int) -> float:
-    from xresource.streams.kafka import KafkaResource
+    from xresource import KafkaResource
 
     topic = _topic()
     stream = KafkaResource(

@@ -24,8 +24,7 @@ from bson import Decimal128
 from pydantic import ValidationError
 
 from xinspector import XInspector, model_to_source
-from xresource import ResourceFactory, SQLDatabaseResource
-from xresource.databases.mongodb import MongoDBResource
+from xresource import MongoDBResource, ResourceFactory, SQLDatabaseResource
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,8 +15,7 @@ from xinspector import (
     generate_model,
     model_to_source,
 )
-from xresource import ResourceFactory
-from xresource.databases.mongodb import MongoDBResource
+from xresource import MongoDBResource, ResourceFactory
 
 
 @pytest.fixture

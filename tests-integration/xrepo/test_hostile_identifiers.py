@@ -22,8 +22,7 @@ from hypothesis import strategies as st
 
 from xobj_prototype import XObjPrototype
 from xrepo import XRepo, XRepoFactory, XRepoValidationError
-from xresource import ResourceFactory
-from xresource.errors import XResourceValidationError
+from xresource import ResourceFactory, XResourceValidationError
 
 KINDS = ["mysql", "postgresql", "sqlite"]
 DEADLINE = 30.0

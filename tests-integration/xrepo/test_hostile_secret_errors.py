@@ -26,8 +26,7 @@ from xobj_prototype import SecretField, XObjPrototype
 from xrepo import RepoContext, XRepo, XRepoConflictError, XRepoFactory
 from xrepo.audit import AuditLogger, MemoryAuditSink
 from xrepo.secure import SecureRepo
-from xresource import ResourceFactory
-from xresource.errors import XResourceIntegrityError
+from xresource import ResourceFactory, XResourceIntegrityError
 
 SECRET = "tok-SECRET-ÄÖ-123"
 ADMIN = RepoContext(user_id="root", roles=("admin",))

@@ -19,8 +19,7 @@ from xrepo.audit import (
     XRepoAuditError,
     parse_filter,
 )
-from xresource import ResourceFactory
-from xresource.databases.mongodb import MongoDBResource
+from xresource import MongoDBResource, ResourceFactory
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 

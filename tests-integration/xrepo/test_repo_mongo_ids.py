@@ -22,7 +22,7 @@ from repo_backends import mongo_collections, mongo_db_url, sql_tables
 from xinspector import XInspector
 from xobj_prototype import XObjPrototype
 from xrepo import ConnectedMongoRepo, XRepoFactory, create_view_from_resources
-from xresource.databases.mongodb import MongoDBResource
+from xresource import MongoDBResource
 
 UTC = dt.UTC
 ADA, BOB, CY = ObjectId(), ObjectId(), ObjectId()

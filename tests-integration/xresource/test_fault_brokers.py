@@ -35,10 +35,7 @@ from typing import Any
 import pytest
 from stream_helpers import BrokerProcess, free_port, until
 
-from xresource import XResourceConnectionError
-from xresource.streams.envelope import StreamMessage
-from xresource.streams.mqtt import MQTTResource
-from xresource.streams.rabbitmq import RabbitMQResource
+from xresource import MQTTResource, RabbitMQResource, StreamMessage, XResourceConnectionError
 
 RABBITMQ_BIN = Path(os.environ.get("XTEST_RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
 START_TIMEOUT = 60.0

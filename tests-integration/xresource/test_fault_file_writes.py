@@ -25,8 +25,7 @@ from typing import Any
 
 import pytest
 
-from xresource import ResourceFactory
-from xresource.files.base import FileResource
+from xresource import FileResource, ResourceFactory
 
 #: (resource type, file suffix, rows big enough that writing them takes a while)
 FORMATS = [

@@ -26,8 +26,7 @@ from private_servers import PrivatePostgres, pg_bindir
 from pydantic import BaseModel
 
 from xrepo import XRepoConnectionError, XRepoFactory
-from xresource import PostgreSQLResource, ResourceFactory
-from xresource.errors import XResourceConnectionError, XResourceError
+from xresource import PostgreSQLResource, ResourceFactory, XResourceConnectionError, XResourceError
 
 pytestmark = pytest.mark.skipif(
     pg_bindir() is None, reason="PostgreSQL server binaries (initdb, postgres) are not installed"

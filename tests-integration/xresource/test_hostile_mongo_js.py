@@ -17,8 +17,7 @@ from pymongo import errors as pm_errors
 from repo_backends import mongo_db_url
 
 from xrepo import XRepo, XRepoFactory, XRepoValidationError
-from xresource import ResourceFactory, XResourceValidationError
-from xresource.databases.mongodb import MongoDBResource
+from xresource import MongoDBResource, ResourceFactory, XResourceValidationError
 
 MARK = "js-ran"
 FUNCTION = {"$function": {"body": f"function() {{ return '{MARK}'; }}", "args": [], "lang": "js"}}

@@ -24,15 +24,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-import xresource.network.rest as rest_module
+import xresource.network.rest as rest_module  # private on purpose: its _sleep hook is patched
 from xresource import (
+    MongoDBResource,
     ResourceFactory,
+    RESTResource,
     XResourceConfigurationError,
     XResourceConnectionError,
     XResourceTimeoutError,
 )
-from xresource.databases.mongodb import MongoDBResource
-from xresource.network.rest import RESTResource
 
 SPEC_SETTINGS = """\
 # settings.toml

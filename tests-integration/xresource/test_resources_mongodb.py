@@ -15,6 +15,7 @@ from pydantic import SecretStr, ValidationError
 from pymongo import AsyncMongoClient
 
 from xresource import (
+    MongoDBResource,
     ResourceFactory,
     XResourceAuthenticationError,
     XResourceConfigurationError,
@@ -23,7 +24,6 @@ from xresource import (
     XResourcePoolExhaustedError,
     XResourceValidationError,
 )
-from xresource.databases.mongodb import MongoDBResource
 
 SECRET = "hunter2-mongo-secret"
 

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-import xresource.network.rest as rest_module
+import xresource.network.rest as rest_module  # private on purpose: its _sleep hook is patched
 from xresource import (
     ResourceFactory,
+    RESTResource,
     XResourceAuthenticationError,
     XResourceConnectionError,
     XResourceIntegrityError,
@@ -28,7 +29,7 @@ from xresource import (
     XResourceTimeoutError,
     XResourceValidationError,
 )
-from xresource.network.rest import RESTResource, RESTResponse
+from xresource.network import RESTResponse
 
 TOKEN = "tok-3x4mpl3-secret"
 API_KEY = "key-3x4mpl3-secret"

@@ -33,7 +33,7 @@ from xresource import (
     XResourceTimeoutError,
     XResourceValidationError,
 )
-from xresource.databases.pooled import PooledSQLResource
+from xresource.databases import PooledSQLResource
 
 ALL = ["postgresql", "mysql", "sqlite"]
 SERVERS = ["postgresql", "mysql"]

@@ -15,13 +15,13 @@ import pytest
 from stream_helpers import KafkaMockBroker, free_port, until
 
 from xresource import (
+    KafkaResource,
     ResourceFactory,
+    StreamMessage,
     XResourceConfigurationError,
     XResourceConnectionError,
     XResourceValidationError,
 )
-from xresource.streams.envelope import StreamMessage
-from xresource.streams.kafka import KafkaResource
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from xresource import (
+    KafkaResource,
     ResourceFactory,
+    StreamMessage,
     XResourceConfigurationError,
     XResourceConnectionError,
     XResourceValidationError,
 )
-from xresource.streams.envelope import StreamMessage
-from xresource.streams.kafka import KafkaResource
 
 
 def _kafka(bootstrap: str, **kwargs: Any) -> KafkaResource:

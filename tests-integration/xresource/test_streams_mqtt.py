@@ -10,9 +10,13 @@ from typing import Any
 import pytest
 from stream_helpers import BrokerProcess, free_port, until
 
-from xresource import ResourceFactory, XResourceConnectionError, XResourceValidationError
-from xresource.streams.envelope import StreamMessage
-from xresource.streams.mqtt import MQTTResource
+from xresource import (
+    MQTTResource,
+    ResourceFactory,
+    StreamMessage,
+    XResourceConnectionError,
+    XResourceValidationError,
+)
 
 
 def _mosquitto_argv(port: int) -> list[str]:

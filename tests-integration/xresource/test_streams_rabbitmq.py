@@ -20,14 +20,14 @@ import pytest
 from stream_helpers import until
 
 from xresource import (
+    RabbitMQResource,
     ResourceFactory,
+    StreamMessage,
     XResourceConfigurationError,
     XResourceConnectionError,
     XResourceValidationError,
+    parse_url,
 )
-from xresource.streams.envelope import StreamMessage
-from xresource.streams.rabbitmq import RabbitMQResource
-from xresource.url import parse_url
 
 AMQP_HOST = os.environ.get("XTEST_AMQP_HOST", "127.0.0.1")
 

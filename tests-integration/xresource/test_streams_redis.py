@@ -12,9 +12,13 @@ import redis.asyncio as raw_redis
 from pydantic import SecretStr
 from stream_helpers import BrokerProcess, free_port, until
 
-from xresource import ResourceFactory, XResourceConnectionError, XResourceValidationError
-from xresource.streams.envelope import StreamMessage
-from xresource.streams.redis import RedisPubSubResource
+from xresource import (
+    RedisPubSubResource,
+    ResourceFactory,
+    StreamMessage,
+    XResourceConnectionError,
+    XResourceValidationError,
+)
 
 
 def _redis_argv(port: int) -> list[str]:

@@ -11,9 +11,13 @@ import pytest
 from aiohttp import web
 from stream_helpers import free_port, until
 
-from xresource import ResourceFactory, XResourceConfigurationError, XResourceConnectionError
-from xresource.streams.envelope import StreamMessage
-from xresource.streams.sse import SSEResource
+from xresource import (
+    ResourceFactory,
+    SSEResource,
+    StreamMessage,
+    XResourceConfigurationError,
+    XResourceConnectionError,
+)
 
 
 class EventServer:

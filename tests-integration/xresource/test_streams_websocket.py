@@ -13,12 +13,12 @@ from ws_server import ChannelServer
 
 from xresource import (
     ResourceFactory,
+    StreamMessage,
+    WebSocketResource,
     XResourceConfigurationError,
     XResourceConnectionError,
     XResourceValidationError,
 )
-from xresource.streams.envelope import StreamMessage
-from xresource.streams.websocket import WebSocketResource
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from ws_server import ChannelServer
 
 from xresource import (
     ResourceFactory,
+    StreamMessage,
+    WebSocketResource,
     XResourceAuthenticationError,
     XResourceConnectionError,
     XResourceValidationError,
 )
-from xresource.streams.envelope import StreamMessage
-from xresource.streams.websocket import WebSocketResource
 
 TOKEN = "tök-3n_S3cret/ä"  # non-ASCII and URL-special: it must travel and hide intact
 

@@ -18,8 +18,7 @@ from xinspector import (
     generate_model,
 )
 from xinspector.cli import main
-from xresource import ResourceFactory, SQLDatabaseResource
-from xresource.errors import XResourceError
+from xresource import ResourceFactory, SQLDatabaseResource, XResourceError
 
 Write = Callable[[str, str], Path]
 

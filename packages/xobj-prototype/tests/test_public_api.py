@@ -30,7 +30,8 @@ MODULES = [
 def test_every_name_in_all_is_importable_and_documented() -> None:
     for name in xobj_prototype.__all__:
         obj = getattr(xobj_prototype, name)
-        if name not in {"__version__", "MASK"}:
+        # A constant and a type alias carry their documentation in a #: comment.
+        if name not in {"__version__", "MASK", "AuditOutcome"}:
             assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
 
 

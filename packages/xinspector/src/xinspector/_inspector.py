@@ -38,8 +38,14 @@ from xinspector.profiling._sql import profile_sql_table
 from xinspector.profiling._stats import FieldStatistics, InspectionResult
 from xinspector.profiling._streaming import StreamingProfiler
 from xobj_prototype import MissingExtraError, XObjPrototype, segment_for
-from xresource import ColumnarFileResource, XResource, XResourceConfigurationError, XResourceError
-from xresource.errors import XResourceConnectionError, XResourceNotFoundError
+from xresource import (
+    ColumnarFileResource,
+    XResource,
+    XResourceConfigurationError,
+    XResourceConnectionError,
+    XResourceError,
+    XResourceNotFoundError,
+)
 
 __all__ = ["XInspector"]
 

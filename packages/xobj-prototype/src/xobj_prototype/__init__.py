@@ -9,7 +9,7 @@
 """
 
 from xobj_prototype.__about__ import __version__
-from xobj_prototype.audit import AuditRecord
+from xobj_prototype.audit import AuditOutcome, AuditRecord
 from xobj_prototype.base import FuzzyField, ModelMeta, SecretField, XObjPrototype
 from xobj_prototype.errors import (
     XConfigurationError,
@@ -46,6 +46,7 @@ __all__ = [
     "EVERYONE",
     "MASK",
     "SYSTEM",
+    "AuditOutcome",
     "AuditRecord",
     "FuzzyField",
     "FuzzyMatch",

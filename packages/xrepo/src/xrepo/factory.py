@@ -40,7 +40,7 @@ from xrepo.repos._options import (
 )
 from xrepo.secure import SecureRepo
 from xrepo.views import ViewRepo, create_aggregate_repo, create_view
-from xresource.base import XResource
+from xresource import XResource
 
 __all__ = [
     "CREATE_OPTIONS",

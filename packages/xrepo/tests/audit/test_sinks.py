@@ -277,7 +277,7 @@ async def sqlite(tmp_path: Path) -> AsyncIterator[Any]:
     pytest.importorskip(
         "aiosqlite", reason="the SQLite sink tests need aiosqlite (xresource[sqlite])"
     )
-    from xresource.databases.sqlite import SQLiteResource
+    from xresource import SQLiteResource
 
     async with SQLiteResource(path=str(tmp_path / "audit.db")) as db:
         yield db

@@ -10,7 +10,7 @@ import pytest
 from xrepo import XRepoValidationError, parse_filter, parse_pipeline
 from xrepo.compile.mongo import check_collection_name, to_mongo_filter, to_mongo_pipeline
 from xrepo.compile.sql import compiler_for, finalize
-from xresource.databases.dialect import MYSQL, POSTGRESQL, SQLITE
+from xresource import MYSQL, POSTGRESQL, SQLITE
 
 COLS = ["id", "name", "age", "address"]
 HOSTILE = "x'); DROP TABLE users; --"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from xrepo import parse_filter, parse_pipeline
 from xrepo.compile import compile_filter, run_pipeline
 from xrepo.compile.sql import SQLITE_FUNCTIONS, compiler_for
-from xresource.databases.dialect import SQLITE
+from xresource import SQLITE
 
 COLUMNS = ["id", "name", "age", "city", "tags"]
 

@@ -30,7 +30,7 @@ from xrepo.query import (
     python_type,
     type_stages,
 )
-from xresource.databases.dialect import SQLITE
+from xresource import SQLITE
 
 
 class Doc(BaseModel):

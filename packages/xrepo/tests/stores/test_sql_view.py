@@ -15,7 +15,7 @@ from xobj_prototype import XObjPrototype
 from xrepo import XRepo
 from xrepo.stores import MemoryStore
 from xrepo.stores._sql_view import rows_view
-from xresource.databases.dialect import DUCKDB
+from xresource import DUCKDB
 
 
 class Rec(XObjPrototype):

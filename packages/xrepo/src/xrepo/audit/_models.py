@@ -23,8 +23,7 @@ from pydantic import (
 )
 from pydantic_core import to_jsonable_python
 
-from xobj_prototype import MASK, AuditRecord, redact
-from xobj_prototype.audit import AuditOutcome
+from xobj_prototype import MASK, AuditOutcome, AuditRecord, redact
 from xrepo.errors import XRepoValidationError
 
 __all__ = [

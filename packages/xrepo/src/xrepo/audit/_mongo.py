@@ -20,7 +20,7 @@ from xrepo.audit._models import AuditEntry, AuditFilter, timestamp_us
 from xrepo.audit._sink import AuditSink
 
 if TYPE_CHECKING:
-    from xresource.databases.mongodb import MongoDBResource
+    from xresource import MongoDBResource
 
 __all__ = ["MongoAuditSink"]
 

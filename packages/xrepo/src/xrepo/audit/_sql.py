@@ -28,7 +28,7 @@ from xrepo.audit._models import AuditEntry, AuditFilter, timestamp_us
 from xrepo.audit._sink import AuditSink
 
 if TYPE_CHECKING:
-    from xresource.databases.base import SQLDatabaseResource, SQLExecutor
+    from xresource import SQLDatabaseResource, SQLExecutor
 
 __all__ = ["SQLAuditSink"]
 

@@ -39,9 +39,7 @@ from xobj_prototype import (
     validate_path,
     validate_pattern,
 )
-from xobj_prototype.namespace.glob import tokenize
-from xobj_prototype.namespace.index import fuzzy_score, fuzzy_text_of
-from xobj_prototype.namespace.path import is_glob
+from xobj_prototype.namespace import fuzzy_score, fuzzy_text_of, is_glob, tokenize
 from xrepo.cache._errors import XRepoCacheError, XRepoSerializationError
 from xrepo.cache._redis_backend import resolve_client
 from xrepo.cache.serializer import TAG, decode, encode

@@ -25,7 +25,7 @@ from xrepo.repos._options import (
     resource_kind,
 )
 from xrepo.repos._repo import XRepo
-from xresource.base import XResource
+from xresource import XResource
 
 __all__ = ["ConnectedRepo", "connected_repo"]
 

@@ -13,7 +13,7 @@ from xrepo.repos._codec import T
 from xrepo.repos._metadata import RepoMetadata
 from xrepo.repos._repo import XRepo
 from xrepo.stores import EngineFileStore
-from xresource.base import XResource
+from xresource import XResource
 from xresource.files import ColumnarFileResource
 
 __all__ = ["ENGINE_DEFAULT_TYPES", "ConnectedEngineFileRepo", "engine_available", "uses_engine"]

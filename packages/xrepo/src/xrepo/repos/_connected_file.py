@@ -13,7 +13,7 @@ from xrepo.repos._materialized import MaterializedRepo
 from xrepo.repos._metadata import RepoMetadata
 from xrepo.repos._repo import XRepo
 from xrepo.stores import FileStore
-from xresource.base import XResource
+from xresource import XResource
 
 __all__ = ["ConnectedFileRepo"]
 

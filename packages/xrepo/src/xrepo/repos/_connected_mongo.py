@@ -11,7 +11,7 @@ from xrepo.repos._codec import T
 from xrepo.repos._metadata import RepoMetadata
 from xrepo.repos._repo import XRepo
 from xrepo.stores import MongoStore
-from xresource.databases.mongodb import MongoDBResource
+from xresource import MongoDBResource
 
 __all__ = ["ConnectedMongoRepo"]
 

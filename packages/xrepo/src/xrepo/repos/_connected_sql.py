@@ -11,7 +11,7 @@ from xrepo.repos._codec import T
 from xrepo.repos._metadata import RepoMetadata
 from xrepo.repos._repo import XRepo
 from xrepo.stores import SQLStore
-from xresource.databases.base import SQLDatabaseResource
+from xresource import SQLDatabaseResource
 
 __all__ = ["ConnectedSQLRepo"]
 

@@ -28,8 +28,7 @@ from xrepo.stores._file import FileStore, allows_none
 from xrepo.stores._protocol import BoundLayout, Row, RowLayout, UpdateItem
 from xrepo.stores._sql import SQLStore
 from xrepo.stores._sql_view import rows_view
-from xresource.base import XResource
-from xresource.errors import XResourceError, XResourceNotFoundError
+from xresource import XResource, XResourceError, XResourceNotFoundError
 from xresource.files import ColumnarFileResource
 
 __all__ = ["EngineFileStore"]

@@ -19,8 +19,7 @@ from xrepo.errors import (
     XRepoQueryError,
     XRepoValidationError,
 )
-from xresource.databases.value_scrub import scrub_record_values
-from xresource.errors import (
+from xresource import (
     XResourceConnectionError,
     XResourceError,
     XResourceIntegrityError,
@@ -28,6 +27,7 @@ from xresource.errors import (
     XResourceTimeoutError,
     XResourceValidationError,
 )
+from xresource.databases import scrub_record_values
 
 __all__ = ["repo_errors", "translate"]
 

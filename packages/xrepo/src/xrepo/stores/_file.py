@@ -26,8 +26,7 @@ from xrepo.query import Node, SortKey, Stage
 from xrepo.stores._errors import translate
 from xrepo.stores._memory import MemoryStore
 from xrepo.stores._protocol import Row
-from xresource.base import XResource
-from xresource.errors import XResourceError, XResourceNotFoundError
+from xresource import XResource, XResourceError, XResourceNotFoundError
 
 __all__ = ["FileStore", "allows_none"]
 

@@ -69,9 +69,8 @@ from xrepo.stores._protocol import (
     UpdateItem,
     VersionConflict,
 )
-from xresource.databases.mongodb import MongoDBResource
-from xresource.databases.value_scrub import raise_alone
-from xresource.errors import XResourceError
+from xresource import MongoDBResource, XResourceError
+from xresource.databases import raise_alone
 
 __all__ = ["MongoStore"]
 

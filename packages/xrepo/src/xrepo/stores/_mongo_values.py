@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator
 
 from xrepo.compile.mongo import is_object_id_hex
 from xrepo.query import FieldType, Kind
-from xresource.databases.value_scrub import scrub_record_values
+from xresource.databases import scrub_record_values
 
 __all__ = [
     "AS_HEX",

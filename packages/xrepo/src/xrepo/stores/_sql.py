@@ -44,8 +44,12 @@ from xrepo.stores._sql_dialects import (
     refused_regex,
     savepoints,
 )
-from xresource.databases.base import SQLDatabaseResource
-from xresource.errors import XResourceConnectionError, XResourceError, XResourceTimeoutError
+from xresource import (
+    SQLDatabaseResource,
+    XResourceConnectionError,
+    XResourceError,
+    XResourceTimeoutError,
+)
 
 __all__ = ["SQLStore"]
 

@@ -9,8 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from xrepo.query import Condition
-from xresource.databases.dialect import SQLDialect
-from xresource.errors import XResourceIntegrityError
+from xresource import SQLDialect, XResourceIntegrityError
 
 __all__ = ["columns_query", "refuse_taken_ids", "refused_regex", "savepoints"]
 

@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 
 from xrepo.query import Kind
 from xrepo.stores._protocol import RowLayout
-from xresource.databases.dialect import SQLDialect
+from xresource import SQLDialect
 
 __all__ = ["rows_view"]
 

@@ -22,7 +22,7 @@ from xrepo.compile.sql._duckdb_values import (
     literal_pattern,
     re2_pattern,
 )
-from xresource.databases.dialect import DUCKDB
+from xresource import DUCKDB
 
 UTC = dt.UTC
 COLS = ["id", "i", "f", "s", "b", "at", "day", "tags", "doc"]

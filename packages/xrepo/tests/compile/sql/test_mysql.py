@@ -12,7 +12,7 @@ import pytest
 
 from xrepo import parse_filter, parse_pipeline
 from xrepo.compile.sql import MySQLCompiler, compiler_for
-from xresource.databases.dialect import MYSQL
+from xresource import MYSQL
 
 KINDS: dict[str, Any] = {
     "id": int,

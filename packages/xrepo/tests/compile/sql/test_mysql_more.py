@@ -10,7 +10,7 @@ from typing import Any
 
 from xrepo import parse_pipeline
 from xrepo.compile.sql import MySQLCompiler, compiler_for
-from xresource.databases.dialect import MYSQL
+from xresource import MYSQL
 
 KINDS: dict[str, Any] = {
     "id": int,

@@ -16,7 +16,7 @@ import pytest
 
 from xrepo import XRepoValidationError, parse_pipeline
 from xrepo.compile.sql import CompiledPipeline, compiler_for
-from xresource.databases.dialect import MYSQL, POSTGRESQL, SQLITE
+from xresource import MYSQL, POSTGRESQL, SQLITE
 
 COLS = ["id", "s", "i", "f", "tags", "nums"]
 KINDS: dict[str, Any] = {

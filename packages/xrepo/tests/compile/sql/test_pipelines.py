@@ -14,7 +14,7 @@ import pytest
 from xrepo import XRepoValidationError, parse_pipeline
 from xrepo.compile.sql import CompiledPipeline, compiler_for
 from xrepo.compile.sql._documents import children, expand, expand_keys
-from xresource.databases.dialect import MYSQL, POSTGRESQL, SQLITE, SQLDialect
+from xresource import MYSQL, POSTGRESQL, SQLITE, SQLDialect
 
 COLS = ["id", "k", "s"]
 DIALECTS = [POSTGRESQL, MYSQL, SQLITE]

@@ -10,7 +10,7 @@ import pytest
 from xrepo import parse_filter, parse_pipeline
 from xrepo.compile.sql import PostgresCompiler, compiler_for
 from xrepo.compile.sql._postgres import pcre_pattern
-from xresource.databases.dialect import POSTGRESQL
+from xresource import POSTGRESQL
 
 COLS = ["id", "i", "f", "s", "b", "at", "d", "tags"]
 KINDS: dict[str, Any] = {

@@ -16,7 +16,7 @@ import pytest
 from xrepo import XRepoValidationError, parse_filter, parse_pipeline
 from xrepo.compile import fold
 from xrepo.compile.sql import SQLITE_FUNCTIONS, SQLiteCompiler, canonical_datetime, compiler_for
-from xresource.databases.dialect import SQLITE
+from xresource import SQLITE
 
 COLS = ["id", "s", "n", "at", "doc", "tags"]
 ROWS: list[tuple[Any, ...]] = [

@@ -16,7 +16,7 @@ import pytest
 
 from xrepo import parse_pipeline
 from xrepo.compile.sql import SQLITE_FUNCTIONS, SQLiteCompiler, compiler_for
-from xresource.databases.dialect import SQLITE
+from xresource import SQLITE
 
 COLS = ["id", "s", "doc", "nums"]
 ROWS: list[tuple[Any, ...]] = [

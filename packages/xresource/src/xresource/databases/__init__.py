@@ -18,7 +18,7 @@ from xobj_prototype import lazy_exports
 from xresource.databases.base import DatabaseResource, PoolStats, SQLDatabaseResource, SQLExecutor
 from xresource.databases.dialect import DUCKDB, MYSQL, POSTGRESQL, SQLITE, SQLDialect
 from xresource.databases.pooled import PooledSQLResource
-from xresource.databases.value_scrub import scrub_record_values
+from xresource.databases.value_scrub import raise_alone, scrub_record_values
 
 if TYPE_CHECKING:
     from xresource.databases.duckdb import DuckDBResource
@@ -68,5 +68,6 @@ __all__ = [
     "SQLExecutor",
     "SQLiteResource",
     "check_no_server_js",
+    "raise_alone",
     "scrub_record_values",
 ]

@@ -27,7 +27,7 @@ from xrepo.compile.sql._sqlite_functions import (
     regex_timed_out,
 )
 from xrepo.compile.sql._statement import CompiledPipeline, finalize, json_text
-from xresource.databases.dialect import SQLDialect
+from xresource import SQLDialect
 
 __all__ = [
     "SQLITE_FUNCTIONS",

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from xrepo.errors import XRepoValidationError
 from xrepo.query import MATCH_ALL, MATCH_NONE, TEXT_OPS, And, Condition, Node, Not, Or, SortKey
-from xresource.databases.dialect import SQLDialect
+from xresource import SQLDialect
 
 __all__ = ["children", "document_condition", "document_value", "expand", "expand_keys"]
 

@@ -36,7 +36,7 @@ from xrepo.query import (
     SortKey,
     annotation_type,
 )
-from xresource.databases.dialect import SQLDialect
+from xresource import SQLDialect
 
 __all__: list[str] = []
 

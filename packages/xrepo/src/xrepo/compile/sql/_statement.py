@@ -22,7 +22,7 @@ from typing import Any
 from xrepo.compile._decode import decode
 from xrepo.errors import XRepoValidationError
 from xrepo.query import RESERVED_PREFIX, FieldType, SortKey
-from xresource.databases.dialect import SQLDialect
+from xresource import SQLDialect
 
 __all__ = ["CompiledPipeline", "finalize", "json_text", "like_pattern", "number"]
 
