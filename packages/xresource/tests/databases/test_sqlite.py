@@ -230,6 +230,10 @@ async def test_database_field_names_the_file(tmp_path: Path) -> None:
         ("sqlite:///:memory:", ":memory:"),
         ("sqlite://", ":memory:"),
         ("sqlite+aiosqlite:///x.sqlite3", "x.sqlite3"),
+        # A file path or file: URL keeps its absolute path (it was read as relative to the
+        # working directory: /tmp/x.db became tmp/x.db).
+        ("/tmp/bücher data.db", "/tmp/bücher data.db"),
+        ("file:///tmp/x.sqlite", "/tmp/x.sqlite"),
     ],
 )
 def test_urls_follow_sqlalchemy(url: str, path: str) -> None:

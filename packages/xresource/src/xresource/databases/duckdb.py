@@ -41,11 +41,11 @@ from typing import Any, ClassVar, TypeVar
 import duckdb
 from pydantic import Field, PrivateAttr, model_validator
 
+from xresource.databases._embedded import MEMORY, EmbeddedSQLResource
 from xresource.databases.base import Row
 from xresource.databases.dialect import DUCKDB, SQLDialect
 from xresource.databases.pooled import (
     ConnectionExecutor,
-    PooledSQLResource,
     check_batch_size,
     check_params,
 )
@@ -63,7 +63,6 @@ from xresource.url import ParsedURL
 __all__ = ["MEMORY", "DuckDBResource"]
 
 #: The path of an in-memory database.
-MEMORY = ":memory:"
 
 _T = TypeVar("_T")
 
@@ -84,12 +83,6 @@ def _affected(cursor: duckdb.DuckDBPyConnection) -> int:
 
 def _message(exc: BaseException) -> str:
     return _STATEMENT_ECHO.sub("", str(exc)).strip()
-
-
-def _parent_dir(path: str) -> Path | None:
-    """The directory ``path`` would live in, when that directory does not exist."""
-    parent = Path(path).expanduser().absolute().parent
-    return None if parent.is_dir() else parent
 
 
 def _dicts(description: Any, rows: Iterable[Sequence[Any]]) -> list[Row]:
@@ -228,7 +221,7 @@ class _DuckDBExecutor(ConnectionExecutor):
         await self._run(self.raw.execute, "ROLLBACK")
 
 
-class DuckDBResource(PooledSQLResource):
+class DuckDBResource(EmbeddedSQLResource):
     """A DuckDB database file (or ``":memory:"``), see the module docs.
 
     Args:
@@ -243,60 +236,25 @@ class DuckDBResource(PooledSQLResource):
     url_schemes: ClassVar[tuple[str, ...]] = ("duckdb",)
     dialect: ClassVar[SQLDialect] = DUCKDB
 
-    path: str = Field(default=MEMORY, description='Database file, or ":memory:".')
     read_only: bool = Field(default=False, description="Open the database file read-only.")
     pool_max_size: int = Field(default=4, ge=1, description="Most cursors lent out at once.")
-    host: str = ""
 
     _db: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
     _idle: list[duckdb.DuckDBPyConnection] = PrivateAttr(default_factory=list)
     _open: set[duckdb.DuckDBPyConnection] = PrivateAttr(default_factory=set)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _database_is_path(cls, data: Any) -> Any:
-        # `database=` (the SQL resources' common field) names the file when `path` is not given.
-        if isinstance(data, dict) and data.get("database") and not data.get("path"):
-            data = {**data, "path": data["database"]}
-        return data
-
     @model_validator(mode="after")
-    def _check_path(self) -> DuckDBResource:
-        if not self.path.strip():
-            raise ValueError('path must be a file path or ":memory:"')
-        if "\x00" in self.path:
-            raise ValueError("path contains a NUL character")
+    def _check_read_only(self) -> DuckDBResource:
         if self.read_only and self.is_memory:
             raise ValueError("an in-memory database cannot be read_only (it would stay empty)")
         return self
-
-    @property
-    def is_memory(self) -> bool:
-        """Whether this is an in-memory database."""
-        return self.path == MEMORY
-
-    @property
-    def address(self) -> str:
-        """The database path, as errors show it."""
-        return self.path
 
     @classmethod
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
         """``duckdb:///relative.duckdb``, ``duckdb:////abs/path.duckdb``, ``duckdb:///:memory:``,
         ``file:///abs/path.duckdb``; query keys that name a field set it (``read_only``,
         ``pool_max_size``...), the others are DuckDB settings (``threads``, ``memory_limit``)."""
-        if url.host:
-            raise XResourceConfigurationError(
-                f"a DuckDB URL names a file, not a host: {url.redacted!r}; write "
-                "duckdb:///relative/path.duckdb or duckdb:////absolute/path.duckdb",
-                operation="from_url",
-            )
-        path = url.path
-        if url.scheme != "file" and path.startswith("/"):
-            # urlsplit leaves "/relative.duckdb" or "//abs/path.duckdb": the first slash only
-            # separates.
-            path = path[1:]
-        params: dict[str, Any] = {"path": path or MEMORY}
+        params: dict[str, Any] = {"path": cls._url_path(url, "a DuckDB", ".duckdb")}
         options: dict[str, str] = {}
         fields = {"read_only", "pool_max_size", "pool_min_size", "acquire_timeout"}
         for key, value in url.query.items():
@@ -322,15 +280,7 @@ class DuckDBResource(PooledSQLResource):
         return duckdb.connect(self.path, read_only=self.read_only, config=dict(self.options))
 
     async def _open_pool(self) -> None:
-        if not self.is_memory:
-            parent = await asyncio.to_thread(_parent_dir, self.path)
-            if parent is not None:
-                raise XResourceNotFoundError(
-                    f"the directory {str(parent)!r} of database file {self.path!r} does not "
-                    "exist; create it first or fix the path",
-                    resource=self.display_name,
-                    operation="connect",
-                )
+        await self._check_directory()
         # Opening never waits on another process (a held lock fails at once): no timeout, which
         # could only leak a database the thread opens after the caller gave up.
         self._db = await asyncio.to_thread(self._open_database)

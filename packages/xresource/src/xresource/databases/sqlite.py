@@ -33,18 +33,17 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
-from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
 
 import aiosqlite
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr
 
+from xresource.databases._embedded import MEMORY, EmbeddedSQLResource
 from xresource.databases.base import Row
 from xresource.databases.dialect import SQLITE, SQLDialect
 from xresource.databases.pooled import (
     ConnectionExecutor,
-    PooledSQLResource,
     check_batch_size,
     check_params,
 )
@@ -58,7 +57,6 @@ from xresource.databases.value_scrub import scrub_record_values
 from xresource.errors import (
     XResourceConfigurationError,
     XResourceConnectionError,
-    XResourceNotFoundError,
     XResourceTimeoutError,
 )
 from xresource.url import ParsedURL
@@ -66,7 +64,6 @@ from xresource.url import ParsedURL
 __all__ = ["MEMORY", "SQLiteResource"]
 
 #: The path of an in-memory database.
-MEMORY = ":memory:"
 
 
 class _NoStatementArguments(logging.Filter):
@@ -89,12 +86,6 @@ class _NoStatementArguments(logging.Filter):
 
 
 logging.getLogger("aiosqlite").addFilter(_NoStatementArguments())
-
-
-def _parent_dir(path: str) -> Path | None:
-    """The directory ``path`` would live in, when that directory does not exist."""
-    parent = Path(path).expanduser().absolute().parent
-    return None if parent.is_dir() else parent
 
 
 # Python types sqlite3 cannot bind (or binds through adapters deprecated since Python 3.12),
@@ -243,7 +234,7 @@ class _SQLiteExecutor(ConnectionExecutor):
         await self.raw.execute("ROLLBACK")
 
 
-class SQLiteResource(PooledSQLResource):
+class SQLiteResource(EmbeddedSQLResource):
     """An SQLite database file (or ``":memory:"``): the embedded default (see module docs).
 
     Args:
@@ -256,54 +247,18 @@ class SQLiteResource(PooledSQLResource):
     url_schemes: ClassVar[tuple[str, ...]] = ("sqlite", "sqlite+aiosqlite")
     dialect: ClassVar[SQLDialect] = SQLITE
 
-    path: str = Field(default=MEMORY, description='Database file, or ":memory:".')
     busy_timeout: float = Field(
         default=5.0, ge=0, description="Seconds to wait for another connection's lock."
     )
     pool_max_size: int = Field(default=4, ge=1, description="Most connections open at once.")
-    host: str = ""
 
     _idle: list[aiosqlite.Connection] = PrivateAttr(default_factory=list)
     _open: set[aiosqlite.Connection] = PrivateAttr(default_factory=set)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _database_is_path(cls, data: Any) -> Any:
-        # `database=` (the SQL resources' common field) names the file when `path` is not given.
-        if isinstance(data, dict) and data.get("database") and not data.get("path"):
-            data = {**data, "path": data["database"]}
-        return data
-
-    @model_validator(mode="after")
-    def _check_path(self) -> SQLiteResource:
-        if not self.path.strip():
-            raise ValueError('path must be a file path or ":memory:"')
-        if "\x00" in self.path:
-            raise ValueError("path contains a NUL character")
-        return self
-
-    @property
-    def is_memory(self) -> bool:
-        """Whether this is an in-memory database (one shared connection)."""
-        return self.path == MEMORY
-
-    @property
-    def address(self) -> str:
-        """The database path, as errors show it."""
-        return self.path
-
     @classmethod
     def params_from_url(cls, url: ParsedURL) -> dict[str, Any]:
         """``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:memory:``."""
-        if url.host:
-            raise XResourceConfigurationError(
-                f"an SQLite URL names a file, not a host: {url.redacted!r}; write "
-                "sqlite:///relative/path.db or sqlite:////absolute/path.db",
-                operation="from_url",
-            )
-        # urlsplit leaves "/relative.db" or "//abs/path.db": the first slash only separates.
-        path = url.path[1:] if url.path.startswith("/") else url.path
-        params: dict[str, Any] = {"path": path or MEMORY}
+        params: dict[str, Any] = {"path": cls._url_path(url, "an SQLite", ".db")}
         allowed = {"busy_timeout", "pool_max_size", "pool_min_size", "acquire_timeout", "pool_size"}
         for key, value in url.query.items():
             if key not in allowed:
@@ -335,15 +290,7 @@ class SQLiteResource(PooledSQLResource):
         return conn
 
     async def _open_pool(self) -> None:
-        if not self.is_memory:
-            parent = await asyncio.to_thread(_parent_dir, self.path)
-            if parent is not None:
-                raise XResourceNotFoundError(
-                    f"the directory {str(parent)!r} of database file {self.path!r} does not "
-                    "exist; create it first or fix the path",
-                    resource=self.display_name,
-                    operation="connect",
-                )
+        await self._check_directory()
         self._idle = []
         self._open = set()
         for _ in range(max(1, min(self.pool_min_size, self._slot_count()))):
