@@ -79,6 +79,23 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _no_null_token(c: str, null_tokens: frozenset[str]) -> str:
+    """The condition that the value of column ``c`` is no null token (NULL when it is NULL)."""
+    if not null_tokens:
+        return "true"
+    tokens = ", ".join(_lit(t) for t in sorted(null_tokens))
+    # Cells longer than every token skip the list, which DuckDB plans as a hash join.
+    longest = max(len(t.encode()) for t in null_tokens)
+    return f"(strlen({c}) > {longest} OR {c} NOT IN ({tokens}))"
+
+
+def _scale(c: str) -> str:
+    """The digits after the point of a value of column ``c`` that matches the decimal pattern
+    (which holds one point at most); NULL without a point. (``strpos``: ``split_part`` cost
+    three times as much.)"""
+    return f"CASE WHEN strpos({c}, '.') > 0 THEN length({c}) - strpos({c}, '.') END"
+
+
 def _checks(c: str) -> dict[str, str]:
     """Per candidate, the condition a present value of column ``c`` fails it by."""
 
@@ -90,7 +107,11 @@ def _checks(c: str) -> dict[str, str]:
         "int": f"NOT {rx(_INT.pattern)}",
         "Decimal": f"NOT {rx(_FIXED.pattern)}",
         "float": f"NOT {rx(_FLOAT.pattern)}",
-        "date": f"NOT ({rx(_DATE.pattern)} AND TRY_CAST({c} AS DATE) IS NOT NULL)",
+        # A date DuckDB spells back as the cell's 10 characters matches the pattern (years
+        # 1-9999 print as 4 digits, others longer): the pattern runs only on the other cells.
+        # (coalesce: a cell that is no date makes the comparison NULL, which must not count.)
+        "date": f"NOT coalesce(strlen({c}) = 10 AND CAST(TRY_CAST({c} AS DATE) AS VARCHAR) = {c}"
+        f", false) AND NOT ({rx(_DATE.pattern)} AND TRY_CAST({c} AS DATE) IS NOT NULL)",
         "datetime": f"NOT ({rx(_DATETIME.pattern)} AND TRY_CAST({c} AS TIMESTAMPTZ) IS NOT NULL)",
         "time": f"NOT ({rx(_TIME.pattern)} AND TRY_CAST({c} AS TIME) IS NOT NULL)",
         "UUID": f"NOT {rx(PATTERNS['uuid'].pattern)}",
@@ -125,10 +146,9 @@ async def _text_types(
     contradicted the first rows) it is dropped and the caller casts the rows again.
     """
     q = db.dialect.quote
-    tokens = ", ".join(_lit(t) for t in sorted(null_tokens))
 
-    def kept(c: str) -> str:  # the value is no null token
-        return f"{c} NOT IN ({tokens})" if tokens else "true"
+    def kept(c: str) -> str:
+        return _no_null_token(c, null_tokens)
 
     norm = ", ".join(f"CASE WHEN {kept(q(n))} THEN {q(n)} END AS {q(n)}" for n in names)
     source = f"(SELECT {norm} FROM {q(view)}) normalized"  # noqa: S608 (null tokens are NULL)
@@ -168,7 +188,7 @@ async def _text_types(
                 continue
             items.append(counted(f"fail_{i}", _checks(c)[cand]))
             if cand == "Decimal":
-                items.append((f"scale_{i}", "max", f"length(split_part({c}, '.', 2))"))
+                items.append((f"scale_{i}", "max", _scale(c)))
             elif cand == "datetime":
                 offset = f"length({c}) > 10 AND regexp_matches({c}, {_lit(_OFFSET)})"
                 items.append(counted(f"aware_{i}", offset))
