@@ -42,7 +42,7 @@ from xrepo.compile.sql._duckdb_values import (
     re2_pattern,
     sql_type,
 )
-from xrepo.compile.sql._postgres import PostgresCompiler, _adapted, _fits
+from xrepo.compile.sql._postgres import PostgresCompiler, _adapted
 from xrepo.compile.sql._statement import ROW_FIRST, ROW_LAST, _Block
 from xrepo.query import TEXT_OPS, Group
 
@@ -104,33 +104,9 @@ class DuckDBCompiler(PostgresCompiler):
         op, n = bound
         return f"{e} {op} {self.typed_param(n)}"
 
-    def native_condition(self, e: str, kind: Any, op: str, value: Any) -> str:
-        """``op`` on a typed column; a value the column cannot hold matches nothing."""
-        value = _adapted(self, op, value)
-        if op == "exists":
-            return f"{e} IS NOT NULL" if value else f"{e} IS NULL"
-        if op in TEXT_OPS:
-            if kind is not str:
-                return "1=0"  # MongoDB: a text operator never matches a non-string
-            return self.regex(e, *value) if op == "regex" else self.like(e, op, value)
-        if op in ("eq", "ne"):
-            if value is None:
-                return f"{e} IS NULL" if op == "eq" else f"{e} IS NOT NULL"
-            test = self._native_compare(e, kind, "=", value) if _fits(kind, value) else "1=0"
-            return test if op == "eq" else f"(NOT COALESCE({test}, FALSE))"
-        if op in _RANGE:
-            if value is None:
-                return "1=0" if op in ("gt", "lt") else f"{e} IS NULL"
-            if not _fits(kind, value):
-                return "1=0"
-            return self._native_compare(e, kind, _RANGE[op], value)
-        # in / nin
-        present = [v for v in value if v is not None and _fits(kind, v)]
-        parts = [self._native_compare(e, kind, "=", v) for v in present]
-        if any(v is None for v in value):
-            parts.append(f"{e} IS NULL")
-        test = "(" + " OR ".join(parts) + ")" if parts else "1=0"
-        return test if op == "in" else f"(NOT COALESCE({test}, FALSE))"
+    def _native_in(self, e: str, kind: Any, values: Sequence[Any]) -> str:
+        """One comparison per value: each casts its own value (see :meth:`typed_param`)."""
+        return "(" + " OR ".join(self._native_compare(e, kind, "=", v) for v in values) + ")"
 
     def _elements(self, j: str, test: str, v: str) -> str:
         """``test`` holds for the JSON value ``j`` or, when it is an array, for one of its

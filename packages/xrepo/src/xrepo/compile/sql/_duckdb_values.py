@@ -14,6 +14,8 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from xrepo.compile.sql._statement import rewrite_pattern
+
 __all__ = [
     "INTEGERS",
     "NUMBERS",
@@ -131,31 +133,7 @@ def re2_pattern(pattern: str) -> str:
     final newline in PCRE, the end only in RE2 (it becomes ``(?:\\n?\\z)``; RE2 has no
     lookahead, and a match test may consume the newline). ``.`` already stops at a newline in
     both. Escaped characters and characters inside a bracket expression stay as they are."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    in_class = False
-    while i < n:
-        c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            # A "]" right after "[" or "[^" is a member of the class, not its end.
-            opening = (
-                3 if pattern.startswith("^]", i + 1) else 2 if pattern.startswith("]", i + 1) else 1
-            )
-            out.append(pattern[i : i + opening])
-            i += opening
-            continue
-        elif c == "$":
-            c = "(?:\\n?\\z)"
-        out.append(c)
-        i += 1
-    return "".join(out)
+    return rewrite_pattern(pattern, {"$": "(?:\\n?\\z)"})
 
 
 def literal_pattern(text: str) -> str:

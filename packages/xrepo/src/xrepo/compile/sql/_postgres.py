@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from xrepo.compile.sql._compiler import SQLCompiler
-from xrepo.compile.sql._statement import ROW_FIRST, ROW_LAST, like_pattern
+from xrepo.compile.sql._statement import ROW_FIRST, ROW_LAST, like_pattern, rewrite_pattern
 from xrepo.query import TEXT_OPS, Condition, python_type
 
 __all__ = ["PostgresCompiler", "pcre_pattern", "pg_cast"]
@@ -142,33 +142,7 @@ def pcre_pattern(pattern: str) -> str:
 
     Escaped characters and characters inside a bracket expression stay as they are.
     """
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    in_class = False
-    while i < n:
-        c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            # A "]" right after "[" or "[^" is a member of the class, not its end.
-            opening = (
-                3 if pattern.startswith("^]", i + 1) else 2 if pattern.startswith("]", i + 1) else 1
-            )
-            out.append(pattern[i : i + opening])
-            i += opening
-            continue
-        elif c == "$":
-            c = "(?=\\n?$)"
-        elif c == ".":
-            c = "[^\\n]"
-        out.append(c)
-        i += 1
-    return "".join(out)
+    return rewrite_pattern(pattern, {"$": "(?=\\n?$)", ".": "[^\\n]"})
 
 
 class PostgresCompiler(SQLCompiler):
@@ -242,22 +216,31 @@ class PostgresCompiler(SQLCompiler):
         if op in ("eq", "ne"):
             if value is None:
                 return f"{e} IS NULL" if op == "eq" else f"{e} IS NOT NULL"
-            test = f"{e} = {self.typed_param(value)}" if _fits(kind, value) else "1=0"
+            test = self._native_compare(e, kind, "=", value) if _fits(kind, value) else "1=0"
             return test if op == "eq" else f"(NOT COALESCE({test}, FALSE))"
         if op in _RANGE:
             if value is None:
                 return "1=0" if op in ("gt", "lt") else f"{e} IS NULL"
             if not _fits(kind, value):
                 return "1=0"
-            left = f"{e} COLLATE {BINARY}" if kind is str else e
-            return f"{left} {_RANGE[op]} {self.typed_param(value)}"
+            return self._native_compare(e, kind, _RANGE[op], value)
         # in / nin
         present = [v for v in value if v is not None and _fits(kind, v)]
-        parts = [f"{e} IN ({', '.join(self.typed_param(v) for v in present)})"] if present else []
+        parts = [self._native_in(e, kind, present)] if present else []
         if any(v is None for v in value):
             parts.append(f"{e} IS NULL")
         test = "(" + " OR ".join(parts) + ")" if parts else "1=0"
         return test if op == "in" else f"(NOT COALESCE({test}, FALSE))"
+
+    def _native_compare(self, e: str, kind: Any, symbol: str, value: Any) -> str:
+        """``e <symbol> value`` on a typed column of ``kind`` that can hold ``value`` (text
+        ordered by code point, as MongoDB orders it)."""
+        left = f"{e} COLLATE {BINARY}" if kind is str and symbol != "=" else e
+        return f"{left} {symbol} {self.typed_param(value)}"
+
+    def _native_in(self, e: str, kind: Any, values: Sequence[Any]) -> str:
+        """``e`` equal to one of ``values`` (none null, each one the column can hold)."""
+        return f"{e} IN ({', '.join(self.typed_param(v) for v in values)})"
 
     def json_condition(self, j: str, op: str, value: Any) -> str:
         """``op`` on the ``jsonb`` value ``j``, type-strictly, an array matching by its

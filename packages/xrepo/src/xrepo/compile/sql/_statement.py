@@ -40,6 +40,37 @@ def finalize(dialect: SQLDialect, text: str, values: Sequence[Any]) -> tuple[str
     return _MARK.sub(repl, text), params
 
 
+def rewrite_pattern(pattern: str, replacements: Mapping[str, str]) -> str:
+    """``pattern`` (PCRE, as MongoDB reads it) with each metacharacter of ``replacements``
+    (``$``, ``.``) replaced by its spelling in a database's regex dialect; escaped characters
+    and characters inside a bracket expression stay as they are."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    in_class = False
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            # A "]" right after "[" or "[^" is a member of the class, not its end.
+            opening = (
+                3 if pattern.startswith("^]", i + 1) else 2 if pattern.startswith("]", i + 1) else 1
+            )
+            out.append(pattern[i : i + opening])
+            i += opening
+            continue
+        else:
+            c = replacements.get(c, c)
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def like_pattern(op: str, value: str) -> str:
     """The ``LIKE`` pattern of a text lookup (``contains``, ``istartswith``...) for ``value``,
     escaped with ``!`` (the compilers write ``ESCAPE '!'``)."""
