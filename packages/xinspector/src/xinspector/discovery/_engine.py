@@ -44,6 +44,7 @@ from xinspector.profiling._column_text import _shape
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
 from xinspector.profiling._sql import profile_sql_table
 from xinspector.profiling._stats import ValueCount
+from xresource import XResourceConfigurationError
 
 __all__ = ["profile_file_engine"]
 
@@ -131,6 +132,7 @@ async def _text_types(
     null_tokens: frozenset[str],
     allowed: frozenset[str] | None = None,
     into: str | None = None,
+    target: str = "",
 ) -> tuple[dict[str, _Typed], bool]:
     """How each column is typed; ``allowed`` limits the types text may turn into (JSON strings
     become dates, times or UUIDs, never numbers).
@@ -189,6 +191,7 @@ async def _text_types(
             items.append(counted(f"fail_{i}", _checks(c)[cand]))
             if cand == "Decimal":
                 items.append((f"scale_{i}", "max", _scale(c)))
+                items.append((f"chars_{i}", "max", f"strlen({c})"))
             elif cand == "datetime":
                 offset = f"length({c}) > 10 AND regexp_matches({c}, {_lit(_OFFSET)})"
                 items.append(counted(f"aware_{i}", offset))
@@ -227,7 +230,9 @@ async def _text_types(
             ):
                 chosen[name] = cand
                 facts[name] = {
-                    k: int(row[f"{k}_{i}"] or 0) for k in ("aware", "wide") if f"{k}_{i}" in row
+                    k: int(row[f"{k}_{i}"] or 0)
+                    for k in ("aware", "wide", "chars")
+                    if f"{k}_{i}" in row
                 }
                 if cand == "Decimal":
                     scale[name] = int(row[f"scale_{i}"] or 0)
@@ -236,6 +241,16 @@ async def _text_types(
                 continue
             del pending[name]
         first = False
+    # Rare: integers beyond 64 bits, or decimals that may have more than 38 digits (a cell's
+    # characters and the scale bound them): those DuckDB cannot hold are refused.
+    wide = {
+        n: "HUGEINT" if chosen[n] == "int" else f"DECIMAL(38, {scale[n]})"
+        for n in names
+        if (chosen[n] == "int" and facts[n].get("wide"))
+        or (chosen[n] == "Decimal" and facts[n].get("chars", 0) + scale[n] > 38)
+    }
+    if wide:
+        await _refuse_unheld(db, source, wide, into=into, target=target)
     out: dict[str, _Typed] = {}
     holds = into is not None
     for name in names:
@@ -264,6 +279,35 @@ async def _text_types(
     if into is not None and not holds:
         await db.execute(f"DROP TABLE IF EXISTS {q(into)}")
     return out, holds
+
+
+async def _refuse_unheld(
+    db: Any, source: str, types: dict[str, str], *, into: str | None, target: str
+) -> None:
+    """Raise :class:`XResourceConfigurationError` when a number of a column of ``types`` does
+    not fit its DuckDB type (an integer beyond 128 bits, DuckDB's widest; a decimal of more
+    than 38 digits): a cast would fail the profile or, where the first rows suggested the
+    type, make it NULL. The error makes ``XInspector`` stream the file (``engine=None``) or
+    names the column (``engine=True``)."""
+    q = db.dialect.quote
+    names = list(types)
+    counts = ", ".join(
+        f"count_if({q(n)} IS NOT NULL AND TRY_CAST({q(n)} AS {types[n]}) IS NULL) AS h_{i}"
+        for i, n in enumerate(names)
+    )
+    row = await db.fetch_one(f"SELECT {counts} FROM {source}")  # noqa: S608
+    unheld = [n for i, n in enumerate(names) if row is not None and row[f"h_{i}"]]
+    if not unheld:
+        return
+    if into is not None:
+        await db.execute(f"DROP TABLE IF EXISTS {q(into)}")
+    what = "beyond 128 bits" if types[unheld[0]] == "HUGEINT" else "of more than 38 digits"
+    raise XResourceConfigurationError(
+        f"the columnar engine cannot hold the numbers of column {unheld[0]!r} exactly: some "
+        f"are {what} (DuckDB's widest); profile the file with engine=False",
+        resource=target or None,
+        operation="profile_data",
+    )
 
 
 def _cast(c: str, ftype: str, sql_type: str, *, guess: bool = False) -> str:
@@ -336,6 +380,7 @@ async def profile_file_engine(
                 head=head,
                 null_tokens=options.null_tokens,
                 into=table if materialize and raw.fields else None,
+                target=resource.display_name,
             )
         elif kind == "json":
             # JSON strings that are all ISO dates, times or UUIDs are those, as when streaming.
