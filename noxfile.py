@@ -139,8 +139,9 @@ def sibling_closure(package: str) -> list[str]:
     return [p for p in PACKAGES if p in wanted]
 
 
-def local_install_args(package: str, extras: str = "all,test") -> list[str]:
-    """Install arguments: the package with ``extras`` plus its siblings from their local paths.
+def local_install_args(package: str, extras: str = "all,test", siblings: str = "all") -> list[str]:
+    """Install arguments: the package with ``extras`` plus its siblings (with the extras
+    ``siblings``) from their local paths.
 
     Editable, so that a reused environment always runs the current source: a non-editable
     install of an unchanged version number would be skipped as already satisfied.
@@ -152,7 +153,7 @@ def local_install_args(package: str, extras: str = "all,test") -> list[str]:
         chosen = (
             [e for e in extras.split(",") if e in available]
             if name == package
-            else [e for e in ("all",) if e in available]
+            else [e for e in siblings.split(",") if e in available]
         )
         args += ["-e", f"{path}[{','.join(chosen)}]" if chosen else str(path)]
     return args
@@ -350,7 +351,8 @@ def integration(session: nox.Session) -> None:
     """
     import test_servers
 
-    session.install(*local_install_args("xregistry"), *SERVER_TOOLS)
+    # The suite tests every package: each comes with its test extras (numpy as a reference...).
+    session.install(*local_install_args("xregistry", siblings="all,test"), *SERVER_TOOLS)
     python = os.path.join(session.virtualenv.location, "bin", "python")
     chosen = [a for a in session.posargs if a.startswith(f"{affected_mod.SUITE}/")]
     rest = [a for a in session.posargs if a not in chosen]
