@@ -315,6 +315,11 @@ def _cast(c: str, ftype: str, sql_type: str, *, guess: bool = False) -> str:
     ``TRY_CAST`` (a later value may contradict it: the verification then says so)."""
     if ftype == "bool":
         return f"lower({c}) IN ({', '.join(map(_lit, _BOOL_TRUE))})"
+    if ftype == "UUID":
+        # Lowercase text, not DuckDB's UUID (whose cast cost as much as every other column's
+        # together): once the pattern holds, one text per UUID, in the UUIDs' order; the
+        # values that leave the database become UUIDs again.
+        return f"lower({c})"
     return f"{'TRY_CAST' if guess else 'CAST'}({c} AS {sql_type})" if sql_type else c
 
 
@@ -449,6 +454,8 @@ async def profile_file_engine(
                     ValueCount(value=json.loads(v.value), count=v.count) for v in fs.top_values
                 ]
                 fs.sample_values = [json.loads(v) for v in fs.sample_values]
+            if ftype == "UUID":  # kept as text in the engine (see _cast)
+                fs.sample_values = [uuid.UUID(v) for v in fs.sample_values]
             fs.type_counts = {ftype: fs.non_null_count} if fs.non_null_count else {}
             if constraints:
                 fs.__pydantic_extra__ = dict(constraints)
