@@ -14,8 +14,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xinspector._types import _DATE, _FIXED, DEFAULT_NULL_TOKENS
-from xinspector.discovery._engine import _checks, _no_null_token, _scale
+from xinspector._types import (  # private on purpose: the engine's SQL checks
+    _DATE,
+    _FIXED,
+    DEFAULT_NULL_TOKENS,
+)
+from xinspector.discovery._engine import (  # private on purpose: the engine's SQL checks
+    _checks,
+    _no_null_token,
+    _scale,
+)
 
 DATES = [
     "2024-01-31",
