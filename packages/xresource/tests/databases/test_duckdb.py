@@ -362,3 +362,17 @@ def test_without_the_extra_every_entry_point_names_it(monkeypatch: pytest.Monkey
         _ = xresource.databases.DuckDBResource
     with pytest.raises(MissingExtraError, match=r"xresource\[duckdb\]"):
         _ = xresource.files.ParquetResource
+
+
+async def test_connections_draw_no_progress_bar(tmp_path: Path) -> None:
+    # DuckDB draws its progress bar on stdout during long queries, even into a pipe, which
+    # corrupted a child process's report of its figures: every connection turns it off.
+    async with DuckDBResource(name="quiet", path=str(tmp_path / "q.duckdb")) as resource:
+        setting = "SELECT current_setting('enable_progress_bar') AS on"
+        assert await resource.fetch_value(setting) is False
+    async with DuckDBResource(name="loud", options={"enable_progress_bar": "true"}) as resource:
+        assert await resource.fetch_value(setting) is True  # the caller's option still wins
+    csv = tmp_path / "a.csv"
+    csv.write_text("a\n1\n", encoding="utf-8")
+    async with ResourceFactory.from_url(str(csv)).engine() as engine:  # type: ignore[attr-defined]
+        assert await engine.fetch_value(setting) is False

@@ -41,6 +41,7 @@ from typing import Any, ClassVar, TypeVar
 import duckdb
 from pydantic import Field, PrivateAttr, model_validator
 
+from xresource.databases._duckdb_quiet import PROGRESS_BAR, quiet_connect, set_progress_bar
 from xresource.databases._embedded import MEMORY, EmbeddedSQLResource
 from xresource.databases.base import Row
 from xresource.databases.dialect import DUCKDB, SQLDialect
@@ -277,7 +278,7 @@ class DuckDBResource(EmbeddedSQLResource):
                 resource=self.display_name,
                 operation="connect",
             )
-        return duckdb.connect(self.path, read_only=self.read_only, config=dict(self.options))
+        return quiet_connect(self.path, read_only=self.read_only, config=self.options)
 
     async def _open_pool(self) -> None:
         await self._check_directory()
@@ -308,8 +309,13 @@ class DuckDBResource(EmbeddedSQLResource):
             raise XResourceConnectionError(
                 "the resource was disconnected", resource=self.display_name, operation="acquire"
             )
-        cursor = await asyncio.to_thread(db.cursor)
+        cursor = await asyncio.to_thread(self._new_cursor, db)
         self._open.add(cursor)
+        return cursor
+
+    def _new_cursor(self, db: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        cursor = db.cursor()
+        set_progress_bar(cursor, self.options.get(PROGRESS_BAR, False))
         return cursor
 
     async def _release_raw(self, raw: duckdb.DuckDBPyConnection, *, discard: bool) -> None:

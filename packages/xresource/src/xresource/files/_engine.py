@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from xobj_prototype import MissingExtraError
+from xresource.databases._duckdb_quiet import quiet_connect
 from xresource.databases.dialect import DUCKDB
 
 if TYPE_CHECKING:
@@ -113,10 +114,9 @@ def sniffed_columns(path: str, options: Mapping[str, Any], names: list[str]) -> 
     (under ``options``, which hold its dialect and ``sample_size``): the columns, and the date
     and timestamp formats it detected. Sniffing once here, not in the view, spares every
     query over the view a sniffing pass of its own. Raises ``duckdb.Error``."""
-    import duckdb
 
     sniffing = {k: v for k, v in options.items() if k != "auto_detect"}  # sniff_csv refuses it
-    with duckdb.connect(":memory:") as con:
+    with quiet_connect() as con:
         row = con.execute(
             "SELECT Columns, DateFormat, TimestampFormat FROM "  # noqa: S608
             + reader_call("sniff_csv", path, {**sniffing, "names": names})
@@ -141,7 +141,6 @@ def spaced_quotes(path: str, *, delimiter: str, quote: str, encoding: str) -> bo
     of the file's lines (a cheap filter first) tells; a quoted value that holds such text makes
     it say ``True`` too, which only costs the caller its fallback. Raises ``duckdb.Error``.
     """
-    import duckdb
 
     d, q = re.escape(delimiter), re.escape(quote)
     # Spaces before an opening quote, after a closing one, or between a closing quote and a
@@ -173,7 +172,7 @@ def spaced_quotes(path: str, *, delimiter: str, quote: str, encoding: str) -> bo
         f"SELECT EXISTS (SELECT 1 FROM {lines} WHERE ({near}) "  # noqa: S608
         f"AND regexp_matches(line, {literal(pattern)}))"
     )
-    with duckdb.connect(":memory:") as con:
+    with quiet_connect() as con:
         row = con.execute(sql).fetchone()
     return bool(row and row[0])
 
@@ -188,9 +187,8 @@ def json_source(path: str, options: Mapping[str, Any]) -> str:
     as itself. Raises ``duckdb.Error`` when DuckDB
     cannot read the file.
     """
-    import duckdb
 
-    with duckdb.connect(":memory:") as con:
+    with quiet_connect() as con:
         described = con.execute(
             f"DESCRIBE SELECT * FROM {reader_call('read_json', path, options)}"  # noqa: S608
         ).fetchall()

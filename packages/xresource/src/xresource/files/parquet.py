@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Literal
 import duckdb
 from pydantic import BaseModel, Field
 
+from xresource.databases._duckdb_quiet import quiet_connect
 from xresource.databases.dialect import DUCKDB
 from xresource.errors import XResourceError, XResourceValidationError
 from xresource.files._columns import ColumnTypeError, column_type, insert_columns
@@ -94,7 +95,7 @@ class ParquetResource(ColumnarFileResource):
         self, path: Path, chunk_size: int, collection: str | None
     ) -> Iterator[list[Record]]:
         self._check_single_collection(collection, "read")
-        con = duckdb.connect(":memory:")
+        con = quiet_connect()
         try:
             try:
                 cursor = con.execute(f"SELECT * FROM {self._engine_source(path)}")  # noqa: S608
@@ -113,7 +114,7 @@ class ParquetResource(ColumnarFileResource):
 
     def _metadata_query(self, path: Path, sql: str) -> list[tuple[Any, ...]]:
         """``sql`` (whose ``$1`` is the file's path) over the file's metadata."""
-        with duckdb.connect(":memory:") as con:
+        with quiet_connect() as con:
             try:
                 params = [file_pattern(str(path))] if "$1" in sql else []
                 return con.execute(sql, params).fetchall()
@@ -253,7 +254,7 @@ class ParquetResource(ColumnarFileResource):
         mode: WriteMode,
         appending: bool,
     ) -> int:
-        con = duckdb.connect(":memory:")
+        con = quiet_connect()
         try:
             query = self._stage(con, path, rows, appending)
             if not rows and mode == "replace":
