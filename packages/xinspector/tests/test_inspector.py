@@ -274,3 +274,26 @@ def test_cli_yaml(write: Write, capsys: pytest.CaptureFixture[str]) -> None:
     yaml = pytest.importorskip("yaml", reason="PyYAML (xinspector[cli]) is not installed")
     assert main(["schema", str(write("p.csv", CSV)), "--format", "yaml"]) == 0
     assert yaml.safe_load(capsys.readouterr().out)["fields"]["flag"]["type"] == "bool"
+
+
+async def test_a_text_file_larger_than_the_engine_holds_is_streamed(
+    write: Write, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Past engine_materialize_bytes the engine re-reads the file for every query: slower than one
+    # streaming pass, with memory growing with the file (2.8 GB for a 2 GB CSV). engine=None
+    # streams it; both paths give the same statistics.
+    path = write("big.csv", CSV)
+    caplog.set_level("INFO", logger="xinspector")
+    tight = ProfileOptions(engine_materialize_bytes=10)
+    streamed = await XInspector(ResourceFactory.from_url(str(path)), options=tight).inspect()
+    assert "larger than the engine parses in memory" in caplog.text
+    caplog.clear()
+    default = await XInspector(ResourceFactory.from_url(str(path))).inspect()
+    assert "larger than the engine" not in caplog.text
+    assert streamed.total_count == default.total_count == 3
+    for name in ("price", "when"):
+        assert streamed.field_statistics[name].quantiles == default.field_statistics[name].quantiles
+    # engine=False never asks; engine=True keeps the engine whatever the size.
+    caplog.clear()
+    await XInspector(ResourceFactory.from_url(str(path)), options=tight, engine=True).inspect()
+    assert "larger than the engine" not in caplog.text

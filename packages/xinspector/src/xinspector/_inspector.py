@@ -70,8 +70,10 @@ class XInspector:
         progress: ``callback(done, total_or_None)`` during long passes.
         engine: how CSV, JSON and Parquet files are profiled. ``None`` (the default): by the
             columnar engine (DuckDB, where the file lies, in parallel) when ``xresource[duckdb]``
-            is installed and the file's options allow it, by the streaming pure-Python pass
-            otherwise; ``True``: by the engine or an error; ``False``: always streaming. Both
+            is installed and the file's options allow it (text files larger than
+            ``options.engine_materialize_bytes`` are streamed: one pass is faster there and
+            keeps memory bounded), by the streaming pure-Python pass otherwise; ``True``: by
+            the engine or an error; ``False``: always streaming. Both
             give the same statistics (quantiles from a sketch beyond
             ``options.quantile_exact_limit`` distinct values when streaming).
 
@@ -246,7 +248,12 @@ class XInspector:
         # A collection other than the file's stem is one of a JSON document's arrays: the
         # engine reads whole files only.
         whole = collection is None or collection == getattr(res, "stem", None)
-        if self.engine is not False and isinstance(res, ColumnarFileResource) and whole:
+        if (
+            self.engine is not False
+            and isinstance(res, ColumnarFileResource)
+            and whole
+            and (self.engine or not await self._too_big_for_engine(res))
+        ):
             try:
                 found = await profile_file_engine(
                     res,
@@ -271,6 +278,24 @@ class XInspector:
                     raise
             log.info("profiling %s by the streaming pass", self.target)
         return await profile_file(res, collection, options=self.options, progress=self.progress)
+
+    async def _too_big_for_engine(self, res: ColumnarFileResource) -> bool:
+        """Whether a text file (CSV, JSON) is larger than the engine parses into memory
+        (``options.engine_materialize_bytes``): the engine would then read it again for each
+        query, slower than the one streaming pass and with memory that grows with the file (a
+        2 GB CSV: 116 s and 2.8 GB against 63 s and 79 MB), so ``engine=None`` streams it.
+        Parquet, which the engine reads by column, always goes to the engine."""
+        if res.resource_type == "parquet":
+            return False
+        path = res.resolve_path("profile")
+
+        def size() -> int:
+            return path.stat().st_size if path.is_file() else 0
+
+        if await asyncio.to_thread(size) <= self.options.engine_materialize_bytes:
+            return False
+        log.info("%s is larger than the engine parses in memory: streaming it", self.target)
+        return True
 
     # -- samples (REST, streams) ---------------------------------------------------------------
     async def _sampled(self, name: str) -> tuple[CollectionSchema, list[dict[str, Any]]]:
