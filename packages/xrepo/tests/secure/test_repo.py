@@ -16,6 +16,7 @@ from xrepo import (
     RepoMetadata,
     XRepoConfigurationError,
     XRepoPermissionError,
+    XRepoValidationError,
 )
 from xrepo.acl import ACLPolicy, ACLRule
 from xrepo.audit import (
@@ -638,3 +639,21 @@ async def test_a_user_id_that_is_not_valid_is_refused_and_audited(user_id: str) 
     assert "identity is not valid" in (entry.error or "")
     # The refused id is not written into the log as given (it may forge a log line).
     assert entry.user_id is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"context": {"user_id": "u1"}}, "context must be a RepoContext"),
+        ({"user_id": 42}, "user_id must be a string"),
+    ],
+)
+async def test_a_wrong_caller_type_is_a_validation_error_not_a_refusal(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    # A caller's programming error names what was wrong; it is not an unidentified caller.
+    logger = AuditLogger(MemoryAuditSink())
+    repo, _ = make(audit=logger)
+    with pytest.raises(XRepoValidationError, match=message):
+        await repo.list(**kwargs)
+    assert await entries(logger) == []

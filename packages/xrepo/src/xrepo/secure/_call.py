@@ -130,14 +130,16 @@ class Admission:
             raw = _ANONYMOUS
         elif type(context) is RepoContext:
             raw = context
-        else:
+        elif context is None and isinstance(user_id, str):
             try:
-                raw = caller_context(user_id, context)
+                raw = caller_context(user_id, None)
             except XRepoValidationError as exc:
                 # A user_id that is no identity (a newline, only spaces) is a refused caller.
                 reason = f"the caller's identity is not valid ({exc})"
                 await self._deny(operation, _who(None), reason)
                 raise self._unknown(operation) from None
+        else:  # a context that is no principal, a user_id that is no string: a caller's bug
+            raw = caller_context(user_id, context)
         key: Any = None
         if self._cacheable:
             key = (raw.user_id, raw.roles, raw.request_id, freeze_value(raw.attributes))
