@@ -42,9 +42,9 @@ from xrepo.compile.sql._duckdb_values import (
     re2_pattern,
     sql_type,
 )
-from xrepo.compile.sql._postgres import PostgresCompiler, _adapted
+from xrepo.compile.sql._postgres import PostgresCompiler
 from xrepo.compile.sql._statement import ROW_FIRST, ROW_LAST, _Block
-from xrepo.query import TEXT_OPS, Group
+from xrepo.query import Group
 
 __all__ = ["DuckDBCompiler"]
 
@@ -125,32 +125,8 @@ class DuckDBCompiler(PostgresCompiler):
         )
         return f"({j} IS NULL OR json_type({j}) = 'NULL' OR {holds_null})"
 
-    def json_condition(self, j: str, op: str, value: Any) -> str:
-        """``op`` on the JSON value ``j``, type-strictly, an array matching by its elements as
-        in MongoDB."""
-        value = _adapted(self, op, value)
-        if op == "exists":
-            return f"{j} IS NOT NULL" if value else f"{j} IS NULL"
-        if op in ("eq", "ne") and value is None:
-            return self._is_null(j) if op == "eq" else f"(NOT {self._is_null(j)})"
-        if op in _RANGE and value is None:
-            return "1=0" if op in ("gt", "lt") else self._is_null(j)
-        v = self.alias("v")
-        elem = f"{self.q(v)}.{self.q('e')}"
-        if op in TEXT_OPS:
-            s = json_scalar(elem)["string"]
-            test = self.regex(s, *value) if op == "regex" else self.like(s, op, value)
-        elif op in ("in", "nin"):
-            tests = [self.json_compare(elem, "=", x) for x in value if x is not None]
-            test = "(" + " OR ".join(tests) + ")" if tests else "1=0"
-        else:
-            test = self.json_compare(elem, _RANGE.get(op, "="), value)
-        any_elem = self._elements(j, test, v)
-        if op in ("in", "nin") and any(x is None for x in value):
-            any_elem = f"({any_elem} OR {self._is_null(j)})"
-        if op in ("ne", "nin"):
-            return f"(NOT COALESCE({any_elem}, FALSE))"
-        return any_elem
+    def _json_text(self, j: str) -> str:
+        return json_scalar(j)["string"]
 
     def json_compare(self, j: str, symbol: str, value: Any) -> str:
         """The JSON scalar ``j`` compared with ``value`` within ``value``'s type only."""

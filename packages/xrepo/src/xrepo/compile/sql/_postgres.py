@@ -243,40 +243,51 @@ class PostgresCompiler(SQLCompiler):
         return f"{e} IN ({', '.join(self.typed_param(v) for v in values)})"
 
     def json_condition(self, j: str, op: str, value: Any) -> str:
-        """``op`` on the ``jsonb`` value ``j``, type-strictly, an array matching by its
-        elements as in MongoDB."""
+        """``op`` on the JSON value ``j``, type-strictly, an array matching by its elements as
+        in MongoDB."""
         value = _adapted(self, op, value)
         if op == "exists":
             return f"{j} IS NOT NULL" if value else f"{j} IS NULL"
-        # null matches missing, null, and an array holding null (MongoDB)
-        is_null = (
-            f"({j} IS NULL OR {j} = 'null'::jsonb OR "
-            f"(jsonb_typeof({j}) = 'array' AND {j} @> '[null]'::jsonb))"
-        )
         if op in ("eq", "ne") and value is None:
-            return is_null if op == "eq" else f"(NOT {is_null})"
+            return self._is_null(j) if op == "eq" else f"(NOT {self._is_null(j)})"
         if op in _RANGE and value is None:
-            return "1=0" if op in ("gt", "lt") else is_null
+            return "1=0" if op in ("gt", "lt") else self._is_null(j)
         v = self.alias("v")
         elem = f"{self.q(v)}.{self.q('e')}"
         if op in TEXT_OPS:
-            s = _json_scalar(elem)["string"]
+            s = self._json_text(elem)
             test = self.regex(s, *value) if op == "regex" else self.like(s, op, value)
         elif op in ("in", "nin"):
             tests = [self.json_compare(elem, "=", x) for x in value if x is not None]
             test = "(" + " OR ".join(tests) + ")" if tests else "1=0"
         else:
             test = self.json_compare(elem, _RANGE.get(op, "="), value)
-        any_elem = (
+        any_elem = self._elements(j, test, v)
+        if op in ("in", "nin") and any(x is None for x in value):
+            any_elem = f"({any_elem} OR {self._is_null(j)})"
+        if op in ("ne", "nin"):
+            return f"(NOT COALESCE({any_elem}, FALSE))"
+        return any_elem
+
+    def _elements(self, j: str, test: str, v: str) -> str:
+        """``test`` holds for the JSON value ``j`` or, when it is an array, for one of its
+        elements (bound as ``v``.``e``)."""
+        return (
             f"EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof({j}) = 'array' "
             f"THEN {j} ELSE jsonb_build_array({j}) END) AS {self.q(v)}({self.q('e')}) "
             f"WHERE {test})"
         )
-        if op in ("in", "nin") and any(x is None for x in value):
-            any_elem = f"({any_elem} OR {is_null})"
-        if op in ("ne", "nin"):
-            return f"(NOT COALESCE({any_elem}, FALSE))"
-        return any_elem
+
+    def _is_null(self, j: str) -> str:
+        """The JSON value ``j`` is missing, null, or an array holding null (MongoDB)."""
+        return (
+            f"({j} IS NULL OR {j} = 'null'::jsonb OR "
+            f"(jsonb_typeof({j}) = 'array' AND {j} @> '[null]'::jsonb))"
+        )
+
+    def _json_text(self, j: str) -> str:
+        """The JSON scalar ``j`` as text when it is a string (``NULL`` otherwise)."""
+        return _json_scalar(j)["string"]
 
     def json_compare(self, j: str, symbol: str, value: Any) -> str:
         """The JSON scalar ``j`` compared with ``value`` within ``value``'s type only."""
