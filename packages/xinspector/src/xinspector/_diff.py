@@ -239,12 +239,15 @@ def _diff_field(a: FieldSchema, b: FieldSchema, path: str, changes: list[SchemaC
                 message=f"{path}: {attr} {va} -> {vb}",
             )
         )
-    if (a.enum or None) != (b.enum or None):
-        old_set = {repr(v) for v in a.enum or []}
-        new_set = {repr(v) for v in b.enum or []}
-        if b.enum is None or old_set <= new_set:
+    old_set = {repr(v) for v in a.enum or []}
+    new_set = {repr(v) for v in b.enum or []}
+    # An enum is a set of allowed values: the same values in another order (a CHECK rewritten,
+    # values observed by another backend) allow the same records and are no change.
+    if bool(a.enum) != bool(b.enum) or old_set != new_set:
+        # No enum allows any value: dropping one widens, adding one narrows.
+        if not b.enum or (a.enum and old_set <= new_set):
             kind2: ChangeKind = "constraint_widened"
-        elif a.enum is None or new_set <= old_set:
+        elif not a.enum or new_set <= old_set:
             kind2 = "constraint_narrowed"
         else:
             kind2 = "constraint_changed"

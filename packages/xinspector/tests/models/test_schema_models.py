@@ -277,6 +277,32 @@ def test_diff_schemas() -> None:
     assert type_relation("str", "int") == "changed"
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (["new", "paid"], ["paid", "new"], None),  # order: the same allowed values
+        (["a", "A", "á", "a "], ["a ", "á", "A", "a"], None),
+        ([2, 10, 1], [1, 2, 10], None),
+        (None, [], None),
+        ([], None, None),
+        (["new"], ["paid", "new"], ("constraint_widened", False)),
+        (["paid", "new"], ["new"], ("constraint_narrowed", True)),
+        (["new", "paid"], ["lost", "new"], ("constraint_changed", True)),
+        (["a", "b"], ["A", "b"], ("constraint_changed", True)),  # case is a value
+        ([1, 2], ["2", "1"], ("constraint_changed", True)),  # so is the type
+        (["new", "paid"], None, ("constraint_widened", False)),
+        (None, ["paid", "new"], ("constraint_narrowed", True)),
+    ],
+)
+def test_diff_schemas_compares_enums_as_sets(
+    old: list[Any] | None, new: list[Any] | None, expected: tuple[str, bool] | None
+) -> None:
+    a = {"name": "t", "fields": {"status": {"type": "str", "enum": old}}}
+    b = {"name": "t", "fields": {"status": {"type": "str", "enum": new}}}
+    changes = [(c.kind, c.breaking) for c in diff_schemas(a, b)]
+    assert changes == ([] if expected is None else [expected])
+
+
 def test_field_schema_to_dict_keeps_extras() -> None:
     fs = FieldSchema.from_dict({"type": "integer", "x-custom": 1})
     assert fs.type == "int"
