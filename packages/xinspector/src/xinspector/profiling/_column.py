@@ -15,6 +15,7 @@ from xinspector._types import is_numeric_type, split_union, type_of_value, unify
 from xinspector.profiling._column_state import _BOOL_TRUE, _NUMERIC_CANDIDATES, _TEMPORAL
 from xinspector.profiling._column_text import _TextFolding
 from xinspector.profiling._distribution import apply_length_histogram, apply_sketch, from_epoch
+from xinspector.profiling._order import rank_counts, sorted_values
 from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
 
 __all__ = ["ColumnProfiler"]
@@ -179,7 +180,9 @@ class ColumnProfiler(_TextFolding):
             stats.avg_length = self._len_sum / self._len_n
             apply_length_histogram(stats, self._len_counts.items(), opts.histogram_bins)
         self._finish_distribution(stats, type_name)
-        top = top_counts.most_common(opts.top_k)
+        # Ties by value (see _order), on the values as counted: JSON text ranks by its text, as
+        # the engine, which groups that text, ranks it.
+        top = rank_counts(top_counts.items(), opts.top_k)
         stats.top_values = [
             ValueCount(value=v if top_counts is not self._top else _safe(convert, v), count=c)
             for v, c in top
@@ -197,12 +200,9 @@ class ColumnProfiler(_TextFolding):
             low = unique <= opts.categorical_threshold and unique < present
             stats.cardinality = "low" if categorical or low else "high"
         if categorical:
-            values = [v if top_counts is not self._top else _safe(convert, v) for v in top_counts]
-            try:
-                values.sort()
-            except TypeError:
-                values.sort(key=str)
-            stats.distinct_values = values
+            stats.distinct_values = sorted_values(
+                v if top_counts is not self._top else _safe(convert, v) for v in top_counts
+            )
         if self._pattern_n and (type_name in {"str", "UUID"} or "str" in split_union(type_name)):
             best: tuple[str | None, int] = max(
                 self._pattern_hits.items(), key=lambda kv: kv[1], default=(None, 0)

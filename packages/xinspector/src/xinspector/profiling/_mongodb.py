@@ -15,6 +15,7 @@ from xinspector._schema import CollectionSchema
 from xinspector._types import BSON_TYPES, PATTERNS
 from xinspector.profiling._mongodb_distribution import mongodb_distributions
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
+from xinspector.profiling._order import rank_counts, sorted_values
 from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
 
 __all__ = ["profile_mongodb_collection"]
@@ -72,8 +73,10 @@ async def profile_mongodb_collection(
                 {"$group": {"_id": "$v", "c": {"$sum": 1}}},
                 {
                     "$facet": {
+                        # Ties by value (BSON order: numbers, then strings byte by byte, ...),
+                        # as _order ranks them, so that the $limit keeps the same values.
                         "top": [
-                            {"$sort": {"c": -1}},
+                            {"$sort": {"c": -1, "_id": 1}},
                             {"$limit": max(options.top_k, options.categorical_threshold + 1)},
                         ],
                         "n": [{"$count": "n"}],
@@ -111,9 +114,8 @@ async def profile_mongodb_collection(
         if agg.get(f"ln_{i}") is not None:
             fs.min_length, fs.max_length = int(agg[f"ln_{i}"]), int(agg[f"lx_{i}"])
             fs.avg_length = float(agg[f"la_{i}"])
-        fs.top_values = [
-            ValueCount(value=d["_id"], count=int(d["c"])) for d in top_docs[: options.top_k]
-        ]
+        pairs = rank_counts(((d["_id"], int(d["c"])) for d in top_docs), options.top_k)
+        fs.top_values = [ValueCount(value=v, count=c) for v, c in pairs]
         categorical = (
             0 < unique <= options.categorical_threshold
             and unique < nn
@@ -121,12 +123,7 @@ async def profile_mongodb_collection(
         )
         fs.is_categorical = categorical
         if categorical:
-            values = [d["_id"] for d in top_docs]
-            try:
-                values.sort()
-            except TypeError:
-                values.sort(key=str)
-            fs.distinct_values = values
+            fs.distinct_values = sorted_values(d["_id"] for d in top_docs)
         if nn:
             fs.cardinality = "low" if categorical else "high"
         seen: list[Any] = []

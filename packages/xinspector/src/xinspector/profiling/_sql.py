@@ -19,6 +19,7 @@ from xinspector._schema import CollectionSchema
 from xinspector._types import PATTERNS, is_numeric_type
 from xinspector.profiling._column import _convert_text, _safe
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
+from xinspector.profiling._order import rank_counts, sorted_values
 from xinspector.profiling._sql_distribution import sql_distributions
 from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
 from xresource import SQLDatabaseResource, XResourceQueryError
@@ -33,6 +34,39 @@ _STR_LIKE = {"str"}
 
 def _length_fn(dialect: str) -> str:
     return "CHAR_LENGTH" if dialect == "mysql" else "length"
+
+
+def _exact(dialect: str, col: str, ftype: str) -> str:
+    """``col`` as counted, grouped and compared: text by its code points, as Python compares it.
+
+    MariaDB's default collation (``utf8mb4_general_ci``) makes ``'a' = 'A' = 'á' = 'a '``, so
+    its ``count(DISTINCT)`` and ``GROUP BY`` would merge what every other backend counts apart:
+    text is converted to ``utf8mb4_nopad_bin`` (UTF-8 bytes, no padding). SQLite and DuckDB
+    compare bytes by default; ``BINARY``/``binary`` undo a column's declared ``NOCASE``.
+    PostgreSQL's deterministic collations already group by bytes (see :func:`_order_by`).
+    Enumerations and sets count as their labels' text, as they do when streamed.
+    """
+    if ftype != "str":
+        return col
+    if dialect == "mysql":
+        return f"CONVERT({col} USING utf8mb4) COLLATE utf8mb4_nopad_bin"
+    if dialect == "sqlite":
+        return f"{col} COLLATE BINARY"
+    if dialect == "duckdb":
+        # The cast (free on VARCHAR) lets an ENUM, which takes no collation, compare as text.
+        return f'CAST({col} AS VARCHAR) COLLATE "binary"'
+    return col
+
+
+def _order_by(dialect: str, col: str, ftype: str) -> str:
+    """``col`` ascending as :func:`~xinspector.profiling._order.value_key` orders values of one
+    SQL type: numbers, dates and booleans natively (NaN last in PostgreSQL and DuckDB, as
+    there), text in code-point order whatever the database's locale (``COLLATE "C"`` compares
+    UTF-8 bytes, whose order is the code points'). It decides which of the values tied at a
+    ``LIMIT`` come back; the rows are sorted again in Python."""
+    if dialect == "postgresql" and ftype == "str":
+        return f'{col}::text COLLATE "C"'  # ::text: enum and citext take no COLLATE
+    return _exact(dialect, col, ftype)
 
 
 async def profile_sql_table(
@@ -71,12 +105,12 @@ async def profile_sql_table(
         if dialect == "duckdb" and ftype not in {"json", "list", "object", "dict"}:
             # As the streaming pass: exact up to exact_distinct_limit values, HyperLogLog
             # beyond (the exact counts follow in a second query, for the columns below it).
-            select.append(f"approx_count_distinct({col}) AS ad_{i}")
+            select.append(f"approx_count_distinct({_exact(dialect, col, ftype)}) AS ad_{i}")
         elif not use_stats and ftype not in {"json", "list", "object", "dict"}:
-            select.append(f"count(DISTINCT {col}) AS nd_{i}")
+            select.append(f"count(DISTINCT {_exact(dialect, col, ftype)}) AS nd_{i}")
         if ftype not in _NO_MINMAX:
-            select.append(f"min({col}) AS mn_{i}")
-            select.append(f"max({col}) AS mx_{i}")
+            select.append(f"min({_exact(dialect, col, ftype)}) AS mn_{i}")
+            select.append(f"max({_exact(dialect, col, ftype)}) AS mx_{i}")
         if is_numeric_type(ftype):
             cast = "::float8" if dialect == "postgresql" else ""
             std = "stddev_samp" if dialect != "sqlite" else None
@@ -97,7 +131,8 @@ async def profile_sql_table(
     assert row is not None
     picked: dict[str, list[Any]] = {}
     if dialect == "duckdb":
-        row = await _exact_distinct(db, table_sql, names, dict(row), options)
+        exact_cols = [_exact(dialect, d.quote(n), schema.fields[n].type) for n in names]
+        row = await _exact_distinct(db, table_sql, exact_cols, dict(row), options)
         if sketches:
             picked = await _approx_top_values(db, table_sql, names, row, options)
     total = int(row["n"])
@@ -150,6 +185,7 @@ async def profile_sql_table(
                     db,
                     table_sql,
                     name,
+                    ftype,
                     options,
                     exact_all=fs.unique_count <= options.categorical_threshold,
                 )
@@ -236,33 +272,30 @@ async def _grouping_sets(
     for i, name in enumerate(names):
         # GROUPING(col) = 0: this row groups by col; its NULL group is the null count.
         pairs = [(r[name], int(r["c"])) for r in rows if r[f"g_{i}"] == 0 and r[name] is not None]
-        pairs.sort(key=lambda p: -p[1])
-        values = [v for v, _ in pairs]
-        try:
-            values.sort()
-        except TypeError:
-            values.sort(key=str)
+        # Every value came back: the order is set here (see _order), not by the database.
+        values = sorted_values(v for v, _ in pairs)
         exact_all = len(pairs) <= options.categorical_threshold
-        out[name] = (pairs[: options.top_k], len(pairs), values if exact_all else None)
+        top = rank_counts(pairs, options.top_k)
+        out[name] = (top, len(pairs), values if exact_all else None)
     return out
 
 
 async def _exact_distinct(
     db: SQLDatabaseResource,
     table_sql: str,
-    names: list[str],
+    columns: list[str],
     row: dict[str, Any],
     options: ProfileOptions,
 ) -> dict[str, Any]:
-    """Exact distinct counts (``nd_i``) of the columns whose estimate (``ad_i``) is within
-    ``exact_distinct_limit`` (with the estimate's error as margin): cheap, few values each."""
+    """Exact distinct counts (``nd_i``) of the columns (SQL expressions, see :func:`_exact`)
+    whose estimate (``ad_i``) is within ``exact_distinct_limit`` (with the estimate's error as
+    margin): cheap, few values each."""
     limit = options.exact_distinct_limit * 1.05
-    wanted = [i for i in range(len(names)) if f"ad_{i}" in row and row[f"ad_{i}"] <= limit]
+    wanted = [i for i in range(len(columns)) if f"ad_{i}" in row and row[f"ad_{i}"] <= limit]
     if wanted:
-        q = db.dialect.quote
         exact = await db.fetch_one(
             "SELECT "  # noqa: S608
-            + ", ".join(f"count(DISTINCT {q(names[i])}) AS nd_{i}" for i in wanted)
+            + ", ".join(f"count(DISTINCT {columns[i]}) AS nd_{i}" for i in wanted)
             + f" FROM {table_sql}"
         )
         assert exact is not None
@@ -311,35 +344,49 @@ async def _counted(
     of every value."""
     if not values:
         return []
-    col = db.dialect.quote(name)
+    col = _exact(db.dialect.name, db.dialect.quote(name), ftype)
     marks = ", ".join(db.dialect.param(i + 1) for i in range(len(values)))
     rows = await db.fetch_all(
         f"SELECT {col} AS v, count(*) AS c FROM {table_sql} WHERE {col} IN ({marks}) "  # noqa: S608
-        "GROUP BY 1 ORDER BY 2 DESC",
+        "GROUP BY 1",
         values,
     )
-    return [ValueCount(value=_value(r["v"], ftype), count=int(r["c"])) for r in rows]
+    # Exact counts of the values the sketch picked; which values it picks among those of
+    # equal approximate count is not guaranteed (see _order).
+    pairs = rank_counts((_value(r["v"], ftype), int(r["c"])) for r in rows)
+    return [ValueCount(value=v, count=c) for v, c in pairs]
 
 
 async def _group_by(
-    db: SQLDatabaseResource, table_sql: str, name: str, options: ProfileOptions, *, exact_all: bool
+    db: SQLDatabaseResource,
+    table_sql: str,
+    name: str,
+    ftype: str,
+    options: ProfileOptions,
+    *,
+    exact_all: bool,
 ) -> tuple[list[tuple[Any, int]], int | None, list[Any] | None]:
-    """Top values by ``GROUP BY``; with ``exact_all`` also every distinct value and its count."""
+    """Top values by ``GROUP BY``; with ``exact_all`` also every distinct value and its count.
+
+    Ties are broken by the value in the query, so that the ``LIMIT`` keeps the values that
+    :func:`~xinspector.profiling._order.rank_counts` ranks first on every backend (a tie-break
+    the database left open kept whichever rows its hash table or its threads gave first)."""
+    dialect = db.dialect.name
     col = db.dialect.quote(name)
+    key = _exact(dialect, col, ftype)
     limit = options.categorical_threshold + 1 if exact_all else options.top_k
     rows = await db.fetch_all(
-        f"SELECT {col} AS v, count(*) AS c FROM {table_sql} WHERE {col} IS NOT NULL "  # noqa: S608
-        f"GROUP BY {col} ORDER BY count(*) DESC LIMIT {int(limit)}"
+        f"SELECT {key} AS v, count(*) AS c FROM {table_sql} WHERE {col} IS NOT NULL "  # noqa: S608
+        f"GROUP BY {key} ORDER BY count(*) DESC, {_order_by(dialect, key, ftype)} "
+        f"LIMIT {int(limit)}"
     )
-    pairs = [(r["v"], int(r["c"])) for r in rows]
+    # Ranked again on the values as reported (SQLite hands dates back as text, and a SQLite
+    # column may mix types): the database's order only chose the rows at the LIMIT.
+    pairs = [(_value(r["v"], ftype), int(r["c"])) for r in rows]
+    top = rank_counts(pairs, options.top_k)
     if exact_all and len(pairs) <= options.categorical_threshold:
-        values = [v for v, _ in pairs]
-        try:
-            values.sort()
-        except TypeError:
-            values.sort(key=str)
-        return pairs[: options.top_k], len(pairs), values
-    return pairs[: options.top_k], None, None
+        return top, len(pairs), sorted_values(v for v, _ in pairs)
+    return top, None, None
 
 
 async def _pg_stats(
@@ -378,10 +425,12 @@ def _pg_top(stats: dict[str, Any] | None, total: int, ftype: str, k: int) -> lis
     if not stats or not stats.get("mcv"):
         return []
     convert = _text_converter(ftype)
-    return [
-        ValueCount(value=convert(v), count=round(f * total))
+    pairs = [
+        (convert(v), round(f * total))
         for v, f in list(zip(stats["mcv"], stats["mcf"] or [], strict=False))[:k]
     ]
+    # Estimates from a random sample of the table: ties ordered, but not reproducible.
+    return [ValueCount(value=v, count=c) for v, c in rank_counts(pairs)]
 
 
 def _text_converter(ftype: str) -> Callable[[str], Any]:

@@ -80,8 +80,16 @@ class FieldStatistics(BaseModel):
     min_length: int | None = None
     max_length: int | None = None
     avg_length: float | None = None
-    top_values: list[ValueCount] = Field(default_factory=list)
-    top_values_exact: bool = True
+    top_values: list[ValueCount] = Field(
+        default_factory=list,
+        description="The top_k most frequent values, by count descending, then by value (one "
+        "order on every backend; ties among estimated counts are not guaranteed).",
+    )
+    top_values_exact: bool = Field(
+        default=True,
+        description="False when the counts are estimates (a capped counter, a sketch, database "
+        "statistics): the values of equal count may then differ between backends and runs.",
+    )
     quantiles: dict[str, Any] | None = Field(
         default=None,
         description="p5, p25, p50, p75 and p95 of numeric and temporal fields (QUANTILE_LEVELS).",
@@ -98,7 +106,9 @@ class FieldStatistics(BaseModel):
     is_categorical: bool = False
     cardinality: Literal["low", "high"] | None = None
     distinct_values: list[Any] | None = Field(
-        default=None, description="Every distinct value, for categorical fields."
+        default=None,
+        description="Every distinct value, for categorical fields, sorted by value (text by "
+        "code point).",
     )
     sample_values: list[Any] = Field(default_factory=list)
     date_min: Any = None
