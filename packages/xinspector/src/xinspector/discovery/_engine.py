@@ -14,6 +14,10 @@ is the type, as in the streaming pass. Each column is then cast to it (null toke
 ``ProfileOptions.engine_materialize_bytes`` a temporary DuckDB table, so that the file is parsed
 and cast once instead of once per query; for larger files a view, read again by every query in
 bounded memory.
+
+What the SQL profile cannot say as the streaming pass does is added by :mod:`._engine_values`:
+the bounds of UUID columns, datetime columns that mix naive and aware values (profiled from
+their text by the streaming pass's own column profiler), aware datetimes in ``datetime.UTC``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from xinspector._types import (
     TextColumnTyper,
 )
 from xinspector.discovery._duckdb import discover_duckdb
+from xinspector.discovery._engine_values import profile_as_streamed, set_uuid_bounds, to_utc
 from xinspector.discovery._files import FileProfile, schema_from_statistics
 from xinspector.profiling._column_state import _BOOL_TRUE as _TEXT_BOOL_TRUE
 from xinspector.profiling._column_text import _shape
@@ -57,13 +62,16 @@ _REFINED = frozenset({"date", "datetime", "time", "UUID"})  # what JSON strings 
 
 class _Typed(NamedTuple):
     """How one text column is typed: its type and format, constraints (``decimal_places``),
-    the SQL that casts it, and the consistency score of its first values."""
+    the SQL that casts it, the consistency score of its first values, and whether it is a
+    datetime column mixing naive and aware values (profiled from its text: see
+    :mod:`._engine_values`)."""
 
     type: str
     format: str | None
     constraints: dict[str, Any]
     sql: str
     consistency: float
+    naive_and_aware: bool = False
 
 
 def _consistency(seen: Counter[str], options: ProfileOptions) -> float:
@@ -267,14 +275,19 @@ async def _text_types(
             "time": "TIME",
             "UUID": "UUID",
         }.get(ftype, "")
-        if holds and guessed[name] != (chosen[name], sql_type) and ftype != "None":
-            holds = False  # a later value contradicted what the first rows suggested
+        # Some values with an offset, some without (present counts both kinds).
+        mixed = ftype == "datetime" and 0 < facts[name].get("aware", 0) < present[name]
+        # A later value contradicted what the first rows suggested (a column mixing naive and
+        # aware values is never read from the table: whatever its cast, the table holds).
+        if holds and not mixed and guessed[name] != (chosen[name], sql_type) and ftype != "None":
+            holds = False
         out[name] = _Typed(
             ftype,
             fmt,
             constraints,
             f"CASE WHEN {kept(c)} THEN {_cast(c, ftype, sql_type)} END AS {c}",
             consistency[name],
+            mixed,
         )
     if into is not None and not holds:
         await db.execute(f"DROP TABLE IF EXISTS {q(into)}")
@@ -406,13 +419,21 @@ async def profile_file_engine(
                 else {}
             )
             typed = {n: t for n, t in found.items() if t.type != "str"}
+        # Datetime columns mixing naive and aware values: no SQL type holds them as written.
+        mixed = [n for n, t in typed.items() if t.naive_and_aware]
         if typed:
             q_typed = {q(n): t.sql for n, t in typed.items()}
-            columns = ", ".join(q_typed.get(q(n), q(n)) for n in raw.fields) or "NULL AS column_1"
+            columns = (
+                ", ".join(q_typed.get(q(n), q(n)) for n in raw.fields if n not in mixed)
+                or "NULL AS column_1"
+            )
             # JSON text is profiled as text (counted, grouped), then reported as json.
-            fields_of = dict(raw.fields)
+            fields_of = {n: f for n, f in raw.fields.items() if n not in mixed}
             for n, t in typed.items():
-                fields_of[n] = FieldSchema(type={"None": "Any", "json": "str"}.get(t.type, t.type))
+                if n not in mixed:
+                    fields_of[n] = FieldSchema(
+                        type={"None": "Any", "json": "str"}.get(t.type, t.type)
+                    )
         else:
             columns, fields_of = "*", raw.fields
         # Small files: the (typed) rows once into a temporary table, each cast and each parse
@@ -438,14 +459,20 @@ async def profile_file_engine(
                 analyze=False,
                 progress=progress,
             )
+            # The SQL profile leaves UUIDs without bounds (a database's uuid type may have no
+            # min()); the engine's lowercase text has them.
+            ids = [n for n, t in typed.items() if t.type == "UUID"]
+            await set_uuid_bounds(db, table, ids, fields)
         finally:
             await db.execute(f"DROP {what} IF EXISTS {q(table)}")
-        for n, (ftype, fmt, constraints, _, shapes) in typed.items():
+        for n, t in typed.items():
+            if t.naive_and_aware:
+                continue
             fs = fields[n]
-            fs.type, fs.format = ftype, fmt
+            fs.type, fs.format = t.type, t.format
             if kind == "csv":
-                fs.quality.consistency = shapes
-            if ftype == "json":  # as the streaming pass: no text bounds or lengths of JSON
+                fs.quality.consistency = t.consistency
+            if t.type == "json":  # as the streaming pass: no text bounds or lengths of JSON
                 fs.format = "json"
                 fs.min = fs.max = fs.min_length = fs.max_length = fs.avg_length = None
                 fs.length_histogram = None
@@ -454,11 +481,22 @@ async def profile_file_engine(
                     ValueCount(value=json.loads(v.value), count=v.count) for v in fs.top_values
                 ]
                 fs.sample_values = [json.loads(v) for v in fs.sample_values]
-            if ftype == "UUID":  # kept as text in the engine (see _cast)
+            if t.type == "UUID":  # kept as text in the engine (see _cast)
                 fs.sample_values = [uuid.UUID(v) for v in fs.sample_values]
-            fs.type_counts = {ftype: fs.non_null_count} if fs.non_null_count else {}
-            if constraints:
-                fs.__pydantic_extra__ = dict(constraints)
+            # The file's own kinds of values, as the streaming pass counts them: a CSV's text
+            # as its type, a JSON file's strings as strings.
+            counted = "str" if kind == "json" else t.type
+            fs.type_counts = {counted: fs.non_null_count} if fs.non_null_count else {}
+            if t.constraints:
+                fs.__pydantic_extra__ = dict(t.constraints)
+        for fs in fields.values():
+            to_utc(fs)  # DuckDB's ZoneInfo('UTC'), as the streaming pass: datetime.UTC
+        if mixed:
+            for n in mixed:
+                fields[n] = await profile_as_streamed(
+                    db, view, n, options, total=total, text=kind == "csv"
+                )
+            fields = {n: fields[n] for n in raw.fields}  # the file's column order
     if kind == "csv":
         schema = schema_from_statistics(name, total, fields, source=kind)
     else:
