@@ -33,7 +33,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from xinspector import FieldStatistics, XInspector
+from xinspector import FieldStatistics, ProfileOptions, XInspector
 from xresource import ResourceFactory
 
 NULLS = {"", "NULL", "N/A", "null", "None"}
@@ -55,8 +55,9 @@ SAME = [
 OFFSETS = ["Z", "+05:30", "+0530", "-08:00", "+00:00", "+14:00", "-12:00", "+02:00"]
 
 
-def inspect(path: Path, engine: bool) -> Any:
-    return asyncio.run(XInspector(ResourceFactory.from_url(str(path)), engine=engine).inspect())
+def inspect(path: Path, engine: bool, options: ProfileOptions | None = None) -> Any:
+    resource = ResourceFactory.from_url(str(path))
+    return asyncio.run(XInspector(resource, engine=engine, options=options).inspect())
 
 
 def spelled(when: datetime, r: random.Random, *, offset: str | None) -> str:
@@ -189,8 +190,8 @@ def same(s: FieldStatistics, e: FieldStatistics, *, mixed: bool) -> None:
             assert spelled_alike(a, b), s.name
 
 
-def compare(path: Path) -> tuple[Any, Any]:
-    streamed, engine = inspect(path, False), inspect(path, True)
+def compare(path: Path, options: ProfileOptions | None = None) -> tuple[Any, Any]:
+    streamed, engine = inspect(path, False, options), inspect(path, True, options)
     assert streamed.total_count == engine.total_count
     assert list(streamed.field_statistics) == list(engine.field_statistics)
     for name, s in streamed.field_statistics.items():
@@ -255,6 +256,15 @@ def test_hostile_csv_engine_equals_streaming(tmp_path: Path) -> None:
     assert got == pytest.approx(
         np.quantile(epoch, [0.05, 0.25, 0.5, 0.75, 0.95]).tolist(), abs=1e-3
     )
+
+
+def test_large_file_read_as_a_view(tmp_path: Path) -> None:
+    """Past ``engine_materialize_bytes`` the engine profiles a view of the file, read again by
+    each query, instead of a table: the same answers."""
+    path = hostile_csv(tmp_path / "zones.csv", rows=1_000, seed=4)
+    _, engine = compare(path, ProfileOptions(engine_materialize_bytes=0))
+    assert engine.field_statistics["mixed"].quantiles is None
+    assert tzinfos(engine.field_statistics["aware"], all_values=True) == {UTC}
 
 
 def test_aware_values_come_back_in_one_tzinfo(tmp_path: Path) -> None:
