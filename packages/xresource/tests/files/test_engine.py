@@ -8,7 +8,9 @@ Each hostile file here is a bug that a naive ``read_csv`` call has (found while 
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -88,6 +90,40 @@ async def test_csv_engine_decodes_as_read_does(case: str, tmp_path: Path) -> Non
     rows = await assert_same(resource)
     if case != "empty_file":
         assert rows or case == "header_only"
+
+
+async def test_records_as_long_as_read_accepts_are_read_in_a_large_file(tmp_path: Path) -> None:
+    # Four quoted fields of 131,072 four-byte characters (Python's default field limit): over
+    # DuckDB's default line size (2 MiB), in a file larger than the bound the engine derives.
+    path = tmp_path / "long.csv"
+    field = '"' + "𝄞" * 131_072 + '"'
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("a,b,c,d\n1,2,3,4\n" + ",".join([field] * 4) + "\n" + "5,6,7,8\n" * 400_000)
+    resource = CSVResource(path=str(path))
+    expected = await resource.read()
+    async with resource.engine() as db:
+        view = db.dialect.quote(resource.engine_view)
+        assert await db.fetch_value(f"SELECT count(*) FROM {view}") == len(expected)
+        long = await db.fetch_one(f"SELECT * FROM {view} WHERE length(a) > 1")
+    assert long == expected[1]
+
+
+async def test_the_view_sizes_duckdb_buffers_by_the_longest_record(tmp_path: Path) -> None:
+    # DuckDB allocates its CSV buffers after max_line_size: a fixed 1 GiB held 2 GB of memory
+    # on every file over 1 GB. The bound follows the field limit and the columns.
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"a,b\n" + b"1,2\n" * 1_000_000)
+    resource = CSVResource(path=str(path))
+    async with resource.engine() as db:
+        sql = await db.fetch_value(
+            "SELECT sql FROM duckdb_views() WHERE view_name = $1", [resource.engine_view]
+        )
+    line = int(re.search(r"max_line_size = (\d+)", sql)[1])
+    # read()'s longest record (the limit is process-wide: other tests may have raised it), no
+    # longer than the file, or DuckDB's default when that is more.
+    longest = min(3 * (4 * csv.field_size_limit() + 3), path.stat().st_size + 1)
+    assert line == max(longest, 2 << 20)
+    assert int(re.search(r"buffer_size = (\d+)", sql)[1]) == 2 * line
 
 
 async def test_empty_file_view_has_no_rows(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from xresource.databases.dialect import DUCKDB
 from xresource.errors import XResourceConfigurationError, XResourceValidationError
 from xresource.files._engine import (
     empty_relation,
+    line_buffer,
     reader_call,
     sniffed_columns,
     spaced_quotes,
@@ -310,6 +311,14 @@ class CSVResource(ColumnarFileResource):
                 ) from None
         return row, blank
 
+    def _longest_record(self, path: Path, columns: int) -> int:
+        """The most bytes a record that :meth:`read` accepts can take in ``path``: each field
+        at most the field size limit in characters (4 bytes each in UTF-8, UTF-16's surrogate
+        pairs included; a doubled quote is 2), its quotes and delimiter; no more than the
+        file. (A row with more fields than the header fails the engine's query anyway.)"""
+        limit = max(self.field_size_limit or 0, csv.field_size_limit())
+        return min((columns + 1) * (4 * limit + 3), path.stat().st_size + 1)
+
     def _engine_source(self, path: Path, infer_types: bool | int = False) -> str:
         encoding = _ENGINE_ENCODINGS.get(codecs.lookup(self.encoding).name)
         if encoding is None:
@@ -339,9 +348,14 @@ class CSVResource(ColumnarFileResource):
             # An empty file: no records. A view needs a column; it is the first name, or
             # column_1 when the file names none.
             return empty_relation(names)
+        longest = self._longest_record(path, len(names))
         try:
             spaced = spaced_quotes(
-                str(path), delimiter=self.delimiter, quote=self.quotechar, encoding=encoding
+                str(path),
+                delimiter=self.delimiter,
+                quote=self.quotechar,
+                encoding=encoding,
+                longest=longest,
             )
         except Exception:
             spaced = False
@@ -358,8 +372,7 @@ class CSVResource(ColumnarFileResource):
             "quote": self.quotechar,
             "escape": self.escapechar or self.quotechar,
             "encoding": encoding,
-            # DuckDB's default (2 MB) would refuse long lines that read() accepts.
-            "max_line_size": 1 << 30,
+            **line_buffer(longest),
         }
         if infer_types is not False:
             # DuckDB's sniffer types the columns (empty fields are NULL), once, here.
