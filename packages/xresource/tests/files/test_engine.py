@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import json
 import re
 import string
 from pathlib import Path
@@ -278,6 +279,31 @@ async def test_json_lines_array_and_document(tmp_path: Path) -> None:
     document = tmp_path / "one.json"
     document.write_text('{"a": 1, "b": "z"}', encoding="utf-8")
     await assert_same(JSONResource(path=str(document)))
+
+
+async def test_json_objects_past_duckdbs_default_size_are_read(tmp_path: Path) -> None:
+    # DuckDB's default maximum_object_size is 16 MiB; read() takes any line. The view's bound
+    # is the longest line of a JSON Lines file (its buffers follow it), the file otherwise.
+    long = "é" * (9 << 20)  # 18 MiB of UTF-8
+    lines = tmp_path / "long.jsonl"
+    lines.write_text(
+        '{"n": 1, "s": "x"}\n' + json.dumps({"n": 2, "s": long}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    array = tmp_path / "long.json"
+    array.write_text(json.dumps([{"n": 1, "s": long}], ensure_ascii=False), encoding="utf-8")
+    for path in (lines, array):
+        resource = JSONResource(path=str(path))
+        assert await engine_rows(resource) == await resource.read()
+        async with resource.engine() as db:
+            sql = await db.fetch_value(
+                "SELECT sql FROM duckdb_views() WHERE view_name = $1", [resource.engine_view]
+            )
+        bound = int(re.search(r"maximum_object_size = (\d+)", sql)[1])
+        if path is lines:
+            assert bound == max(map(len, path.open("rb"))) + 1
+        else:
+            assert bound == path.stat().st_size + 1
 
 
 async def test_json_mixed_numbers_read_as_numbers(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ from xresource.errors import (
     XResourceNotFoundError,
     XResourceValidationError,
 )
-from xresource.files._engine import json_source
+from xresource.files._engine import json_source, object_bound
 from xresource.files.atomic import atomic_replace, copy_prefix
 from xresource.files.base import Record, WriteMode
 from xresource.files.columnar import ColumnarFileResource
@@ -196,7 +196,7 @@ class JSONResource(ColumnarFileResource):
             # Types from every record, not a sample: a float or a text value late in the file
             # would otherwise fail the read of a column typed from the first records.
             "sample_size": -1,
-            "maximum_object_size": 1 << 30,
+            "maximum_object_size": object_bound(path, lines=kind == "lines"),
         }
         try:
             return json_source(str(path), options)
