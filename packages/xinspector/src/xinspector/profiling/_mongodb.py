@@ -10,6 +10,7 @@ frequent values, and one its BSON types; quantiles and histograms come from the 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from xinspector._schema import CollectionSchema
 from xinspector._types import BSON_TYPES, PATTERNS
@@ -24,6 +25,53 @@ __all__ = ["profile_mongodb_collection"]
 def _get(name: str) -> dict[str, Any]:
     # $getField reads any key, even one holding '.' or starting with '$'.
     return {"$getField": {"field": {"$literal": name}, "input": "$$ROOT"}}
+
+
+# A UUID written as text (which discovery types UUID): canonical, any case, nothing after.
+_UUID_TEXT = "^" + PATTERNS["uuid"].pattern + r"\z"
+
+
+def _uuid_accumulators(value: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The bounds of a UUID field, as ``$group`` accumulators: of its binary UUIDs and, apart,
+    of its UUIDs written as text; :func:`_uuid_bound` takes the least or greatest of the two.
+
+    BSON orders binary data by length, then subtype, then bytes: the UUIDs (16 bytes of subtype
+    4, as ``uuidRepresentation='standard'`` writes them) are exactly the values between the
+    smallest and the largest UUID, in the order of their bytes, which is their 128-bit order.
+    Shorter data, other subtypes (3, the legacy UUIDs, whose byte order depends on the driver
+    that wrote them) and other types fall outside, and are no bound. Text compares by its UTF-8
+    bytes, which orders UUIDs by value only in one case: lowercase.
+    """
+    from bson.binary import Binary  # the MongoDB extra's: only MongoDB resources get here
+
+    lo, hi = Binary(bytes(16), 4), Binary(b"\xff" * 16, 4)
+    binary = {"$cond": [{"$and": [{"$gte": [value, lo]}, {"$lte": [value, hi]}]}, value, None]}
+    is_text = {"$eq": [{"$type": value}, "string"]}
+    # Nested, not $and: $regexMatch fails on a value that is no string.
+    matches = {"$regexMatch": {"input": value, "regex": _UUID_TEXT}}
+    text = {"$cond": [is_text, {"$cond": [matches, {"$toLower": value}, None]}, None]}
+    return {
+        "mn": {"$min": binary},
+        "mx": {"$max": binary},
+        "tn": {"$min": text},
+        "tx": {"$max": text},
+    }
+
+
+def _uuid_bound(agg: dict[str, Any], i: int, *, least: bool) -> UUID | None:
+    """The least (or greatest) of the binary and the text bound of UUID field ``i``."""
+    found = []
+    for key in ("mn", "tn") if least else ("mx", "tx"):
+        value = agg.get(f"{key}_{i}")
+        if isinstance(value, str):
+            value = UUID(value)
+        elif not isinstance(value, UUID) and value is not None:
+            value = value.as_uuid()  # Binary subtype 4, from a client without a representation
+        if value is not None:
+            found.append(value)
+    if not found:
+        return None
+    return min(found) if least else max(found)
 
 
 def _float(value: Any) -> float:
@@ -46,8 +94,12 @@ async def profile_mongodb_collection(
     for i, name in enumerate(names):
         value = _get(name)
         group[f"nn_{i}"] = {"$sum": {"$cond": [{"$eq": [{"$ifNull": [value, None]}, None]}, 0, 1]}}
-        group[f"mn_{i}"] = {"$min": value}
-        group[f"mx_{i}"] = {"$max": value}
+        if schema.fields[name].type == "UUID":
+            for key, acc in _uuid_accumulators(value).items():
+                group[f"{key}_{i}"] = acc
+        else:
+            group[f"mn_{i}"] = {"$min": value}
+            group[f"mx_{i}"] = {"$max": value}
         group[f"av_{i}"] = {"$avg": value}
         group[f"sd_{i}"] = {"$stdDevSamp": value}
         strlen = {"$cond": [{"$eq": [{"$type": value}, "string"]}, {"$strLenCP": value}, None]}
@@ -107,7 +159,9 @@ async def profile_mongodb_collection(
         if agg.get(f"av_{i}") is not None:
             fs.mean = _float(agg[f"av_{i}"])
             fs.stddev = _float(agg[f"sd_{i}"]) if agg.get(f"sd_{i}") is not None else None
-        if ftype not in {"object", "list"} and " | " not in ftype:
+        if ftype == "UUID":
+            fs.min, fs.max = _uuid_bound(agg, i, least=True), _uuid_bound(agg, i, least=False)
+        elif ftype not in {"object", "list"} and " | " not in ftype:
             fs.min, fs.max = agg.get(f"mn_{i}"), agg.get(f"mx_{i}")
             if ftype in {"date", "datetime"}:
                 fs.date_min, fs.date_max = fs.min, fs.max

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from xinspector._schema import CollectionSchema
 from xinspector._types import PATTERNS, is_numeric_type
@@ -21,6 +22,7 @@ from xinspector.profiling._column import _convert_text, _safe
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
 from xinspector.profiling._order import rank_counts, sorted_values
 from xinspector.profiling._sql_distribution import sql_distributions
+from xinspector.profiling._sql_uuid import uuid_bounds, uuid_key, uuid_order
 from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
 from xresource import SQLDatabaseResource, XResourceQueryError
 
@@ -28,7 +30,7 @@ __all__ = ["profile_sql_table"]
 
 log = logging.getLogger("xinspector.profiling")
 
-_NO_MINMAX = {"json", "bytes", "list", "object", "dict", "bool", "Any", "UUID"}
+_NO_MINMAX = {"json", "bytes", "list", "object", "dict", "bool", "Any"}
 _STR_LIKE = {"str"}
 
 
@@ -44,8 +46,11 @@ def _exact(dialect: str, col: str, ftype: str) -> str:
     text is converted to ``utf8mb4_nopad_bin`` (UTF-8 bytes, no padding). SQLite and DuckDB
     compare bytes by default; ``BINARY``/``binary`` undo a column's declared ``NOCASE``.
     PostgreSQL's deterministic collations already group by bytes (see :func:`_order_by`).
-    Enumerations and sets count as their labels' text, as they do when streamed.
+    Enumerations and sets count as their labels' text, as they do when streamed. UUIDs count
+    once per UUID whatever their spelling (see :mod:`._sql_uuid`).
     """
+    if ftype == "UUID":
+        return uuid_key(dialect, col)
     if ftype != "str":
         return col
     if dialect == "mysql":
@@ -66,6 +71,8 @@ def _order_by(dialect: str, col: str, ftype: str) -> str:
     ``LIMIT`` come back; the rows are sorted again in Python."""
     if dialect == "postgresql" and ftype == "str":
         return f'{col}::text COLLATE "C"'  # ::text: enum and citext take no COLLATE
+    if ftype == "UUID":  # col is already the key of _exact
+        return uuid_order(dialect, col)
     return _exact(dialect, col, ftype)
 
 
@@ -108,7 +115,10 @@ async def profile_sql_table(
             select.append(f"approx_count_distinct({_exact(dialect, col, ftype)}) AS ad_{i}")
         elif not use_stats and ftype not in {"json", "list", "object", "dict"}:
             select.append(f"count(DISTINCT {_exact(dialect, col, ftype)}) AS nd_{i}")
-        if ftype not in _NO_MINMAX:
+        if ftype == "UUID":
+            lo, hi = uuid_bounds(dialect, col, table_sql)
+            select += [f"{lo} AS mn_{i}", f"{hi} AS mx_{i}"]
+        elif ftype not in _NO_MINMAX:
             select.append(f"min({_exact(dialect, col, ftype)}) AS mn_{i}")
             select.append(f"max({_exact(dialect, col, ftype)}) AS mx_{i}")
         if is_numeric_type(ftype):
@@ -442,4 +452,7 @@ def _value(value: Any, ftype: str) -> Any:
     # SQLite hands back text for dates; keep the driver's value otherwise.
     if isinstance(value, str) and ftype not in {"str", "json", "Any"}:
         return _text_converter(ftype)(value)
+    if isinstance(value, UUID) and type(value) is not UUID:
+        # asyncpg's own UUID class: a report holds the standard one, as every other backend's.
+        return UUID(bytes=value.bytes)
     return value
