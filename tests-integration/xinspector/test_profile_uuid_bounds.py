@@ -202,6 +202,42 @@ async def test_sql_bounds_of_one_uuid_and_only_nulls(sql_profile: Profile) -> No
     assert (nothing.min, nothing.max, nothing.unique_count) == (None, None, 0)
 
 
+LARGE = {  # past exact_rows (200,000): planner statistics and sketches, bounds all the same
+    "postgresql": (
+        "CREATE TABLE {t} AS SELECT CASE WHEN i % 10 = 0 THEN NULL ELSE gen_random_uuid() END"
+        " AS u FROM generate_series(1, 250000) i",
+        "CREATE INDEX ON {t} (u)",  # the bounds' ORDER BY ... LIMIT 1 walks it
+    ),
+    "duckdb": (
+        "CREATE TABLE {t} AS SELECT CASE WHEN i % 10 = 0 THEN NULL ELSE uuid() END AS u"
+        " FROM range(250000) r(i)",
+    ),
+}
+
+
+@pytest.mark.parametrize("dialect", list(LARGE))
+async def test_bounds_of_a_table_past_exact_rows(
+    dialect: str, postgres_url: str, tmp_path: Path, unique_name: str
+) -> None:
+    url = postgres_url if dialect == "postgresql" else f"duckdb:///{tmp_path / 'ub.duckdb'}"
+    db = ResourceFactory.from_url(url)
+    assert isinstance(db, SQLDatabaseResource)
+    table = db.dialect.quote(f"ub_large_{unique_name}")
+    async with db:
+        for sql in LARGE[dialect]:
+            await db.execute(sql.format(t=table))
+        try:
+            values = [r["u"] for r in await db.fetch_all(f"SELECT u FROM {table}")]
+            fs = (await XInspector(db).inspect(f"ub_large_{unique_name}")).field_statistics["u"]
+        finally:
+            await db.execute(f"DROP TABLE {table}")
+    present = [uuid.UUID(bytes=v.bytes) for v in values if v is not None]
+    assert fs.unique_exact is False  # the path past exact_rows
+    assert (fs.min, fs.max) == (min(present), max(present))
+    assert type(fs.min) is uuid.UUID
+    assert fs.null_count == len(values) - len(present)
+
+
 @pytest.fixture
 async def sqlite_db(tmp_path: Path) -> AsyncIterator[SQLDatabaseResource]:
     db = ResourceFactory.from_url(f"sqlite:///{tmp_path / 'ub_text.db'}")
