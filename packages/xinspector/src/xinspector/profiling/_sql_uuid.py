@@ -5,11 +5,11 @@ bytes, of its 32 lowercase hex digits and of its canonical lowercase text). Each
 there its own way:
 
 - PostgreSQL's ``uuid`` compares its bytes (``ORDER BY`` and the btree agree) but has no
-  ``min(uuid)``/``max(uuid)`` before version 18: the bounds are ``ORDER BY ... LIMIT 1``
-  subqueries of the profiling query. On 1,000,000 random UUIDs they cost what
-  ``min(col::text COLLATE "C")`` costs in the aggregate scan with parallel workers (~145 ms
-  each), less without them (~240 vs ~340 ms), and nothing with an index on the column (the
-  usual primary key), where the text aggregate still prints every UUID.
+  ``min(uuid)``/``max(uuid)`` (15 has none): the bounds are ``ORDER BY ... LIMIT 1`` subqueries
+  of the profiling query. Added to the aggregate query over 1,000,000 random UUIDs (PostgreSQL
+  15, medians of 7), they cost what ``min(col::text COLLATE "C")`` costs in the aggregate scan
+  with parallel workers (+145 ms both), less without them (+240 vs +340 ms), and nothing with an
+  index on the column (the usual primary key), where the text aggregate still prints every UUID.
 - DuckDB's ``UUID`` is a HUGEINT with the top bit flipped, so that its signed order is the
   unsigned 128-bit order: ``min``/``max``/``ORDER BY`` are right as they are.
 - MariaDB's ``UUID`` (10.7+) compares version-1 UUIDs by their time fields swapped (an index
