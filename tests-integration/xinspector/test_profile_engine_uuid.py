@@ -2,13 +2,8 @@
 DuckDB's UUID cast) and must report what the streaming pass reports: one value per UUID whatever
 its letters' case, the same counts, distinct values in the same order, UUID objects out, and the
 minimum and maximum as Python orders UUIDs (by their 128-bit value; the oracle is ``min()`` and
-``max()`` of ``uuid.UUID``).
-
-The streaming pass takes a UUID column's bounds from its text as written, which orders UUIDs by
-value only when their letters share one case ("B0..." sorts before "a0..."): its bounds are
-compared with the engine's on single-case columns, and its mixed-case bounds are a known fault
-(``test_streaming_bounds_of_mixed_case_uuids``, expected to fail until the streaming pass is
-fixed).
+``max()`` of ``uuid.UUID``), whatever the case of their letters ("B0..." is above "a0...", though
+it sorts below it as text).
 """
 
 from __future__ import annotations
@@ -68,7 +63,7 @@ def column_uuids(path: Path, name: str) -> list[uuid.UUID]:
     return [uuid.UUID(c) for c in cells if c and c not in {"NULL", "n/a", "None"}]
 
 
-def compare(path: Path, columns: list[str], *, single_case: bool = False) -> dict[str, Any]:
+def compare(path: Path, columns: list[str]) -> dict[str, Any]:
     streamed, engine = inspect(path, False), inspect(path, True)
     assert streamed.total_count == engine.total_count
     for name in columns:
@@ -79,8 +74,8 @@ def compare(path: Path, columns: list[str], *, single_case: bool = False) -> dic
         assert (e.min, e.max) == (min(values), max(values)), name
         assert isinstance(e.min, uuid.UUID), name
         assert isinstance(e.max, uuid.UUID), name
-        if single_case:  # (see the module docstring)
-            assert (s.min, s.max) == (e.min, e.max), name
+        assert (s.min, s.max) == (e.min, e.max), name
+        assert isinstance(s.min, uuid.UUID), name
         assert all(isinstance(v, uuid.UUID) for v in e.sample_values), name
         assert all(isinstance(v.value, uuid.UUID) for v in e.top_values), name
         # Top values: the same counts, and the same values above the last count (ties at
@@ -197,15 +192,16 @@ BOUNDS = [
 
 
 @pytest.mark.parametrize(("cells", "expected"), BOUNDS)
-def test_engine_uuid_bounds_are_the_128_bit_order(
-    tmp_path: Path, cells: list[str], expected: tuple[str, str]
+@pytest.mark.parametrize("engine", [True, False], ids=["engine", "streaming"])
+def test_uuid_bounds_are_the_128_bit_order(
+    tmp_path: Path, cells: list[str], expected: tuple[str, str], engine: bool
 ) -> None:
     path = write_column(tmp_path / "bounds.csv", cells)
-    e = inspect(path, True).field_statistics["u"]
+    got = inspect(path, engine).field_statistics["u"]
     values = column_uuids(path, "u")
-    assert e.type == "UUID"
-    assert (e.min, e.max) == (min(values), max(values))
-    assert (e.min.hex[:2], e.max.hex[:2]) == expected
+    assert got.type == "UUID"
+    assert (got.min, got.max) == (min(values), max(values))
+    assert (got.min.hex[:2], got.max.hex[:2]) == expected
 
 
 @pytest.mark.parametrize("case", [str.lower, str.upper])
@@ -218,38 +214,33 @@ def test_single_case_uuid_bounds_engine_equals_streaming(
         case(str(u)) if (i + 1) % 17 else r.choice(["", "NULL", "n/a"]) for i, u in enumerate(pool)
     ]
     path = write_column(tmp_path / "single.csv", cells)
-    got = compare(path, ["u"], single_case=True)
+    got = compare(path, ["u"])
     assert got["u"].min == uuid.UUID(int=0)
     assert got["u"].max == uuid.UUID(int=2**128 - 1)
 
 
 @given(
     st.lists(
-        st.tuples(st.uuids(), st.sampled_from(["lower", "upper", "null"])), min_size=1, max_size=30
+        st.tuples(st.uuids(), st.sampled_from(["lower", "upper", "mixed", "null"])),
+        min_size=1,
+        max_size=30,
     )
 )
 @settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-def test_random_uuid_bounds_engine(tmp_path: Path, cells: list[tuple[uuid.UUID, str]]) -> None:
-    """Any UUIDs in either case, nulls between them: the engine's bounds are the oracle's."""
-    text = ["NULL" if how == "null" else getattr(str(u), how)() for u, how in cells]
+def test_random_uuid_bounds(tmp_path: Path, cells: list[tuple[uuid.UUID, str]]) -> None:
+    """Any UUIDs in any case, nulls between them: both paths' bounds are the oracle's."""
+    r = random.Random(len(cells))
+    text = [
+        "NULL" if how == "null" else spell(u, r) if how == "mixed" else getattr(str(u), how)()
+        for u, how in cells
+    ]
     path = write_column(tmp_path / f"random_{uuid.uuid4().hex[:8]}.csv", text)
-    e = inspect(path, True).field_statistics["u"]
     values = column_uuids(path, "u")
-    if not values:
-        assert (e.min, e.max) == (None, None)
-        return
-    assert (e.min, e.max) == (min(values), max(values))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the streaming pass takes a UUID column's bounds from its text as written "
-    "(profiling/_column_text.py): 'B0...' sorts before 'a0...'",
-)
-def test_streaming_bounds_of_mixed_case_uuids(tmp_path: Path) -> None:
-    path = write_column(tmp_path / "mixed.csv", BOUNDS[0][0])
-    s = inspect(path, False).field_statistics["u"]
-    values = column_uuids(path, "u")
-    assert (s.min, s.max) == (min(values), max(values))
+    for engine in (True, False):
+        got = inspect(path, engine).field_statistics["u"]
+        if not values:
+            assert (got.min, got.max) == (None, None)
+            continue
+        assert (got.min, got.max) == (min(values), max(values)), engine

@@ -491,6 +491,10 @@ async def profile_file_engine(
                 fs.__pydantic_extra__ = dict(t.constraints)
         for fs in fields.values():
             to_utc(fs)  # DuckDB's ZoneInfo('UTC'), as the streaming pass: datetime.UTC
+            if kind == "json" and not fs.non_null_count:
+                # DuckDB's type of a key that only ever held null is a guess ('Any'): the
+                # statistics say what the values were, none (the schema keeps 'Any').
+                fs.type, fs.type_counts = "None", {}
         if mixed:
             for n in mixed:
                 fields[n] = await profile_as_streamed(

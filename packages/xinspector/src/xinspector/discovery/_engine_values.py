@@ -5,7 +5,8 @@ pass does (:mod:`._engine`).
   order (the order Python gives ``uuid.UUID``), so their bounds are the text's bounds.
 - Datetime columns that mix naive and aware values: a naive value is no instant (its time
   zone is unknown), so such a column has no order: the streaming pass keeps each value as it
-  is written (naive ones naive, aware ones with their offset) and reports no quantiles.
+  is written (naive ones naive, aware ones with their offset) and reports no bounds or
+  quantiles.
   Casting the column to ``TIMESTAMPTZ`` would take every naive value for a UTC instant, merge
   and move top values and invent quantiles. Such columns are rare, so the engine gives them
   to the streaming pass's own column profiler, fed with the column's distinct cells and their

@@ -5,41 +5,23 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
-from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
 from xinspector._types import is_numeric_type, split_union, type_of_value, unify_types
-from xinspector.profiling._column_state import _BOOL_TRUE, _NUMERIC_CANDIDATES, _TEMPORAL
+from xinspector.profiling._column_state import _NUMERIC_CANDIDATES, _TEMPORAL
 from xinspector.profiling._column_text import _TextFolding
-from xinspector.profiling._distribution import apply_length_histogram, apply_sketch, from_epoch
+from xinspector.profiling._distribution import apply_length_histogram, apply_sketch
 from xinspector.profiling._order import rank_counts, sorted_values
 from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
+from xinspector.profiling._values import REFINED, convert_text, identity, merged, safe
 
 __all__ = ["ColumnProfiler"]
 
-
-def _convert_text(type_name: str) -> Callable[[str], Any]:
-    def to_bool(v: str) -> bool:
-        return v.lower() in _BOOL_TRUE
-
-    def to_json(v: str) -> Any:
-        return json.loads(v)
-
-    converters: dict[str, Callable[[str], Any]] = {
-        "int": int,
-        "float": float,
-        "Decimal": Decimal,
-        "bool": to_bool,
-        "date": date.fromisoformat,
-        "datetime": datetime.fromisoformat,
-        "time": time.fromisoformat,
-        "UUID": UUID,
-        "json": to_json,
-    }
-    return converters.get(type_name, str)
+# The names _sql.py imports from here (another module's owner moves them to ._values).
+_convert_text, _safe = convert_text, safe
 
 
 class ColumnProfiler(_TextFolding):
@@ -66,11 +48,15 @@ class ColumnProfiler(_TextFolding):
         cnt: Counter[Any] = Counter(present)
         keys = list(cnt)
         counts = list(cnt.values())
-        self._fold_common(cnt, keys)
         kinds = set(by_type)
         strs = [k for k in keys if isinstance(k, str)] if "str" in kinds else []
         if strs:
             self._str_typer.update(strs)
+            if "UUID" in self._str_typer.candidates:
+                self._fold_uuid_bounds(strs)
+        self._fold_common(cnt, keys)
+        self._samples.fold(keys, self._guess())
+        if strs:
             str_counts = [cnt[k] for k in strs]
             self._fold_lengths(strs, str_counts)
             sample = strs[: self.options.check_sample]
@@ -108,30 +94,31 @@ class ColumnProfiler(_TextFolding):
         constraints: dict[str, Any] = {}
         if self._text:
             type_name, fmt, constraints = self._typer.result()
-            convert = _convert_text(type_name)
+            convert = convert_text(type_name)
         else:
             type_name = "None"
             for name in self._type_counts:
                 type_name = unify_types(type_name, name)
-            convert = _identity
+            convert = identity
             if type_name == "str":
                 refined, refined_fmt, _ = self._str_typer.result()
-                if refined in {"date", "datetime", "time", "UUID"}:
+                if refined in REFINED:
                     # ISO strings of one kind are that kind: their values as such (as a CSV's
                     # and the engine's are), and no text lengths.
                     type_name = refined
-                    convert = _convert_text(refined)
+                    convert = convert_text(refined)
                 fmt = refined_fmt if refined == "str" else None
         exact = self._exact is not None
         unique = self.unique_count
         top_counts: Counter[Any] = self._top
-        if type_name not in {"str", "json", "None"} and (self._text or convert is not _identity):
+        by_value = merged(type_name) and (self._text or convert is not identity)
+        if by_value:
             # Spellings of one value ("1.5" and "1.50", "true" and "TRUE") are one value.
             top_counts = Counter()
             for v, c in self._top.items():
-                top_counts[_safe(convert, v)] += c
+                top_counts[safe(convert, v)] += c
             if self._exact is not None:
-                unique = len({_safe(convert, v) for v in self._exact})
+                unique = len({safe(convert, v) for v in self._exact})
         if unique > present:  # an estimate can overshoot
             unique = present
         stats = FieldStatistics(
@@ -145,7 +132,10 @@ class ColumnProfiler(_TextFolding):
         )
         if constraints:
             stats.__pydantic_extra__ = dict(constraints)
-        stats.type_counts = dict(self._type_counts) if not self._text else {type_name: present}
+        # The kinds of the values present: none in a column of nulls (not {'None': 0}).
+        stats.type_counts = (
+            dict(self._type_counts) if not self._text else {type_name: present} if present else {}
+        )
         if self._numeric_ok and self._i_n and type_name == "int":
             n, s1, s2 = self._i_n, self._i_s1, self._i_s2
             stats.mean = s1 / n
@@ -161,19 +151,21 @@ class ColumnProfiler(_TextFolding):
                 var *= self._n / (self._n - 1)
             stats.stddev = math.sqrt(var)
             if self._min_num and self._max_num:
-                stats.min = _safe(convert, self._min_num[1])
-                stats.max = _safe(convert, self._max_num[1])
+                stats.min = safe(convert, self._min_num[1])
+                stats.max = safe(convert, self._max_num[1])
         elif (
             self._min_val is not None
             and self._comparable
             and type_name not in {"json", "object", "list", "bool"}
         ):
-            stats.min = _safe(convert, self._min_val)
-            stats.max = _safe(convert, self._max_val)
+            stats.min = safe(convert, self._min_val)
+            stats.max = safe(convert, self._max_val)
+        if type_name == "UUID" and self._uuid_min is not None and self._uuid_max is not None:
+            stats.min, stats.max = UUID(self._uuid_min), UUID(self._uuid_max)
         if type_name in _TEMPORAL:
             self._temporal_bounds(stats, type_name)
             stats.date_min, stats.date_max = stats.min, stats.max
-        refined_text = not self._text and convert is not _identity
+        refined_text = not self._text and convert is not identity
         if self._len_n and not (self._len_partial and type_name == "str") and not refined_text:
             stats.min_length = self._len_min
             stats.max_length = self._len_max
@@ -184,11 +176,14 @@ class ColumnProfiler(_TextFolding):
         # the engine, which groups that text, ranks it.
         top = rank_counts(top_counts.items(), opts.top_k)
         stats.top_values = [
-            ValueCount(value=v if top_counts is not self._top else _safe(convert, v), count=c)
+            ValueCount(value=v if top_counts is not self._top else safe(convert, v), count=c)
             for v, c in top
         ]
-        stats.top_values_exact = self._top_exact
-        stats.sample_values = [_safe(convert, v) for v in self._samples]
+        # Top values counted by value under a type the column then lost (a UUID-looking
+        # column that is text after all) merged spellings that are other values now.
+        grouped = self._top_grouped_as
+        stats.top_values_exact = self._top_exact and grouped in {None, type_name}
+        stats.sample_values = self._samples.values(convert, merged=by_value)
         categorical = (
             exact
             and 0 < unique <= opts.categorical_threshold
@@ -201,7 +196,7 @@ class ColumnProfiler(_TextFolding):
             stats.cardinality = "low" if categorical or low else "high"
         if categorical:
             stats.distinct_values = sorted_values(
-                v if top_counts is not self._top else _safe(convert, v) for v in top_counts
+                v if top_counts is not self._top else safe(convert, v) for v in top_counts
             )
         if self._pattern_n and (type_name in {"str", "UUID"} or "str" in split_union(type_name)):
             best: tuple[str | None, int] = max(
@@ -217,13 +212,17 @@ class ColumnProfiler(_TextFolding):
         return stats
 
     def _temporal_bounds(self, stats: FieldStatistics, type_name: str) -> None:
-        """Chronological minimum and maximum: text compares "2024-03-01 23:00" below
-        "2024-03-01T01:00", and offsets do not compare as text at all."""
-        sketch = self._time_sketch
-        if sketch is None or not sketch.count or len(self._aware) != 1:
+        """Chronological minimum and maximum, exact (text compares "2024-03-01 23:00" below
+        "2024-03-01T01:00", and offsets do not compare as text at all). Naive and aware values
+        do not compare: a column mixing them has no bounds (as it has no quantiles)."""
+        if self._time_sketch is None:
+            return  # a value that did not parse (or overflowed): not a temporal column
+        lo, hi = self._t_min, self._t_max
+        if len(self._aware) != 1 or lo is None or hi is None:
+            stats.min = stats.max = None
             return
-        aware = True in self._aware
-        lo, hi = from_epoch(sketch.min, aware=aware), from_epoch(sketch.max, aware=aware)
+        if True in self._aware:  # aware bounds in UTC, as the quantiles
+            lo, hi = lo.astimezone(UTC), hi.astimezone(UTC)
         if type_name == "date":
             stats.min, stats.max = lo.date(), hi.date()
         else:
@@ -271,17 +270,6 @@ def _floats(keys: list[Any]) -> list[float] | None:
         return list(map(float, keys))
     except OverflowError:
         return None
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _safe(convert: Callable[[Any], Any], value: Any) -> Any:
-    try:
-        return convert(value)
-    except (ValueError, TypeError, InvalidOperation):
-        return value
 
 
 def _hashable(value: Any) -> Any:

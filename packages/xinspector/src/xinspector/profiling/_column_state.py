@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from itertools import chain, repeat
 from operator import mul, sub
 from typing import Any
@@ -19,13 +19,21 @@ from xinspector.profiling._distribution import TEMPORAL_TYPES, epoch_of
 from xinspector.profiling._hll import HyperLogLog
 from xinspector.profiling._options import ProfileOptions
 from xinspector.profiling._quantiles import QuantileSketch
+from xinspector.profiling._values import (
+    BOOL_TRUE,
+    REFINED,
+    SampleSpellings,
+    merged,
+    safe,
+    value_key,
+)
 
 __all__: list[str] = []
 
 _FEW = 4  # up to this many distinct raw values, chunks are counted with list.count
 _NUMERIC_CANDIDATES = frozenset({"int", "Decimal", "float"})
 _PATTERN_BLOCKERS = frozenset({"bool", "int", "Decimal", "float", "date", "datetime", "time"})
-_BOOL_TRUE = frozenset({"true", "yes", "t", "y"})
+_BOOL_TRUE = BOOL_TRUE
 _TEMPORAL = TEMPORAL_TYPES
 
 
@@ -45,10 +53,14 @@ class _ColumnState:
         self._hll: HyperLogLog | None = None
         self._top: Counter[Any] = Counter()
         self._top_exact = True
+        # Whether grouping the top values' spellings by value may keep them exact, and the
+        # type they were grouped under (see _regroup_top).
+        self._regroup = True
+        self._top_grouped_as: str | None = None
         # Up to this many distinct values the top values are exact (and merging a chunk's
         # counter is one cheap update); beyond it they are the heavy hitters of a capped counter.
         self._top_cap = max(1_000, 10 * self.options.categorical_threshold, 4 * self.options.top_k)
-        self._samples: list[Any] = []
+        self._samples = SampleSpellings(self.options.sample_size)
         # numeric accumulators, shifted by the first value for numerical stability
         self._numeric_ok = True
         self._shift: float | None = None
@@ -82,6 +94,14 @@ class _ColumnState:
         self._num_sketch = self._new_sketch()
         self._time_sketch: QuantileSketch | None = self._new_sketch()
         self._aware: set[bool] = set()
+        # Exact chronological bounds (the sketch's epoch floats lose microseconds past 2100),
+        # dates as midnight datetimes; kept while all values are naive or all aware.
+        self._t_min: datetime | None = None
+        self._t_max: datetime | None = None
+        # Bounds of UUID-looking text by value: lowercase text orders UUIDs by their 128 bits
+        # (as written, "B0..." sorts before "a0...").
+        self._uuid_min: str | None = None
+        self._uuid_max: str | None = None
         self._len_counts: Counter[int] = Counter()
 
     def _new_sketch(self) -> QuantileSketch:
@@ -109,17 +129,33 @@ class _ColumnState:
         elif max(cnt.values()) > 1:
             # Capped: only the chunk's own most frequent values can matter.
             self._top.update(dict(cnt.most_common(self._top_cap // 2)))
-        if len(self._top) > self._top_cap:
+        if len(self._top) > self._top_cap and not self._regroup_top():
             self._top = Counter(dict(self._top.most_common(self._top_cap // 2)))
             self._top_exact = False
-        need = self.options.sample_size - len(self._samples)
-        if need > 0:
-            for key in keys:
-                if key not in self._samples:
-                    self._samples.append(key)
-                    need -= 1
-                    if not need:
-                        break
+
+    def _regroup_top(self) -> bool:
+        """Count the top values by value (under the type so far), each under the spelling that
+        first wrote it; whether that kept them under the cap, hence exact.
+
+        A typed column may hold far more spellings than values (UUIDs in any letter case, one
+        instant at many offsets): the cap is meant for values. Tried while the counter holds
+        few spellings per cap (a chunk of mostly new values is no such column), and given up
+        once it did not help."""
+        guess = self._guess()
+        if not self._regroup or not merged(guess) or len(self._top) > 4 * self._top_cap:
+            self._regroup = False
+            return False
+        key = value_key(guess)
+        firsts: dict[Any, Any] = {}
+        grouped: Counter[Any] = Counter()
+        for spelling, count in self._top.items():
+            grouped[firsts.setdefault(safe(key, spelling), spelling)] += count
+        self._top = grouped
+        self._top_grouped_as = guess
+        if len(grouped) > self._top_cap:
+            self._regroup = False
+            return False
+        return True
 
     def _hll_add(self, values: Iterable[Any]) -> None:
         assert self._hll is not None
@@ -193,6 +229,25 @@ class _ColumnState:
             return
         self._aware.update(a for _, a in pairs)
         self._time_sketch.add([s for s, _ in pairs], counts)
+        if len(self._aware) == 1:
+            # (text parses to datetimes; Python values may be dates)
+            self._fold_time_bounds(list(map(_as_datetime, parsed)) if not text else parsed)  # type: ignore[arg-type]
+
+    def _fold_time_bounds(self, values: list[datetime]) -> None:
+        # All naive or all aware (aware ones compare by instant); a mixed column has no bounds.
+        lo, hi = min(values), max(values)
+        if self._t_min is None or lo < self._t_min:
+            self._t_min = lo
+        if self._t_max is None or hi > self._t_max:
+            self._t_max = hi
+
+    def _fold_uuid_bounds(self, keys: Iterable[str]) -> None:
+        lowered = list(map(str.lower, keys))
+        lo, hi = min(lowered), max(lowered)
+        if self._uuid_min is None or lo < self._uuid_min:
+            self._uuid_min = lo
+        if self._uuid_max is None or hi > self._uuid_max:
+            self._uuid_max = hi
 
     def _fold_patterns(self, sample: list[str], counts: list[int]) -> None:
         typer = self._typer if self._text else self._str_typer
@@ -204,6 +259,17 @@ class _ColumnState:
             if hits:
                 self._pattern_hits[name] += hits
 
+    def _guess(self) -> str:
+        """The column's type so far (what makes two spellings one value, see :mod:`._values`):
+        of text, the typer's; of Python values, theirs, but strings that are all ISO dates,
+        times or UUIDs are those (as the result says)."""
+        if self._text:
+            return self._typer.result()[0]
+        if self._type_counts.keys() == {"str"}:
+            refined = self._str_typer.result()[0]
+            return refined if refined in REFINED else "str"
+        return "Any"
+
     @property
     def unique_count(self) -> int:
         """Distinct non-null values so far (exact or estimated)."""
@@ -211,3 +277,8 @@ class _ColumnState:
             return len(self._exact)
         assert self._hll is not None
         return self._hll.count()
+
+
+def _as_datetime(value: date) -> datetime:
+    """A date as its midnight (a date does not compare with a datetime)."""
+    return value if isinstance(value, datetime) else datetime.combine(value, time())

@@ -100,6 +100,9 @@ class _TextFolding(_ColumnState):
     def _fold_text_keys(self, keys: list[str], counts: list[int], cnt: Counter[Any]) -> None:
         self._typer.update(keys)
         self._fold_common(cnt, keys)
+        self._samples.fold(keys, self._guess())
+        if "UUID" in self._typer.candidates:
+            self._fold_uuid_bounds(keys)
         if self._typer.candidates:
             self._len_partial = True  # see _add_text_sketch
         else:
@@ -166,6 +169,14 @@ class _TextFolding(_ColumnState):
                 self._min_val = kmin
             if self._max_val is None or kmax > self._max_val:
                 self._max_val = kmax
+            if "UUID" in self._typer.candidates:
+                # Cell by cell here: when no letter is upper case (one scan of the joined
+                # text, cheaper than lowercasing every cell), the text bounds are the values'.
+                joined = "".join(present)
+                if any(map(joined.__contains__, "ABCDEF")):
+                    self._fold_uuid_bounds(present)
+                else:
+                    self._fold_uuid_bounds((kmin, kmax))
         if self._wants_checks():
             sample = present[: self.options.check_sample]
             ones = [1] * len(sample)

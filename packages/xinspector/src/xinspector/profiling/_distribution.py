@@ -50,10 +50,15 @@ def epoch_of(value: date) -> tuple[float, bool]:
 
 
 def from_epoch(seconds: float, *, aware: bool) -> datetime:
-    """The inverse of :func:`epoch_of` (a ``datetime``, also for dates)."""
-    if aware:
-        return datetime.fromtimestamp(seconds, UTC)
-    return _EPOCH + timedelta(seconds=seconds)
+    """The inverse of :func:`epoch_of` (a ``datetime``, also for dates); clamped to the years
+    1 to 9999 (a float rounds ``9999-12-31 23:59:59.999999`` up, past the last datetime)."""
+    try:
+        if aware:
+            return datetime.fromtimestamp(seconds, UTC)
+        return _EPOCH + timedelta(seconds=seconds)
+    except (OverflowError, ValueError, OSError):
+        edge = datetime.max if seconds > 0 else datetime.min
+        return edge.replace(tzinfo=UTC) if aware else edge
 
 
 def _out(value: float, type_name: str, aware: bool) -> Any:
