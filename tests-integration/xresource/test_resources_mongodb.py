@@ -88,6 +88,46 @@ async def test_round_trip(mongo: MongoDBResource, unique_name: str) -> None:
     assert await mongo.validate_connection() is True
 
 
+UUIDS = [
+    uuid.UUID(int=0),
+    uuid.UUID(int=2**128 - 1),
+    uuid.UUID("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"),
+]
+
+
+async def test_uuids_round_trip_as_uuids(mongo: MongoDBResource, unique_name: str) -> None:
+    # PyMongo's own default refuses to write a uuid.UUID; the resource stores it as BSON's
+    # UUID (binary subtype 4), which any driver reads, and reads it back as a uuid.UUID.
+    await mongo.insert_many(unique_name, [{"u": u, "k": i} for i, u in enumerate(UUIDS)])
+    rows = await mongo.fetch_all(unique_name, sort=[("k", 1)], projection={"_id": 0})
+    assert [r["u"] for r in rows] == UUIDS
+    assert all(type(r["u"]) is uuid.UUID for r in rows)
+    assert await mongo.count(unique_name, {"u": UUIDS[2]}) == 1
+    stored = await mongo.aggregate(
+        unique_name, [{"$match": {"k": 2}}, {"$project": {"t": {"$type": "$u"}}}]
+    )
+    assert stored[0]["t"] == "binData"
+
+
+@pytest.mark.parametrize("where", ["uri", "options"])
+async def test_a_chosen_uuid_representation_is_kept(
+    mongodb_url: str, unique_name: str, where: str
+) -> None:
+    # The default never overrides the user's choice, in the URI (where a keyword argument
+    # would win over it) or in options.
+    if where == "uri":
+        sep = "&" if "?" in mongodb_url else "?"
+        resource = make(mongodb_url + f"{sep}uuidRepresentation=unspecified", "xres_uuid")
+    else:
+        resource = make(mongodb_url, "xres_uuid", options={"uuidRepresentation": "unspecified"})
+    async with resource:
+        try:
+            with pytest.raises(XResourceValidationError):
+                await resource.insert_many(unique_name, [{"u": UUIDS[0]}])
+        finally:
+            await resource.client.drop_database("xres_uuid")
+
+
 async def test_streaming_in_batches(mongo: MongoDBResource, unique_name: str) -> None:
     await mongo.insert_many(unique_name, [{"i": i} for i in range(2500)])
     sizes, seen = [], []

@@ -145,6 +145,12 @@ class _MongoSettings(_MongoRequests):
             "tz_aware": True,
             "tzinfo": datetime.UTC,
         }
+        query = self.connection_string.partition("?")[2]
+        if not any(k.lower() == "uuidrepresentation" for k, _ in parse_qsl(query)):
+            # uuid.UUID values are written as BSON's UUID (binary subtype 4) and read back as
+            # uuid.UUID; PyMongo's own default refuses to write them. (A keyword would beat
+            # the URI's own choice: only set when the URI makes none; ``options`` beat it.)
+            kwargs["uuidRepresentation"] = "standard"
         if self.command_timeout is not None:
             kwargs["socketTimeoutMS"] = int(self.command_timeout * ms)
         if self.max_idle_time is not None:
