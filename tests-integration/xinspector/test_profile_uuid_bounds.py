@@ -301,10 +301,8 @@ def documents(values: list[uuid.UUID | None]) -> list[dict[str, Any]]:
 @pytest.fixture
 async def mongo(mongodb_url: str, unique_name: str) -> AsyncIterator[tuple[Any, str]]:
     """A collection name and the database, whose client reads and writes binary subtype 4 as
-    ``uuid.UUID`` (``uuidRepresentation='standard'``)."""
-    db = ResourceFactory.from_url(
-        mongodb_url, database="xinspector_uuid", options={"uuidRepresentation": "standard"}
-    )
+    ``uuid.UUID`` (``uuidRepresentation='standard'``, the resource's default)."""
+    db = ResourceFactory.from_url(mongodb_url, database="xinspector_uuid")
     name = f"ub_{unique_name}"
     async with db:
         try:
@@ -368,10 +366,13 @@ async def test_mongodb_uuids_written_as_text_in_mixed_case(
 async def test_mongodb_binary_subtype_4_without_a_uuid_representation(
     mongodb_url: str, unique_name: str
 ) -> None:
-    """With PyMongo's default (no ``uuidRepresentation``) UUIDs come back as ``Binary`` subtype
-    4 and the field is ``bytes``: its bounds are still the UUIDs' (BSON compares 16-byte
-    subtype-4 values by their bytes), which ``as_uuid()`` reads."""
-    db = ResourceFactory.from_url(mongodb_url, database="xinspector_uuid")
+    """With PyMongo's own default (no ``uuidRepresentation``, chosen here) UUIDs come back as
+    ``Binary`` subtype 4 and the field is ``bytes``: its bounds are still the UUIDs' (BSON
+    compares 16-byte subtype-4 values by their bytes), which ``as_uuid()`` reads; past the
+    sample the field stays ``bytes``."""
+    db = ResourceFactory.from_url(
+        mongodb_url, database="xinspector_uuid", options={"uuidRepresentation": "unspecified"}
+    )
     name = f"ub_raw_{unique_name}"
     values = hostile(7)
     async with db:
@@ -379,20 +380,17 @@ async def test_mongodb_binary_subtype_4_without_a_uuid_representation(
             docs = [{"u": None if v is None else Binary.from_uuid(v)} for v in values]
             await db.insert_many(name, docs)
             fs = (await XInspector(db).inspect(name)).field_statistics["u"]
+            sampled = await XInspector(db, sample_size=2).discover(name)
         finally:
             await db.db.drop_collection(name)
     lo, hi, _, _ = oracle(values)
     assert fs.type == "bytes"
+    assert sampled.fields["u"].type == "bytes"
     assert isinstance(fs.min, Binary)
     assert isinstance(fs.max, Binary)
     assert (fs.min.as_uuid(), fs.max.as_uuid()) == (lo, hi)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="discovery/_mongodb.py _verify_fields maps every binData to 'bytes': a UUID field of "
-    "a collection larger than sample_size becomes 'UUID | bytes' and gets no bounds",
-)
 async def test_mongodb_uuid_bounds_of_a_collection_larger_than_the_sample(
     mongo: tuple[Any, str],
 ) -> None:

@@ -85,6 +85,29 @@ def _relax(fs: FieldSchema) -> None:
         _relax(child)
 
 
+def _type_expression(expr: Any, *, uuids: bool) -> Any:
+    """The BSON type name of ``expr``, or ``uuid`` for a UUID (16 bytes of binary subtype 4)
+    when the client reads those as ``uuid.UUID`` (``uuidRepresentation='standard'``, the
+    resource's default), as the sampled documents are typed: a UUID field must not turn
+    ``UUID | bytes`` past the sample. BSON orders binary data by length, then subtype, then
+    bytes, so the UUIDs are exactly the values between the least and the greatest."""
+    kind = {"$type": expr}
+    if not uuids:
+        return kind
+    from bson.binary import Binary  # the MongoDB extra's: only MongoDB resources get here
+
+    lo, hi = Binary(bytes(16), 4), Binary(b"\xff" * 16, 4)
+    return {"$cond": [{"$and": [{"$gte": [expr, lo]}, {"$lte": [expr, hi]}]}, "uuid", kind]}
+
+
+def _reads_uuids(resource: Any) -> bool:
+    """Whether the resource's client decodes binary subtype 4 as ``uuid.UUID``."""
+    from bson.binary import UuidRepresentation
+
+    options = resource.db.codec_options
+    return bool(options.uuid_representation == UuidRepresentation.STANDARD)
+
+
 async def _verify_fields(
     resource: Any, collection: str, schema: CollectionSchema, total: int
 ) -> None:
@@ -125,6 +148,7 @@ async def _verify_fields(
             schema.fields[key] = FieldSchema(type="Any", required=False, nullable=True)
     walk(schema.fields, "$$ROOT")
     group: dict[str, Any] = {"_id": None}
+    uuids = _reads_uuids(resource)
     for i, (_, expr, parent) in enumerate(paths):
         kind = {"$type": expr}
         in_parent = True if parent == "$$ROOT" else {"$eq": [{"$type": parent}, "object"]}
@@ -133,7 +157,7 @@ async def _verify_fields(
             "$sum": {"$cond": [{"$and": [in_parent, {"$eq": [kind, "missing"]}]}, 1, 0]}
         }
         group[f"n{i}"] = {"$sum": {"$cond": [{"$eq": [kind, "null"]}, 1, 0]}}
-        group[f"t{i}"] = {"$addToSet": kind}
+        group[f"t{i}"] = {"$addToSet": _type_expression(expr, uuids=uuids)}
     rows = await resource.aggregate(collection, [{"$group": group}], allow_disk_use=True)
     if not rows:
         return
@@ -143,7 +167,11 @@ async def _verify_fields(
         fs.required = missing == 0
         fs.nullable = missing > 0 or nulls > 0
         fs.presence = round((parents - missing) / parents, 6) if parents else 0.0
-        seen = [BSON_TYPES.get(t, "Any") for t in row[f"t{i}"] if t not in ("missing", "null")]
+        seen = [
+            "UUID" if t == "uuid" else BSON_TYPES.get(t, "Any")
+            for t in row[f"t{i}"]
+            if t not in ("missing", "null")
+        ]
         for extra in seen:
             if extra not in fs.type.split(" | ") and not (extra == "int" and fs.type == "float"):
                 fs.type = unify_types(fs.type, extra) if fs.type != "Any" else extra
