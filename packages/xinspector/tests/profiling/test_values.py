@@ -291,3 +291,44 @@ def test_a_column_of_nulls_has_no_kinds_of_values() -> None:
         assert fs.type_counts == {}
         assert fs.null_count == fs.count
         assert (fs.min, fs.max, fs.sample_values, fs.top_values) == (None, None, [], [])
+
+
+def test_python_values_of_several_kinds_are_not_merged_as_text() -> None:
+    # 1 and "1" are two values (Python's == tells them apart); 1 and 1.0 are one.
+    fs = profile_values([1, "1", 1.0, "x", 2, "2", "y", None], chunk=2)
+    assert fs.sample_values == [1, "1", "x", 2, "2"]
+    assert fs.unique_count == 6
+    assert value_key("Any")(1) == 1
+
+
+def test_top_values_of_python_values_past_the_cap_keep_kinds_apart() -> None:
+    # More than 1,000 distinct values: the counter caps; 5 and "5" stay two values.
+    values: list[Any] = [*range(600), *map(str, range(600)), 5]
+    fs = profile_values(values, chunk=500)
+    assert (fs.top_values[0].value, fs.top_values[0].count) == (5, 2)
+    assert all(v.count == 1 for v in fs.top_values[1:])
+
+
+def test_top_values_past_the_cap_are_counted_by_value() -> None:
+    # 300 UUIDs, each in five spellings: 1,500 spellings but 300 values, counted exactly.
+    ids = [uuid.UUID(f"{i * 7919:08x}-abcd-abcd-abcd-abcdabcdabcd") for i in range(300)]
+    masks = (0, 1 << 8, 1 << 9, 1 << 10, 1 << 11)  # one of the first "abcd" upper case
+    cells = [spellings_of(u, m) for m in masks for u in ids]
+    assert len(set(cells)) == 1_500
+    cells += [str(ids[7])] * 3
+    fs = profile_text(cells, chunk=700)
+    assert fs.top_values_exact
+    assert (fs.top_values[0].value, fs.top_values[0].count) == (ids[7], 8)
+    assert all(v.count == 5 for v in fs.top_values[1:])
+    assert fs.unique_count == 300
+
+
+def test_top_values_regrouped_then_text_are_not_exact() -> None:
+    # Regrouped as UUIDs past the cap, then a cell that is no UUID: as text, the merged
+    # spellings were other values, so the counts are no longer exact.
+    ids = [uuid.UUID(f"{i * 7919:08x}-abcd-abcd-abcd-abcdabcdabcd") for i in range(300)]
+    cells = [spellings_of(u, m) for m in (0, 1 << 8, 1 << 9, 1 << 10, 1 << 11) for u in ids]
+    fs = profile_text([*cells, "not a uuid"], chunk=700)
+    assert fs.type == "str"
+    assert not fs.top_values_exact
+    assert fs.unique_count == 1_501

@@ -31,9 +31,9 @@ __all__ = [
 # What the strings of a column of Python values are when every one of them is one of these.
 REFINED = frozenset({"date", "datetime", "time", "UUID"})
 BOOL_TRUE = frozenset({"true", "yes", "t", "y"})
-# Types whose spellings are merged by value; text and JSON text are values as written (as the
-# engine, which groups JSON by its text), and a column without values has none.
-_NOT_MERGED = frozenset({"str", "json", "None"})
+# Types whose spellings are merged by value. Text and JSON text are values as written (as the
+# engine, which groups JSON by its text); Python values ("Any") are already values.
+_MERGED = frozenset({"bool", "int", "Decimal", "float", "date", "datetime", "time", "UUID"})
 
 
 def _to_bool(v: str) -> bool:
@@ -76,13 +76,13 @@ def safe(convert: Callable[[Any], Any], value: Any) -> Any:
 
 def merged(type_name: str) -> bool:
     """Whether the spellings of a ``type_name`` column are merged by value."""
-    return type_name not in _NOT_MERGED
+    return type_name in _MERGED
 
 
 def value_key(type_name: str) -> Callable[[Any], Any]:
     """What makes two spellings of a ``type_name`` column one value (hashable, compared
     with ``==``): the converted value for typed columns, the spelling itself otherwise."""
-    return identity if type_name in _NOT_MERGED else convert_text(type_name)
+    return convert_text(type_name) if type_name in _MERGED else identity
 
 
 class SampleSpellings:
