@@ -5,9 +5,10 @@ Spellings of one value: UUIDs in any letter case, decimals with trailing zeros, 
 without exponents, booleans as ``true``/``TRUE``/``yes``, one instant at several UTC offsets,
 dates. Every result that counts or lists values (sample, top and distinct values, distinct
 counts, categorical values) counts each value once; the bounds are the smallest and largest
-value (UUIDs by their 128 bits, aware datetimes by instant, exact to the microsecond past 2100);
-a column mixing naive and aware datetimes has none; a column of nulls only is typed ``None``
-with no ``type_counts`` on both paths, in CSV and JSON Lines files.
+value (UUIDs by their 128 bits, aware datetimes by instant, exact to the microsecond past 2100,
+decimals exact past the 15 digits of a double); a column mixing naive and aware datetimes has
+none; a column of nulls only is typed ``None`` with no ``type_counts`` on both paths, in CSV and
+JSON Lines files.
 
 The oracle is Python: ``uuid.UUID``, ``Decimal``, ``float``, ``datetime.fromisoformat`` and
 their ``==``, ``min`` and ``max``. A hypothesis property compares both paths with the oracle on
@@ -233,6 +234,8 @@ FOUND: list[tuple[list[str], str]] = [
         "UUID",
     ),
     (["1.5", "1.50", "1.500", "", "2.25", "-0.10", "-0.1"], "Decimal"),
+    (["90071992547409931.2", "90071992547409931.1", "90071992547409931.10", "-1.5"], "Decimal"),
+    (["90071992547409931.2", "90071992547409931.1", "90071992547409931.3"], "Decimal"),
     (["1e3", "1000.0", "1E3", "2.5e-1", "0.25"], "float"),
     (["true", "TRUE", "True", "yes", "no", "N/A", "FALSE"], "bool"),
     (

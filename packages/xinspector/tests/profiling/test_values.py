@@ -332,3 +332,39 @@ def test_top_values_regrouped_then_text_are_not_exact() -> None:
     assert fs.type == "str"
     assert not fs.top_values_exact
     assert fs.unique_count == 1_501
+
+
+# Decimals one double cannot tell apart (more than 15 significant digits).
+WIDE = [
+    ["90071992547409931.2", "90071992547409931.1", "90071992547409931.3"],
+    ["-90071992547409931.25", "-90071992547409931.5", "1", "-90071992547409931.4"],
+    ["12345678901234567890", "12345678901234567891", "12345678901234567889.5"],
+]
+
+
+@pytest.mark.parametrize("cells", WIDE)
+@pytest.mark.parametrize("chunk", [1, 2, 100])
+def test_decimal_bounds_past_double_precision(cells: list[str], chunk: int) -> None:
+    fs = profile_text(cells, chunk)
+    values = [Decimal(c) for c in cells]
+    assert fs.type == "Decimal"
+    assert (fs.min, fs.max) == (min(values), max(values))
+    fs = profile_values(values, chunk)
+    assert (fs.min, fs.max) == (min(values), max(values))
+
+
+@given(
+    st.lists(
+        st.decimals(min_value=-(10**18), max_value=10**18, places=2, allow_nan=False),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(1, 41),
+)
+@settings(max_examples=150, deadline=None)
+def test_any_decimals_bounds_are_exact(values: list[Decimal], chunk: int) -> None:
+    cells = [f"{v:.2f}" for v in values]
+    fs = profile_text(cells, chunk)
+    assert fs.min == min(values)
+    assert fs.max == max(values)
+    assert fs.unique_count == len(set(values))

@@ -10,6 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
 from itertools import chain, repeat
 from operator import mul, sub
 from typing import Any
@@ -193,11 +194,9 @@ class _ColumnState:
         self._n += n
         self._s1 += s1 - n * k
         self._s2 += s2 - 2 * k * s1 + n * k * k
-        lo, hi = float(self._i_min), float(self._i_max)
-        if self._min_num is None or lo < self._min_num[0]:
-            self._min_num = (lo, str(self._i_min))
-        if self._max_num is None or hi > self._max_num[0]:
-            self._max_num = (hi, str(self._i_max))
+        self._fold_num_bounds(
+            (float(self._i_min), str(self._i_min)), (float(self._i_max), str(self._i_max))
+        )
         self._i_n = self._i_s1 = self._i_s2 = 0
         self._i_min = self._i_max = None
 
@@ -209,10 +208,17 @@ class _ColumnState:
         self._s1 += sum(map(mul, ds, counts))
         self._s2 += sum(map(mul, map(mul, ds, ds), counts))
         lo, hi = min(xs), max(xs)
-        if self._min_num is None or lo < self._min_num[0]:
-            self._min_num = (lo, keys[xs.index(lo)])
-        if self._max_num is None or hi > self._max_num[0]:
-            self._max_num = (hi, keys[xs.index(hi)])
+        self._fold_num_bounds((lo, _extreme(keys, xs, lo, min)), (hi, _extreme(keys, xs, hi, max)))
+
+    def _fold_num_bounds(self, lo: tuple[float, Any], hi: tuple[float, Any]) -> None:
+        """Numeric bounds: compared as doubles, and exactly where two doubles are equal
+        (decimals of more than 15 digits: 90071992547409931.1 and .2 are one double)."""
+        cur = self._min_num
+        if cur is None or lo[0] < cur[0] or (lo[0] == cur[0] and _exact(lo[1]) < _exact(cur[1])):
+            self._min_num = lo
+        cur = self._max_num
+        if cur is None or hi[0] > cur[0] or (hi[0] == cur[0] and _exact(hi[1]) > _exact(cur[1])):
+            self._max_num = hi
 
     def _fold_temporal(self, values: list[Any], counts: list[int] | None, *, text: bool) -> None:
         """Fold dates and datetimes (text is parsed as ISO 8601) into the temporal sketch; a
@@ -282,3 +288,19 @@ class _ColumnState:
 def _as_datetime(value: date) -> datetime:
     """A date as its midnight (a date does not compare with a datetime)."""
     return value if isinstance(value, datetime) else datetime.combine(value, time())
+
+
+def _exact(key: Any) -> Any:
+    """A number's exact value (text and floats as ``Decimal``), to order equal doubles."""
+    try:
+        return Decimal(key)
+    except (InvalidOperation, TypeError, ValueError):
+        return float(key)
+
+
+def _extreme(keys: list[Any], xs: list[float], x: float, pick: Any) -> Any:
+    """The key of the smallest (``pick=min``) or largest value among those whose double is
+    ``x``; exactly where several are (see ``_fold_num_bounds``)."""
+    if xs.count(x) == 1:
+        return keys[xs.index(x)]
+    return pick((k for k, v in zip(keys, xs, strict=True) if v == x), key=_exact)
