@@ -9,7 +9,9 @@ naive next to aware values, columns of nulls only; every property is checked for
 
 from __future__ import annotations
 
+import random
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -368,3 +370,44 @@ def test_any_decimals_bounds_are_exact(values: list[Decimal], chunk: int) -> Non
     assert fs.min == min(values)
     assert fs.max == max(values)
     assert fs.unique_count == len(set(values))
+
+
+def test_top_values_of_random_case_uuids_over_many_chunks() -> None:
+    # 150 UUIDs in random letter case over 60,000 cells: thousands of new spellings in every
+    # chunk, 150 values, top values exact and counted by value.
+    r = random.Random(3)
+    ids = [uuid.UUID(int=r.getrandbits(128)) for _ in range(150)]
+    picks = [r.choice(ids) for _ in range(60_000)]
+    cells = [spellings_of(u, r.getrandbits(32)) for u in picks]
+    assert len(set(cells)) > 40_000
+    fs = profile_text(cells, chunk=20_000)
+    counts = Counter(picks)
+    assert fs.top_values_exact
+    assert {v.value: v.count for v in fs.top_values} == {
+        v.value: counts[v.value] for v in fs.top_values
+    }
+    assert [v.count for v in fs.top_values] == sorted(counts.values(), reverse=True)[:10]
+    assert fs.unique_count == 150
+    assert fs.is_categorical is False or fs.distinct_values == sorted(counts)
+    assert fs.sample_values == first_distinct(picks, 5)
+
+
+@pytest.mark.parametrize("then_text", [False, True])
+def test_distinct_counts_past_the_limit_in_spellings(then_text: bool) -> None:
+    # 40 UUIDs in 2,000 spellings, past an exact limit of 500 spellings: counted exactly by
+    # value; a cell that is no UUID afterwards makes the count of values no exact count of
+    # the text (its spellings were merged).
+    r = random.Random(8)
+    ids = [uuid.UUID(int=r.getrandbits(128)) for _ in range(40)]
+    cells = [spellings_of(ids[i % 40], r.getrandbits(32)) for i in range(2_000)]
+    cells += ["not a uuid"] if then_text else []
+    fs = profile_text(cells, chunk=300, exact_distinct_limit=500)
+    if then_text:
+        assert fs.type == "str"
+        assert not fs.unique_exact
+        assert not fs.top_values_exact
+    else:
+        assert fs.type == "UUID"
+        assert (fs.unique_count, fs.unique_exact) == (40, True)
+        assert fs.is_categorical
+        assert fs.distinct_values == sorted(ids)

@@ -108,7 +108,9 @@ class ColumnProfiler(_TextFolding):
                     type_name = refined
                     convert = convert_text(refined)
                 fmt = refined_fmt if refined == "str" else None
-        exact = self._exact is not None
+        # Distinct spellings kept one per value under a type the column then lost: a count of
+        # values no more (the spellings merged may be other values now).
+        exact = self._exact is not None and self._exact_grouped_as in {None, type_name}
         unique = self.unique_count
         top_counts: Counter[Any] = self._top
         by_value = merged(type_name) and (self._text or convert is not identity)

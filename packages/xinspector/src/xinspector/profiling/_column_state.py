@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from itertools import chain, repeat
+from itertools import chain, islice, repeat
 from operator import mul, sub
 from typing import Any
 
@@ -58,6 +58,8 @@ class _ColumnState:
         # type they were grouped under (see _regroup_top).
         self._regroup = True
         self._top_grouped_as: str | None = None
+        self._exact_regroup = True  # the same for the distinct values (see _regroup_exact)
+        self._exact_grouped_as: str | None = None
         # Up to this many distinct values the top values are exact (and merging a chunk's
         # counter is one cheap update); beyond it they are the heavy hitters of a capped counter.
         self._top_cap = max(1_000, 10 * self.options.categorical_threshold, 4 * self.options.top_k)
@@ -119,7 +121,7 @@ class _ColumnState:
     def _fold_common(self, cnt: Counter[Any], keys: list[Any]) -> None:
         if self._exact is not None:
             self._exact.update(keys)
-            if len(self._exact) > self.options.exact_distinct_limit:
+            if len(self._exact) > self.options.exact_distinct_limit and not self._regroup_exact():
                 self._hll = HyperLogLog(self.options.hll_precision)
                 self._hll_add(self._exact)
                 self._exact = None
@@ -134,26 +136,55 @@ class _ColumnState:
             self._top = Counter(dict(self._top.most_common(self._top_cap // 2)))
             self._top_exact = False
 
+    def _regroup_exact(self) -> bool:
+        """Keep one spelling per value (under the type so far) among the distinct ones; whether
+        that kept them under ``exact_distinct_limit``, hence the count exact.
+
+        As :meth:`_regroup_top`: probed first, and given up unless it at least halves the
+        limit's worth (each later attempt then converts about as many new spellings)."""
+        assert self._exact is not None
+        if not self._exact_regroup:
+            return False
+        guess = self._guess()
+        key = value_key(guess)
+        probe = list(islice(self._exact, 2_000))
+        if not merged(guess) or len({safe(key, s) for s in probe}) > len(probe) // 2:
+            self._exact_regroup = False
+            return False
+        firsts: dict[Any, Any] = {}
+        for spelling in self._exact:
+            firsts.setdefault(safe(key, spelling), spelling)
+        self._exact = set(firsts.values())
+        self._exact_grouped_as = guess
+        limit = self.options.exact_distinct_limit
+        if len(self._exact) > limit // 2:
+            self._exact_regroup = False
+        return len(self._exact) <= limit
+
     def _regroup_top(self) -> bool:
         """Count the top values by value (under the type so far), each under the spelling that
         first wrote it; whether that kept them under the cap, hence exact.
 
         A typed column may hold far more spellings than values (UUIDs in any letter case, one
-        instant at many offsets): the cap is meant for values. Tried while the counter holds
-        few spellings per cap (a chunk of mostly new values is no such column), and given up
-        once it did not help."""
+        instant at many offsets): the cap is meant for values. The first spellings are probed
+        first (a column of mostly distinct values, the usual one past the cap, is not worth
+        converting whole), and grouping is given up once it did not help."""
+        if not self._regroup:
+            return False
         guess = self._guess()
-        if not self._regroup or not merged(guess) or len(self._top) > 4 * self._top_cap:
+        key = value_key(guess)
+        cap = self._top_cap
+        probe = list(islice(self._top, 2 * cap))
+        if not merged(guess) or len({safe(key, s) for s in probe}) > cap:
             self._regroup = False
             return False
-        key = value_key(guess)
         firsts: dict[Any, Any] = {}
         grouped: Counter[Any] = Counter()
         for spelling, count in self._top.items():
             grouped[firsts.setdefault(safe(key, spelling), spelling)] += count
         self._top = grouped
         self._top_grouped_as = guess
-        if len(grouped) > self._top_cap:
+        if len(grouped) > cap:
             self._regroup = False
             return False
         return True
