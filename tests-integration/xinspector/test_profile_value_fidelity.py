@@ -323,3 +323,23 @@ def test_random_spellings_engine_equals_streaming_equals_python(
     if all(c in NULLS for c in cells):
         cells.append(spell(pool[0], r))
     check(write_column(tmp_path / f"random_{uuid.uuid4().hex[:8]}.csv", cells), "c", type_name)
+
+
+def test_random_case_uuids_past_the_limits(tmp_path: Path) -> None:
+    """150 UUIDs each written in random letter case over 60,000 rows: about as many spellings
+    as cells, past the streaming pass's 1,000-entry top counter and (with a smaller
+    ``exact_distinct_limit``) its exact distinct set; both paths count 150 values exactly."""
+    r = random.Random(21)
+    ids = [uuid.UUID(int=r.getrandbits(128)) for _ in range(150)]
+    path = tmp_path / "random_case.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["c", "k"])
+        for i in range(60_000):
+            u = ids[i] if i < len(ids) else r.choice(ids)
+            w.writerow(["".join(r.choice((ch, ch.upper())) for ch in str(u)), i % 3])
+    s, e = check(path, "c", "UUID")
+    assert s.unique_count == e.unique_count == 150
+    assert s.unique_exact
+    assert s.top_values_exact
+    assert [v.count for v in s.top_values] == [v.count for v in e.top_values]
