@@ -327,8 +327,8 @@ def test_random_spellings_engine_equals_streaming_equals_python(
 
 def test_random_case_uuids_past_the_limits(tmp_path: Path) -> None:
     """150 UUIDs each written in random letter case over 60,000 rows: about as many spellings
-    as cells, past the streaming pass's 1,000-entry top counter and (with a smaller
-    ``exact_distinct_limit``) its exact distinct set; both paths count 150 values exactly."""
+    as cells, past the streaming pass's 1,000-entry top counter and its 50,000
+    exact distinct values (``exact_distinct_limit``); both paths count 150 values exactly."""
     r = random.Random(21)
     ids = [uuid.UUID(int=r.getrandbits(128)) for _ in range(150)]
     path = tmp_path / "random_case.csv"
