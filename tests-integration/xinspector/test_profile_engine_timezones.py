@@ -19,7 +19,6 @@ cases it found are kept in ``FOUND``.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import random
@@ -31,11 +30,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from file_profiles import assert_fields_agree, inspect_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xinspector import FieldStatistics, ProfileOptions, XInspector
-from xresource import ResourceFactory
+from xinspector import FieldStatistics, ProfileOptions
 
 NULLS = {"", "NULL", "N/A", "null", "None"}
 SAME = [
@@ -54,11 +53,6 @@ SAME = [
     "quantiles_exact",
 ]
 OFFSETS = ["Z", "+05:30", "+0530", "-08:00", "+00:00", "+14:00", "-12:00", "+02:00"]
-
-
-def inspect(path: Path, engine: bool, options: ProfileOptions | None = None) -> Any:
-    resource = ResourceFactory.from_url(str(path))
-    return asyncio.run(XInspector(resource, engine=engine, options=options).inspect())
 
 
 def spelled(when: datetime, r: random.Random, *, offset: str | None) -> str:
@@ -148,8 +142,7 @@ def close(a: Any, b: Any) -> bool:
 def same(s: FieldStatistics, e: FieldStatistics, *, mixed: bool) -> None:
     """The statistics of one column agree; a mixed column's values also keep their spelling
     (naive or aware, and which offset) and its samples are the same."""
-    for key in SAME:
-        assert getattr(s, key) == getattr(e, key), f"{s.name}.{key}"
+    assert_fields_agree(s, e, SAME)
     # Bounds are exact, and both naive or both aware (a naive and an aware value are never ==).
     for key in ("min", "max", "date_min", "date_max"):
         assert spelled_alike(getattr(s, key), getattr(e, key)), f"{s.name}.{key}"
@@ -189,7 +182,7 @@ def same(s: FieldStatistics, e: FieldStatistics, *, mixed: bool) -> None:
 
 
 def compare(path: Path, options: ProfileOptions | None = None) -> tuple[Any, Any]:
-    streamed, engine = inspect(path, False, options), inspect(path, True, options)
+    streamed, engine = inspect_file(path, False, options), inspect_file(path, True, options)
     assert streamed.total_count == engine.total_count
     assert list(streamed.field_statistics) == list(engine.field_statistics)
     for name, s in streamed.field_statistics.items():
@@ -270,7 +263,7 @@ def test_aware_values_come_back_in_one_tzinfo(tmp_path: Path) -> None:
     value in that one kind. (The streaming pass's top and sample values keep the offset the file
     first writes each instant with.)"""
     path = hostile_csv(tmp_path / "zones.csv", rows=800, seed=8)
-    streamed, engine = inspect(path, False), inspect(path, True)
+    streamed, engine = inspect_file(path, False), inspect_file(path, True)
     s, e = streamed.field_statistics["aware"], engine.field_statistics["aware"]
     assert tzinfos(s, all_values=False) == {UTC}
     assert tzinfos(e, all_values=True) == {UTC}

@@ -8,7 +8,6 @@ it sorts below it as text).
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import random
@@ -19,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from file_profiles import assert_fields_agree, inspect_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from xinspector import XInspector
-from xresource import ResourceFactory
 
 SAME = [
     "type",
@@ -36,10 +33,6 @@ SAME = [
     "cardinality",
     "sample_values",
 ]
-
-
-def inspect(path: Path, engine: bool) -> Any:
-    return asyncio.run(XInspector(ResourceFactory.from_url(str(path)), engine=engine).inspect())
 
 
 def spell(u: uuid.UUID, r: random.Random) -> str:
@@ -64,12 +57,11 @@ def column_uuids(path: Path, name: str) -> list[uuid.UUID]:
 
 
 def compare(path: Path, columns: list[str]) -> dict[str, Any]:
-    streamed, engine = inspect(path, False), inspect(path, True)
+    streamed, engine = inspect_file(path, False), inspect_file(path, True)
     assert streamed.total_count == engine.total_count
     for name in columns:
         s, e = streamed.field_statistics[name], engine.field_statistics[name]
-        for key in SAME:
-            assert getattr(s, key) == getattr(e, key), f"{name}.{key}"
+        assert_fields_agree(s, e, SAME)
         values = column_uuids(path, name)
         assert (e.min, e.max) == (min(values), max(values)), name
         assert isinstance(e.min, uuid.UUID), name
@@ -122,7 +114,7 @@ def test_csv_column_that_only_looks_like_uuids_stays_text(tmp_path: Path) -> Non
         for i, u in enumerate(uuids(r, 25_000)):
             late = i == 24_000
             w.writerow(["{" + str(u) + "}" if late else str(u)])
-    streamed, engine = inspect(path, False), inspect(path, True)
+    streamed, engine = inspect_file(path, False), inspect_file(path, True)
     s, e = streamed.field_statistics["u"], engine.field_statistics["u"]
     assert s.type == e.type == "str"
     assert s.unique_count == e.unique_count == 25_000
@@ -197,7 +189,7 @@ def test_uuid_bounds_are_the_128_bit_order(
     tmp_path: Path, cells: list[str], expected: tuple[str, str], engine: bool
 ) -> None:
     path = write_column(tmp_path / "bounds.csv", cells)
-    got = inspect(path, engine).field_statistics["u"]
+    got = inspect_file(path, engine).field_statistics["u"]
     values = column_uuids(path, "u")
     assert got.type == "UUID"
     assert (got.min, got.max) == (min(values), max(values))
@@ -239,7 +231,7 @@ def test_random_uuid_bounds(tmp_path: Path, cells: list[tuple[uuid.UUID, str]]) 
     path = write_column(tmp_path / f"random_{uuid.uuid4().hex[:8]}.csv", text)
     values = column_uuids(path, "u")
     for engine in (True, False):
-        got = inspect(path, engine).field_statistics["u"]
+        got = inspect_file(path, engine).field_statistics["u"]
         if not values:
             assert (got.min, got.max) == (None, None)
             continue

@@ -10,16 +10,15 @@ those bounds stay on the engine, exactly.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from file_profiles import inspect_file
 
-from xinspector import XInspector, XInspectorError
-from xresource import ResourceFactory
+from xinspector import XInspectorError
 
 HUGE = 10**40  # beyond 2**127
 LOW = -(2**127)  # HUGEINT's bounds
@@ -33,10 +32,6 @@ def write(path: Path, values: list[Any]) -> Path:
         for i, v in enumerate(values):
             w.writerow([i, v, "é ü" if i % 3 else ""])
     return path
-
-
-def inspect(path: Path, engine: bool | None) -> Any:
-    return asyncio.run(XInspector(ResourceFactory.from_url(str(path)), engine=engine).inspect())
 
 
 CASES = {
@@ -66,8 +61,8 @@ NULLS = {"", "NULL", "N/A"}
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_default_streams_a_file_of_such_numbers(tmp_path: Path, case: str) -> None:
     path = write(tmp_path / f"{case}.csv", CASES[case])
-    streamed = inspect(path, False)
-    default = inspect(path, None)
+    streamed = inspect_file(path, False)
+    default = inspect_file(path, None)
     decimal = case.startswith("decimal")
     numbers = [Decimal(v) if decimal else int(v) for v in CASES[case] if v not in NULLS]
     for result in (streamed, default):
@@ -84,14 +79,14 @@ def test_default_streams_a_file_of_such_numbers(tmp_path: Path, case: str) -> No
 def test_engine_true_refuses_them_naming_the_column(tmp_path: Path, case: str) -> None:
     path = write(tmp_path / f"{case}.csv", CASES[case])
     with pytest.raises(XInspectorError, match=rf"column 'n'.*{BEYOND[case]}.*engine=False"):
-        inspect(path, True)
+        inspect_file(path, True)
 
 
 def test_integers_at_hugeint_bounds_stay_on_the_engine(tmp_path: Path) -> None:
     values = [str(LOW), str(HIGH), str(2**64), "-5", "", *(str(i) for i in range(50))]
     path = write(tmp_path / "bounds.csv", values)
-    engine = inspect(path, True).field_statistics["n"]
-    streamed = inspect(path, False).field_statistics["n"]
+    engine = inspect_file(path, True).field_statistics["n"]
+    streamed = inspect_file(path, False).field_statistics["n"]
     assert engine.type == streamed.type == "int"
     assert (engine.min, engine.max) == (streamed.min, streamed.max) == (LOW, HIGH)
     assert engine.null_count == streamed.null_count == 1
@@ -102,8 +97,8 @@ def test_decimals_of_38_digits_stay_on_the_engine(tmp_path: Path) -> None:
     # 38 digits at scale 2: 36 integer digits at most (the check of every cell runs, passes)
     values = ["9" * 36 + ".25", "-" + "1" * 35 + ".5", "0.01", "", "7"]
     path = write(tmp_path / "digits.csv", values)
-    engine = inspect(path, True).field_statistics["n"]
-    streamed = inspect(path, False).field_statistics["n"]
+    engine = inspect_file(path, True).field_statistics["n"]
+    streamed = inspect_file(path, False).field_statistics["n"]
     assert engine.type == streamed.type == "Decimal"
     assert (engine.min, engine.max) == (streamed.min, streamed.max)
     assert engine.max == Decimal("9" * 36 + ".25")

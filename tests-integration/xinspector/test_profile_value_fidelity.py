@@ -17,7 +17,6 @@ generated columns; the columns it found are kept in ``FOUND``.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import random
@@ -30,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from file_profiles import assert_fields_agree, inspect_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xinspector import FieldStatistics, XInspector
-from xresource import ResourceFactory
+from xinspector import FieldStatistics
 
 NULLS = {"", "NULL", "N/A", "null", "None"}
 SAME = [
@@ -53,10 +52,6 @@ SAME = [
     "date_min",
     "date_max",
 ]
-
-
-def inspect(path: Path, engine: bool) -> Any:
-    return asyncio.run(XInspector(ResourceFactory.from_url(str(path)), engine=engine).inspect())
 
 
 def to_bool(v: str) -> bool:
@@ -95,10 +90,9 @@ def first_distinct(values: list[Any], n: int = 5) -> list[Any]:
 
 def check(path: Path, name: str, type_name: str) -> tuple[FieldStatistics, FieldStatistics]:
     """Both paths agree with each other and with the oracle on column ``name``."""
-    s = inspect(path, False).field_statistics[name]
-    e = inspect(path, True).field_statistics[name]
-    for key in SAME:
-        assert getattr(s, key) == getattr(e, key), f"{name}.{key}"
+    s = inspect_file(path, False).field_statistics[name]
+    e = inspect_file(path, True).field_statistics[name]
+    assert_fields_agree(s, e, SAME)
     values = oracle(path, name, type_name)
     counts = Counter(values)
     for fs in (s, e):
@@ -187,7 +181,7 @@ def test_hostile_csv_is_profiled_by_value(tmp_path: Path, distinct: int, seed: i
         s, _ = check(path, name, type_name)
         assert s.top_values_exact
     if distinct <= 100:  # few values: categorical on both paths
-        assert inspect(path, False).field_statistics["u"].is_categorical
+        assert inspect_file(path, False).field_statistics["u"].is_categorical
 
 
 def test_hostile_jsonl_is_profiled_by_value(tmp_path: Path) -> None:
@@ -208,7 +202,7 @@ def test_hostile_jsonl_is_profiled_by_value(tmp_path: Path) -> None:
     check(path, "u", "UUID")
     check(path, "t", "datetime")
     for engine in (False, True):
-        fs = inspect(path, engine).field_statistics["nothing"]
+        fs = inspect_file(path, engine).field_statistics["nothing"]
         assert (fs.type, fs.type_counts, fs.null_count) == ("None", {}, 600), engine
 
 
@@ -263,7 +257,7 @@ def test_naive_next_to_aware_has_no_bounds(tmp_path: Path, kind: str) -> None:
             "".join(json.dumps({"c": None if c == "NULL" else c}) + "\n" for c in cells),
             encoding="utf-8",
         )
-    got = [inspect(path, engine).field_statistics["c"] for engine in (False, True)]
+    got = [inspect_file(path, engine).field_statistics["c"] for engine in (False, True)]
     for fs in got:
         assert fs.type == "datetime"
         assert (fs.min, fs.max, fs.date_min, fs.date_max) == (None, None, None, None)
@@ -280,7 +274,7 @@ def test_columns_of_nulls_only(tmp_path: Path, kind: str) -> None:
     else:
         path.write_text('{"a": null, "b": 1}\n{"b": 2}\n{"a": null, "b": 3}\n', encoding="utf-8")
     for engine in (False, True):
-        fs = inspect(path, engine).field_statistics["a"]
+        fs = inspect_file(path, engine).field_statistics["a"]
         assert (fs.type, fs.type_counts) == ("None", {}), engine
         assert (fs.count, fs.null_count, fs.unique_count) == (3, 3, 0), engine
         assert fs.sample_values == [], engine

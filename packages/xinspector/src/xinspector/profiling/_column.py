@@ -20,9 +20,6 @@ from xinspector.profiling._values import REFINED, convert_text, identity, merged
 
 __all__ = ["ColumnProfiler"]
 
-# The names _sql.py imports from here (another module's owner moves them to ._values).
-_convert_text, _safe = convert_text, safe
-
 
 class ColumnProfiler(_TextFolding):
     """Statistics of one column, accumulated chunk by chunk.

@@ -18,12 +18,12 @@ from uuid import UUID
 
 from xinspector._schema import CollectionSchema
 from xinspector._types import PATTERNS, is_numeric_type
-from xinspector.profiling._column import _convert_text, _safe
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
 from xinspector.profiling._order import rank_counts, sorted_values
 from xinspector.profiling._sql_distribution import sql_distributions
 from xinspector.profiling._sql_uuid import uuid_bounds, uuid_key, uuid_order
 from xinspector.profiling._stats import DataQuality, FieldStatistics, ValueCount
+from xinspector.profiling._values import convert_text, safe
 from xresource import SQLDatabaseResource, XResourceQueryError
 
 __all__ = ["profile_sql_table"]
@@ -444,8 +444,8 @@ def _pg_top(stats: dict[str, Any] | None, total: int, ftype: str, k: int) -> lis
 
 
 def _text_converter(ftype: str) -> Callable[[str], Any]:
-    convert = _convert_text(ftype)
-    return lambda v: _safe(convert, v)
+    convert = convert_text(ftype)
+    return lambda v: safe(convert, v)
 
 
 def _value(value: Any, ftype: str) -> Any:
