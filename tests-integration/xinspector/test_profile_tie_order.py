@@ -219,6 +219,41 @@ async def test_top_and_distinct_values_in_one_order_everywhere(profile: Profile)
     assert answers(await profile()) == first
 
 
+async def test_text_bounds_in_code_point_order_everywhere(profile: Profile) -> None:
+    # The least and greatest text as Python orders it, whatever the collation (PostgreSQL's
+    # ICU put 'a' before 'B' and 'á' before 'Z'; MariaDB's general_ci 'a' beside 'A').
+    result = await profile()
+    for name in ("txt", "big"):
+        fs = result.field_statistics[name]
+        assert (fs.min, fs.max) == (min(VALUES[name]), max(VALUES[name])), name
+
+
+async def test_postgresql_padded_enum_and_locale_text_bounds(
+    postgres_url: str, unique_name: str
+) -> None:
+    # char(n) keeps its padding (a cast to text would drop it), an enum compares as its labels'
+    # text (not in declaration order), a column under a locale's collation by code point.
+    db = ResourceFactory.from_url(postgres_url)
+    assert isinstance(db, SQLDatabaseResource)
+    table, mood = f"tie_{unique_name}", f"tie_mood_{unique_name}"
+    rows = [("ab", "sad", "b"), ("Z", "ok", "A"), ("a", "Zed", "á"), (None, None, "Z")]
+    async with db:
+        await db.execute(f"CREATE TYPE {mood} AS ENUM ('sad', 'ok', 'Zed')")
+        try:
+            await db.execute(
+                f'CREATE TABLE {table} (c char(4), m {mood}, v varchar(10) COLLATE "en-US-x-icu")'
+            )
+            await db.execute_many(f"INSERT INTO {table} VALUES ($1, $2, $3)", rows)
+            result = await XInspector(db).inspect(table)
+        finally:
+            await db.execute(f"DROP TABLE IF EXISTS {table}")
+            await db.execute(f"DROP TYPE IF EXISTS {mood}")
+    bounds = {n: (fs.min, fs.max) for n, fs in result.field_statistics.items()}
+    assert bounds == {"c": ("Z   ", "ab  "), "m": ("Zed", "sad"), "v": ("A", "á")}
+    top = {n: [v.value for v in fs.top_values] for n, fs in result.field_statistics.items()}
+    assert top["c"] == ["Z   ", "a   ", "ab  "]
+
+
 def test_the_oracle_is_hostile_enough() -> None:
     """The data must tie where the orders differ, or the test above proves nothing."""
     txt, _, _ = oracle("txt")
@@ -231,3 +266,5 @@ def test_the_oracle_is_hostile_enough() -> None:
     assert unique == 121
     assert [c for _, c in big] == [3] + [2] * 9  # the cut falls inside 120 tied values
     assert [v for v, _ in big[1:4]] == ["W00", "W01", "W02"]
+    # A linguistic order has other bounds: 'a' or ' a' first, 'Z' or 'z' last.
+    assert (min(VALUES["txt"]), max(VALUES["txt"])) == (" a", "😀")

@@ -38,21 +38,29 @@ def _length_fn(dialect: str) -> str:
     return "CHAR_LENGTH" if dialect == "mysql" else "length"
 
 
-def _exact(dialect: str, col: str, ftype: str) -> str:
-    """``col`` as counted, grouped and compared: text by its code points, as Python compares it.
+def _exact(dialect: str, col: str, ftype: str, native: str | None = None) -> str:
+    """``col`` as counted, grouped and compared: text by its code points, as Python compares it
+    (``native``: the column's own type, as discovery reports it).
 
     MariaDB's default collation (``utf8mb4_general_ci``) makes ``'a' = 'A' = 'á' = 'a '``, so
     its ``count(DISTINCT)`` and ``GROUP BY`` would merge what every other backend counts apart:
     text is converted to ``utf8mb4_nopad_bin`` (UTF-8 bytes, no padding). SQLite and DuckDB
     compare bytes by default; ``BINARY``/``binary`` undo a column's declared ``NOCASE``.
-    PostgreSQL's deterministic collations already group by bytes (see :func:`_order_by`).
-    Enumerations and sets count as their labels' text, as they do when streamed. UUIDs count
-    once per UUID whatever their spelling (see :mod:`._sql_uuid`).
+    PostgreSQL's ``COLLATE "C"`` compares UTF-8 bytes whatever the column's or the database's
+    locale (``en_US`` puts ``'a'`` before ``'B'``, ICU ``'á'`` before ``'Z'``: the minimum and
+    maximum of a table differed from the same values in a file); an enumeration or ``citext``
+    compares as its text (``::text``: they take no collation), ``char(n)`` as itself (the cast
+    would drop its padding, which its values keep). Enumerations and sets count as their
+    labels' text, as they do when streamed. UUIDs count once per UUID whatever their spelling
+    (see :mod:`._sql_uuid`).
     """
     if ftype == "UUID":
         return uuid_key(dialect, col)
     if ftype != "str":
         return col
+    if dialect == "postgresql":
+        padded = (native or "").split("(")[0].strip() in {"character", "char", "bpchar"}
+        return f'{col} COLLATE "C"' if padded else f'{col}::text COLLATE "C"'
     if dialect == "mysql":
         return f"CONVERT({col} USING utf8mb4) COLLATE utf8mb4_nopad_bin"
     if dialect == "sqlite":
@@ -63,17 +71,15 @@ def _exact(dialect: str, col: str, ftype: str) -> str:
     return col
 
 
-def _order_by(dialect: str, col: str, ftype: str) -> str:
-    """``col`` ascending as :func:`~xinspector.profiling._order.value_key` orders values of one
-    SQL type: numbers, dates and booleans natively (NaN last in PostgreSQL and DuckDB, as
-    there), text in code-point order whatever the database's locale (``COLLATE "C"`` compares
-    UTF-8 bytes, whose order is the code points'). It decides which of the values tied at a
-    ``LIMIT`` come back; the rows are sorted again in Python."""
-    if dialect == "postgresql" and ftype == "str":
-        return f'{col}::text COLLATE "C"'  # ::text: enum and citext take no COLLATE
-    if ftype == "UUID":  # col is already the key of _exact
-        return uuid_order(dialect, col)
-    return _exact(dialect, col, ftype)
+def _order_by(dialect: str, key: str, ftype: str) -> str:
+    """``key`` (a column as :func:`_exact` gives it) ascending as
+    :func:`~xinspector.profiling._order.value_key` orders values of one SQL type: numbers, dates
+    and booleans natively (NaN last in PostgreSQL and DuckDB, as there), text in code-point
+    order (the key's binary collation). It decides which of the values tied at a ``LIMIT`` come
+    back; the rows are sorted again in Python."""
+    if ftype == "UUID":
+        return uuid_order(dialect, key)
+    return key
 
 
 async def profile_sql_table(
@@ -108,19 +114,20 @@ async def profile_sql_table(
     for i, name in enumerate(names):
         col = d.quote(name)
         ftype = schema.fields[name].type
+        key = _exact(dialect, col, ftype, schema.fields[name].db_type)
         select.append(f"count({col}) AS nn_{i}")
         if dialect == "duckdb" and ftype not in {"json", "list", "object", "dict"}:
             # As the streaming pass: exact up to exact_distinct_limit values, HyperLogLog
             # beyond (the exact counts follow in a second query, for the columns below it).
-            select.append(f"approx_count_distinct({_exact(dialect, col, ftype)}) AS ad_{i}")
+            select.append(f"approx_count_distinct({key}) AS ad_{i}")
         elif not use_stats and ftype not in {"json", "list", "object", "dict"}:
-            select.append(f"count(DISTINCT {_exact(dialect, col, ftype)}) AS nd_{i}")
+            select.append(f"count(DISTINCT {key}) AS nd_{i}")
         if ftype == "UUID":
             lo, hi = uuid_bounds(dialect, col, table_sql)
             select += [f"{lo} AS mn_{i}", f"{hi} AS mx_{i}"]
         elif ftype not in _NO_MINMAX:
-            select.append(f"min({_exact(dialect, col, ftype)}) AS mn_{i}")
-            select.append(f"max({_exact(dialect, col, ftype)}) AS mx_{i}")
+            select.append(f"min({key}) AS mn_{i}")
+            select.append(f"max({key}) AS mx_{i}")
         if is_numeric_type(ftype):
             cast = "::float8" if dialect == "postgresql" else ""
             std = "stddev_samp" if dialect != "sqlite" else None
@@ -141,7 +148,10 @@ async def profile_sql_table(
     assert row is not None
     picked: dict[str, list[Any]] = {}
     if dialect == "duckdb":
-        exact_cols = [_exact(dialect, d.quote(n), schema.fields[n].type) for n in names]
+        exact_cols = [
+            _exact(dialect, d.quote(n), schema.fields[n].type, schema.fields[n].db_type)
+            for n in names
+        ]
         row = await _exact_distinct(db, table_sql, exact_cols, dict(row), options)
         if sketches:
             picked = await _approx_top_values(db, table_sql, names, row, options)
@@ -154,7 +164,7 @@ async def profile_sql_table(
     grouped: dict[str, tuple[list[tuple[Any, int]], int | None, list[Any] | None]] | None = None
     for i, name in enumerate(names):
         fschema = schema.fields[name]
-        ftype = fschema.type
+        ftype, native = fschema.type, fschema.db_type
         nn = int(row[f"nn_{i}"])
         fs = FieldStatistics(
             name=name, type=ftype, format=fschema.format, count=total, null_count=total - nn
@@ -186,7 +196,7 @@ async def profile_sql_table(
             fs.avg_length = float(row[f"la_{i}"])
         if ftype not in {"json", "list", "object", "dict"}:
             if name in picked:
-                fs.top_values = await _counted(db, table_sql, name, ftype, picked[name])
+                fs.top_values = await _counted(db, table_sql, name, ftype, picked[name], native)
                 fs.top_values_exact = False
             elif fs.unique_count <= options.categorical_threshold * 2 or not use_stats:
                 if use_stats and grouped is None:
@@ -198,6 +208,7 @@ async def profile_sql_table(
                     ftype,
                     options,
                     exact_all=fs.unique_count <= options.categorical_threshold,
+                    native=native,
                 )
                 fs.top_values = [ValueCount(value=_value(v, ftype), count=c) for v, c in top[0]]
                 if top[1] is not None:
@@ -348,13 +359,18 @@ async def _approx_top_values(
 
 
 async def _counted(
-    db: SQLDatabaseResource, table_sql: str, name: str, ftype: str, values: list[Any]
+    db: SQLDatabaseResource,
+    table_sql: str,
+    name: str,
+    ftype: str,
+    values: list[Any],
+    native: str | None = None,
 ) -> list[ValueCount]:
     """Exact counts of the values a sketch picked: a filtered scan instead of a ``GROUP BY``
     of every value."""
     if not values:
         return []
-    col = _exact(db.dialect.name, db.dialect.quote(name), ftype)
+    col = _exact(db.dialect.name, db.dialect.quote(name), ftype, native)
     marks = ", ".join(db.dialect.param(i + 1) for i in range(len(values)))
     rows = await db.fetch_all(
         f"SELECT {col} AS v, count(*) AS c FROM {table_sql} WHERE {col} IN ({marks}) "  # noqa: S608
@@ -375,6 +391,7 @@ async def _group_by(
     options: ProfileOptions,
     *,
     exact_all: bool,
+    native: str | None = None,
 ) -> tuple[list[tuple[Any, int]], int | None, list[Any] | None]:
     """Top values by ``GROUP BY``; with ``exact_all`` also every distinct value and its count.
 
@@ -383,7 +400,7 @@ async def _group_by(
     the database left open kept whichever rows its hash table or its threads gave first)."""
     dialect = db.dialect.name
     col = db.dialect.quote(name)
-    key = _exact(dialect, col, ftype)
+    key = _exact(dialect, col, ftype, native)
     limit = options.categorical_threshold + 1 if exact_all else options.top_k
     rows = await db.fetch_all(
         f"SELECT {key} AS v, count(*) AS c FROM {table_sql} WHERE {col} IS NOT NULL "  # noqa: S608
