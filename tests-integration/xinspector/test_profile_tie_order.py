@@ -4,7 +4,8 @@ The same hostile columns (text that ties among ``'a'``, ``'A'``, ``'á'``, ``'a 
 decomposed accents, emoji and mixed case; integers whose text order is not their order; dates
 around the epoch; booleans; a many-valued text column whose ties straddle the ``top_k`` cut)
 are written to a CSV file (profiled streamed and by the engine), PostgreSQL, SQLite, MariaDB
-(case- and accent-insensitive default collation), a DuckDB database and MongoDB. Each backend
+(case- and accent-insensitive default collation), a DuckDB database and MongoDB (a collection
+whose default collation ignores case and accents). Each backend
 profiles them twice; every answer must equal the oracle: Python's own order over the rows
 (count descending, then the value), computed here from the rows with ``Counter``.
 """
@@ -188,6 +189,9 @@ async def profile(
                 doc[key] = value
             docs.append(doc)
         async with db:
+            # A default collation that ignores case and accents ('a' = 'A' = 'á'): the
+            # profile's pipelines must count and order by code point all the same.
+            await db.db.create_collection(name, collation={"locale": "en", "strength": 1})
             await db.insert_many(name, docs)
             try:
                 yield lambda: XInspector(db).inspect(name)

@@ -20,6 +20,7 @@ from xresource import (
     XResourceAuthenticationError,
     XResourceConfigurationError,
     XResourceConnectionError,
+    XResourceError,
     XResourceIntegrityError,
     XResourcePoolExhaustedError,
     XResourceValidationError,
@@ -126,6 +127,23 @@ async def test_a_chosen_uuid_representation_is_kept(
                 await resource.insert_many(unique_name, [{"u": UUIDS[0]}])
         finally:
             await resource.client.drop_database("xres_uuid")
+
+
+async def test_aggregate_collation(mongo: MongoDBResource, unique_name: str) -> None:
+    # The collection's default collation ignores case; a pipeline may compare code points.
+    await mongo.db.create_collection(unique_name, collation={"locale": "en", "strength": 2})
+    await mongo.insert_many(unique_name, [{"t": t} for t in ["a", "A", "b", "B", "b"]])
+    group = [{"$group": {"_id": "$t", "n": {"$sum": 1}}}]
+    assert len(await mongo.aggregate(unique_name, group)) == 2
+    simple = {"locale": "simple"}
+    rows = await mongo.aggregate(unique_name, group, collation=simple)
+    assert sorted((r["_id"], r["n"]) for r in rows) == [("A", 1), ("B", 1), ("a", 1), ("b", 2)]
+    batches = mongo.aggregate_stream(unique_name, group, collation=simple, batch_size=2)
+    async with aclosing(batches) as stream:
+        streamed = [r async for batch in stream for r in batch]
+    assert len(streamed) == 4
+    with pytest.raises(XResourceError, match="locale.*no-such-locale"):
+        await mongo.aggregate(unique_name, group, collation={"locale": "no-such-locale"})
 
 
 async def test_streaming_in_batches(mongo: MongoDBResource, unique_name: str) -> None:

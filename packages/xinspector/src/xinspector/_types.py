@@ -48,6 +48,12 @@ DEFAULT_NULL_TOKENS: frozenset[str] = frozenset(
 
 #: Python type names of the BSON type aliases (``$type``, ``bsonType``) and of the JSON Schema
 #: ``number``; the profiler names the types it counts with it too.
+
+#: The MongoDB collation that compares text by code point (``simple``), whatever collation a
+#: collection was created with: every xinspector pipeline runs with it, so that ``'a'`` and
+#: ``'A'`` stay two values and bounds follow Python's order, as on every other backend.
+MONGO_CODE_POINTS: dict[str, str] = {"locale": "simple"}
+
 BSON_TYPES = {
     "string": "str",
     "int": "int",

@@ -17,7 +17,7 @@ from typing import Any
 
 from xinspector._errors import XInspectorNotFoundError
 from xinspector._schema import CollectionSchema, FieldSchema, IndexSchema
-from xinspector._types import BSON_TYPES, split_union, unify_types
+from xinspector._types import BSON_TYPES, MONGO_CODE_POINTS, split_union, unify_types
 from xinspector.discovery._samples import RecordSchemaBuilder
 
 __all__ = ["discover_mongodb", "field_from_json_schema"]
@@ -142,6 +142,7 @@ async def _verify_fields(
             {"$limit": _MAX_VERIFIED_PATHS},
         ],
         allow_disk_use=True,
+        collation=MONGO_CODE_POINTS,
     )
     for key in sorted(str(k["_id"]) for k in keys):
         if key not in schema.fields:
@@ -158,7 +159,9 @@ async def _verify_fields(
         }
         group[f"n{i}"] = {"$sum": {"$cond": [{"$eq": [kind, "null"]}, 1, 0]}}
         group[f"t{i}"] = {"$addToSet": _type_expression(expr, uuids=uuids)}
-    rows = await resource.aggregate(collection, [{"$group": group}], allow_disk_use=True)
+    rows = await resource.aggregate(
+        collection, [{"$group": group}], allow_disk_use=True, collation=MONGO_CODE_POINTS
+    )
     if not rows:
         return
     row = rows[0]
@@ -202,7 +205,9 @@ async def discover_mongodb(
     builder = RecordSchemaBuilder(
         categorical_threshold=categorical_threshold, complete=not pipeline
     )
-    async for batch in resource.aggregate_stream(collection, pipeline or [{"$match": {}}]):
+    async for batch in resource.aggregate_stream(
+        collection, pipeline or [{"$match": {}}], collation=MONGO_CODE_POINTS
+    ):
         builder.add_many(batch)
     schema = builder.build(collection, kind="collection", source="mongodb")
     schema.row_estimate = total

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from xinspector._schema import CollectionSchema
-from xinspector._types import BSON_TYPES, PATTERNS
+from xinspector._types import BSON_TYPES, MONGO_CODE_POINTS, PATTERNS
 from xinspector.profiling._mongodb_distribution import mongodb_distributions
 from xinspector.profiling._options import ProfileOptions, ProgressCallback
 from xinspector.profiling._order import rank_counts, sorted_values
@@ -106,12 +106,16 @@ async def profile_mongodb_collection(
         group[f"ln_{i}"] = {"$min": strlen}
         group[f"lx_{i}"] = {"$max": strlen}
         group[f"la_{i}"] = {"$avg": strlen}
-    rows = await resource.aggregate(coll_name, [{"$group": group}], allow_disk_use=True)
+    rows = await resource.aggregate(
+        coll_name, [{"$group": group}], allow_disk_use=True, collation=MONGO_CODE_POINTS
+    )
     agg = rows[0] if rows else {"n": 0}
     total = int(agg.get("n", 0))
     if progress is not None:
         progress(total, total)
-    samples = await resource.aggregate(coll_name, [{"$limit": max(options.sample_size, 200)}])
+    samples = await resource.aggregate(
+        coll_name, [{"$limit": max(options.sample_size, 200)}], collation=MONGO_CODE_POINTS
+    )
     fields: dict[str, FieldStatistics] = {}
     for i, name in enumerate(names):
         ftype = schema.fields[name].type
@@ -136,11 +140,14 @@ async def profile_mongodb_collection(
                 },
             ],
             allow_disk_use=True,
+            collation=MONGO_CODE_POINTS,
         )
         top_docs = facet[0]["top"] if facet else []
         unique = int(facet[0]["n"][0]["n"]) if facet and facet[0]["n"] else 0
         types = await resource.aggregate(
-            coll_name, [{"$group": {"_id": {"$type": value}, "c": {"$sum": 1}}}]
+            coll_name,
+            [{"$group": {"_id": {"$type": value}, "c": {"$sum": 1}}}],
+            collation=MONGO_CODE_POINTS,
         )
         type_counts = {
             BSON_TYPES.get(t["_id"], t["_id"]): int(t["c"])

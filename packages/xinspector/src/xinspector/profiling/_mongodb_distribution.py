@@ -21,7 +21,7 @@ import math
 from typing import Any
 
 from xinspector._schema import CollectionSchema
-from xinspector._types import is_numeric_type
+from xinspector._types import MONGO_CODE_POINTS, is_numeric_type
 from xinspector.profiling._distribution import (
     TEMPORAL_TYPES,
     apply_histogram,
@@ -82,6 +82,7 @@ async def mongodb_distributions(
                     {"$group": {"_id": {"$strLenCP": v}, "c": {"$sum": 1}}},
                 ],
                 allow_disk_use=True,
+                collation=MONGO_CODE_POINTS,
             )
             apply_length_histogram(fs, [(r["_id"], r["c"]) for r in rows], bins)
         spec = _value(name, ftype)
@@ -106,6 +107,7 @@ async def mongodb_distributions(
                 },
             ],
             allow_disk_use=True,
+            collation=MONGO_CODE_POINTS,
         )
         if not agg or not agg[0]["n"]:
             continue
@@ -126,6 +128,7 @@ async def mongodb_distributions(
                 coll,
                 [*base, {"$group": {"_id": index, "c": {"$sum": 1}}}],
                 allow_disk_use=True,
+                collation=MONGO_CODE_POINTS,
             )
             counts = {int(r["_id"]): int(r["c"]) for r in rows}
         apply_histogram(fs, lo, hi, bins, counts, type_name=ftype, aware=aware)
@@ -149,6 +152,7 @@ async def _quantiles(
                 },
             ],
             allow_disk_use=True,
+            collation=MONGO_CODE_POINTS,
         )
         return [float(v) for v in rows[0]["q"]], False
     positions = []
@@ -174,6 +178,7 @@ async def _quantiles(
                 {"$match": {"rn": {"$in": [r + 1 for r in sorted(wanted)]}}},
             ],
             allow_disk_use=True,
+            collation=MONGO_CODE_POINTS,
         )
         at = {int(r["rn"]) - 1: float(r["x"]) for r in rows}
     else:
@@ -182,6 +187,7 @@ async def _quantiles(
                 coll,
                 [*base, {"$sort": {"x": 1}}, {"$skip": rank}, {"$limit": 1}],
                 allow_disk_use=True,
+                collation=MONGO_CODE_POINTS,
             )
             at[rank] = float(rows[0]["x"])
     out = []

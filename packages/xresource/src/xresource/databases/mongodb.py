@@ -55,9 +55,15 @@ from xresource.errors import (
 __all__ = ["FORBIDDEN_OPERATORS", "MongoDBResource", "MongoPoolStats", "check_no_server_js"]
 
 
-def _disk(allow_disk_use: bool | None) -> dict[str, Any]:
-    # The server rejects allowDiskUse=null: send the option only when it was given.
-    return {} if allow_disk_use is None else {"allowDiskUse": bool(allow_disk_use)}
+def _options(allow_disk_use: bool | None, collation: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The aggregate options given. (The server rejects allowDiskUse=null: an option is sent
+    only when it was given.)"""
+    out: dict[str, Any] = {}
+    if allow_disk_use is not None:
+        out["allowDiskUse"] = bool(allow_disk_use)
+    if collation is not None:
+        out["collation"] = dict(collation)
+    return out
 
 
 class MongoDBResource(_MongoSettings):
@@ -282,13 +288,21 @@ class MongoDBResource(_MongoSettings):
         *,
         session: AsyncClientSession | None = None,
         allow_disk_use: bool | None = None,
+        collation: Mapping[str, Any] | None = None,
     ) -> list[Document]:
-        """Run an aggregation pipeline and return every result document."""
+        """Run an aggregation pipeline and return every result document.
+
+        ``collation`` replaces the collection's default collation for this pipeline (its
+        string comparisons, ``$group`` keys and ``$sort``): ``{"locale": "simple"}`` compares
+        code points whatever the collection was created with.
+        """
         op = "aggregate"
         stages = self._pipeline(pipeline, op)
         coll = await self._coll(collection, op)
         try:
-            cursor = await coll.aggregate(stages, session=session, **_disk(allow_disk_use))
+            cursor = await coll.aggregate(
+                stages, session=session, **_options(allow_disk_use, collation)
+            )
             try:
                 return await cursor.to_list()
             finally:
@@ -304,8 +318,10 @@ class MongoDBResource(_MongoSettings):
         batch_size: int = 1000,
         session: AsyncClientSession | None = None,
         allow_disk_use: bool | None = None,
+        collation: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[list[Document]]:
-        """Run an aggregation pipeline; results in batches of at most ``batch_size``."""
+        """Run an aggregation pipeline; results in batches of at most ``batch_size``
+        (``collation``: see :meth:`aggregate`)."""
         op = "aggregate"
 
         async def open_cursor() -> AsyncCommandCursor[Document]:
@@ -314,7 +330,10 @@ class MongoDBResource(_MongoSettings):
             coll = await self._coll(collection, op)
             try:
                 return await coll.aggregate(
-                    stages, session=session, batchSize=batch_size, **_disk(allow_disk_use)
+                    stages,
+                    session=session,
+                    batchSize=batch_size,
+                    **_options(allow_disk_use, collation),
                 )
             except DRIVER_ERRORS as exc:
                 self._raise(exc, op, collection)
