@@ -280,6 +280,27 @@ def _raised(req_text: str, package: str, new: Version, where: str) -> str | None
     return head[0].strip() + compatible_range(new) + (f";{marker}" if semicolon else "")
 
 
+def _floor_raised(req_text: str, package: str, new: Version, where: str) -> str | None:
+    """The rewritten requirement when ``req_text`` names ``package`` with a floor below ``new``:
+    ``>=new`` and the ceiling of :func:`compatible_range`; None when it does not name it, names
+    no range, or its floor is ``new`` or above."""
+    try:
+        req = Requirement(req_text)
+    except InvalidRequirement as exc:
+        raise ReleaseError(f"{where}: requirement {req_text!r} does not parse: {exc}") from None
+    if canonicalize_name(req.name) != package or not req.specifier:
+        return None
+    floors = [Version(s.version) for s in req.specifier if s.operator in (">=", ">", "==", "~=")]
+    if floors and max(floors) >= new:
+        return None
+    head = _REQ_HEAD.match(req_text)
+    if head is None:
+        raise ReleaseError(f"{where}: cannot find the name in requirement {req_text!r}")
+    ceiling = compatible_range(new).partition(",")[2]
+    _, semicolon, marker = req_text.partition(";")
+    return head[0].strip() + f">={new},{ceiling}" + (f";{marker}" if semicolon else "")
+
+
 # -- the plan --------------------------------------------------------------------------------
 def _parse_requests(args: Sequence[str]) -> dict[str, str]:
     requests: dict[str, str] = {}
@@ -325,50 +346,66 @@ def plan(root: Path, args: Sequence[str], *, today: date) -> Plan:
     ranges: list[RangeChange] = []
     lines: dict[str, list[str]] = {}
     queue = list(bumps)
+
+    def rewrite(dependent: str, sibling: str, raise_req: Callable[..., str | None]) -> bool:
+        """Rewrite ``dependent``'s requirements on ``sibling`` that ``raise_req`` raises (and
+        release ``dependent`` as a patch when it was not named); whether it was new to the
+        release."""
+        bump = bumps[sibling]
+        path = root / "packages" / dependent / "pyproject.toml"
+        rel = _rel(root, path)
+        text = current(path)
+        originals.setdefault(rel, text)
+        added = False
+        for req_text in _requirements(text, rel):
+            new_req = raise_req(req_text, sibling, bump.new, rel)
+            if new_req is None:
+                continue
+            quoted = f'"{req_text}"'
+            if quoted not in text:
+                raise ReleaseError(
+                    f"{rel}: cannot find {quoted} to rewrite (write requirements in double quotes)"
+                )
+            text = text.replace(quoted, f'"{new_req}"')
+            ranges.append(RangeChange(dependent, sibling, req_text, new_req))
+            lines.setdefault(dependent, []).append(
+                f"- Requires `{new_req}` (was `{req_text}`), for {sibling} {bump.version}."
+            )
+            if dependent not in bumps:
+                changelog = root / "packages" / dependent / "CHANGELOG.md"
+                if unreleased_body(current(changelog), _rel(root, changelog)).strip():
+                    why = "is outside" if raise_req is _raised else "raises the floor of"
+                    raise ReleaseError(
+                        f"{sibling} {bump.version} {why} {dependent}'s range `{req_text}`, so "
+                        f"{dependent} must be released with the range raised; its changelog has "
+                        f"unreleased changes that a patch release would not describe: name it "
+                        f"with the bump they need, e.g. {dependent}=minor"
+                    )
+                old = read_version(root, dependent)
+                bumps[dependent] = Bump(
+                    dependent,
+                    old,
+                    next_version(old, "patch"),
+                    reason=f"its range on {sibling} is raised",
+                )
+                added = True
+        texts[rel] = text
+        return added
+
     while queue:
         sibling = queue.pop(0)
-        bump = bumps[sibling]
         for dependent in PACKAGES:
-            if dependent == sibling:
-                continue
-            path = root / "packages" / dependent / "pyproject.toml"
-            rel = _rel(root, path)
-            text = current(path)
-            originals.setdefault(rel, text)
-            for req_text in _requirements(text, rel):
-                new_req = _raised(req_text, sibling, bump.new, rel)
-                if new_req is None:
-                    continue
-                quoted = f'"{req_text}"'
-                if quoted not in text:
-                    raise ReleaseError(
-                        f"{rel}: cannot find {quoted} to rewrite (write requirements in double "
-                        "quotes)"
-                    )
-                text = text.replace(quoted, f'"{new_req}"')
-                ranges.append(RangeChange(dependent, sibling, req_text, new_req))
-                lines.setdefault(dependent, []).append(
-                    f"- Requires `{new_req}` (was `{req_text}`), for {sibling} {bump.version}."
-                )
-                if dependent not in bumps:
-                    changelog = root / "packages" / dependent / "CHANGELOG.md"
-                    if unreleased_body(current(changelog), _rel(root, changelog)).strip():
-                        raise ReleaseError(
-                            f"{sibling} {bump.version} is outside {dependent}'s range "
-                            f"`{req_text}`, so {dependent} must be released with the range "
-                            f"raised; its changelog has unreleased changes that a patch release "
-                            f"would not describe: name it with the bump they need, e.g. "
-                            f"{dependent}=minor"
-                        )
-                    old = read_version(root, dependent)
-                    bumps[dependent] = Bump(
-                        dependent,
-                        old,
-                        next_version(old, "patch"),
-                        reason=f"its range on {sibling} is raised",
-                    )
-                    queue.append(dependent)
-            texts[rel] = text
+            if dependent != sibling and rewrite(dependent, sibling, _raised):
+                queue.append(dependent)
+    # A released package whose own requirements moved does not install with its older
+    # versions: a dependent's floor on it rises to the new version, so that the lowest versions
+    # a dependent admits install together (xregistry's `xrepo>=0.2` kept admitting xrepo 0.2.0,
+    # which needs the xresource 0.2 that xregistry's own `xresource>=0.3` excludes). Floors only
+    # look back in PACKAGES' order, so one pass in that order reaches every chain.
+    for i, sibling in enumerate(PACKAGES):
+        if sibling in bumps and any(r.dependent == sibling for r in ranges):
+            for dependent in PACKAGES[i + 1 :]:
+                rewrite(dependent, sibling, _floor_raised)
 
     ordered = [bumps[p] for p in PACKAGES if p in bumps]
     for bump in ordered:

@@ -145,7 +145,8 @@ def test_raising_a_dependents_range_releases_the_dependent_as_a_patch(
     assert '"xresource>=0.2,<0.3"' in inspector
     assert '"xobj-prototype>=0.1,<0.2"' in inspector
     assert '"xresource[postgres]"' in inspector
-    assert '"xinspector>=0.1,<0.2"' in read(clone, "packages/xrepo/pyproject.toml")
+    # xinspector 0.1.0 needs xresource 0.1: xrepo's floor on it rises to 0.1.1, which fits.
+    assert '"xinspector>=0.1.1,<0.2"' in read(clone, "packages/xrepo/pyproject.toml")
     # Each dependent's changelog says why it was released.
     changelog = read(clone, "packages/xinspector/CHANGELOG.md")
     assert changelog.startswith(
@@ -205,6 +206,30 @@ def test_named_dependents_take_their_own_bump_and_the_range_line(
     assert "- A change of xregistry." in released
     assert "- Requires `xrepo>=0.2,<0.3` (was `xrepo>=0.1,<0.2`), for xrepo 0.2.0." in released
     assert "- Requires `xresource>=0.2,<0.3` (was `xresource>=0.1,<0.2`)" in released
+
+
+def test_a_dependents_floor_rises_to_a_release_whose_own_ranges_moved(
+    clone: Path, tmp_path: Path
+) -> None:
+    # xrepo 0.1.1 admits only xresource 0.2; xrepo 0.1.0 required xresource 0.1. xregistry's
+    # `xrepo>=0.1,<0.2` would keep admitting 0.1.0 next to its own `xresource>=0.2`: no lowest
+    # versions that install together (the floor leg of CI failed on exactly that).
+    release.release(
+        clone,
+        ["xresource=minor", "xinspector=minor", "xrepo=patch", "xregistry=patch"],
+        today=TODAY,
+        test_command=recording_tests(tmp_path / "tests.log"),
+    )
+    xrepo = read(clone, "packages/xrepo/pyproject.toml")
+    assert '"xresource>=0.2,<0.3"' in xrepo
+    xregistry = read(clone, "packages/xregistry/pyproject.toml")
+    assert '"xrepo>=0.1.1,<0.2"' in xregistry
+    assert '"xresource>=0.2,<0.3"' in xregistry
+    changelog = read(clone, "packages/xregistry/CHANGELOG.md")
+    released = changelog.split("## 0.1.1 - 2026-12-05\n", 1)[1].split("\n## ", 1)[0]
+    assert "- Requires `xrepo>=0.1.1,<0.2` (was `xrepo>=0.1,<0.2`), for xrepo 0.1.1." in released
+    # xobj-prototype was not released: nobody's floor on it moves.
+    assert '"xobj-prototype>=0.1,<0.2"' in xregistry
 
 
 def test_a_patch_inside_every_range_releases_only_the_named_package_with_its_real_tests(

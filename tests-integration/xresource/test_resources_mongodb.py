@@ -142,7 +142,7 @@ async def test_aggregate_collation(mongo: MongoDBResource, unique_name: str) -> 
     async with aclosing(batches) as stream:
         streamed = [r async for batch in stream for r in batch]
     assert len(streamed) == 4
-    with pytest.raises(XResourceError, match="locale.*no-such-locale"):
+    with pytest.raises(XResourceError, match=r"locale.*no-such-locale"):
         await mongo.aggregate(unique_name, group, collation={"locale": "no-such-locale"})
 
 
