@@ -123,8 +123,9 @@ def summarize(path: Path) -> int:
 # the file, for the statistics the profile must hold except the histograms (whose bins need the
 # minimum and maximum first). On DuckDB's own sniffed types, and on the text with the per-cell
 # checks of the streaming typer's rules (the patterns below are its integer, decimal, UUID and
-# e-mail patterns), which both paths must share to give the same answers ("007" is text to
-# Python's typer, the integer 7 to DuckDB's sniffer).
+# e-mail patterns), which both paths must share to give the same answers (" 5" is text to
+# Python's typer and the integer 5 to DuckDB's sniffer; "2024-1-5" text and a date; "Y", "N" a
+# boolean and text; "1.50" a Decimal and a double).
 _NUMERIC = ["id", "price", "quantity"]
 _TEXT = ["name", "email", "category", "city", "ref"]
 _CATEGORICAL = ["category", "active", "city"]
