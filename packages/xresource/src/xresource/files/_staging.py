@@ -14,11 +14,10 @@ import contextlib
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from xresource.files.atomic import STALE_AFTER
+from xresource.files.atomic import STALE_AFTER, remove_abandoned
 
 _HAVE_FLOCK: bool
 try:
@@ -39,38 +38,13 @@ def _prefix(target: Path) -> str:
 
 def remove_stale_staging(target: Path, *, older_than: float = STALE_AFTER) -> list[Path]:
     """Remove the staging directories crashed writers of ``target`` left; returns them."""
-    if not _HAVE_FLOCK:  # pragma: no cover - Windows
-        return []
-    removed: list[Path] = []
-    prefix, now = _prefix(target), time.time()
-    try:
-        candidates = [
-            entry
-            for entry in target.parent.iterdir()
-            if entry.name.startswith(prefix)
-            and entry.name.endswith(_SUFFIX)
-            and "." not in entry.name[len(prefix) : -len(_SUFFIX)]
-        ]
-    except OSError:
-        return []
-    for entry in candidates:
-        try:
-            if now - entry.stat().st_mtime < older_than or not entry.is_dir():
-                continue
-            fd = os.open(entry, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)  # a live writer holds it
-            continue
-        try:
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-        finally:
-            os.close(fd)
-    return removed
+
+    def remove(entry: Path) -> None:
+        if not entry.is_dir():
+            raise NotADirectoryError(entry)  # a file of that name is none of ours: kept
+        shutil.rmtree(entry, ignore_errors=True)
+
+    return remove_abandoned(target, _SUFFIX, remove, older_than=older_than)
 
 
 @contextlib.contextmanager

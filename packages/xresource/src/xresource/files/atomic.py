@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -48,6 +48,7 @@ __all__ = [
     "cancellable",
     "copy_prefix",
     "path_lock",
+    "remove_abandoned",
     "remove_stale_temporaries",
 ]
 
@@ -120,12 +121,12 @@ def _temp_prefix(target: Path) -> str:
     return f".{target.name}."
 
 
-def remove_stale_temporaries(target: Path, *, older_than: float = STALE_AFTER) -> list[Path]:
-    """Remove the temporary files that crashed writers of ``target`` left behind; returns them.
-
-    A temporary file is a leftover when no process holds its lock (its writer is gone) and it
-    was last written more than ``older_than`` seconds ago. Without ``flock`` nothing is removed.
-    """
+def remove_abandoned(
+    target: Path, suffix: str, remove: Callable[[Path], None], *, older_than: float
+) -> list[Path]:
+    """Remove with ``remove`` the entries beside ``target`` named ``.<target name>.<random>
+    <suffix>`` (what crashed writers of it left) that no process holds locked and that were last
+    written more than ``older_than`` seconds ago; returns them. Without ``flock``, none."""
     if not _HAVE_FLOCK:  # pragma: no cover - Windows
         return []
     removed: list[Path] = []
@@ -137,8 +138,8 @@ def remove_stale_temporaries(target: Path, *, older_than: float = STALE_AFTER) -
             entry
             for entry in target.parent.iterdir()
             if entry.name.startswith(prefix)
-            and entry.name.endswith(".tmp")
-            and "." not in entry.name[len(prefix) : -len(".tmp")]
+            and entry.name.endswith(suffix)
+            and "." not in entry.name[len(prefix) : -len(suffix)]
         ]
     except OSError:
         return []
@@ -155,13 +156,24 @@ def remove_stale_temporaries(target: Path, *, older_than: float = STALE_AFTER) -
             os.close(fd)  # a live writer holds it
             continue
         try:
-            entry.unlink(missing_ok=True)
+            remove(entry)
             removed.append(entry)
         except OSError:
             pass
         finally:
             os.close(fd)  # also releases the lock
     return removed
+
+
+def remove_stale_temporaries(target: Path, *, older_than: float = STALE_AFTER) -> list[Path]:
+    """Remove the temporary files that crashed writers of ``target`` left behind; returns them.
+
+    A temporary file is a leftover when no process holds its lock (its writer is gone) and it
+    was last written more than ``older_than`` seconds ago. Without ``flock`` nothing is removed.
+    """
+    return remove_abandoned(
+        target, ".tmp", lambda entry: entry.unlink(missing_ok=True), older_than=older_than
+    )
 
 
 @contextlib.contextmanager
