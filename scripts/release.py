@@ -260,45 +260,49 @@ def _requirements(pyproject_text: str, where: str) -> list[str]:
     return reqs
 
 
-def _raised(req_text: str, package: str, new: Version, where: str) -> str | None:
-    """The rewritten requirement when ``req_text`` names ``package`` with a range that excludes
-    ``new``; None when it does not name it, names no range, or already admits ``new``."""
+def _ranged(req_text: str, package: str, where: str) -> Requirement | None:
+    """``req_text`` parsed when it names ``package`` with a range; else None."""
     try:
         req = Requirement(req_text)
     except InvalidRequirement as exc:
         raise ReleaseError(f"{where}: requirement {req_text!r} does not parse: {exc}") from None
     if canonicalize_name(req.name) != package or not req.specifier:
         return None
-    # prereleases=True: a pre-release inside the numeric range is admitted (``>=0.1,<0.2`` admits
-    # 0.1.1rc1); PEP 440 still keeps ``<0.2`` from admitting 0.2.0rc1, which is what we want.
-    if req.specifier.contains(new, prereleases=True):
-        return None
+    return req
+
+
+def _respecified(req_text: str, specifier: str, where: str) -> str:
+    """``req_text`` with ``specifier`` in place of its own, name, extras and marker kept."""
     head = _REQ_HEAD.match(req_text)
     if head is None:  # Requirement() accepted it, so this would be a bug in _REQ_HEAD
         raise ReleaseError(f"{where}: cannot find the name in requirement {req_text!r}")
     _, semicolon, marker = req_text.partition(";")
-    return head[0].strip() + compatible_range(new) + (f";{marker}" if semicolon else "")
+    return head[0].strip() + specifier + (f";{marker}" if semicolon else "")
+
+
+def _raised(req_text: str, package: str, new: Version, where: str) -> str | None:
+    """The rewritten requirement when ``req_text`` names ``package`` with a range that excludes
+    ``new``; None when it does not name it, names no range, or already admits ``new``."""
+    req = _ranged(req_text, package, where)
+    # prereleases=True: a pre-release inside the numeric range is admitted (``>=0.1,<0.2`` admits
+    # 0.1.1rc1); PEP 440 still keeps ``<0.2`` from admitting 0.2.0rc1, which is what we want.
+    if req is None or req.specifier.contains(new, prereleases=True):
+        return None
+    return _respecified(req_text, compatible_range(new), where)
 
 
 def _floor_raised(req_text: str, package: str, new: Version, where: str) -> str | None:
     """The rewritten requirement when ``req_text`` names ``package`` with a floor below ``new``:
     ``>=new`` and the ceiling of :func:`compatible_range`; None when it does not name it, names
     no range, or its floor is ``new`` or above."""
-    try:
-        req = Requirement(req_text)
-    except InvalidRequirement as exc:
-        raise ReleaseError(f"{where}: requirement {req_text!r} does not parse: {exc}") from None
-    if canonicalize_name(req.name) != package or not req.specifier:
+    req = _ranged(req_text, package, where)
+    if req is None:
         return None
     floors = [Version(s.version) for s in req.specifier if s.operator in (">=", ">", "==", "~=")]
     if floors and max(floors) >= new:
         return None
-    head = _REQ_HEAD.match(req_text)
-    if head is None:
-        raise ReleaseError(f"{where}: cannot find the name in requirement {req_text!r}")
     ceiling = compatible_range(new).partition(",")[2]
-    _, semicolon, marker = req_text.partition(";")
-    return head[0].strip() + f">={new},{ceiling}" + (f";{marker}" if semicolon else "")
+    return _respecified(req_text, f">={new},{ceiling}", where)
 
 
 # -- the plan --------------------------------------------------------------------------------
